@@ -1,0 +1,1 @@
+"""The CAD program: schema, JSON, text, tokens, grammar, canonical form, validation, importers."""
