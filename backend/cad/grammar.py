@@ -119,7 +119,9 @@ class GrammarState:
         if s == "d1":
             if self._kind == ExtentKind.SYMMETRIC.value:
                 return Allowed(num_range=_POSITIVE)
-            return Allowed(num_range=_ANY, exclude=frozenset({0}) if self._kind == "one_side" else frozenset())
+            if self._kind == ExtentKind.TWO_SIDES.value:  # leave room for d2 > -d1
+                return Allowed(num_range=(1 - LIMIT_STEPS, LIMIT_STEPS))
+            return Allowed(num_range=_ANY, exclude=frozenset({0}))
         if s == "d2":
             return Allowed(num_range=(max(-LIMIT_STEPS, 1 - self._nums[0]), LIMIT_STEPS))
         if s == "plane_kw":
@@ -155,8 +157,10 @@ class GrammarState:
         banned = [self._cur]  # no zero-length curve
         if kind == "arc":
             banned.append((self._nums[0], self._nums[1]))
-        if not self._curves and kind == "line" or (
-            len(self._curves) == 1 and kind == "line" and isinstance(self._curves[0], Line)
+        if (
+            not self._curves
+            and kind == "line"
+            or (len(self._curves) == 1 and kind == "line" and isinstance(self._curves[0], Line))
         ):
             banned.append(self._start)  # closing now would give a zero-area loop
         if kind == "arc" and not self._curves:
@@ -268,5 +272,7 @@ class GrammarState:
 
     def program(self) -> Program:
         if not self.done:
-            raise GrammarError(f"the program is incomplete after {self.position} words: expected {self.allowed().describe()}")
+            raise GrammarError(
+                f"the program is incomplete after {self.position} words: expected {self.allowed().describe()}"
+            )
         return Program(tuple(self._features))

@@ -13,21 +13,21 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field, replace
-from enum import Enum
+from enum import StrEnum
 from typing import Union
 
 Vec2 = tuple[float, float]
 Vec3 = tuple[float, float, float]
 
 
-class Operation(str, Enum):
+class Operation(StrEnum):
     NEW = "new"
     JOIN = "join"
     CUT = "cut"
     INTERSECT = "intersect"
 
 
-class ExtentKind(str, Enum):
+class ExtentKind(StrEnum):
     ONE_SIDE = "one_side"  # from the plane to d1 along the normal (d1 may be negative)
     SYMMETRIC = "symmetric"  # d1 on each side of the plane: [-d1, +d1]
     TWO_SIDES = "two_sides"  # d1 along the normal, d2 against it: [-d2, +d1]

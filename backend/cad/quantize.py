@@ -11,7 +11,19 @@ from __future__ import annotations
 
 import math
 
-from backend.cad.program import Arc, Circle, Curve, Extent, Extrude, Line, Loop, Plane, Profile, Program, Sketch
+from backend.cad.program import (
+    Arc,
+    Circle,
+    Curve,
+    Extent,
+    Extrude,
+    Line,
+    Loop,
+    Plane,
+    Profile,
+    Program,
+    Sketch,
+)
 
 STEPS_PER_UNIT = 200
 STEP = 1.0 / STEPS_PER_UNIT

@@ -101,14 +101,15 @@ def _feature_to_dict(f: Extrude) -> dict[str, Any]:
 # --- from dict ------------------------------------------------------------------------------------
 
 
-def _get(d: Any, key: str, typ: type, where: str) -> Any:
+def _get(d: Any, key: str, typ: type | tuple[type, ...], where: str) -> Any:
     if not isinstance(d, dict):
         raise ProgramFormatError(f"{where} must be an object")
     if key not in d:
         raise ProgramFormatError(f"{where}.{key} is missing")
     value = d[key]
     if not isinstance(value, typ) or isinstance(value, bool):
-        raise ProgramFormatError(f"{where}.{key} must be {typ.__name__}, got {type(value).__name__}")
+        name = "number" if isinstance(typ, tuple) else typ.__name__
+        raise ProgramFormatError(f"{where}.{key} must be {name}, got {type(value).__name__}")
     return value
 
 
@@ -134,7 +135,9 @@ def _curve_from_dict(d: Any, where: str) -> Curve:
     if kind == "arc":
         return Arc(_vec(d, "start", 2, where), _vec(d, "mid", 2, where), _vec(d, "end", 2, where))
     if kind == "circle":
-        return Circle(_vec(d, "center", 2, where), _num(_get(d, "radius", (int, float), where), f"{where}.radius"))
+        return Circle(
+            _vec(d, "center", 2, where), _num(_get(d, "radius", (int, float), where), f"{where}.radius")
+        )
     raise ProgramFormatError(f"{where}.type must be line, arc or circle, got {kind!r}")
 
 
@@ -171,5 +174,7 @@ def _feature_from_dict(d: Any, where: str) -> Extrude:
         holes = p.get("holes", []) if isinstance(p, dict) else []
         if not isinstance(holes, list):
             raise ProgramFormatError(f"{pw}.holes must be a list")
-        profiles.append(Profile(outer, tuple(_loop_from_dict(h, f"{pw}.holes[{j}]") for j, h in enumerate(holes))))
+        profiles.append(
+            Profile(outer, tuple(_loop_from_dict(h, f"{pw}.holes[{j}]") for j, h in enumerate(holes)))
+        )
     return Extrude(Sketch(plane, tuple(profiles)), Extent(ext_kind, d1, d2), operation)

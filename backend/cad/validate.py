@@ -8,13 +8,25 @@ tessellated loops it checked so the solid builder does not tessellate twice.
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Iterable
 
 import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
-from backend.cad.program import Arc, Circle, Extent, Extrude, Line, Loop, Operation, Plane, Program
+from backend.cad.program import (
+    Arc,
+    Circle,
+    Extent,
+    ExtentKind,
+    Extrude,
+    Line,
+    Loop,
+    Operation,
+    Plane,
+    Program,
+)
 from backend.geometry.tessellate import TessellationError, signed_area, tessellate_loop
 
 CLOSURE_TOLERANCE = 1e-6  # gap between consecutive curves, relative to the loop's size
@@ -55,7 +67,8 @@ def validated_polygons(program: Program, scale: float = 1.0) -> Polygons:
         _check_feature_fields(feature, where)
         if i == 0 and feature.operation not in FIRST_OPERATIONS:
             raise ProgramError(
-                f"{where}: the first feature must create material (new or join), got {feature.operation.value}"
+                f"{where}: the first feature must create material (new or join), "
+                f"got {feature.operation.value}"
             )
         profiles = feature.sketch.profiles
         if not profiles:
@@ -69,7 +82,7 @@ def validated_polygons(program: Program, scale: float = 1.0) -> Polygons:
 
 def _finite(values: Iterable[float], what: str) -> None:
     for v in values:
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(float(v)):
             raise ProgramError(f"{what} must be finite numbers, got {v!r}")
 
 
@@ -102,11 +115,10 @@ def _check_plane(pl: Plane, where: str) -> None:
 
 
 def _check_extent(e: Extent, where: str) -> None:
+    if not isinstance(e.kind, ExtentKind):
+        raise ProgramError(f"{where}: unknown extent kind {e.kind!r}")
     _finite((e.d1, e.d2), f"{where}: extent distances")
-    try:
-        lo, hi = e.interval()
-    except Exception as exc:  # an unknown kind falls through interval() in odd ways
-        raise ProgramError(f"{where}: unknown extent kind {e.kind!r}") from exc
+    lo, hi = e.interval()
     size = max(abs(e.d1), abs(e.d2), 1.0)
     if hi - lo <= ZERO_TOLERANCE * size:
         raise ProgramError(
@@ -143,7 +155,9 @@ def _check_loop(loop: Loop, scale: float, where: str) -> np.ndarray:
             if not c.radius > 0:
                 raise ProgramError(f"{where}, curve {k}: circle radius must be positive, got {c.radius}")
             if len(curves) != 1:
-                raise ProgramError(f"{where}: a circle must be the only curve of its loop ({len(curves)} curves)")
+                raise ProgramError(
+                    f"{where}: a circle must be the only curve of its loop ({len(curves)} curves)"
+                )
     if not loop.is_circle:
         _check_closed(loop, where)
     try:
@@ -161,17 +175,23 @@ def _check_closed(loop: Loop, where: str) -> None:
         end, start = loop.curves[k].end, loop.curves[(k + 1) % n].start
         if math.hypot(end[0] - start[0], end[1] - start[1]) > tol:
             nxt = (k + 1) % n
-            raise ProgramError(f"{where}: open loop: curve {k} ends at {end} but curve {nxt} starts at {start}")
+            raise ProgramError(
+                f"{where}: open loop: curve {k} ends at {end} but curve {nxt} starts at {start}"
+            )
 
 
 def _polygon(poly: np.ndarray, where: str) -> tuple[Polygon, float]:
     size = float(np.max(poly.max(axis=0) - poly.min(axis=0))) if len(poly) else 0.0
-    if len(poly) < 3 or abs(signed_area(poly)) <= ZERO_TOLERANCE * size * size or size == 0.0:
+    min_area = ZERO_TOLERANCE * size * size
+    if len(poly) < 3 or size == 0.0:
         raise ProgramError(f"{where}: zero-area loop")
     shape = Polygon(poly)
     if not shape.is_valid:
-        reason = shapely.is_valid_reason(shape)
-        raise ProgramError(f"{where}: self-intersecting loop ({reason})")
+        if shapely.make_valid(shape).area <= min_area:
+            raise ProgramError(f"{where}: zero-area loop")
+        raise ProgramError(f"{where}: self-intersecting loop ({shapely.is_valid_reason(shape)})")
+    if abs(signed_area(poly)) <= min_area:
+        raise ProgramError(f"{where}: zero-area loop")
     return shape, size
 
 

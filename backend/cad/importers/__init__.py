@@ -36,8 +36,10 @@ def detect_format(data: dict[str, Any]) -> str:
             return "fusion360"
         if isinstance(data.get("sequence"), list):
             return "deepcad"
-    raise ImportFormatError("unrecognised JSON: expected DeepCAD ('entities' + 'sequence') or "
-                            "Fusion 360 Gallery ('entities' + 'timeline')")
+    raise ImportFormatError(
+        "unrecognised JSON: expected DeepCAD ('entities' + 'sequence') or "
+        "Fusion 360 Gallery ('entities' + 'timeline')"
+    )
 
 
 def load_json(source: str | PathLike[str] | dict[str, Any]) -> dict[str, Any]:

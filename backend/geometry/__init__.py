@@ -1,0 +1,1 @@
+"""Geometry: program -> solid (manifold3d), mesh I/O, normalisation, sampling, metrics."""

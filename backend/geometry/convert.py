@@ -1,0 +1,44 @@
+"""trimesh <-> manifold3d conversion (defined once; used by solid building and exact IoU)."""
+
+from __future__ import annotations
+
+import manifold3d
+import numpy as np
+import trimesh
+
+
+class NotManifoldError(ValueError):
+    """The mesh is not a closed, consistently oriented 2-manifold."""
+
+
+def manifold_to_trimesh(m: manifold3d.Manifold) -> trimesh.Trimesh:
+    """Triangle mesh of a manifold (float64 vertices, shared vertices, outward faces)."""
+    mesh = m.to_mesh64()
+    verts = np.asarray(mesh.vert_properties, dtype=np.float64)[:, :3]
+    faces = np.asarray(mesh.tri_verts, dtype=np.int64)
+    return trimesh.Trimesh(vertices=verts, faces=faces, process=False)
+
+
+def trimesh_to_manifold(mesh: trimesh.Trimesh) -> manifold3d.Manifold:
+    """Manifold of a closed mesh; raises ``NotManifoldError`` if it is open, non-manifold or inside out.
+
+    The input mesh is not modified (vertices are merged on a copy).
+    """
+    work = trimesh.Trimesh(vertices=np.array(mesh.vertices, dtype=np.float64), faces=np.array(mesh.faces),
+                           process=True)
+    if len(work.faces) == 0:
+        raise NotManifoldError("mesh has no faces")
+    if not work.is_watertight:
+        raise NotManifoldError("mesh is not watertight (open edges or edges shared by more than two faces)")
+    m = manifold3d.Manifold(
+        manifold3d.Mesh64(
+            vert_properties=np.ascontiguousarray(work.vertices, dtype=np.float64),
+            tri_verts=np.ascontiguousarray(work.faces, dtype=np.uint64),
+        )
+    )
+    status = m.status()
+    if status != manifold3d.Error.NoError:
+        raise NotManifoldError(f"mesh is not a closed manifold ({status.name})")
+    if m.is_empty() or m.volume() <= 0:
+        raise NotManifoldError("mesh encloses no volume (empty or inside out)")
+    return m

@@ -1,0 +1,90 @@
+"""Mesh files and arrays -> checked ``trimesh.Trimesh`` (STL, OBJ, PLY, GLB/GLTF, OFF).
+
+Every way a mesh can be unusable raises ``MeshError`` with a message fit for the user:
+missing file, unknown or unreadable format, no faces, non-finite vertices, face indices
+out of range, zero surface area. Inputs are never modified: arrays are copied.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+SUPPORTED_FORMATS = ("stl", "obj", "ply", "glb", "gltf", "off")
+
+
+class MeshError(ValueError):
+    """The mesh cannot be used; the message says why."""
+
+
+def mesh_from_arrays(vertices: object, faces: object) -> trimesh.Trimesh:
+    """A checked mesh from (n, 3) vertices and (m, 3) triangle indices (copies; vertices merged)."""
+    try:
+        v = np.array(vertices, dtype=np.float64, copy=True)
+        f = np.array(faces, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise MeshError(f"vertices and faces must be numeric arrays: {exc}") from None
+    if v.ndim != 2 or v.shape[1] != 3:
+        raise MeshError(f"vertices must have shape (n, 3), got {v.shape}")
+    if f.size == 0:
+        raise MeshError("empty mesh: no faces")
+    if f.ndim != 2 or f.shape[1] != 3:
+        raise MeshError(f"faces must have shape (m, 3) (triangles), got {f.shape}")
+    if not np.issubdtype(f.dtype, np.integer):
+        if not np.issubdtype(f.dtype, np.floating) or not np.all(np.isfinite(f)) or np.any(f != np.round(f)):
+            raise MeshError("face indices must be integers")
+        f = f.astype(np.int64)
+    f = f.astype(np.int64)
+    if len(v) == 0:
+        raise MeshError("empty mesh: no vertices")
+    if not np.all(np.isfinite(v)):
+        bad = int(np.count_nonzero(~np.all(np.isfinite(v), axis=1)))
+        raise MeshError(f"{bad} vertices have non-finite coordinates (NaN or inf)")
+    lo, hi = int(f.min()), int(f.max())
+    if lo < 0 or hi >= len(v):
+        raise MeshError(f"face indices out of range: found {lo}..{hi} for {len(v)} vertices")
+    mesh = trimesh.Trimesh(vertices=v, faces=f, process=True)
+    if len(mesh.faces) == 0 or not mesh.area > 0:
+        raise MeshError("degenerate mesh: all faces have zero area")
+    return mesh
+
+
+def load_mesh(path: str | Path) -> trimesh.Trimesh:
+    """Load a mesh file (scenes are merged into one mesh) and check it like ``mesh_from_arrays``."""
+    p = Path(path)
+    if not p.is_file():
+        raise MeshError(f"mesh file not found: {p}")
+    ext = p.suffix.lower().lstrip(".")
+    if ext not in SUPPORTED_FORMATS:
+        raise MeshError(
+            f"unsupported mesh format {p.suffix!r} for {p.name}; use one of {', '.join(SUPPORTED_FORMATS)}"
+        )
+    if p.stat().st_size == 0:
+        raise MeshError(f"mesh file is empty: {p}")
+    try:
+        loaded = trimesh.load(str(p), file_type=ext, force="mesh", process=False)
+    except Exception as exc:  # trimesh raises many kinds of errors on bad files
+        raise MeshError(f"cannot read {p.name} as {ext.upper()}: {type(exc).__name__}: {exc}") from None
+    if isinstance(loaded, trimesh.Scene):  # force="mesh" on an empty scene
+        loaded = loaded.to_geometry() if loaded.geometry else trimesh.Trimesh()
+    if not isinstance(loaded, trimesh.Trimesh):
+        raise MeshError(f"{p.name} holds no triangle mesh (got {type(loaded).__name__})")
+    if len(loaded.faces) == 0:
+        raise MeshError(f"empty mesh: {p.name} has no faces")
+    try:
+        return mesh_from_arrays(loaded.vertices, loaded.faces)
+    except MeshError as exc:
+        raise MeshError(f"{p.name}: {exc}") from None
+
+
+def save_mesh(mesh: trimesh.Trimesh, path: str | Path) -> Path:
+    """Write ``mesh`` in the format named by the file extension; returns the path."""
+    p = Path(path)
+    ext = p.suffix.lower().lstrip(".")
+    if ext not in SUPPORTED_FORMATS:
+        raise MeshError(f"unsupported mesh format {p.suffix!r}; use one of {', '.join(SUPPORTED_FORMATS)}")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    mesh.export(str(p), file_type=ext)
+    return p

@@ -1,0 +1,112 @@
+"""Sketch loops -> closed 2D polygons.
+
+Lines contribute their start points; arcs and circles are tessellated so that the
+largest distance between the true curve and a chord (the sagitta) is at most
+``CHORD_TOLERANCE * scale``, with between ``MIN_SEGMENTS_PER_CIRCLE`` and
+``MAX_SEGMENTS_PER_CIRCLE`` segments per full turn. ``scale`` is 1 in the
+normalised frame (largest extent 1); pass the part's size for programs in other
+units (e.g. millimetres) so the relative accuracy stays the same.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from backend.cad.program import Arc, Circle, Curve, Line, Loop
+
+CHORD_TOLERANCE = 1e-3  # max curve-to-chord distance, in units of the part's size (normalised frame: 1)
+MIN_SEGMENTS_PER_CIRCLE = 8
+MAX_SEGMENTS_PER_CIRCLE = 256
+COLLINEAR_TOLERANCE = 1e-9  # |sin| of the angle at start between (mid - start) and (end - start)
+
+
+class TessellationError(ValueError):
+    """A curve cannot be turned into a polyline (e.g. an arc through three collinear points)."""
+
+
+def segments_per_circle(radius: float, scale: float = 1.0) -> int:
+    """Segments for a full circle of ``radius`` so that the sagitta stays within the chord tolerance."""
+    tol = CHORD_TOLERANCE * scale
+    if radius <= tol:
+        return MIN_SEGMENTS_PER_CIRCLE
+    step = 2.0 * math.acos(1.0 - tol / radius)
+    n = math.ceil(2.0 * math.pi / step)
+    return int(min(MAX_SEGMENTS_PER_CIRCLE, max(MIN_SEGMENTS_PER_CIRCLE, n)))
+
+
+def arc_center(arc: Arc) -> tuple[np.ndarray, float]:
+    """Centre and radius of the circle through the arc's three points; raises on collinear points."""
+    a, b, c = (np.asarray(p, dtype=np.float64) for p in (arc.start, arc.mid, arc.end))
+    ab, ac = b - a, c - a
+    d = 2.0 * (ab[0] * ac[1] - ab[1] * ac[0])
+    lab, lac = float(np.dot(ab, ab)), float(np.dot(ac, ac))
+    if lab == 0.0 or lac == 0.0 or abs(d) <= 2.0 * COLLINEAR_TOLERANCE * math.sqrt(lab * lac):
+        raise TessellationError(
+            f"degenerate arc: start {arc.start}, mid {arc.mid}, end {arc.end} are collinear or coincide"
+        )
+    ux = (ac[1] * lab - ab[1] * lac) / d
+    uy = (ab[0] * lac - ac[0] * lab) / d
+    center = a + np.array([ux, uy])
+    return center, math.hypot(ux, uy)
+
+
+def arc_sweep(arc: Arc) -> tuple[np.ndarray, float, float, float]:
+    """(centre, radius, start angle, signed sweep) of the arc going from start through mid to end."""
+    center, r = arc_center(arc)
+    a0 = math.atan2(arc.start[1] - center[1], arc.start[0] - center[0])
+    am = math.atan2(arc.mid[1] - center[1], arc.mid[0] - center[0])
+    a1 = math.atan2(arc.end[1] - center[1], arc.end[0] - center[0])
+    two_pi = 2.0 * math.pi
+    dm = (am - a0) % two_pi
+    d1 = (a1 - a0) % two_pi
+    sweep = d1 if dm < d1 else d1 - two_pi  # counter-clockwise if mid lies on the ccw path, else clockwise
+    return center, r, a0, sweep
+
+
+def tessellate_arc(arc: Arc, scale: float = 1.0) -> np.ndarray:
+    """Points from the arc's start (included) to its end (excluded), shape (k, 2)."""
+    center, r, a0, sweep = arc_sweep(arc)
+    n = max(1, math.ceil(segments_per_circle(r, scale) * abs(sweep) / (2.0 * math.pi)))
+    t = a0 + sweep * np.arange(n) / n
+    pts = center + r * np.column_stack([np.cos(t), np.sin(t)])
+    pts[0] = arc.start  # exact endpoint, no round-off
+    return pts
+
+
+def tessellate_circle(circle: Circle, scale: float = 1.0) -> np.ndarray:
+    """Counter-clockwise polygon inscribed in the circle, shape (k, 2)."""
+    if not circle.radius > 0:
+        raise TessellationError(f"circle radius must be positive, got {circle.radius}")
+    n = segments_per_circle(circle.radius, scale)
+    t = 2.0 * math.pi * np.arange(n) / n
+    ring = np.column_stack([np.cos(t), np.sin(t)])
+    return np.asarray(circle.center, dtype=np.float64) + circle.radius * ring
+
+
+def tessellate_curve(curve: Curve, scale: float = 1.0) -> np.ndarray:
+    """Points of one curve without its end point (the next curve's start), shape (k, 2)."""
+    if isinstance(curve, Line):
+        return np.asarray([curve.start], dtype=np.float64)
+    if isinstance(curve, Arc):
+        return tessellate_arc(curve, scale)
+    if isinstance(curve, Circle):
+        return tessellate_circle(curve, scale)
+    raise TessellationError(f"unknown curve type {type(curve).__name__}")
+
+
+def tessellate_loop(loop: Loop, scale: float = 1.0) -> np.ndarray:
+    """Closed polygon of a loop, shape (k, 2), float64, without a duplicated closing point.
+
+    Orientation follows the curves (not forced counter-clockwise); see ``signed_area``.
+    """
+    if not loop.curves:
+        raise TessellationError("empty loop")
+    return np.concatenate([tessellate_curve(c, scale) for c in loop.curves], axis=0)
+
+
+def signed_area(poly: np.ndarray) -> float:
+    """Shoelace area of a closed polygon: positive when counter-clockwise."""
+    x, y = poly[:, 0], poly[:, 1]
+    return 0.5 * float(np.dot(x, np.roll(y, -1)) - np.dot(np.roll(x, -1), y))

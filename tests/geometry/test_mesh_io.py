@@ -1,0 +1,105 @@
+import numpy as np
+import pytest
+import trimesh
+
+from backend.geometry.mesh_io import MeshError, load_mesh, mesh_from_arrays, save_mesh
+
+
+@pytest.fixture()
+def box() -> trimesh.Trimesh:
+    return trimesh.creation.box((1.0, 2.0, 3.0))
+
+
+@pytest.mark.parametrize("ext", ["stl", "obj", "ply", "glb"])
+def test_round_trip_formats(tmp_path, box, ext):
+    path = save_mesh(box, tmp_path / f"part.{ext}")
+    mesh = load_mesh(path)
+    assert mesh.is_watertight
+    assert mesh.volume == pytest.approx(6.0)
+    np.testing.assert_allclose(mesh.bounds, box.bounds, atol=1e-6)
+
+
+def test_glb_scene_is_merged(tmp_path):
+    a = trimesh.creation.box((1, 1, 1))
+    b = trimesh.creation.box((1, 1, 1))
+    b.apply_translation((3, 0, 0))
+    scene = trimesh.Scene([a, b])
+    path = tmp_path / "scene.glb"
+    scene.export(str(path))
+    mesh = load_mesh(path)
+    assert isinstance(mesh, trimesh.Trimesh)
+    assert mesh.volume == pytest.approx(2.0)
+
+
+def test_missing_empty_garbage_and_unknown(tmp_path):
+    with pytest.raises(MeshError, match="not found"):
+        load_mesh(tmp_path / "nope.stl")
+    empty = tmp_path / "empty.stl"
+    empty.write_bytes(b"")
+    with pytest.raises(MeshError, match="empty"):
+        load_mesh(empty)
+    garbage = tmp_path / "garbage.ply"
+    garbage.write_bytes(b"\x00\x01 this is not a mesh \xff" * 10)
+    with pytest.raises(MeshError, match="garbage.ply"):
+        load_mesh(garbage)
+    no_faces = tmp_path / "points.obj"
+    no_faces.write_text("v 0 0 0\nv 1 0 0\nv 0 1 0\n")
+    with pytest.raises(MeshError, match="no faces"):
+        load_mesh(no_faces)
+    txt = tmp_path / "part.txt"
+    txt.write_text("hello")
+    with pytest.raises(MeshError, match="unsupported mesh format"):
+        load_mesh(txt)
+
+
+def test_nan_vertices_in_file(tmp_path):
+    path = tmp_path / "nan.obj"
+    path.write_text("v 0 0 0\nv 1 0 0\nv nan 1 0\nv 0 0 1\nf 1 2 3\nf 1 2 4\n")
+    with pytest.raises(MeshError, match="non-finite"):
+        load_mesh(path)
+
+
+def test_face_index_out_of_range_in_file(tmp_path):
+    path = tmp_path / "bad.ply"
+    header = "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\nproperty float z\n"
+    faces = "element face 1\nproperty list uchar int vertex_indices\nend_header\n"
+    path.write_text(header + faces + "0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n")
+    with pytest.raises(MeshError, match="out of range"):
+        load_mesh(path)
+
+
+def test_arrays_checks():
+    v = np.array([[0, 0, 0], [1, 0, 0], [0, 1, 0]], dtype=float)
+    mesh_from_arrays(v, [[0, 1, 2]])
+    with pytest.raises(MeshError, match="out of range"):
+        mesh_from_arrays(v, [[0, 1, 3]])
+    with pytest.raises(MeshError, match="out of range"):
+        mesh_from_arrays(v, [[0, 1, -1]])
+    with pytest.raises(MeshError, match="non-finite"):
+        mesh_from_arrays(np.where(np.eye(3, dtype=bool), np.inf, v), [[0, 1, 2]])
+    with pytest.raises(MeshError, match="no faces"):
+        mesh_from_arrays(v, np.zeros((0, 3), int))
+    with pytest.raises(MeshError, match="shape"):
+        mesh_from_arrays(v[:, :2], [[0, 1, 2]])
+    with pytest.raises(MeshError, match="triangles"):
+        mesh_from_arrays(v, [[0, 1, 2, 0]])
+    with pytest.raises(MeshError, match="integers"):
+        mesh_from_arrays(v, [[0, 1, 1.5]])
+    with pytest.raises(MeshError, match="zero area"):
+        mesh_from_arrays(v, [[0, 1, 1]])
+    with pytest.raises(MeshError, match="numeric"):
+        mesh_from_arrays([["a", "b", "c"]], [[0, 0, 0]])
+
+
+def test_inputs_are_not_modified(box):
+    v, f = box.vertices.copy(), box.faces.copy()
+    # duplicate vertices get merged in the result, never in the caller's arrays
+    soup_v = v[f].reshape(-1, 3)
+    soup_f = np.arange(len(soup_v)).reshape(-1, 3)
+    before = soup_v.copy()
+    mesh = mesh_from_arrays(soup_v, soup_f)
+    assert mesh.is_watertight
+    np.testing.assert_array_equal(soup_v, before)
+    mesh.vertices[0] += 1.0
+    np.testing.assert_array_equal(soup_v, before)
+    np.testing.assert_array_equal(box.vertices, v)

@@ -1,0 +1,159 @@
+import math
+import statistics
+import time
+
+import manifold3d
+import numpy as np
+import pytest
+
+from backend.cad.program import (
+    Arc,
+    Circle,
+    Extent,
+    ExtentKind,
+    Extrude,
+    Line,
+    Loop,
+    Operation,
+    Plane,
+    Profile,
+    Program,
+    Sketch,
+)
+from backend.geometry.solid import GeometryError, build_manifold, plane_basis, program_to_mesh
+from backend.geometry.tessellate import CHORD_TOLERANCE
+
+XY = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+
+
+def rect(x0, y0, x1, y1) -> Loop:
+    p = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    return Loop(tuple(Line(p[i], p[(i + 1) % 4]) for i in range(4)))
+
+
+def circle(cx, cy, r) -> Loop:
+    return Loop((Circle((cx, cy), r),))
+
+
+THIN = Extent(ExtentKind.ONE_SIDE, 0.2)
+
+
+def feat(*profiles, plane=XY, extent=THIN, op=Operation.NEW) -> Extrude:
+    return Extrude(Sketch(plane, tuple(profiles)), extent, op)
+
+
+BOX = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)), extent=Extent(ExtentKind.ONE_SIDE, 0.3))  # 1 x 0.8 x 0.3
+
+
+def circle_area_bounds(r: float) -> tuple[float, float]:
+    """Inscribed polygon area: between the disc less a chord-tolerance strip along its rim, and the disc."""
+    return math.pi * r * r - 2 * math.pi * r * CHORD_TOLERANCE, math.pi * r * r
+
+
+def test_box_volume_exact_and_watertight():
+    mesh = program_to_mesh(Program((BOX,)))
+    assert mesh.is_watertight and mesh.is_winding_consistent
+    assert mesh.volume == pytest.approx(0.24, rel=1e-12)
+    np.testing.assert_allclose(mesh.bounds, [[-0.5, -0.4, 0], [0.5, 0.4, 0.3]], atol=1e-12)
+
+
+def test_cylinder_volume_within_tessellation_tolerance():
+    h = 0.6
+    cyl = feat(Profile(circle(0, 0, 0.5)), extent=Extent(ExtentKind.SYMMETRIC, h / 2))
+    m = build_manifold(Program((cyl,)))
+    lo, hi = circle_area_bounds(0.5)
+    assert lo * h <= m.volume() <= hi * h
+    np.testing.assert_allclose(m.bounding_box()[2::3], [-0.3, 0.3], atol=1e-12)
+
+
+def test_cut_hole_reduces_volume():
+    hole = feat(Profile(circle(0.1, 0, 0.2)), plane=Plane((0, 0, 0.3), (1, 0, 0), (0, 0, 1)),
+                extent=Extent(ExtentKind.ONE_SIDE, -0.3), op=Operation.CUT)
+    v = build_manifold(Program((BOX, hole))).volume()
+    lo, hi = circle_area_bounds(0.2)
+    assert 0.24 - hi * 0.3 <= v <= 0.24 - lo * 0.3
+    # the same hole as an inner loop of the profile gives the same solid
+    holed = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4), (circle(0.1, 0, 0.2),)), extent=BOX.extent)
+    assert build_manifold(Program((holed,))).volume() == pytest.approx(v, rel=1e-9)
+
+
+def test_join_and_intersect():
+    boss = feat(Profile(rect(-0.1, -0.1, 0.1, 0.1)), plane=Plane((0, 0, 0.3), (1, 0, 0), (0, 0, 1)),
+                extent=Extent(ExtentKind.ONE_SIDE, 0.5), op=Operation.JOIN)
+    assert build_manifold(Program((BOX, boss))).volume() == pytest.approx(0.24 + 0.02, rel=1e-9)
+    half = feat(Profile(rect(0, -1, 1, 1)), extent=Extent(ExtentKind.SYMMETRIC, 1.0), op=Operation.INTERSECT)
+    assert build_manifold(Program((BOX, half))).volume() == pytest.approx(0.12, rel=1e-9)
+
+
+def test_two_sides_and_negative_one_side():
+    two = feat(Profile(rect(0, 0, 1, 1)), extent=Extent(ExtentKind.TWO_SIDES, 0.3, 0.1))
+    m = build_manifold(Program((two,)))
+    assert m.volume() == pytest.approx(0.4)
+    np.testing.assert_allclose(m.bounding_box()[2::3], [-0.1, 0.3], atol=1e-12)
+    neg = feat(Profile(rect(0, 0, 1, 1)), extent=Extent(ExtentKind.ONE_SIDE, -0.25))
+    np.testing.assert_allclose(build_manifold(Program((neg,))).bounding_box()[2::3], [-0.25, 0], atol=1e-12)
+
+
+def test_non_axis_plane_places_the_frame():
+    n = np.array([1.0, 1.0, 0.0]) / math.sqrt(2)
+    plane = Plane((1.0, 2.0, 3.0), (0.0, 0.0, 1.0), tuple(n))
+    f = feat(Profile(rect(0, 0, 0.4, 0.2)), plane=plane, extent=Extent(ExtentKind.ONE_SIDE, 0.1))
+    mesh = program_to_mesh(Program((f,)))
+    assert mesh.volume == pytest.approx(0.008)
+    # every vertex must equal plane.to_world(u, v, w) for a corner (u, v, w) of the sketch box
+    expected = np.array([plane.to_world(u, v, w) for u in (0, 0.4) for v in (0, 0.2) for w in (0, 0.1)])
+    d = np.linalg.norm(mesh.vertices[:, None, :] - expected[None], axis=2).min(axis=1)
+    assert d.max() < 1e-12
+    basis = plane_basis(plane)
+    np.testing.assert_allclose(basis[:, :3].T @ basis[:, :3], np.eye(3), atol=1e-12)
+    assert np.linalg.det(basis[:, :3]) == pytest.approx(1.0)
+
+
+def test_sketch_with_two_profiles_and_arcs():
+    slot = Loop((Line((0, -0.1), (0.4, -0.1)), Arc((0.4, -0.1), (0.5, 0), (0.4, 0.1)),
+                 Line((0.4, 0.1), (0, 0.1)), Arc((0, 0.1), (-0.1, 0), (0, -0.1))))
+    square = rect(-0.9, -0.9, -0.5, -0.5)
+    m = build_manifold(Program((feat(Profile(slot), Profile(square)),)))
+    lo, hi = circle_area_bounds(0.1)
+    assert (0.08 + lo + 0.16) * 0.2 <= m.volume() <= (0.08 + hi + 0.16) * 0.2 + 1e-12
+    assert len(m.decompose()) == 2
+
+
+def test_overlapping_new_bodies_are_unioned():
+    a = feat(Profile(rect(0, 0, 1, 1)))
+    b = feat(Profile(rect(0.5, 0, 1.5, 1)))
+    assert build_manifold(Program((a, b))).volume() == pytest.approx(1.5 * 0.2)
+
+
+def test_errors_are_geometry_errors():
+    with pytest.raises(GeometryError, match="invalid program.*empty program"):
+        build_manifold(Program(()))
+    cut_all = feat(Profile(rect(-2, -2, 2, 2)), extent=Extent(ExtentKind.SYMMETRIC, 2), op=Operation.CUT)
+    with pytest.raises(GeometryError, match="empty result"):
+        build_manifold(Program((BOX, cut_all)))
+    far = feat(Profile(rect(5, 5, 6, 6)), op=Operation.INTERSECT)
+    with pytest.raises(GeometryError, match="empty result"):
+        build_manifold(Program((BOX, far)))
+    assert issubclass(GeometryError, ValueError)
+
+
+def _median_ms(program: Program, repeats: int = 20) -> float:
+    program_to_mesh(program)
+    times = []
+    for _ in range(repeats):
+        t = time.perf_counter()
+        program_to_mesh(program)
+        times.append(time.perf_counter() - t)
+    return statistics.median(times) * 1000
+
+
+def test_build_is_fast():
+    through = Extent(ExtentKind.SYMMETRIC, 1)
+    holes = [feat(Profile(circle(-0.4 + 0.1 * i, 0.1 * (i % 3 - 1), 0.04)), extent=through, op=Operation.CUT)
+             for i in range(9)]
+    assert _median_ms(Program((BOX,))) < 5
+    assert _median_ms(Program((BOX, *holes))) < 30
+
+
+def test_returns_manifold():
+    assert isinstance(build_manifold(Program((BOX,))), manifold3d.Manifold)
