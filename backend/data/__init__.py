@@ -1,0 +1,1 @@
+"""Procedural training data: generator, dataset, distribution statistics."""

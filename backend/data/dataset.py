@@ -1,0 +1,111 @@
+"""Torch dataset of procedural parts: surface points (xyz + normal) -> program tokens.
+
+Seeds are the only state: item ``i`` of shard ``k`` (of ``K`` = DataLoader workers x
+distributed ranks) is seed ``seed_start + (k + i * K) * seed_stride``. Training seeds
+start at ``TRAIN_SEED_START`` and never reach ``EVAL_SEED_START``; held-out evaluation
+parts are ``eval_seeds(n)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+from torch.utils.data import IterableDataset, get_worker_info
+
+from backend.cad.tokens import CadTokenizer
+from backend.data.generator import generate
+from backend.geometry.sampling import sample_surface
+
+TRAIN_SEED_START = 0
+EVAL_SEED_START = 10**9  # training never reaches it
+DEFAULT_MAX_TOKENS = 1024
+_POINT_SALT = 0x5EED  # points use their own stream, (seed, salt), independent of the generator's
+
+
+def eval_seeds(n: int) -> list[int]:
+    """The first n held-out evaluation seeds."""
+    return list(range(EVAL_SEED_START, EVAL_SEED_START + n))
+
+
+def sample_points(mesh, n_points: int, seed: int) -> np.ndarray:
+    """(n_points, 6) float32: area-uniform surface points and their face normals, deterministic per seed."""
+    pts, normals = sample_surface(mesh, n_points, np.random.default_rng([seed, _POINT_SALT]))
+    return np.concatenate([pts, normals], axis=1).astype(np.float32)
+
+
+def make_item(seed: int, n_points: int, tokenizer: CadTokenizer) -> dict:
+    """One example: {"points": (n_points, 6) float32, "tokens": int64 ids, "seed": int}."""
+    program, mesh = generate(seed)
+    return {
+        "points": torch.from_numpy(sample_points(mesh, n_points, seed)),
+        "tokens": torch.tensor(tokenizer.encode(program), dtype=torch.int64),
+        "seed": seed,
+    }
+
+
+class ProceduralDataset(IterableDataset):
+    """Endless (or ``num_samples``-long) stream of procedural examples, split across workers and ranks.
+
+    Programs longer than ``max_tokens`` (BOS and EOS included) are skipped. ``num_samples``
+    counts seeds (not yielded items) over all shards together.
+    """
+
+    def __init__(
+        self,
+        seed_start: int = TRAIN_SEED_START,
+        seed_stride: int = 1,
+        n_points: int = 2048,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
+        num_samples: int | None = None,
+        rank: int = 0,
+        world_size: int = 1,
+    ) -> None:
+        super().__init__()
+        if seed_stride < 1 or world_size < 1 or not 0 <= rank < world_size:
+            raise ValueError("need seed_stride >= 1 and 0 <= rank < world_size")
+        self.seed_start, self.seed_stride = seed_start, seed_stride
+        self.n_points, self.max_tokens, self.num_samples = n_points, max_tokens, num_samples
+        self.rank, self.world_size = rank, world_size
+        self.tokenizer = CadTokenizer()
+
+    def shard(self) -> tuple[int, int]:
+        """(this shard's index, number of shards) from the DataLoader worker and the distributed rank."""
+        info = get_worker_info()
+        workers, worker = (info.num_workers, info.id) if info is not None else (1, 0)
+        return self.rank * workers + worker, self.world_size * workers
+
+    def seeds(self) -> Iterator[int]:
+        k, n_shards = self.shard()
+        limit = EVAL_SEED_START if self.seed_start < EVAL_SEED_START else None
+        i = k
+        while self.num_samples is None or i < self.num_samples:
+            seed = self.seed_start + i * self.seed_stride
+            if limit is not None and seed >= limit:
+                return
+            yield seed
+            i += n_shards
+
+    def __iter__(self) -> Iterator[dict]:
+        for seed in self.seeds():
+            item = make_item(seed, self.n_points, self.tokenizer)
+            if len(item["tokens"]) <= self.max_tokens:
+                yield item
+
+
+def collate(batch: list[dict], pad_id: int = 0) -> dict:
+    """Stack points; right-pad tokens with pad_id. Returns points (B, N, 6), tokens (B, L),
+    attention_mask (B, L) bool (True on real tokens) and seeds (B,)."""
+    lengths = [len(b["tokens"]) for b in batch]
+    tokens = torch.full((len(batch), max(lengths)), pad_id, dtype=torch.int64)
+    mask = torch.zeros((len(batch), max(lengths)), dtype=torch.bool)
+    for i, b in enumerate(batch):
+        tokens[i, : lengths[i]] = b["tokens"]
+        mask[i, : lengths[i]] = True
+    return {
+        "points": torch.stack([torch.as_tensor(b["points"]) for b in batch]),
+        "tokens": tokens,
+        "attention_mask": mask,
+        "seeds": torch.tensor([b["seed"] for b in batch], dtype=torch.int64),
+    }

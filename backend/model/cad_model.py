@@ -1,0 +1,144 @@
+"""CadModel: point encoder + projector + a causal LM decoder fed ``[point prefix; CAD token embeddings]``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from transformers import Cache, DynamicCache, PreTrainedModel, Qwen2Config, Qwen2ForCausalLM
+
+from backend.model.encoder import PointEncoder
+
+
+@dataclass
+class ModelConfig:
+    """Sizes of the encoder, projector and (from-scratch) Qwen2 decoder."""
+
+    vocab_size: int = 420
+    hidden_size: int = 256
+    n_layers: int = 4
+    n_heads: int = 4
+    n_kv_heads: int = 4
+    intermediate_size: int = 768
+    n_points: int = 2048
+    n_prefix_tokens: int = 32
+    max_tokens: int = 256
+    encoder_width: int = 128
+    encoder_centroids: int = 128
+    encoder_k1: int = 32
+    encoder_k2: int = 16
+    pad_id: int = 0
+    bos_id: int = 1
+    eos_id: int = 2
+    objective: str = "ar"
+    base_model: str | None = None  # set when the decoder is a pretrained LM (LoRA fine-tuning)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in d.items() if k in names})
+
+    def decoder_config(self) -> Qwen2Config:
+        """The Qwen2 configuration of the from-scratch decoder."""
+        return Qwen2Config(
+            vocab_size=self.vocab_size,
+            hidden_size=self.hidden_size,
+            intermediate_size=self.intermediate_size,
+            num_hidden_layers=self.n_layers,
+            num_attention_heads=self.n_heads,
+            num_key_value_heads=self.n_kv_heads,
+            max_position_embeddings=self.n_prefix_tokens + self.max_tokens,
+            tie_word_embeddings=True,
+            rope_theta=10000.0,
+            pad_token_id=self.pad_id,
+            bos_token_id=self.bos_id,
+            eos_token_id=self.eos_id,
+            use_cache=True,
+        )
+
+
+@dataclass
+class CadOutput:
+    loss: torch.Tensor | None
+    logits: torch.Tensor  # (B, T, V): logits at token position t predict token t + 1
+
+
+class CadModel(nn.Module):
+    """Encoder + projector + causal LM. ``decoder`` defaults to a Qwen2 built from ``config``."""
+
+    def __init__(self, config: ModelConfig, decoder: PreTrainedModel | nn.Module | None = None) -> None:
+        super().__init__()
+        self.config = config
+        self.encoder = PointEncoder(
+            n_tokens=config.n_prefix_tokens,
+            out_dim=2 * config.encoder_width,
+            n_centroids=config.encoder_centroids,
+            k1=config.encoder_k1,
+            k2=config.encoder_k2,
+            width=config.encoder_width,
+        )
+        self.decoder = decoder if decoder is not None else Qwen2ForCausalLM(config.decoder_config())
+        hidden = self.decoder.get_input_embeddings().embedding_dim
+        self.projector = nn.Sequential(
+            nn.Linear(2 * config.encoder_width, hidden), nn.GELU(), nn.Linear(hidden, hidden)
+        )
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.parameters()).device
+
+    def encode_prefix(self, points: torch.Tensor) -> torch.Tensor:
+        """(B, N, 6) points + normals -> (B, n_prefix_tokens, hidden) prefix embeddings."""
+        x = self.projector(self.encoder(points))
+        return x.to(self.decoder.get_input_embeddings().weight.dtype)
+
+    def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
+        return self.decoder.get_input_embeddings()(tokens)
+
+    def forward(
+        self, points: torch.Tensor, tokens: torch.Tensor, token_mask: torch.Tensor | None = None
+    ) -> CadOutput:
+        """Teacher-forced pass; cross-entropy on CAD tokens only (not the prefix, not padding).
+
+        ``tokens`` (B, T) start with BOS and are right-padded; ``token_mask`` (B, T) marks real tokens
+        (default: ``tokens != pad_id``).
+        """
+        if token_mask is None:
+            token_mask = tokens != self.config.pad_id
+        x = torch.cat([self.encode_prefix(points), self.embed_tokens(tokens)], dim=1)
+        t = tokens.shape[1]
+        logits = self.decoder(inputs_embeds=x, use_cache=False, logits_to_keep=t).logits
+        labels = tokens[:, 1:].masked_fill(~token_mask[:, 1:], -100)
+        loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
+        return CadOutput(loss=loss, logits=logits)
+
+    # --- incremental decoding with a KV cache ------------------------------------------------------
+
+    def run_lm(
+        self, inputs_embeds: torch.Tensor, past_key_values: Cache | None = None
+    ) -> tuple[torch.Tensor, Cache]:
+        """Run the LM on new embeddings after ``past_key_values``; returns last-position logits (B, V)."""
+        if past_key_values is None:
+            past_key_values = DynamicCache()
+        out = self.decoder(
+            inputs_embeds=inputs_embeds, past_key_values=past_key_values, use_cache=True, logits_to_keep=1
+        )
+        return out.logits[:, -1].float(), out.past_key_values
+
+    def prefill(self, points: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, Cache]:
+        """Encode ``points``, run ``[prefix; tokens]`` (tokens usually just BOS); next-token logits + cache."""
+        x = torch.cat([self.encode_prefix(points), self.embed_tokens(tokens)], dim=1)
+        return self.run_lm(x)
+
+    def step(self, tokens: torch.Tensor, past_key_values: Cache) -> tuple[torch.Tensor, Cache]:
+        """Feed new tokens (B, t) after the cache; next-token logits (B, V) and the updated cache."""
+        return self.run_lm(self.embed_tokens(tokens), past_key_values)
+
+    def num_parameters(self) -> int:
+        return sum(p.numel() for p in self.parameters())

@@ -1,0 +1,128 @@
+"""save_pretrained-style model folders: weights, config, tokenizer and a model card.
+
+Folder layout::
+
+    model.safetensors   whole model (encoder, projector, decoder), fp32 or fp16
+    config.json         {"model": ModelConfig, "decoder": decoder config, "meta": training facts}
+    tokenizer.json      CadTokenizer.save
+    README.md           model card
+
+LoRA checkpoints (``config.model.base_model`` set) are written by ``backend.model.lora``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_model, save_model
+
+from backend.cad.tokens import CadTokenizer
+from backend.model.cad_model import CadModel, ModelConfig
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "default"
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+CARD_FILE = "README.md"
+MAX_BYTES = 30 * 1024 * 1024
+
+
+def save_pretrained(
+    model: CadModel,
+    tokenizer: CadTokenizer,
+    folder: str | Path,
+    meta: dict[str, Any] | None = None,
+    metrics_markdown: str = "",
+    dtype: torch.dtype | None = None,
+) -> Path:
+    """Write the folder; ``dtype`` defaults to fp32, or fp16 when fp32 would exceed 30 MB."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    meta = dict(meta or {})
+    n_params = model.num_parameters()
+    if dtype is None:
+        dtype = torch.float32 if n_params * 4 < MAX_BYTES else torch.float16
+    meta.setdefault("parameters", n_params)
+    meta["dtype"] = str(dtype).removeprefix("torch.")
+    copy = _cast_copy(model, dtype)
+    save_model(copy, str(folder / WEIGHTS_FILE))
+    config = {"model": model.config.to_dict(), "decoder": model.decoder.config.to_dict(), "meta": meta}
+    (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1, default=str))
+    tokenizer.save(folder)
+    (folder / CARD_FILE).write_text(model_card(model, meta, metrics_markdown))
+    return folder
+
+
+def _cast_copy(model: CadModel, dtype: torch.dtype) -> CadModel:
+    if dtype == torch.float32 and all(p.dtype == torch.float32 for p in model.parameters()):
+        return model
+    copy = CadModel(model.config)
+    copy.load_state_dict(model.state_dict())
+    return copy.to(dtype)
+
+
+def load_checkpoint(
+    path: str | Path = DEFAULT_CHECKPOINT, device: str | torch.device = "cpu"
+) -> tuple[CadModel, CadTokenizer, dict[str, Any]]:
+    """(model in eval mode, fp32, on ``device``; tokenizer; meta) from a folder written by save_pretrained."""
+    path = Path(path)
+    if not (path / CONFIG_FILE).is_file():
+        raise FileNotFoundError(f"no {CONFIG_FILE} in {path}: not a model folder")
+    config = json.loads((path / CONFIG_FILE).read_text())
+    mcfg = ModelConfig.from_dict(config["model"])
+    if mcfg.base_model:
+        from backend.model.lora import load_lora_checkpoint
+
+        return load_lora_checkpoint(path, device)
+    model = CadModel(mcfg)
+    if config.get("meta", {}).get("dtype", "float32") != "float32":
+        model = model.to(getattr(torch, config["meta"]["dtype"]))
+    load_model(model, str(path / WEIGHTS_FILE))
+    model = model.float().to(device).eval()
+    return model, CadTokenizer.load(path), config.get("meta", {})
+
+
+def model_card(model: CadModel, meta: dict[str, Any], metrics_markdown: str = "") -> str:
+    """Markdown model card: architecture, size, training facts, metrics."""
+    c = model.config
+    enc = sum(p.numel() for p in model.encoder.parameters())
+    proj = sum(p.numel() for p in model.projector.parameters())
+    dec = sum(p.numel() for p in model.decoder.parameters())
+    fmt = lambda k, unit="": f"{meta[k]}{unit}" if k in meta else "n/a"  # noqa: E731
+    wall = f"{meta['wall_time_s'] / 60:.1f} min" if "wall_time_s" in meta else "n/a"
+    lines = [
+        "# mesh2cad point-cloud -> CAD program model",
+        "",
+        "Reads 2048 surface points with normals of a normalised mesh and writes the token form of a",
+        "sketch-and-extrude CAD program (see `backend/cad/grammar.py`).",
+        "",
+        "## Architecture",
+        "",
+        f"- Encoder: PointNet++-style set abstraction ({c.encoder_centroids} FPS centroids, k={c.encoder_k1};"
+        f" then {c.n_prefix_tokens} centroids, k={c.encoder_k2}; width {c.encoder_width}): {enc:,} parameters",
+        f"- Projector: 2-layer MLP to the decoder's hidden size: {proj:,} parameters",
+        f"- Decoder: {type(model.decoder).__name__}, hidden {c.hidden_size}, {c.n_layers} layers, {c.n_heads}"
+        f" heads, vocabulary {c.vocab_size}, up to {c.max_tokens} tokens after a {c.n_prefix_tokens}-token"
+        f" point prefix: {dec:,} parameters",
+        f"- Total: {model.num_parameters():,} parameters, stored as {meta.get('dtype', 'float32')}",
+        f"- Objective: {c.objective}",
+        "",
+        "## Training",
+        "",
+        "| | |",
+        "|---|---|",
+        "| data | procedural parts (`backend/data/generator.py`), unlimited, fresh seeds |",
+        f"| steps | {fmt('steps')} |",
+        f"| batch size | {fmt('batch_size')} |",
+        f"| tokens seen | {fmt('tokens_seen')} |",
+        f"| wall time | {wall} |",
+        f"| hardware | {fmt('hardware')} |",
+        f"| final train loss | {fmt('train_loss')} |",
+        "",
+    ]
+    if metrics_markdown:
+        lines += ["## Metrics", "", metrics_markdown.strip(), ""]
+    return "\n".join(lines)

@@ -1,0 +1,500 @@
+"""The pipeline: mesh in -> verified CAD program out (used by the CLI, the server and the evaluation).
+
+Stages (the names passed to ``progress``)::
+
+    validate   clear InputMeshError for meshes that cannot be reconstructed
+    encode     normalise (bbox centre -> origin, largest extent 1), sample points + normals, encode
+    decode k/N grammar-constrained decoding of N model candidates (k finished so far)
+    verify     section candidates join; every candidate is rebuilt and ranked by Chamfer distance
+               against the input (RANK_SAMPLES samples, normalised frame); ties go to the compact one
+    refine     coordinate search on extrude distances and plane offsets of the winner
+    score      protocol metrics (metrics.evaluate_pair) of the result against the input
+
+The result is mapped back to the input frame. Cancellation (``should_cancel``) is honoured between
+stages, every 16 decoding steps, between candidates and between refinement trials. Without a
+checkpoint only section candidates are used (and a bounding-box solid when nothing else rebuilds);
+``ReconstructResult.source`` says where the winner came from.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import trimesh
+from scipy.spatial import cKDTree
+
+from backend.cad.program import (
+    Extent,
+    ExtentKind,
+    Extrude,
+    Line,
+    Loop,
+    Plane,
+    Profile,
+    Program,
+    Sketch,
+)
+from backend.cad.serialize import program_to_dict
+from backend.decode import DECODERS, DecodeResult, DecodeStats
+from backend.geometry.mesh_io import MeshError, mesh_from_arrays
+from backend.geometry.metrics import evaluate_pair
+from backend.geometry.normalize import Frame, normalize_mesh
+from backend.geometry.sampling import sample_surface
+from backend.geometry.solid import GeometryError, program_to_mesh
+from backend.model.checkpoint import CONFIG_FILE, DEFAULT_CHECKPOINT, load_checkpoint
+
+log = logging.getLogger(__name__)
+
+MAX_TRIANGLES = 2_000_000  # larger inputs are refused (decimate them first)
+FLAT_TOLERANCE = 1e-6  # smallest bounding-box extent relative to the largest: below it the mesh is flat
+DEFAULT_N_POINTS = 2048  # points sampled for the encoder when no model config says otherwise
+RANK_SAMPLES = 2048  # surface samples per mesh for ranking candidates (the report uses the protocol's 8192)
+TIE_RELATIVE, TIE_ABSOLUTE = 0.03, 2e-5  # ranking CDs this close count as a tie -> the compact program wins
+REFINE_STEP, REFINE_MIN_STEP = 0.01, 0.00125  # coordinate-search step (normalised units) and when to stop
+REFINE_BUDGET_S = 1.0  # wall-clock budget of the refine stage
+REFINE_MIN_GAIN = 0.02  # keep the refined program only if the ranking CD drops by this fraction
+PARAM_LIMIT = 1.0  # refined numbers stay inside the token range [-1, 1]
+# Models smaller than this decode on one CPU thread: their per-token matmuls (batch of N candidates) are
+# too small to gain from threads, and on a shared machine extra threads made decoding ~10x slower.
+SINGLE_THREAD_PARAMETERS = 50_000_000
+
+SOURCE_MODEL, SOURCE_SECTION, SOURCE_BBOX = "model", "section", "bbox"
+
+Progress = Callable[[float, str], None]
+ShouldCancel = Callable[[], bool]
+
+
+class InputMeshError(ValueError):
+    """The input mesh cannot be reconstructed; the message says why and what to do."""
+
+
+class Cancelled(Exception):
+    """The caller asked to stop (``should_cancel`` returned True)."""
+
+
+@dataclass
+class ReconstructOptions:
+    candidates: int = 8
+    temperature: float = 0.8
+    top_p: float = 0.95
+    seed: int = 0
+    decoder: str = "ar"
+    use_sections: bool = True
+    refine: bool = True
+    n_points: int | None = None  # default: the model's config (DEFAULT_N_POINTS without a model)
+    max_tokens: int | None = None  # default: the model's config
+    refine_budget_s: float = REFINE_BUDGET_S
+
+
+@dataclass
+class Candidate:
+    """A rebuilt candidate in the normalised frame and its ranking Chamfer distance."""
+
+    program: Program
+    source: str
+    mesh: trimesh.Trimesh
+    rank_cd: float
+
+    @property
+    def complexity(self) -> int:
+        return len(self.program.features) + self.program.curve_count
+
+
+@dataclass
+class ReconstructResult:
+    program: Program  # input frame
+    program_normalized: Program
+    frame: Frame
+    mesh: trimesh.Trimesh  # rebuilt solid, input frame
+    scores: dict[str, Any]  # cd (protocol, raw), iou, iou_method, rank_cd
+    source: str  # "model" | "section" | "bbox"
+    n_features: int
+    n_curves: int
+    stats: DecodeStats
+    n_section_candidates: int = 0
+    refined: bool = False
+    timings: dict[str, float] = field(default_factory=dict)
+    best_by_source: dict[str, Candidate] = field(default_factory=dict)  # normalised frame, before refine
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (program in the input frame, cadprog/1 layout)."""
+        return {
+            "program": program_to_dict(self.program),
+            "frame": self.frame.to_dict(),
+            "scores": dict(self.scores),
+            "source": self.source,
+            "n_features": self.n_features,
+            "n_curves": self.n_curves,
+            "candidates": {**self.stats.to_dict(), "section": self.n_section_candidates},
+            "refined": self.refined,
+            "timings": dict(self.timings),
+        }
+
+
+# --- validation -------------------------------------------------------------------------------------
+
+
+def check_input_mesh(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """A checked copy of ``mesh`` (the input is never modified); raises ``InputMeshError``."""
+    if not isinstance(mesh, trimesh.Trimesh):
+        raise InputMeshError(f"expected a triangle mesh (trimesh.Trimesh), got {type(mesh).__name__}")
+    n_faces = len(mesh.faces)
+    if n_faces == 0 or len(mesh.vertices) == 0:
+        raise InputMeshError("empty mesh: it has no triangles")
+    if n_faces > MAX_TRIANGLES:
+        raise InputMeshError(
+            f"mesh too large: {n_faces:,} triangles; the limit is MAX_TRIANGLES = {MAX_TRIANGLES:,}"
+            " (decimate it first)"
+        )
+    try:
+        checked = mesh_from_arrays(mesh.vertices, mesh.faces)
+    except MeshError as exc:
+        raise InputMeshError(f"invalid mesh: {exc}") from None
+    extents = checked.extents
+    largest = float(np.max(extents))
+    flat = [ax for ax, e in zip("XYZ", extents) if e <= FLAT_TOLERANCE * largest]
+    if flat:
+        raise InputMeshError(
+            f"flat mesh: its bounding box has no thickness along {', '.join(flat)}"
+            f" (extents {', '.join(f'{e:.4g}' for e in extents)}); a sketch-and-extrude part needs volume"
+        )
+    return checked
+
+
+# --- scoring ----------------------------------------------------------------------------------------
+
+
+class ChamferTarget:
+    """Fixed surface samples of the normalised input; ranks meshes by two-way squared Chamfer distance."""
+
+    def __init__(self, mesh: trimesh.Trimesh, n: int = RANK_SAMPLES, seed: int = 0) -> None:
+        self.n, self.seed = n, seed + 1
+        self.points = sample_surface(mesh, n, seed)[0].astype(np.float64)
+        self.tree = cKDTree(self.points)
+
+    def __call__(self, mesh: trimesh.Trimesh) -> float:
+        p = sample_surface(mesh, self.n, self.seed)[0].astype(np.float64)
+        d_pg, _ = self.tree.query(p, k=1)
+        d_gp, _ = cKDTree(p).query(self.points, k=1)
+        return float(np.mean(d_pg**2) + np.mean(d_gp**2))
+
+
+def pick_best(candidates: list[Candidate]) -> Candidate:
+    """Lowest ranking CD; among candidates within the tie tolerance of it, the most compact."""
+    best_cd = min(c.rank_cd for c in candidates)
+    tied = [c for c in candidates if c.rank_cd <= best_cd * (1 + TIE_RELATIVE) + TIE_ABSOLUTE]
+    return min(tied, key=lambda c: (c.complexity, c.rank_cd))
+
+
+def bbox_program(mesh: trimesh.Trimesh) -> Program:
+    """One box extrusion over the mesh's bounding box (the last-resort candidate)."""
+    (x0, y0, z0), (x1, y1, z1) = (tuple(float(v) for v in row) for row in mesh.bounds)
+    pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    loop = Loop(tuple(Line(pts[i], pts[(i + 1) % 4]) for i in range(4)))
+    plane = Plane((0.0, 0.0, z0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    return Program((Extrude(Sketch(plane, (Profile(loop),)), Extent(ExtentKind.ONE_SIDE, z1 - z0)),))
+
+
+def _section_programs(mesh_n: trimesh.Trimesh) -> list[Program]:
+    try:
+        from backend.sections.candidates import section_candidates
+    except ImportError as exc:
+        log.warning("section candidates unavailable: %s", exc)
+        return []
+    try:
+        return list(section_candidates(mesh_n))
+    except Exception as exc:  # a failing fitter must not take the pipeline down; it is logged
+        log.warning("section candidates failed: %s: %s", type(exc).__name__, exc)
+        return []
+
+
+# --- refinement -------------------------------------------------------------------------------------
+
+
+def _params(program: Program) -> list[tuple[int, str]]:
+    """(feature index, name) of the continuous parameters the refinement moves."""
+    out = []
+    for i, f in enumerate(program.features):
+        out += [(i, "d1"), (i, "offset")]
+        if f.extent.kind is ExtentKind.TWO_SIDES:
+            out.append((i, "d2"))
+    return out
+
+
+def _moved(program: Program, i: int, name: str, delta: float) -> Program | None:
+    f = program.features[i]
+    if name == "offset":
+        o, n = f.sketch.plane.origin, f.sketch.plane.normal
+        origin = tuple(o[k] + delta * n[k] for k in range(3))
+        if max(abs(v) for v in origin) > PARAM_LIMIT:
+            return None
+        feature = replace(f, sketch=replace(f.sketch, plane=replace(f.sketch.plane, origin=origin)))
+    else:
+        value = getattr(f.extent, name) + delta
+        if abs(value) > PARAM_LIMIT:
+            return None
+        feature = replace(f, extent=replace(f.extent, **{name: value}))
+        lo, hi = feature.extent.interval()
+        if not hi - lo > 0:
+            return None
+    feats = list(program.features)
+    feats[i] = feature
+    return Program(tuple(feats))
+
+
+def refine_candidate(
+    best: Candidate, target: ChamferTarget, budget_s: float, check: Callable[[], None]
+) -> Candidate:
+    """Coordinate search (step halving) on extrude distances and plane offsets; returns the best seen."""
+    deadline = time.perf_counter() + budget_s
+    cur, step = best, REFINE_STEP
+    while step >= REFINE_MIN_STEP and time.perf_counter() < deadline:
+        improved = False
+        for i, name in _params(cur.program):
+            for sign in (1.0, -1.0):
+                if time.perf_counter() >= deadline:
+                    break
+                check()
+                trial = _moved(cur.program, i, name, sign * step)
+                if trial is None:
+                    continue
+                try:
+                    mesh = program_to_mesh(trial)
+                except GeometryError:
+                    continue
+                cd = target(mesh)
+                if cd < cur.rank_cd * (1 - 1e-3):
+                    cur = Candidate(trial, cur.source, mesh, cd)
+                    improved = True
+                    break
+        if not improved:
+            step /= 2
+    return cur
+
+
+# --- the pipeline -----------------------------------------------------------------------------------
+
+
+def _device(device: str | torch.device) -> torch.device:
+    if str(device) == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+@contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``n`` torch CPU threads (None: unchanged), then restore the setting."""
+    old = torch.get_num_threads()
+    if n is not None and n != old:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        if torch.get_num_threads() != old:
+            torch.set_num_threads(old)
+
+
+class Reconstructor:
+    """Loads the model once; ``reconstruct`` turns meshes into verified programs.
+
+    ``checkpoint=None`` uses the shipped default, or no model (section candidates only) when it is
+    missing; an explicit path that does not hold a model raises ``FileNotFoundError``. ``threads``:
+    torch CPU threads while encoding and decoding (default: 1 for small models on CPU, else unchanged).
+    """
+
+    def __init__(
+        self,
+        checkpoint: str | Path | None = None,
+        device: str | torch.device = "auto",
+        threads: int | None = None,
+    ) -> None:
+        self.device = _device(device)
+        self.model = self.tokenizer = None
+        self.meta: dict[str, Any] = {}
+        self.threads = threads
+        path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
+        self.checkpoint = path
+        if checkpoint is None and not (path / CONFIG_FILE).is_file():
+            log.warning("no model checkpoint at %s: reconstructing with section candidates only", path)
+            return
+        self.model, self.tokenizer, self.meta = load_checkpoint(path, self.device)
+        small = self.model.num_parameters() < SINGLE_THREAD_PARAMETERS
+        if threads is None and self.device.type == "cpu" and small:
+            self.threads = 1
+
+    @property
+    def has_model(self) -> bool:
+        return self.model is not None
+
+    @property
+    def decoders(self) -> list[str]:
+        """Names accepted by ``ReconstructOptions.decoder``."""
+        return list(DECODERS)
+
+    def reconstruct(
+        self,
+        mesh: trimesh.Trimesh,
+        options: ReconstructOptions | None = None,
+        progress: Progress | None = None,
+        should_cancel: ShouldCancel | None = None,
+    ) -> ReconstructResult:
+        """Reconstruct ``mesh`` (input frame, never modified); raises InputMeshError or Cancelled."""
+        opt = options or ReconstructOptions()
+        if opt.decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {opt.decoder!r}; available: {', '.join(DECODERS)}")
+        timings: dict[str, float] = {}
+        clock = [time.perf_counter()]
+
+        def check() -> None:
+            if should_cancel is not None and should_cancel():
+                raise Cancelled("reconstruction cancelled")
+
+        last = [0.0]
+
+        def stage(fraction: float, name: str) -> None:
+            check()
+            last[0] = max(last[0], round(fraction, 4))  # never goes back
+            if progress is not None:
+                progress(last[0], name)
+
+        def lap(name: str) -> None:
+            now = time.perf_counter()
+            timings[name] = timings.get(name, 0.0) + now - clock[0]
+            clock[0] = now
+
+        stage(0.0, "validate")
+        checked = check_input_mesh(mesh)
+        lap("validate")
+
+        stage(0.02, "encode")
+        mesh_n, frame = normalize_mesh(checked)
+        target = ChamferTarget(mesh_n, seed=opt.seed)
+        with _torch_threads(self.threads):
+            prefix = self._encode(mesh_n, opt)
+            lap("encode")
+            results = self._decode(prefix, opt, stage) if prefix is not None else []
+        stats = DecodeStats.from_results(results)
+        lap("decode")
+
+        stage(0.6, "verify")
+        candidates, n_sections = self._verify(results, mesh_n, target, opt, stats, stage, lap)
+        best = pick_best(candidates)
+        best_by_source: dict[str, Candidate] = {}
+        for c in candidates:
+            if c.source not in best_by_source or c.rank_cd < best_by_source[c.source].rank_cd:
+                best_by_source[c.source] = c
+        lap("verify")
+
+        refined = False
+        if opt.refine and opt.refine_budget_s > 0:
+            stage(0.85, "refine")
+            better = refine_candidate(best, target, opt.refine_budget_s, check)
+            if better.rank_cd < best.rank_cd * (1 - REFINE_MIN_GAIN):
+                best, refined = better, True
+            lap("refine")
+
+        stage(0.95, "score")
+        program_in = frame.program_to_input(best.program)
+        mesh_in = frame.invert_mesh(best.mesh)
+        scores = {**evaluate_pair(mesh_in, checked), "rank_cd": best.rank_cd}
+        lap("score")
+        timings["total"] = sum(timings.values())
+        if progress is not None:
+            progress(1.0, "done")
+        log.info(
+            "reconstructed: source=%s cd=%.5f iou=%.3f features=%d in %.2f s",
+            best.source,
+            scores["cd"],
+            scores["iou"],
+            len(best.program.features),
+            timings["total"],
+        )
+        return ReconstructResult(
+            program=program_in,
+            program_normalized=best.program,
+            frame=frame,
+            mesh=mesh_in,
+            scores=scores,
+            source=best.source,
+            n_features=len(best.program.features),
+            n_curves=best.program.curve_count,
+            stats=stats,
+            n_section_candidates=n_sections,
+            refined=refined,
+            timings=timings,
+            best_by_source=best_by_source,
+        )
+
+    # --- stages ---------------------------------------------------------------------------------------
+
+    def _encode(self, mesh_n: trimesh.Trimesh, opt: ReconstructOptions) -> torch.Tensor | None:
+        if self.model is None or opt.candidates < 1:
+            return None
+        n = opt.n_points or self.model.config.n_points
+        pts, normals = sample_surface(mesh_n, n, opt.seed)
+        points = torch.from_numpy(np.concatenate([pts, normals], axis=1)).to(self.device)[None]
+        with torch.inference_mode():
+            return self.model.encode_prefix(points)
+
+    def _decode(self, prefix: torch.Tensor, opt: ReconstructOptions, stage) -> list[DecodeResult]:
+        n = opt.candidates
+
+        def on_step(step: int, total: int, finished: int) -> None:
+            stage(0.05 + 0.55 * step / max(total, 1), f"decode {finished}/{n}")
+
+        return DECODERS[opt.decoder](
+            self.model,
+            self.tokenizer,
+            n_candidates=n,
+            temperature=opt.temperature,
+            top_p=opt.top_p,
+            seed=opt.seed,
+            max_tokens=opt.max_tokens,
+            prefix=prefix,
+            progress=on_step,
+        )
+
+    def _verify(self, results, mesh_n, target, opt, stats, stage, lap) -> tuple[list[Candidate], int]:
+        programs: list[tuple[Program, str]] = []
+        seen: set[tuple[int, ...]] = set()
+        for r in results:
+            if r.program is None:
+                continue
+            key = tuple(r.tokens)
+            if key in seen:
+                stats.duplicates += 1
+                continue
+            seen.add(key)
+            programs.append((r.program, SOURCE_MODEL))
+        n_model = len(programs)
+        lap("verify")
+        sections = _section_programs(mesh_n) if opt.use_sections else []
+        lap("sections")
+        programs += [(p, SOURCE_SECTION) for p in sections]
+        candidates: list[Candidate] = []
+        for k, (program, source) in enumerate(programs):
+            stage(0.6 + 0.25 * k / max(len(programs), 1), "verify")
+            try:
+                m = program_to_mesh(program)
+            except GeometryError as exc:
+                if source == SOURCE_MODEL:
+                    stats.failed_rebuild += 1
+                log.debug("candidate %d (%s) does not rebuild: %s", k, source, exc)
+                continue
+            candidates.append(Candidate(program, source, m, target(m)))
+        if not candidates:
+            log.warning(
+                "no candidate rebuilt (%d model, %d section): using the bounding box", n_model, len(sections)
+            )
+            program = bbox_program(mesh_n)
+            m = program_to_mesh(program)
+            candidates.append(Candidate(program, SOURCE_BBOX, m, target(m)))
+        return candidates, len(sections)

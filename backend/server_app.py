@@ -1,0 +1,347 @@
+"""The FastAPI app of the local server: token and body-size guard, job endpoints under /v1.
+
+``create_app(reconstructor, token)`` wraps a loaded ``backend.reconstruct.Reconstructor``; the
+process around it (port, token file, signals) is ``backend.server``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import hmac
+import json
+import logging
+import math
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Annotated, Any
+
+import numpy as np
+from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
+from pydantic import ValidationError
+
+from backend import reconstruct as rc
+from backend.cad.serialize import program_to_dict
+from backend.decode import DECODERS
+from backend.geometry.mesh_io import MeshError
+from backend.server_jobs import JobCancelled, JobFailed, JobManager, QueueFull
+from backend.server_mesh import decode_mesh, encode_mesh, load_upload
+from backend.server_schema import (
+    KEEP_FINISHED,
+    KEEP_FINISHED_S,
+    MAX_BODY_BYTES,
+    MAX_QUEUE,
+    MAX_TRIANGLES,
+    ErrorResponse,
+    Health,
+    JobCreated,
+    JobOptions,
+    JobStatus,
+    JobSubmission,
+)
+
+API = "/v1"
+PUBLIC_PATHS = frozenset({f"{API}/health"})
+log = logging.getLogger("mesh2cad.server")
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+# --- request guard: token and body size, before any body is parsed ----------------------------------
+
+
+class Guard:
+    """ASGI middleware: 401 without the bearer token (except public paths), 413 for an oversized body.
+
+    The body is read here (up to ``max_body_bytes``) and replayed to the app, so both the declared
+    Content-Length and the bytes actually sent are bounded.
+    """
+
+    def __init__(self, app: Callable, token: str, max_body_bytes: int) -> None:
+        self.app, self.token, self.max_body_bytes = app, token.encode(), max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope["headers"])
+        if scope["path"] not in PUBLIC_PATHS and not self._authorised(headers.get(b"authorization", b"")):
+            return await _send_error(
+                send, 401, "missing or wrong bearer token (Authorization: Bearer <token from the token file>)"
+            )
+        limit = f"request body too large: the limit is {self.max_body_bytes:,} bytes"
+        declared = headers.get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                return await _send_error(send, 400, f"bad Content-Length header {declared[:40]!r}")
+            if int(declared) > self.max_body_bytes:
+                return await _send_error(send, 413, f"{limit} (Content-Length says {int(declared):,})")
+        chunks, total = [], 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # client went away
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > self.max_body_bytes:
+                return await _send_error(send, 413, limit)
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body, replayed = b"".join(chunks), False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    def _authorised(self, header: bytes) -> bool:
+        scheme, _, value = header.partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(value.strip(), self.token)
+
+
+async def _send_error(send: Send, status: int, detail: str) -> None:
+    body = json.dumps({"detail": detail}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if status == 401:
+        headers.append((b"www-authenticate", b"Bearer"))
+    headers.append((b"connection", b"close"))  # any request body is left unread
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+# --- the app ---------------------------------------------------------------------------------------
+
+
+def describe_errors(errors: list[dict[str, Any]]) -> str:
+    """Pydantic/FastAPI validation errors -> one line naming each problem and where it is."""
+    parts = []
+    for e in errors:
+        where = [x for x in e.get("loc", ()) if x not in ("body", "form")]
+        loc, msg = ".".join(str(x) for x in where), str(e.get("msg", "invalid"))
+        if e.get("type") == "json_invalid":
+            loc, msg = (
+                "",
+                f"malformed JSON at character {where[0] if where else '?'}: {e.get('ctx', {}).get('error')}",
+            )
+        elif loc == "mesh.face_count" and e.get("type") == "less_than_equal":
+            msg = f"too many triangles: {e.get('input')}; the limit is {MAX_TRIANGLES:,} (decimate the mesh first)"
+        parts.append(f"{loc}: {msg}" if loc else msg)
+    more = f" (and {len(parts) - 5} more)" if len(parts) > 5 else ""
+    return "; ".join(parts[:5]) + more or "invalid request"
+
+
+def _clean(x: Any) -> Any:
+    """JSON-safe copy: numpy scalars -> Python, non-finite floats -> None."""
+    if isinstance(x, dict):
+        return {str(k): _clean(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_clean(v) for v in x]
+    if isinstance(x, bool | np.bool_):
+        return bool(x)
+    if isinstance(x, int | np.integer):
+        return int(x)
+    if isinstance(x, float | np.floating):
+        return float(x) if math.isfinite(x) else None
+    return x if x is None or isinstance(x, str) else str(x)
+
+
+def result_to_dict(res: Any) -> dict[str, Any]:
+    """A ReconstructResult as the JSON of ``JobResult``."""
+    frame = getattr(res, "frame", None)
+    mesh = getattr(res, "mesh", None)
+    return {
+        "program": _clean(program_to_dict(res.program)),
+        "scores": _clean(dict(getattr(res, "scores", {}) or {})),
+        "timings": _clean(dict(getattr(res, "timings", {}) or {})),
+        "n_features": int(getattr(res, "n_features", len(res.program.features))),
+        "n_curves": _clean(getattr(res, "n_curves", None)),
+        "source": str(getattr(res, "source", "model")),
+        "frame": _clean(frame.to_dict()) if frame is not None else None,
+        "mesh": encode_mesh(mesh).model_dump() if mesh is not None else None,
+    }
+
+
+def model_label(reconstructor: Any) -> str:
+    """What /v1/health calls the model: the checkpoint folder's name (or its meta name)."""
+    if not getattr(reconstructor, "has_model", True):
+        return "none (section candidates only)"
+    meta = getattr(reconstructor, "meta", None) or {}
+    checkpoint = getattr(reconstructor, "checkpoint", None)
+    return str(meta.get("name") or (Path(checkpoint).name if checkpoint else "unknown"))
+
+
+def backend_version() -> str:
+    try:
+        return version("mesh2cad-backend")
+    except PackageNotFoundError:
+        import backend
+
+        return str(getattr(backend, "__version__", "0+unknown"))
+
+
+def create_app(
+    reconstructor: Any,
+    token: str,
+    *,
+    max_body_bytes: int = MAX_BODY_BYTES,
+    max_queue: int = MAX_QUEUE,
+    keep_s: float = KEEP_FINISHED_S,
+    keep_count: int = KEEP_FINISHED,
+) -> FastAPI:
+    """The ASGI app around a loaded ``Reconstructor`` (anything with its ``reconstruct`` signature)."""
+    option_names = {f.name for f in dataclasses.fields(rc.ReconstructOptions)}
+
+    def runner(
+        payload: Any, progress: Callable[[float, str], None], should_cancel: Callable[[], bool]
+    ) -> dict:
+        mesh, options = payload
+        try:
+            res = reconstructor.reconstruct(mesh, options, progress=progress, should_cancel=should_cancel)
+        except rc.Cancelled:
+            raise JobCancelled from None
+        except rc.InputMeshError as exc:
+            raise JobFailed(str(exc)) from None
+        return result_to_dict(res)
+
+    jobs = JobManager(runner, max_queue=max_queue, keep_s=keep_s, keep_count=keep_count)
+    decoders = [str(d) for d in (getattr(reconstructor, "decoders", None) or DECODERS)]
+    model_name = model_label(reconstructor)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        jobs.start()
+        try:
+            yield
+        finally:
+            jobs.stop()
+
+    errors = lambda *codes: {c: {"model": ErrorResponse} for c in codes}  # noqa: E731
+    submit_errors, job_errors = errors(400, 401, 413, 422, 429), errors(401, 404)
+    app = FastAPI(
+        title="mesh2cad local server",
+        version=backend_version(),
+        summary="Mesh -> editable sketch-and-extrude CAD program; jobs on one local model.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=f"{API}/openapi.json",
+    )
+    app.state.jobs = jobs
+    app.add_middleware(Guard, token=token, max_body_bytes=max_body_bytes)
+    bearer = HTTPBearer(
+        auto_error=False, description="the token in the file named at start (checked by Guard)"
+    )
+    jobs_route: dict[str, Any] = {"dependencies": [Depends(bearer)], "tags": ["jobs"]}
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errs = list(exc.errors())
+        status = 400 if any(e.get("type") == "json_invalid" for e in errs) else 422
+        return JSONResponse({"detail": describe_errors(errs)}, status_code=status)
+
+    @app.exception_handler(Exception)
+    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return JSONResponse({"detail": f"internal error: {type(exc).__name__}: {exc}"}, status_code=500)
+
+    def enqueue(mesh: Any, options: JobOptions) -> JobCreated:
+        if options.decoder not in decoders:
+            raise HTTPException(
+                422, f"options.decoder: unknown decoder {options.decoder!r}; available: {decoders}"
+            )
+        rc_options = rc.ReconstructOptions(
+            **{k: v for k, v in options.model_dump().items() if k in option_names}
+        )
+        try:
+            job = jobs.submit((mesh, rc_options))
+        except QueueFull as exc:
+            raise HTTPException(429, str(exc), headers={"Retry-After": "5"}) from None
+        return JobCreated(id=job.id, state="queued")
+
+    @app.get(f"{API}/health", response_model=Health, tags=["server"])
+    async def health() -> Health:
+        """Liveness, model, version, decoders and queue length; needs no token."""
+        waiting, running = jobs.counts()
+        return Health(
+            model=model_name, version=backend_version(), decoders=decoders, queue=waiting, running=running
+        )
+
+    @app.post(
+        f"{API}/jobs", status_code=202, response_model=JobCreated, responses=submit_errors, **jobs_route
+    )
+    def submit(body: JobSubmission) -> JobCreated:
+        """Queue a reconstruction of a mesh given as packed base64 arrays."""
+        try:
+            mesh = decode_mesh(body.mesh)
+        except MeshError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return enqueue(mesh, body.options)
+
+    @app.post(
+        f"{API}/jobs/upload",
+        status_code=202,
+        response_model=JobCreated,
+        responses=submit_errors,
+        **jobs_route,
+    )
+    def submit_upload(
+        file: Annotated[UploadFile, File(description="mesh file: .stl, .obj, .ply, .off or .glb")],
+        options: Annotated[
+            str | None, Form(max_length=4096, description="JobOptions as a JSON object")
+        ] = None,
+        candidates: Annotated[int | None, Form()] = None,
+        temperature: Annotated[float | None, Form()] = None,
+        top_p: Annotated[float | None, Form()] = None,
+        seed: Annotated[int | None, Form()] = None,
+        decoder: Annotated[str | None, Form(max_length=32)] = None,
+    ) -> JobCreated:
+        """Queue a reconstruction of an uploaded mesh file; options as form fields or a JSON ``options`` field."""
+        fields = {"candidates": candidates, "temperature": temperature, "top_p": top_p, "seed": seed}
+        fields["decoder"] = decoder
+        try:
+            merged = json.loads(options) if options else {}
+            if not isinstance(merged, dict):
+                raise HTTPException(422, "options: must be a JSON object")
+            merged.update({k: v for k, v in fields.items() if v is not None})
+            opts = JobOptions.model_validate(merged)
+        except json.JSONDecodeError as exc:
+            raise HTTPException(400, f"options: malformed JSON: {exc}") from None
+        except ValidationError as exc:
+            detail = describe_errors([{**e, "loc": ("options", *e["loc"])} for e in exc.errors()])
+            raise HTTPException(422, detail) from None
+        try:
+            mesh = load_upload(file.file, file.filename or "")
+        except MeshError as exc:
+            raise HTTPException(422, str(exc)) from None
+        return enqueue(mesh, opts)
+
+    def status_or_404(snapshot: dict[str, Any] | None, job_id: str) -> dict[str, Any]:
+        if snapshot is None:
+            raise HTTPException(
+                404,
+                f"unknown job {job_id[:64]!r} (finished jobs are kept {keep_s / 60:g} min, at most {keep_count})",
+            )
+        return snapshot
+
+    @app.get(f"{API}/jobs/{{job_id}}", response_model=JobStatus, responses=job_errors, **jobs_route)
+    async def job_status(job_id: str) -> dict[str, Any]:
+        """State, progress, stage, error and (when done) the result of a job."""
+        return status_or_404(jobs.get(job_id), job_id)
+
+    @app.delete(f"{API}/jobs/{{job_id}}", response_model=JobStatus, responses=job_errors, **jobs_route)
+    async def cancel(job_id: str) -> dict[str, Any]:
+        """Cancel: a queued job at once, a running one between stages and candidates."""
+        return status_or_404(jobs.cancel(job_id), job_id)
+
+    return app

@@ -1,0 +1,117 @@
+"""Meshes on the wire: packed base64 arrays and uploaded files <-> checked ``trimesh.Trimesh``.
+
+Everything that can be checked cheaply at submission is checked here (counts, base64,
+finiteness, face indices, emptiness, zero area, flatness, size) and raises ``MeshError``
+with a message that names the problem.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+import numpy as np
+import trimesh
+
+from backend.geometry.mesh_io import MeshError, load_mesh, mesh_from_arrays
+from backend.reconstruct import FLAT_TOLERANCE
+from backend.server_schema import (
+    MAX_COORDINATE,
+    MAX_TRIANGLES,
+    MAX_VERTICES,
+    UPLOAD_FORMATS,
+    MeshData,
+    MeshPayload,
+)
+
+
+def _decode(text: str, field: str, count: int, count_field: str, dtype: str, what: str) -> np.ndarray:
+    try:
+        raw = base64.b64decode(text, validate=True)
+    except ValueError as exc:
+        raise MeshError(f"mesh.{field} is not valid base64: {exc}") from None
+    if len(raw) % 12:
+        raise MeshError(f"mesh.{field} holds {len(raw)} bytes, not a whole number of {what} (12 bytes each)")
+    if len(raw) != 12 * count:
+        raise MeshError(
+            f"mesh.{count_field} is {count} but mesh.{field} holds {len(raw) // 12} {what} ({len(raw)} bytes)"
+        )
+    return np.frombuffer(raw, dtype=dtype).reshape(-1, 3)
+
+
+def decode_mesh(payload: MeshPayload) -> trimesh.Trimesh:
+    """The checked mesh of a submission; raises ``MeshError``."""
+    v = _decode(
+        payload.vertices, "vertices", payload.vertex_count, "vertex_count", "<f4", "float32 xyz triples"
+    )
+    f = _decode(payload.faces, "faces", payload.face_count, "face_count", "<i4", "int32 index triples")
+    if len(f) == 0:
+        raise MeshError("empty mesh: no faces")
+    if len(v) == 0:
+        raise MeshError("empty mesh: no vertices")
+    if np.all(np.isfinite(v)) and np.abs(v).max() > MAX_COORDINATE:
+        raise MeshError(
+            f"coordinates too large: up to {np.abs(v).max():.3g} in magnitude (the limit is {MAX_COORDINATE:g});"
+            " rescale the mesh"
+        )
+    return check_mesh(mesh_from_arrays(v, f))
+
+
+def check_mesh(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+    """Size and flatness limits on an otherwise valid mesh; returns it."""
+    if len(mesh.faces) > MAX_TRIANGLES:
+        raise MeshError(f"too many triangles: {len(mesh.faces):,} (the limit is {MAX_TRIANGLES:,})")
+    if len(mesh.vertices) > MAX_VERTICES:
+        raise MeshError(f"too many vertices: {len(mesh.vertices):,} (the limit is {MAX_VERTICES:,})")
+    ext = mesh.extents
+    if ext.min() <= FLAT_TOLERANCE * ext.max():
+        dims = " x ".join(f"{x:.6g}" for x in ext)
+        raise MeshError(f"flat mesh: its bounding box is {dims}; a sketch-and-extrude part needs thickness")
+    return mesh
+
+
+def encode_mesh(mesh: trimesh.Trimesh) -> MeshData:
+    """Packed little-endian float32 vertices and int32 faces."""
+    v = np.ascontiguousarray(mesh.vertices, dtype="<f4")
+    f = np.ascontiguousarray(mesh.faces, dtype="<i4")
+    return MeshData(
+        vertices=base64.b64encode(v.tobytes()).decode("ascii"),
+        faces=base64.b64encode(f.tobytes()).decode("ascii"),
+        vertex_count=len(v),
+        face_count=len(f),
+    )
+
+
+def encode_arrays(vertices: np.ndarray, faces: np.ndarray) -> dict[str, object]:
+    """A ``MeshPayload`` dict for arrays (what a client sends)."""
+    v = np.ascontiguousarray(vertices, dtype="<f4")
+    f = np.ascontiguousarray(faces, dtype="<i4")
+    return {
+        "vertices": base64.b64encode(v.tobytes()).decode("ascii"),
+        "faces": base64.b64encode(f.tobytes()).decode("ascii"),
+        "vertex_count": len(v),
+        "face_count": len(f),
+    }
+
+
+def load_upload(stream: BinaryIO, filename: str) -> trimesh.Trimesh:
+    """The checked mesh of an uploaded file; the format comes from the file name's extension."""
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", Path(filename or "").name)[-100:] or "upload"
+    ext = Path(name).suffix.lower().lstrip(".")
+    if ext not in UPLOAD_FORMATS:
+        raise MeshError(
+            f"unsupported upload {filename!r}: the file name must end in one of "
+            + ", ".join(f".{e}" for e in UPLOAD_FORMATS)
+        )
+    with tempfile.TemporaryDirectory(prefix="mesh2cad-upload-") as tmp:
+        path = Path(tmp) / name
+        with path.open("wb") as out:
+            while chunk := stream.read(1 << 20):
+                out.write(chunk)
+        try:
+            return check_mesh(load_mesh(path))
+        except MeshError as exc:
+            raise MeshError(str(exc).replace(str(path), name)) from None

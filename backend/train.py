@@ -1,0 +1,404 @@
+"""Train the point-cloud -> CAD-token model on unlimited procedural data.
+
+``python -m backend train --out runs/NAME [--minutes M | --steps S] ...`` (or ``python -m backend.train``).
+The run folder holds ``checkpoint.pt`` (model + optimizer + step, for ``--resume``), ``log.jsonl`` and,
+at the end, ``model/`` (a save_pretrained folder with model card; ``--export PATH`` writes another copy).
+The time budget (``--minutes``) and the cosine schedule cover the whole run, across resumes.
+Heavy imports happen inside functions so the CLI's ``--help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+CHECKPOINT_FILE = "checkpoint.pt"
+LOG_FILE = "log.jsonl"
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Register the ``train`` options on ``p``."""
+    p.add_argument("--out", required=True, help="run folder (checkpoint.pt, log.jsonl, model/)")
+    p.add_argument("--minutes", type=float, default=None, help="training time budget for the whole run")
+    p.add_argument("--steps", type=int, default=None, help="number of optimiser steps")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--min-lr-ratio", type=float, default=0.05, help="final lr as a fraction of --lr")
+    p.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--base-model", default=None, help="folder of a pretrained causal LM: LoRA fine-tuning")
+    p.add_argument("--lora-r", type=int, default=16)
+    p.add_argument("--workers", type=int, default=1, help="data-loading worker processes")
+    p.add_argument("--bucket-pool", type=int, default=8, help="batches pooled for length bucketing (1: off)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
+    p.add_argument("--eval-every", type=int, default=500, help="evaluate and save every K steps")
+    p.add_argument("--eval-n", type=int, default=64, help="held-out parts for teacher-forced accuracy")
+    p.add_argument("--eval-decode", type=int, default=8, help="held-out parts greedy-decoded per evaluation")
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:i]")
+    p.add_argument("--seed", type=int, default=0, help="seed of the model init and the data stream")
+    p.add_argument("--export", default=None, help="also write the final save_pretrained folder here")
+    g = p.add_argument_group("model size (from-scratch decoder)")
+    g.add_argument("--hidden", type=int, default=256)
+    g.add_argument("--layers", type=int, default=4)
+    g.add_argument("--heads", type=int, default=4)
+    g.add_argument("--intermediate", type=int, default=768)
+    g.add_argument("--prefix-tokens", type=int, default=32)
+    g.add_argument("--max-tokens", type=int, default=256)
+    g.add_argument("--encoder-width", type=int, default=128)
+
+
+def lr_factor(step: int, progress: float, warmup: int, min_ratio: float) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay to ``min_ratio`` as progress goes 0 -> 1."""
+    warm = min(1.0, (step + 1) / max(1, warmup))
+    cos = 0.5 * (1.0 + math.cos(math.pi * min(1.0, max(0.0, progress))))
+    return warm * (min_ratio + (1.0 - min_ratio) * cos)
+
+
+def pick_device(name: str) -> Any:
+    import torch
+
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def hardware(device: Any) -> str:
+    import torch
+
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU ({platform.processor() or platform.machine()}, {torch.get_num_threads()} threads)"
+
+
+def model_config(args: argparse.Namespace) -> Any:
+    from backend.cad.tokens import CadTokenizer
+    from backend.model.cad_model import ModelConfig
+
+    tok = CadTokenizer()
+    return ModelConfig(
+        vocab_size=len(tok),
+        hidden_size=args.hidden,
+        n_layers=args.layers,
+        n_heads=args.heads,
+        n_kv_heads=args.heads,
+        intermediate_size=args.intermediate,
+        n_prefix_tokens=args.prefix_tokens,
+        max_tokens=args.max_tokens,
+        encoder_width=args.encoder_width,
+        pad_id=tok.pad_id,
+        bos_id=tok.bos_id,
+        eos_id=tok.eos_id,
+    )
+
+
+# --- data ------------------------------------------------------------------------------------------
+
+
+def make_loader(args: argparse.Namespace, start: int) -> Any:
+    """Endless DataLoader over procedural parts yielding lists of items; ``start`` offsets the seeds."""
+    from torch.utils.data import DataLoader
+
+    from backend.data.dataset import TRAIN_SEED_START, ProceduralDataset
+
+    ds = ProceduralDataset(seed_start=TRAIN_SEED_START + start, max_tokens=args.max_tokens)
+    return DataLoader(
+        ds,
+        batch_size=args.batch_size,
+        num_workers=args.workers,
+        collate_fn=list,
+        persistent_workers=args.workers > 0,
+        prefetch_factor=4 if args.workers > 0 else None,
+    )
+
+
+def bucketed(lists: Iterator[list[dict]], batch_size: int, pool: int, collate_fn: Any, seed: int) -> Iterator[dict]:
+    """Gather ``pool`` batches, sort their items by length and re-split (less padding), in random order."""
+    import random
+
+    rng = random.Random(seed)
+    while True:
+        items = [it for _ in range(max(1, pool)) for it in next(lists)]
+        items.sort(key=lambda it: len(it["tokens"]))
+        batches = [items[i : i + batch_size] for i in range(0, len(items), batch_size)]
+        rng.shuffle(batches)
+        for b in batches:
+            yield collate_fn(b)
+
+
+def eval_batch(n: int, pad_id: int, max_tokens: int) -> dict[str, Any]:
+    """A fixed batch of ``n`` held-out parts."""
+    from backend.cad.tokens import CadTokenizer
+    from backend.data.dataset import collate, eval_seeds, make_item
+
+    tok = CadTokenizer()
+    items = [make_item(s, 2048, tok) for s in eval_seeds(n)]
+    return collate([it for it in items if len(it["tokens"]) <= max_tokens], pad_id)
+
+
+# --- evaluation ------------------------------------------------------------------------------------
+
+
+def greedy_decode(model: Any, tokenizer: Any, points: Any, max_tokens: int) -> list[list[int]]:
+    """Grammar-masked greedy decoding with the KV cache; token id lists (BOS .. EOS, or cut at max_tokens)."""
+    import numpy as np
+    import torch
+
+    from backend.cad.grammar import GrammarState
+
+    b = points.shape[0]
+    states = [GrammarState() for _ in range(b)]
+    seqs = [[tokenizer.bos_id] for _ in range(b)]
+    bos = torch.full((b, 1), tokenizer.bos_id, dtype=torch.long, device=points.device)
+    logits, cache = model.prefill(points, bos)
+    eos_only = np.zeros(len(tokenizer), dtype=bool)
+    eos_only[tokenizer.eos_id] = True
+    for _ in range(max_tokens - 1):
+        masks = np.stack([eos_only if s.done else tokenizer.mask(s.allowed()) for s in states])
+        logits = logits.masked_fill(~torch.from_numpy(masks).to(logits.device), float("-inf"))
+        nxt = logits.argmax(-1)
+        for i, s in enumerate(states):
+            if not s.done:
+                seqs[i].append(int(nxt[i]))
+                s.feed(tokenizer.word(int(nxt[i])))
+        if all(s.done for s in states):
+            break
+        logits, cache = model.step(nxt[:, None], cache)
+    return seqs
+
+
+def evaluate(model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, max_tokens: int) -> dict[str, Any]:
+    """Teacher-forced loss / token accuracy on ``batch``; greedy-decode ``n_decode`` parts of it."""
+    import torch
+
+    from backend.geometry.solid import program_to_mesh
+
+    device = model.device
+    points, tokens = batch["points"].to(device), batch["tokens"].to(device)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        losses, correct, total = [], 0, 0
+        for i in range(0, len(tokens), 16):
+            out = model(points[i : i + 16], tokens[i : i + 16])
+            target, mask = tokens[i : i + 16, 1:], tokens[i : i + 16, 1:] != tokenizer.pad_id
+            correct += int(((out.logits[:, :-1].argmax(-1) == target) & mask).sum())
+            total += int(mask.sum())
+            losses.append(float(out.loss) * int(mask.sum()))
+        result: dict[str, Any] = {"eval_loss": sum(losses) / max(1, total), "token_acc": correct / max(1, total)}
+        if n_decode > 0:
+            seqs = greedy_decode(model, tokenizer, points[:n_decode], max_tokens)
+            valid = exact = rebuilt = 0
+            for seq, ref in zip(seqs, tokens[:n_decode].tolist()):
+                try:
+                    program = tokenizer.decode(seq)
+                except ValueError:
+                    continue
+                valid += 1
+                exact += seq == [t for t in ref if t != tokenizer.pad_id]
+                try:
+                    rebuilt += len(program_to_mesh(program).faces) > 0
+                except Exception:  # noqa: BLE001 - any geometry failure counts as not rebuilt
+                    pass
+            result |= {"parse_valid": valid / n_decode, "exact": exact / n_decode, "rebuilds": rebuilt / n_decode}
+    model.train(was_training)
+    return result
+
+
+# --- checkpoints -----------------------------------------------------------------------------------
+
+
+def save_state(out: Path, model: Any, optimizer: Any, state: dict[str, Any]) -> None:
+    """Atomically write OUT/checkpoint.pt (trainable weights + optimizer + counters)."""
+    import torch
+
+    tmp = out / (CHECKPOINT_FILE + ".tmp")
+    torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(), **state}, tmp)
+    os.replace(tmp, out / CHECKPOINT_FILE)
+
+
+def export(model: Any, tokenizer: Any, folder: Path, meta: dict[str, Any], metrics_md: str = "") -> Path:
+    """Write a save_pretrained folder (LoRA-aware)."""
+    if model.config.base_model:
+        from backend.model.lora import save_lora_checkpoint
+
+        return save_lora_checkpoint(model, tokenizer, folder, meta, metrics_md)
+    from backend.model.checkpoint import save_pretrained
+
+    return save_pretrained(model, tokenizer, folder, meta, metrics_md)
+
+
+def metrics_markdown(ev: dict[str, Any], n_eval: int) -> str:
+    rows = "\n".join(f"| {k} | {v:.4f} |" for k, v in ev.items() if isinstance(v, float))
+    return f"Held-out procedural parts ({n_eval} teacher-forced, greedy decoding on a few):\n\n| metric | value |\n|---|---|\n{rows}"
+
+
+# --- the loop --------------------------------------------------------------------------------------
+
+
+def build(args: argparse.Namespace, device: Any) -> tuple[Any, Any, Any]:
+    """(model, CAD tokenizer, collate_fn or None) for a from-scratch or LoRA run."""
+    import torch
+
+    from backend.cad.tokens import CadTokenizer
+
+    torch.manual_seed(args.seed)
+    tokenizer = CadTokenizer()
+    if args.base_model:
+        from backend.model.lora import build_lora_model, text_collate
+
+        model, text_tok = build_lora_model(args.base_model, model_config(args), r=args.lora_r)
+        return model.to(device), tokenizer, text_collate(text_tok, tokenizer)
+    from backend.model.cad_model import CadModel
+
+    return CadModel(model_config(args)).to(device), tokenizer, None
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train; returns 0. Ends cleanly (saves and exports) at --steps or when --minutes runs out."""
+    import torch
+    from tqdm import tqdm
+
+    if args.steps is None and args.minutes is None:
+        raise ValueError("give --steps or --minutes")
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    device = pick_device(args.device)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    model, tokenizer, collate_fn = build(args, device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    decay = [p for p in params if p.ndim >= 2]
+    no_decay = [p for p in params if p.ndim < 2]
+    optimizer = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": args.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=args.lr,
+        betas=(0.9, 0.95),
+    )
+    state = {"step": 0, "tokens_seen": 0, "elapsed": 0.0, "samples_seen": 0}
+    if args.resume and (out / CHECKPOINT_FILE).is_file():
+        ck = torch.load(out / CHECKPOINT_FILE, map_location=device, weights_only=False)
+        model.load_state_dict(ck["model"])
+        optimizer.load_state_dict(ck["optimizer"])
+        state = {k: ck[k] for k in state}
+        print(f"resumed from step {state['step']}")
+    budget = args.minutes * 60 if args.minutes is not None else math.inf
+    n_params = sum(p.numel() for p in model.parameters())
+    print(f"model: {n_params:,} parameters ({sum(p.numel() for p in params):,} trainable) on {device}")
+    ev_batch = eval_batch(args.eval_n, tokenizer.pad_id, args.max_tokens) if args.eval_n > 0 else None
+    if collate_fn is not None and ev_batch is not None:
+        ev_batch = None  # LoRA runs: held-out evaluation is done by backend.model.lora's own helpers
+    from functools import partial
+
+    from backend.data.dataset import collate
+
+    collate_fn = collate_fn or partial(collate, pad_id=tokenizer.pad_id)
+    lists = iter(make_loader(args, state["samples_seen"]))
+    loader = bucketed(lists, args.batch_size, args.bucket_pool, collate_fn, args.seed + state["step"])
+    log = (out / LOG_FILE).open("a")
+    autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else _null()
+    model.train()
+
+    def done() -> bool:
+        return (args.steps is not None and state["step"] >= args.steps) or state["elapsed"] >= budget
+
+    def progress() -> float:
+        fs = state["step"] / args.steps if args.steps else 0.0
+        return max(fs, state["elapsed"] / budget if budget < math.inf else 0.0)
+
+    def checkpoint_and_eval() -> dict[str, Any]:
+        ev = evaluate(model, tokenizer, ev_batch, args.eval_decode, args.max_tokens) if ev_batch else {}
+        rec = {"type": "eval", "step": state["step"], **ev}
+        log.write(json.dumps(rec) + "\n")
+        log.flush()
+        save_state(out, model, optimizer, state)
+        return ev
+
+    bar = tqdm(total=args.steps, initial=state["step"], dynamic_ncols=True, mininterval=2.0)
+    t_last, tok_window, loss_ema, ev = time.perf_counter(), 0, None, {}
+    while not done():
+        batch = next(loader)
+        points, tokens = batch["points"].to(device), batch["tokens"].to(device)
+        mask = batch.get("attention_mask")
+        for g in optimizer.param_groups:
+            g["lr"] = args.lr * lr_factor(state["step"], progress(), args.warmup, args.min_lr_ratio)
+        with autocast:
+            out_ = model(points, tokens, None if mask is None else mask.to(device))
+        out_.loss.backward()
+        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, args.grad_clip))
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        n_tok = int((tokens != tokenizer.pad_id).sum()) if mask is None else int(mask.sum())
+        now = time.perf_counter()
+        state["elapsed"] += now - t_last
+        t_last = now
+        state["step"] += 1
+        state["tokens_seen"] += n_tok
+        state["samples_seen"] += len(tokens)
+        tok_window += n_tok
+        loss = float(out_.loss.detach())
+        loss_ema = loss if loss_ema is None else 0.95 * loss_ema + 0.05 * loss
+        bar.update(1)
+        if state["step"] % args.log_every == 0:
+            tok_s = state["tokens_seen"] / max(1e-9, state["elapsed"])
+            eta = _eta(state, args, budget)
+            bar.set_postfix(loss=f"{loss_ema:.3f}", tok_s=f"{tok_s:.0f}", eta=eta, refresh=False)
+            rec = {"type": "train", "step": state["step"], "loss": loss, "loss_ema": loss_ema,
+                   "lr": optimizer.param_groups[0]["lr"], "grad_norm": grad_norm, "tokens_seen":
+                   state["tokens_seen"], "elapsed": round(state["elapsed"], 2), "tok_s": round(tok_s, 1)}
+            log.write(json.dumps(rec) + "\n")
+            log.flush()
+        if state["step"] % args.eval_every == 0 and not done():
+            ev = checkpoint_and_eval()
+            bar.write(f"step {state['step']}: " + ", ".join(f"{k} {v:.3f}" for k, v in ev.items()))
+            t_last = time.perf_counter()  # evaluation time is not training time
+    bar.close()
+    ev = checkpoint_and_eval()
+    print(f"final (step {state['step']}): " + ", ".join(f"{k} {v:.3f}" for k, v in ev.items()))
+    meta = {
+        "steps": state["step"], "batch_size": args.batch_size, "tokens_seen": state["tokens_seen"],
+        "samples_seen": state["samples_seen"], "wall_time_s": round(state["elapsed"], 1),
+        "hardware": hardware(device), "train_loss": round(loss_ema, 4) if loss_ema else None, "eval": ev,
+    }
+    final_md = metrics_markdown(ev, args.eval_n) if ev else ""
+    export(model, tokenizer, out / "model", meta, final_md)
+    if args.export:
+        export(model, tokenizer, Path(args.export), meta, final_md)
+        print(f"exported {args.export}")
+    log.close()
+    return 0
+
+
+def _eta(state: dict[str, Any], args: argparse.Namespace, budget: float) -> str:
+    rate = state["step"] / max(1e-9, state["elapsed"])
+    left = budget - state["elapsed"]
+    if args.steps is not None:
+        left = min(left, (args.steps - state["step"]) / max(rate, 1e-9))
+    return time.strftime("%H:%M:%S", time.gmtime(max(0.0, left)))
+
+
+class _null:
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m backend.train", description=__doc__.splitlines()[0])
+    add_arguments(parser)
+    return run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

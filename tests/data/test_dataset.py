@@ -1,0 +1,62 @@
+"""The procedural dataset: item shapes, token limit, deterministic disjoint seed splits, collate."""
+
+from __future__ import annotations
+
+import torch
+from torch.utils.data import DataLoader
+
+from backend.cad.tokens import CadTokenizer
+from backend.data.dataset import (
+    EVAL_SEED_START,
+    TRAIN_SEED_START,
+    ProceduralDataset,
+    collate,
+    eval_seeds,
+)
+from backend.data.generator import generate_program
+
+
+def test_items_are_well_formed() -> None:
+    tok = CadTokenizer()
+    items = list(ProceduralDataset(n_points=256, num_samples=6))
+    assert [it["seed"] for it in items] == list(range(TRAIN_SEED_START, TRAIN_SEED_START + 6))
+    for it in items:
+        assert it["points"].shape == (256, 6) and it["points"].dtype == torch.float32
+        assert it["tokens"].dtype == torch.int64
+        assert it["tokens"][0] == tok.bos_id and it["tokens"][-1] == tok.eos_id
+        assert tok.decode(it["tokens"].tolist()) == generate_program(it["seed"])
+        normals = it["points"][:, 3:]
+        assert torch.allclose(normals.norm(dim=1), torch.ones(256), atol=1e-4)
+    again = list(ProceduralDataset(n_points=256, num_samples=2))
+    assert torch.equal(again[1]["points"], items[1]["points"])
+
+
+def test_max_tokens_skips_long_programs() -> None:
+    items = list(ProceduralDataset(n_points=16, num_samples=30, max_tokens=40))
+    assert items and len(items) < 30
+    assert all(len(it["tokens"]) <= 40 for it in items)
+
+
+def test_worker_split_is_disjoint_and_complete() -> None:
+    ds = ProceduralDataset(seed_start=100, n_points=16, num_samples=12)
+    loader = DataLoader(ds, batch_size=None, num_workers=2)
+    seeds = [it["seed"] for it in loader]
+    assert sorted(seeds) == list(range(100, 112))
+    ranks = [set(ProceduralDataset(num_samples=20, rank=r, world_size=3).seeds()) for r in range(3)]
+    assert set.union(*ranks) == set(range(20)) and sum(map(len, ranks)) == 20
+
+
+def test_training_never_reaches_eval_seeds() -> None:
+    assert eval_seeds(3) == [EVAL_SEED_START, EVAL_SEED_START + 1, EVAL_SEED_START + 2]
+    ds = ProceduralDataset(seed_start=EVAL_SEED_START - 2, seed_stride=1)
+    assert list(ds.seeds()) == [EVAL_SEED_START - 2, EVAL_SEED_START - 1]
+
+
+def test_collate_pads_and_masks() -> None:
+    items = list(ProceduralDataset(n_points=32, num_samples=4))
+    batch = collate(items, pad_id=0)
+    lengths = [len(it["tokens"]) for it in items]
+    assert batch["tokens"].shape == (4, max(lengths)) and batch["points"].shape == (4, 32, 6)
+    assert batch["attention_mask"].sum(1).tolist() == lengths
+    assert (batch["tokens"][~batch["attention_mask"]] == 0).all()
+    assert batch["seeds"].tolist() == [0, 1, 2, 3]

@@ -1,0 +1,131 @@
+import pytest
+import torch
+
+from backend.cad.grammar import GrammarState
+from backend.cad.tokens import CadTokenizer
+from backend.decode import DecodeStats, decode_autoregressive
+from backend.model.cad_model import CadModel, ModelConfig
+from backend.model.checkpoint import save_pretrained
+
+torch.set_num_threads(1)
+
+TINY = dict(
+    hidden_size=32,
+    n_layers=1,
+    n_heads=2,
+    n_kv_heads=2,
+    intermediate_size=64,
+    n_points=256,
+    n_prefix_tokens=8,
+    max_tokens=48,
+    encoder_width=16,
+    encoder_centroids=32,
+    encoder_k1=8,
+    encoder_k2=4,
+)
+
+
+def tiny_model(seed: int = 0) -> tuple[CadModel, CadTokenizer]:
+    """A randomly initialised CadModel small enough for unit tests."""
+    tok = CadTokenizer()
+    torch.manual_seed(seed)
+    cfg = ModelConfig(vocab_size=len(tok), pad_id=tok.pad_id, bos_id=tok.bos_id, eos_id=tok.eos_id, **TINY)
+    return CadModel(cfg).eval(), tok
+
+
+def tiny_checkpoint(folder) -> str:
+    model, tok = tiny_model()
+    save_pretrained(model, tok, folder)
+    return str(folder)
+
+
+def biased(model: CadModel, tok: CadTokenizer, words=("<eos>", "circle", "new", "one_side"), bias=8.0):
+    """Make short, finished programs likely: push the logits of a few words up."""
+    b = torch.zeros(len(tok))
+    for w in words:
+        b[tok.vocab[w]] = bias
+    run = model.run_lm
+    model.run_lm = lambda x, past_key_values=None: (lambda out: (out[0] + b, out[1]))(run(x, past_key_values))
+    return model
+
+
+def points(n: int = 256, seed: int = 0) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    p = torch.rand(n, 6, generator=g) - 0.5
+    p[:, 3:] = torch.nn.functional.normalize(p[:, 3:], dim=1)
+    return p
+
+
+def test_every_candidate_parses_or_is_unfinished():
+    model, tok = tiny_model()
+    biased(model, tok, bias=3.0)
+    results = decode_autoregressive(model, tok, points(), n_candidates=6, temperature=1.0, seed=3)
+    assert len(results) == 6
+    for r in results:
+        if r.finished:
+            assert r.tokens[-1] == tok.eos_id and r.error is None
+            assert tok.decode([tok.bos_id, *r.tokens]) == r.program
+        else:
+            assert r.program is None and "unfinished" in r.error
+            assert len(r.tokens) == model.config.max_tokens - 1 and tok.eos_id not in r.tokens
+        assert r.log_prob <= 0.0
+    stats = DecodeStats.from_results(results)
+    assert stats.candidates == 6 and stats.parsed + stats.unfinished == 6
+    assert stats.parsed >= 1
+
+
+def test_unbiased_random_model_reports_unfinished():
+    model, tok = tiny_model()
+    results = decode_autoregressive(model, tok, points(), n_candidates=3, temperature=1.0, max_tokens=12)
+    assert all(not r.finished and r.program is None for r in results)
+    assert DecodeStats.from_results(results).unfinished == 3
+
+
+def test_kv_cache_matches_full_recomputation():
+    model, tok = tiny_model(seed=1)
+    pts = points(seed=2)
+    (res,) = decode_autoregressive(model, tok, pts, n_candidates=1, temperature=0.0, max_tokens=16)
+    with torch.no_grad():
+        prefix = model.encode_prefix(pts[None])
+        ids = [tok.bos_id]
+        state = GrammarState()
+        for _ in range(len(res.tokens)):
+            x = torch.cat([prefix, model.embed_tokens(torch.tensor([ids]))], dim=1)
+            logits = model.decoder(inputs_embeds=x, use_cache=False).logits[0, -1]
+            allowed = torch.from_numpy(tok.mask(state.allowed()))
+            nxt = int(logits.masked_fill(~allowed, float("-inf")).argmax())
+            ids.append(nxt)
+            state.feed(tok.word(nxt))
+            if state.done:
+                break
+    assert ids[1:] == res.tokens
+
+
+def test_greedy_first_and_seeded_sampling():
+    model, tok = tiny_model()
+    biased(model, tok, bias=2.0)
+    pts = points()
+    (greedy,) = decode_autoregressive(model, tok, pts, n_candidates=1, temperature=0.0)
+    a = decode_autoregressive(model, tok, pts, n_candidates=4, temperature=0.0, seed=5)
+    b = decode_autoregressive(model, tok, pts, n_candidates=4, temperature=0.0, seed=5)
+    assert a[0].greedy and a[0].tokens == greedy.tokens
+    assert not any(r.greedy for r in a[1:])
+    assert [r.tokens for r in a] == [r.tokens for r in b]
+    c = decode_autoregressive(model, tok, pts, n_candidates=4, temperature=1.5, seed=6)
+    assert [r.tokens for r in c[1:]] != [r.tokens for r in a[1:]]
+
+
+def test_progress_is_reported_and_can_abort():
+    model, tok = tiny_model()
+    seen = []
+    decode_autoregressive(
+        model, tok, points(), n_candidates=2, max_tokens=40, progress=lambda *a: seen.append(a)
+    )
+    assert seen[0][0] == 0 and seen[-1][0] == seen[-1][1] == 39
+
+    def stop(step, total, finished):
+        if step >= 16:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        decode_autoregressive(model, tok, points(), n_candidates=2, progress=stop)

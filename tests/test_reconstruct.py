@@ -1,0 +1,139 @@
+import numpy as np
+import pytest
+import torch
+import trimesh
+
+from backend import reconstruct as rc
+from backend.cad.validate import validate
+from backend.data.generator import generate
+from backend.geometry.solid import program_to_mesh
+from backend.reconstruct import (
+    Cancelled,
+    Candidate,
+    ChamferTarget,
+    InputMeshError,
+    ReconstructOptions,
+    Reconstructor,
+    bbox_program,
+    pick_best,
+    refine_candidate,
+)
+from tests.cad.programs import plate_with_hole
+from tests.decode.test_autoregressive import tiny_checkpoint
+
+torch.set_num_threads(1)
+
+FAST = ReconstructOptions(candidates=3, refine_budget_s=0.3)
+
+
+@pytest.fixture(scope="module")
+def reconstructor(tmp_path_factory):
+    return Reconstructor(tiny_checkpoint(tmp_path_factory.mktemp("ckpt")), device="cpu")
+
+
+@pytest.fixture(scope="module")
+def part_mm():
+    """A generator part scaled and moved into millimetres."""
+    _, mesh = generate(1_000_000_001)
+    mesh = mesh.copy()
+    mesh.apply_scale(37.0)
+    mesh.apply_translation([120.0, -40.0, 15.0])
+    return mesh
+
+
+def test_result_overlays_the_input_in_its_own_frame(reconstructor, part_mm):
+    before = part_mm.vertices.copy()
+    stages = []
+    res = reconstructor.reconstruct(part_mm, FAST, progress=lambda f, s: stages.append((f, s)))
+    np.testing.assert_array_equal(part_mm.vertices, before)  # the input is never modified
+    size = float(part_mm.extents.max())
+    validate(res.program, scale=res.frame.scale)
+    rebuilt = program_to_mesh(res.program, scale=res.frame.scale)
+    for m in (rebuilt, res.mesh):
+        assert np.abs(m.bounds - part_mm.bounds).max() < 0.03 * size
+    assert res.frame.scale == pytest.approx(size)
+    assert res.scores["iou"] > 0.7 and res.scores["cd"] < 0.01
+    assert res.source in ("model", "section", "bbox") and res.n_features == len(res.program.features)
+    assert res.stats.candidates == 3 and res.stats.parsed + res.stats.unfinished == 3
+    names = [s for _, s in stages]
+    for name in ("validate", "encode", "verify", "refine", "score"):
+        assert name in names
+    assert any(s.startswith("decode ") and s.endswith("/3") for s in names)
+    fractions = [f for f, _ in stages]
+    assert fractions == sorted(fractions) and fractions[-1] == 1.0
+    assert set(res.timings) >= {"validate", "encode", "decode", "verify", "refine", "score", "total"}
+    assert res.to_dict()["program"]["format"] == "cadprog/1"
+
+
+def test_should_cancel_stops(reconstructor, part_mm):
+    with pytest.raises(Cancelled):
+        reconstructor.reconstruct(part_mm, FAST, should_cancel=lambda: True)
+    stages = []
+
+    def cancel_in_decode() -> bool:
+        return bool(stages) and stages[-1].startswith("decode")
+
+    with pytest.raises(Cancelled):
+        reconstructor.reconstruct(
+            part_mm, FAST, progress=lambda f, s: stages.append(s), should_cancel=cancel_in_decode
+        )
+    assert "verify" not in stages
+
+
+def test_bad_meshes_raise_clear_errors(reconstructor, monkeypatch):
+    cases = [
+        (trimesh.Trimesh(), "empty"),
+        (
+            trimesh.Trimesh(
+                [[0, 0, 0], [1, 0, 0], [np.nan, 1, 0], [0, 0, 1]], [[0, 1, 2], [0, 1, 3]], process=False
+            ),
+            "non-finite",
+        ),
+        (
+            trimesh.Trimesh([[0, 0, 0], [1, 0, 0], [1, 1, 0], [0, 1, 0]], [[0, 1, 2], [0, 2, 3]]),
+            "flat mesh.*Z",
+        ),
+    ]
+    for mesh, message in cases:
+        with pytest.raises(InputMeshError, match=message):
+            reconstructor.reconstruct(mesh, FAST)
+    monkeypatch.setattr(rc, "MAX_TRIANGLES", 10)
+    with pytest.raises(InputMeshError, match="MAX_TRIANGLES"):
+        reconstructor.reconstruct(trimesh.creation.icosphere(), FAST)
+
+
+def test_without_checkpoint_uses_sections(monkeypatch, tmp_path, part_mm):
+    monkeypatch.setattr(rc, "DEFAULT_CHECKPOINT", tmp_path / "missing")
+    r = Reconstructor()
+    assert not r.has_model
+    res = r.reconstruct(part_mm, ReconstructOptions(refine=False))
+    assert res.source == "section" and res.stats.candidates == 0
+    res = r.reconstruct(part_mm, ReconstructOptions(refine=False, use_sections=False))
+    assert res.source == "bbox"  # nothing else: the bounding box, and the result says so
+    with pytest.raises(FileNotFoundError):
+        Reconstructor(tmp_path / "missing")
+
+
+def test_pick_best_prefers_compact_on_ties():
+    box = trimesh.creation.box()
+    simple = bbox_program(box)
+    complex_ = plate_with_hole()
+    a = Candidate(complex_, "model", program_to_mesh(complex_), 1.00e-3)
+    b = Candidate(simple, "section", box, 1.01e-3)
+    assert pick_best([a, b]) is b
+    c = Candidate(simple, "section", box, 2e-3)
+    assert pick_best([a, c]) is a
+
+
+def test_refine_recovers_a_perturbed_distance():
+    box = trimesh.creation.box(extents=(0.6, 0.4, 0.3))
+    target = ChamferTarget(box)
+    program = bbox_program(box)
+    f = program.features[0]
+    off = rc.replace(f, extent=rc.replace(f.extent, d1=f.extent.d1 + 0.06))
+    bad = rc.Program((off,))
+    mesh = program_to_mesh(bad)
+    start = Candidate(bad, "model", mesh, target(mesh))
+    better = refine_candidate(start, target, budget_s=5.0, check=lambda: None)
+    assert better.rank_cd < 0.5 * start.rank_cd
+    assert abs(better.program.features[0].extent.d1 - 0.3) < 0.01

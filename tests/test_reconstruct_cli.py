@@ -1,0 +1,61 @@
+import argparse
+import json
+
+import numpy as np
+import torch
+
+from backend import reconstruct_cli
+from backend.cad.serialize import loads
+from backend.cad.text import text_to_program
+from backend.data.generator import generate
+from backend.geometry.mesh_io import load_mesh
+from backend.geometry.normalize import Frame
+from tests.decode.test_autoregressive import tiny_checkpoint
+
+torch.set_num_threads(1)
+
+
+def _args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser()
+    reconstruct_cli.add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+def test_cli_writes_three_files_per_input_and_survives_a_bad_file(tmp_path, capsys):
+    ckpt = tiny_checkpoint(tmp_path / "ckpt")
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    for seed in (1_000_000_001, 1_000_000_003):
+        mesh = generate(seed)[1].copy()
+        mesh.apply_scale(25.0)
+        mesh.apply_translation([10.0, 20.0, 30.0])
+        mesh.export(inputs / f"part_{seed}.stl")
+    (inputs / "broken.stl").write_text("not a mesh")
+    (inputs / "notes.txt").write_text("ignored: not a mesh format")
+    out = tmp_path / "out"
+    argv = [str(inputs), "--out-dir", str(out), "--checkpoint", ckpt, "--candidates", "2", "--no-refine"]
+    assert reconstruct_cli.run(_args(argv)) == 0
+    printed = capsys.readouterr().out
+    assert "2/3 reconstructed" in printed and "broken.stl" in printed
+    for seed in (1_000_000_001, 1_000_000_003):
+        stem = out / f"part_{seed}"
+        program = loads((stem.with_suffix(".json")).read_text())
+        rebuilt = load_mesh(stem.with_suffix(".stl"))
+        source = load_mesh(inputs / f"part_{seed}.stl")
+        assert np.abs(rebuilt.bounds - source.bounds).max() < 0.03 * source.extents.max()
+        text = stem.with_suffix(".txt").read_text()
+        header = text.splitlines()[0]
+        assert header.startswith("# frame scale=")
+        scale = float(header.split("scale=")[1].split()[0])
+        translation = tuple(float(v) for v in header.split("translation=")[1].split())
+        normalised = text_to_program(text)
+        frame = Frame(scale, translation)
+        assert len(frame.program_to_input(normalised).features) == len(program.features)
+        json.loads(stem.with_suffix(".json").read_text())
+
+
+def test_cli_fails_only_when_nothing_succeeds(tmp_path):
+    bad = tmp_path / "bad.obj"
+    bad.write_text("v 0 0 0\n")
+    argv = [str(bad), str(tmp_path / "missing.stl"), "--out-dir", str(tmp_path / "o"), "--no-sections"]
+    assert reconstruct_cli.run(_args(argv)) != 0
