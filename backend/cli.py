@@ -85,7 +85,7 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(Path(args.out))
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m backend", description="Mesh to editable sketch-extrude CAD"
     )
@@ -121,13 +121,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default="out", help="output folder (default out/)")
     p.set_defaults(func=_cmd_demo)
 
-    _register_optional(sub)
+    chosen = next((a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")), None)
+    _register_optional(sub, chosen)
     return parser
 
 
-def _register_optional(sub: argparse._SubParsersAction) -> None:
-    """Commands whose modules register their own arguments (add_arguments / run)."""
+def _register_optional(sub: argparse._SubParsersAction, chosen: str | None) -> None:
+    """Commands whose modules register their own arguments (add_arguments / run).
+
+    Only the chosen command's module is imported (they import torch), so ``--help`` stays fast.
+    """
     from importlib import import_module
+    from importlib.util import find_spec
 
     for name, module, helptext in (
         ("train", "backend.train", "train the model on procedural data"),
@@ -135,19 +140,17 @@ def _register_optional(sub: argparse._SubParsersAction) -> None:
         ("evaluate", "backend.evaluate", "evaluation table on meshes or synthetic parts"),
         ("serve", "backend.server", "run the local inference server on 127.0.0.1"),
     ):
-        try:
-            mod = import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
+        if find_spec(module) is None:
             continue
         p = sub.add_parser(name, help=helptext)
-        mod.add_arguments(p)
-        p.set_defaults(func=mod.run)
+        if name == chosen:
+            mod = import_module(module)
+            mod.add_arguments(p)
+            p.set_defaults(func=mod.run)
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser(argv).parse_args(argv)
     start = time.perf_counter()
     try:
         code = args.func(args)

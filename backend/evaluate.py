@@ -47,7 +47,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--candidates", type=int, default=8, help="model candidates (default 8)")
     parser.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default 0.8)")
     parser.add_argument("--checkpoint", default=None, help="model folder (default: the shipped checkpoint)")
-    parser.add_argument("--decoder", default="ar", choices=["ar"], help="decoder (default ar)")
+    parser.add_argument(
+        "--unmask-checkpoint",
+        default=None,
+        help="masked-diffusion model folder for --decoder unmask (default: the shipped one; 'none': off)",
+    )
+    parser.add_argument("--decoder", default="ar", choices=["ar", "unmask"], help="decoder (default ar)")
+    parser.add_argument("--steps", type=int, default=None, help="unmask decoder passes (default: its own)")
     parser.add_argument("--no-sections", action="store_true", help="pipeline without section candidates")
     parser.add_argument("--no-reference", action="store_true", help="skip the section reference row")
     parser.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
@@ -177,7 +183,7 @@ def _reference(mesh: trimesh.Trimesh) -> dict[str, Any]:
     start = time.perf_counter()
     try:
         mesh_n, frame = normalize_mesh(mesh)
-        program, _ = best_section_program(mesh_n)
+        program, _ = best_section_program(mesh_n, quantize=False)
         pred = frame.invert_mesh(program_to_mesh(program))
     except ValueError as exc:
         return _invalid(str(exc), time.perf_counter() - start)
@@ -252,7 +258,9 @@ def markdown(summary: dict[str, Any], buckets: dict[str, Any], config: dict[str,
         "",
         f"Inputs: {config['inputs']} ({config['n_parts']} parts); candidates {config['candidates']},"
         f" temperature {config['temperature']}, sections {'on' if config['sections'] else 'off'},"
-        f" model: {config['model']}.",
+        f" decoder {config.get('decoder', 'ar')}"
+        + (f" ({config['steps']} steps)" if config.get("steps") else "")
+        + f", model: {config['model']}.",
         "CD: Chamfer distance x1000 (8,192 samples, squared, two-way) over valid parts; strict = the input's"
         " normalisation, own = the prediction's own bbox. IoU over valid parts. Invalid: no valid solid"
         f" (error, empty, > {TIMEOUT_S:.0f} s).",
@@ -322,6 +330,13 @@ def write_sheet(
 # --- command ----------------------------------------------------------------------------------------
 
 
+def model_label(reconstructor, decoder: str) -> str:
+    """The checkpoint the ``decoder`` runs on, or "none (sections only)"."""
+    if decoder == "unmask" and getattr(reconstructor, "unmask_model", None) is not None:
+        return str(reconstructor.unmask_checkpoint)
+    return str(reconstructor.checkpoint) if reconstructor.has_model else "none (sections only)"
+
+
 def _iter_parts(parts: list[Part]) -> Iterator[Part]:
     yield from tqdm(parts, desc="evaluate", unit="part")
 
@@ -339,11 +354,12 @@ def run(args: argparse.Namespace) -> int:
     if not parts:
         print("no inputs to evaluate")
         return 1
-    reconstructor = Reconstructor(args.checkpoint)
+    reconstructor = Reconstructor(args.checkpoint, unmask_checkpoint=getattr(args, "unmask_checkpoint", None))
     options = ReconstructOptions(
         candidates=args.candidates,
         temperature=args.temperature,
         decoder=args.decoder,
+        steps=getattr(args, "steps", None),
         use_sections=not args.no_sections,
     )
     reference = not args.no_reference
@@ -369,7 +385,8 @@ def run(args: argparse.Namespace) -> int:
         "temperature": options.temperature,
         "decoder": options.decoder,
         "sections": options.use_sections,
-        "model": str(reconstructor.checkpoint) if reconstructor.has_model else "none (sections only)",
+        "model": model_label(reconstructor, options.decoder),
+        "steps": options.steps,
     }
     summary, buckets = build_summary(rows), build_buckets(rows)
     out = Path(args.out)

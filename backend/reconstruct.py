@@ -49,7 +49,12 @@ from backend.geometry.metrics import evaluate_pair
 from backend.geometry.normalize import Frame, normalize_mesh
 from backend.geometry.sampling import sample_surface
 from backend.geometry.solid import GeometryError, program_to_mesh
-from backend.model.checkpoint import CONFIG_FILE, DEFAULT_CHECKPOINT, load_checkpoint
+from backend.model.checkpoint import (
+    CONFIG_FILE,
+    DEFAULT_CHECKPOINT,
+    DEFAULT_UNMASK_CHECKPOINT,
+    load_checkpoint,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +92,7 @@ class ReconstructOptions:
     top_p: float = 0.95
     seed: int = 0
     decoder: str = "ar"
+    steps: int | None = None  # model passes of the "unmask" decoder (default: its DEFAULT_STEPS)
     use_sections: bool = True
     refine: bool = True
     n_points: int | None = None  # default: the model's config (DEFAULT_N_POINTS without a model)
@@ -204,13 +210,12 @@ def bbox_program(mesh: trimesh.Trimesh) -> Program:
 
 
 def _section_programs(mesh_n: trimesh.Trimesh) -> list[Program]:
+    """Programs fitted from the mesh's cross-sections (single and stacked extrusions), with continuous
+    coordinates: the verifier needs no token grid, and the grid costs thin parts several IoU points."""
+    from backend.sections.candidates import all_candidates
+
     try:
-        from backend.sections.candidates import section_candidates
-    except ImportError as exc:
-        log.warning("section candidates unavailable: %s", exc)
-        return []
-    try:
-        return list(section_candidates(mesh_n))
+        return list(all_candidates(mesh_n, quantize=False))
     except Exception as exc:  # a failing fitter must not take the pipeline down; it is logged
         log.warning("section candidates failed: %s: %s", type(exc).__name__, exc)
         return []
@@ -306,7 +311,9 @@ class Reconstructor:
     """Loads the model once; ``reconstruct`` turns meshes into verified programs.
 
     ``checkpoint=None`` uses the shipped default, or no model (section candidates only) when it is
-    missing; an explicit path that does not hold a model raises ``FileNotFoundError``. ``threads``:
+    missing; an explicit path that does not hold a model raises ``FileNotFoundError``. The same holds
+    for ``unmask_checkpoint`` (default ``DEFAULT_UNMASK_CHECKPOINT``), the masked-diffusion model that
+    the "unmask" decoder needs ("none": do not load one); "unmask" is in ``decoders`` only when loaded. ``threads``:
     torch CPU threads while encoding and decoding (default: 1 for small models on CPU, else unchanged).
     """
 
@@ -315,18 +322,42 @@ class Reconstructor:
         checkpoint: str | Path | None = None,
         device: str | torch.device = "auto",
         threads: int | None = None,
+        unmask_checkpoint: str | Path | None = None,
     ) -> None:
         self.device = _device(device)
         self.model = self.tokenizer = None
+        self.unmask_model = self.unmask_tokenizer = None
         self.meta: dict[str, Any] = {}
+        self.unmask_meta: dict[str, Any] = {}
         self.threads = threads
+        upath = Path(unmask_checkpoint) if unmask_checkpoint is not None else DEFAULT_UNMASK_CHECKPOINT
+        self.unmask_checkpoint = upath
+        if str(unmask_checkpoint).lower() == "none":
+            pass
+        elif unmask_checkpoint is not None or (upath / CONFIG_FILE).is_file():
+            self.unmask_model, self.unmask_tokenizer, self.unmask_meta = load_checkpoint(upath, self.device)
+            self._check_objective(self.unmask_model, "unmask", upath)
+            self._single_thread_if_small(self.unmask_model, threads)
         path = Path(checkpoint) if checkpoint is not None else DEFAULT_CHECKPOINT
         self.checkpoint = path
         if checkpoint is None and not (path / CONFIG_FILE).is_file():
             log.warning("no model checkpoint at %s: reconstructing with section candidates only", path)
             return
         self.model, self.tokenizer, self.meta = load_checkpoint(path, self.device)
-        small = self.model.num_parameters() < SINGLE_THREAD_PARAMETERS
+        self._check_objective(self.model, "ar", path)
+        self._single_thread_if_small(self.model, threads)
+
+    @staticmethod
+    def _check_objective(model, objective: str, path: Path) -> None:
+        if model.config.objective != objective:
+            flag = "--unmask-checkpoint" if model.config.objective == "unmask" else "--checkpoint"
+            raise ValueError(
+                f"{path} holds a model trained with objective {model.config.objective!r}, not {objective!r};"
+                f" pass it with {flag}"
+            )
+
+    def _single_thread_if_small(self, model, threads: int | None) -> None:
+        small = model.num_parameters() < SINGLE_THREAD_PARAMETERS
         if threads is None and self.device.type == "cpu" and small:
             self.threads = 1
 
@@ -336,8 +367,14 @@ class Reconstructor:
 
     @property
     def decoders(self) -> list[str]:
-        """Names accepted by ``ReconstructOptions.decoder``."""
-        return list(DECODERS)
+        """Names accepted by ``ReconstructOptions.decoder`` ("unmask" only with its model loaded)."""
+        return [d for d in DECODERS if d != "unmask" or self.unmask_model is not None]
+
+    def _model_for(self, decoder: str):
+        """(model, tokenizer) that ``decoder`` runs on (either may be None: no model)."""
+        if decoder == "unmask":
+            return self.unmask_model, self.unmask_tokenizer
+        return self.model, self.tokenizer
 
     def reconstruct(
         self,
@@ -348,8 +385,9 @@ class Reconstructor:
     ) -> ReconstructResult:
         """Reconstruct ``mesh`` (input frame, never modified); raises InputMeshError or Cancelled."""
         opt = options or ReconstructOptions()
-        if opt.decoder not in DECODERS:
-            raise ValueError(f"unknown decoder {opt.decoder!r}; available: {', '.join(DECODERS)}")
+        if opt.decoder not in self.decoders:
+            hint = " (no unmask checkpoint loaded)" if opt.decoder in DECODERS else ""
+            raise ValueError(f"unknown decoder {opt.decoder!r}{hint}; available: {', '.join(self.decoders)}")
         timings: dict[str, float] = {}
         clock = [time.perf_counter()]
 
@@ -436,13 +474,14 @@ class Reconstructor:
     # --- stages ---------------------------------------------------------------------------------------
 
     def _encode(self, mesh_n: trimesh.Trimesh, opt: ReconstructOptions) -> torch.Tensor | None:
-        if self.model is None or opt.candidates < 1:
+        model = self._model_for(opt.decoder)[0]
+        if model is None or opt.candidates < 1:
             return None
-        n = opt.n_points or self.model.config.n_points
+        n = opt.n_points or model.config.n_points
         pts, normals = sample_surface(mesh_n, n, opt.seed)
         points = torch.from_numpy(np.concatenate([pts, normals], axis=1)).to(self.device)[None]
         with torch.inference_mode():
-            return self.model.encode_prefix(points)
+            return model.encode_prefix(points)
 
     def _decode(self, prefix: torch.Tensor, opt: ReconstructOptions, stage) -> list[DecodeResult]:
         n = opt.candidates
@@ -450,9 +489,11 @@ class Reconstructor:
         def on_step(step: int, total: int, finished: int) -> None:
             stage(0.05 + 0.55 * step / max(total, 1), f"decode {finished}/{n}")
 
+        model, tokenizer = self._model_for(opt.decoder)
+        extra = {"steps": opt.steps} if opt.decoder == "unmask" and opt.steps is not None else {}
         return DECODERS[opt.decoder](
-            self.model,
-            self.tokenizer,
+            model,
+            tokenizer,
             n_candidates=n,
             temperature=opt.temperature,
             top_p=opt.top_p,
@@ -460,6 +501,7 @@ class Reconstructor:
             max_tokens=opt.max_tokens,
             prefix=prefix,
             progress=on_step,
+            **extra,
         )
 
     def _verify(self, results, mesh_n, target, opt, stats, stage, lap) -> tuple[list[Candidate], int]:

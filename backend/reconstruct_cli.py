@@ -41,7 +41,18 @@ def add_reconstruct_options(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--seed", type=int, default=d.seed, help="sampling seed (default 0)")
     parser.add_argument("--checkpoint", default=None, help="model folder (default: the shipped checkpoint)")
-    parser.add_argument("--decoder", default=d.decoder, choices=["ar"], help="decoder (default ar)")
+    parser.add_argument(
+        "--unmask-checkpoint",
+        default=None,
+        help="masked-diffusion model folder for --decoder unmask (default: the shipped one; 'none': off)",
+    )
+    parser.add_argument("--decoder", default=d.decoder, choices=["ar", "unmask"], help="decoder (default ar)")
+    parser.add_argument(
+        "--steps",
+        type=int,
+        default=None,
+        help="model passes of the unmask decoder (default: its DEFAULT_STEPS)",
+    )
     parser.add_argument("--no-sections", action="store_true", help="do not add section candidates")
     parser.add_argument("--no-refine", action="store_true", help="skip the refinement stage")
 
@@ -54,6 +65,7 @@ def options_from_args(args: argparse.Namespace):
         temperature=args.temperature,
         seed=args.seed,
         decoder=args.decoder,
+        steps=getattr(args, "steps", None),
         use_sections=not args.no_sections,
         refine=not getattr(args, "no_refine", False),
     )
@@ -108,7 +120,7 @@ def run(args: argparse.Namespace) -> int:
         print("no mesh files found in the inputs")
         return FAILED_EXIT_CODE
     out_dir = Path(args.out_dir)
-    reconstructor = Reconstructor(args.checkpoint)
+    reconstructor = Reconstructor(args.checkpoint, unmask_checkpoint=getattr(args, "unmask_checkpoint", None))
     if not reconstructor.has_model:
         print(f"note: no model checkpoint at {reconstructor.checkpoint}; using section candidates only")
     options = options_from_args(args)

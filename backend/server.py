@@ -70,6 +70,11 @@ def _raise_stop(signum: int, _frame: object) -> None:
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default 0: a free one)")
     parser.add_argument("--checkpoint", default=None, help="model folder (default: the shipped checkpoint)")
+    parser.add_argument(
+        "--unmask-checkpoint",
+        default=None,
+        help="masked-diffusion model folder for the 'unmask' decoder (default: the shipped one; 'none': off)",
+    )
     parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1, mps")
 
 
@@ -89,7 +94,11 @@ def run(args: argparse.Namespace) -> int:
         from backend.server_app import API, create_app
 
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries exactly one JSON line
-            reconstructor = Reconstructor(args.checkpoint, device=args.device)
+            reconstructor = Reconstructor(
+                args.checkpoint,
+                device=args.device,
+                unmask_checkpoint=getattr(args, "unmask_checkpoint", None),
+            )
         sock = bind_loopback(args.port)
         port = sock.getsockname()[1]
         token = secrets.token_urlsafe(32)

@@ -47,6 +47,12 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto", help="auto | cpu | cuda[:i]")
     p.add_argument("--seed", type=int, default=0, help="seed of the model init and the data stream")
     p.add_argument("--export", default=None, help="also write the final save_pretrained folder here")
+    p.add_argument(
+        "--objective",
+        choices=["ar", "unmask"],
+        default="ar",
+        help="ar: causal LM (next token); unmask: bidirectional masked-token diffusion (decoder 'unmask')",
+    )
     g = p.add_argument_group("model size (from-scratch decoder)")
     g.add_argument("--hidden", type=int, default=256)
     g.add_argument("--layers", type=int, default=4)
@@ -98,6 +104,7 @@ def model_config(args: argparse.Namespace) -> Any:
         pad_id=tok.pad_id,
         bos_id=tok.bos_id,
         eos_id=tok.eos_id,
+        objective=getattr(args, "objective", "ar"),
     )
 
 
@@ -180,6 +187,9 @@ def evaluate(model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, m
     """Teacher-forced loss / token accuracy on ``batch``; greedy-decode ``n_decode`` parts of it."""
     import torch
 
+    if model.config.objective == "unmask":
+        return evaluate_unmask(model, tokenizer, batch, n_decode, max_tokens)
+
     from backend.geometry.solid import program_to_mesh
 
     device = model.device
@@ -210,6 +220,53 @@ def evaluate(model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, m
                 except Exception:  # noqa: BLE001 - any geometry failure counts as not rebuilt
                     pass
             result |= {"parse_valid": valid / n_decode, "exact": exact / n_decode, "rebuilds": rebuilt / n_decode}
+    model.train(was_training)
+    return result
+
+
+def evaluate_unmask(
+    model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, max_tokens: int
+) -> dict[str, Any]:
+    """Masked-diffusion loss / accuracy on masked positions (fixed ratios spread over (0, 1], fixed
+    draws) on ``batch``; greedy ``decode_unmask`` (default steps) of ``n_decode`` parts of it."""
+    import torch
+
+    from backend.decode.unmask import decode_unmask
+    from backend.geometry.solid import program_to_mesh
+
+    device = model.device
+    points, tokens = batch["points"].to(device), batch["tokens"].to(device)
+    was_training = model.training
+    model.eval()
+    gen = torch.Generator().manual_seed(0)
+    ratios = (torch.arange(len(tokens)) + 0.5) / len(tokens)
+    with torch.no_grad():
+        loss_sum, correct, total = 0.0, 0, 0
+        for i in range(0, len(tokens), 16):
+            out = model(points[i : i + 16], tokens[i : i + 16], ratio=ratios[i : i + 16], generator=gen)
+            n = int(out.masked.sum())
+            correct += int(((out.logits.argmax(-1) == out.targets) & out.masked).sum())
+            total += n
+            loss_sum += float(out.loss) * n
+        result: dict[str, Any] = {"eval_loss": loss_sum / max(1, total), "token_acc": correct / max(1, total)}
+        valid = exact = rebuilt = 0
+        for i in range(min(n_decode, len(tokens))):
+            res = decode_unmask(model, tokenizer, points[i], n_candidates=1, max_tokens=max_tokens)[0]
+            if res.program is None:
+                continue
+            valid += 1
+            ref = [t for t in tokens[i].tolist() if t != tokenizer.pad_id]
+            exact += [tokenizer.bos_id, *res.tokens] == ref
+            try:
+                rebuilt += len(program_to_mesh(res.program).faces) > 0
+            except Exception:  # noqa: BLE001 - any geometry failure counts as not rebuilt
+                pass
+        if n_decode > 0:
+            result |= {
+                "parse_valid": valid / n_decode,
+                "exact": exact / n_decode,
+                "rebuilds": rebuilt / n_decode,
+            }
     model.train(was_training)
     return result
 
@@ -253,6 +310,14 @@ def build(args: argparse.Namespace, device: Any) -> tuple[Any, Any, Any]:
 
     torch.manual_seed(args.seed)
     tokenizer = CadTokenizer()
+    if getattr(args, "objective", "ar") == "unmask":
+        if args.base_model:
+            raise ValueError(
+                "--objective unmask trains a bidirectional model from scratch: drop --base-model"
+            )
+        from backend.model.unmask_model import UnmaskModel
+
+        return UnmaskModel(model_config(args)).to(device), tokenizer, None
     if args.base_model:
         from backend.model.lora import build_lora_model, text_collate
 

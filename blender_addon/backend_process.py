@@ -7,6 +7,7 @@ No bpy here: this runs on a worker thread.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import queue
@@ -20,7 +21,9 @@ from typing import IO, Any
 
 from .client import BackendError, Client
 
-INSTALL_HINT = "run `python install.py` in the mesh2cad repository, or set the backend Python in the add-on preferences"
+INSTALL_HINT = (
+    "run `python install.py` in the mesh2cad repository, or set the backend Python in the add-on preferences"
+)
 HEALTH_POLL_S = 0.25
 STOP_TIMEOUT_S = 5.0
 LOG_TAIL_CHARS = 1500
@@ -65,8 +68,14 @@ class BackendProcess:
     log_path: Path
 
     @classmethod
-    def start(cls, python: str, port: int = 0, checkpoint: str = "", timeout: float = 120.0,
-              request_timeout: float = 10.0) -> BackendProcess:
+    def start(
+        cls,
+        python: str,
+        port: int = 0,
+        checkpoint: str = "",
+        timeout: float = 120.0,
+        request_timeout: float = 10.0,
+    ) -> BackendProcess:
         """Start the server, read its JSON line and wait until /v1/health answers; raises BackendError."""
         args = [python, "-m", "backend", "serve", "--port", str(int(port))]
         if checkpoint.strip():
@@ -77,7 +86,11 @@ class BackendProcess:
         log = open(log_name, "a", encoding="utf-8", errors="replace")  # append: stdout is pumped in too
         try:
             popen = subprocess.Popen(
-                args, stdout=subprocess.PIPE, stderr=log, stdin=subprocess.DEVNULL, text=True,
+                args,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                stdin=subprocess.DEVNULL,
+                text=True,
                 cwd=cwd if isinstance(cwd, str) and os.path.isdir(cwd) else None,
             )
         except OSError as exc:
@@ -108,7 +121,9 @@ class BackendProcess:
         last = ""
         while time.monotonic() < deadline:
             if not self.alive():
-                raise BackendError(f"the backend exited during start-up:\n{log_tail(self.log_path)}", INSTALL_HINT)
+                raise BackendError(
+                    f"the backend exited during start-up:\n{log_tail(self.log_path)}", INSTALL_HINT
+                )
             try:
                 health = client.health()
                 if health.get("status") == "ok":
@@ -117,11 +132,16 @@ class BackendProcess:
             except BackendError as exc:
                 last = exc.message
             time.sleep(HEALTH_POLL_S)
-        raise BackendError(f"the backend did not become healthy in time ({last})",
-                           "see the backend log: " + str(self.log_path))
+        raise BackendError(
+            f"the backend did not become healthy in time ({last})",
+            "see the backend log: " + str(self.log_path),
+        )
 
     def stop(self) -> None:
+        """Terminate the server (kill after a grace period) and remove its log."""
         _terminate(self.popen)
+        with contextlib.suppress(OSError):  # still open on Windows: leave it
+            self.log_path.unlink(missing_ok=True)
 
 
 def log_tail(path: Path, chars: int = LOG_TAIL_CHARS) -> str:
@@ -137,8 +157,9 @@ def _read_ready_line(popen: subprocess.Popen, log_path: Path, deadline: float) -
     while True:
         left = deadline - time.monotonic()
         if left <= 0:
-            raise BackendError("the backend did not report its port in time",
-                               "see the backend log: " + str(log_path))
+            raise BackendError(
+                "the backend did not report its port in time", "see the backend log: " + str(log_path)
+            )
         try:
             line = lines.get(timeout=min(left, 0.5))
         except queue.Empty:

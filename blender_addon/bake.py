@@ -14,8 +14,9 @@ def result_collection(obj: bpy.types.Object | None) -> bpy.types.Collection | No
     return next((c for c in obj.users_collection if build.PROGRAM_KEY in c), None)
 
 
-def bake_collection(coll: bpy.types.Collection, keep_editable: bool = False,
-                    depsgraph: bpy.types.Depsgraph | None = None) -> bpy.types.Object:
+def bake_collection(
+    coll: bpy.types.Collection, keep_editable: bool = False, depsgraph: bpy.types.Depsgraph | None = None
+) -> bpy.types.Object:
     """A new mesh object holding the evaluated solid, placed like the input, linked where the collection was.
 
     The editable objects are deleted (or only hidden when ``keep_editable``). Raises ValueError

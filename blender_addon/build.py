@@ -38,7 +38,7 @@ INDEX_KEY = "mesh2cad_feature_index"
 RESULT_KEY = "mesh2cad_result"
 SOURCE_KEY = "mesh2cad_source"
 BOOLEAN_OPERATION = {"new": "UNION", "join": "UNION", "cut": "DIFFERENCE", "intersect": "INTERSECT"}
-SOLVER_PREFERENCE = ("EXACT", "MANIFOLD")  # first one the running Blender offers; else its first item
+SOLVER_PREFERENCE = ("MANIFOLD", "EXACT")  # the first one this Blender offers (else its first item)
 EXTRUDE_MODIFIER = "Extrude"
 
 __all__ = ["BuildError", "ProgramError", "boolean_solver", "build_program", "result_object"]
@@ -104,6 +104,7 @@ def build_program(
         mod.operand_type = "OBJECT"
         mod.object = objects[i]
         mod.solver = solver
+        mod.show_in_editmode = True  # editing the base sketch shows the finished solid
     for i, obj in enumerate(objects):
         if i != base:  # operands (and features before the base, which act on nothing)
             obj.display_type = "WIRE"
@@ -120,8 +121,9 @@ def result_object(coll: bpy.types.Collection) -> bpy.types.Object | None:
     return obj if isinstance(obj, bpy.types.Object) and obj.name in coll.objects else None
 
 
-def _feature_object(name: str, loops: list[list[tuple[float, float]]], frame: Matrix,
-                    root: bpy.types.Object) -> bpy.types.Object:
+def _feature_object(
+    name: str, loops: list[list[tuple[float, float]]], frame: Matrix, root: bpy.types.Object
+) -> bpy.types.Object:
     verts: list[tuple[float, float, float]] = []
     edges: list[tuple[int, int]] = []
     for poly in loops:
@@ -138,8 +140,13 @@ def _feature_object(name: str, loops: list[list[tuple[float, float]]], frame: Ma
     return obj
 
 
-def _add_extrude(obj: bpy.types.Object, group: bpy.types.NodeTree, ids: dict[str, str],
-                 span: tuple[float, float], symmetric: bool) -> None:
+def _add_extrude(
+    obj: bpy.types.Object,
+    group: bpy.types.NodeTree,
+    ids: dict[str, str],
+    span: tuple[float, float],
+    symmetric: bool,
+) -> None:
     lo, hi = span
     mod = obj.modifiers.new(EXTRUDE_MODIFIER, "NODES")
     mod.node_group = group

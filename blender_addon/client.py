@@ -90,13 +90,21 @@ def _http_error(exc: urllib.error.HTTPError, method: str, path: str) -> BackendE
         detail = json.dumps(detail)
     detail = detail or exc.reason or "no detail"
     if exc.code in (401, 403):
-        return BackendError(f"the backend rejected the access token ({detail})",
-                            "stop and start the backend from the CAD panel")
+        return BackendError(
+            f"the backend rejected the access token ({detail})",
+            "stop and start the backend from the CAD panel",
+        )
     if exc.code == 404 and path.startswith("/v1/jobs/"):
-        return BackendError(f"the backend does not know this job ({detail})",
-                            "the backend was probably restarted; reconstruct again")
+        return BackendError(
+            f"the backend does not know this job ({detail})",
+            "the backend was probably restarted; reconstruct again",
+        )
     if 400 <= exc.code < 500:
-        return BackendError(f"the backend refused {method} {path} ({exc.code}): {detail}",
-                            "check the selected mesh (it must have faces and finite coordinates)")
-    return BackendError(f"the backend failed on {method} {path} ({exc.code}): {detail}",
-                        "see the backend log; restart it from the CAD panel")
+        return BackendError(
+            f"the backend refused {method} {path} ({exc.code}): {detail}",
+            "check the selected mesh (it must have faces and finite coordinates)",
+        )
+    return BackendError(
+        f"the backend failed on {method} {path} ({exc.code}): {detail}",
+        "see the backend log; restart it from the CAD panel",
+    )

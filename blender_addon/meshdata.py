@@ -48,6 +48,6 @@ def decode_mesh(data: dict[str, Any]) -> tuple[list[tuple[float, float, float]],
     if sys.byteorder == "big":
         co.byteswap()
         tris.byteswap()
-    verts = [tuple(co[k:k + 3]) for k in range(0, len(co), 3)]
-    faces = [tuple(tris[k:k + 3]) for k in range(0, len(tris), 3)]
+    verts = [tuple(co[k : k + 3]) for k in range(0, len(co), 3)]
+    faces = [tuple(tris[k : k + 3]) for k in range(0, len(tris), 3)]
     return verts, faces  # type: ignore[return-value]

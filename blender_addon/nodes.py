@@ -58,7 +58,9 @@ def _build(ng: bpy.types.GeometryNodeTree) -> None:
     sym = iface.new_socket(INPUT_SYMMETRIC, in_out="INPUT", socket_type="NodeSocketBool")
     iface.new_socket("Geometry", in_out="OUTPUT", socket_type="NodeSocketGeometry")
     d1.default_value, d2.default_value, sym.default_value = 0.1, 0.0, False
-    d1.subtype = d2.subtype = "DISTANCE"
+    for sock in (d1, d2):  # unit display; the subtype enum differs between 4.x releases
+        if "DISTANCE" in {e.identifier for e in sock.bl_rna.properties["subtype"].enum_items}:
+            sock.subtype = "DISTANCE"
     d1.description = "Height along the sketch normal where the solid ends"
     d2.description = "Depth against the sketch normal where the solid starts (unused when symmetric)"
     sym.description = "Extrude Distance 1 to both sides of the sketch plane"

@@ -76,11 +76,14 @@ def _apply_result(message: Finished) -> None:
     """Build the program over the input (one undo step) and remember the scores."""
     result, item = message.result, message.item
     try:
-        coll = build.build_program(result["program"], name=f"{item.source} CAD",
-                                   matrix_world=Matrix(item.matrix_world))
+        coll = build.build_program(
+            result["program"], name=f"{item.source} CAD", matrix_world=Matrix(item.matrix_world)
+        )
     except build.ProgramError as exc:
-        STATE.set_error(f"{item.source}: the backend's program cannot be built: {exc}",
-                        "reconstruct again with more candidates or another seed")
+        STATE.set_error(
+            f"{item.source}: the backend's program cannot be built: {exc}",
+            "reconstruct again with more candidates or another seed",
+        )
         return
     scores = result.get("scores") if isinstance(result.get("scores"), dict) else {}
     timings = result.get("timings") if isinstance(result.get("timings"), dict) else {}
@@ -100,7 +103,13 @@ def _apply_result(message: Finished) -> None:
 
 
 def _undo_push(message: str) -> None:
-    if bpy.ops.ed.undo_push.poll():
+    """One undo step; timers run without a window in the context, so borrow the first one."""
+    windows = list(getattr(bpy.context.window_manager, "windows", []))
+    if bpy.context.window is None and windows:
+        with bpy.context.temp_override(window=windows[0]):
+            if bpy.ops.ed.undo_push.poll():
+                bpy.ops.ed.undo_push(message=message)
+    elif bpy.ops.ed.undo_push.poll():
         bpy.ops.ed.undo_push(message=message)
 
 

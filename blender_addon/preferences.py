@@ -33,24 +33,38 @@ class Mesh2CadPreferences(bpy.types.AddonPreferences):
         default="",
     )
     checkpoint: bpy.props.StringProperty(
-        name="Checkpoint", description="Model checkpoint folder (empty: the backend's default)",
-        subtype="DIR_PATH", default="",
+        name="Checkpoint",
+        description="Model checkpoint folder (empty: the backend's default)",
+        subtype="DIR_PATH",
+        default="",
     )
     auto_start: bpy.props.BoolProperty(
-        name="Start backend on first use", description="Start the local server when Reconstruct needs it",
+        name="Start backend on first use",
+        description="Start the local server when Reconstruct needs it",
         default=Settings.auto_start,
     )
     port: bpy.props.IntProperty(
-        name="Port", description="Port on 127.0.0.1 (0: let the server pick a free one)",
-        default=Settings.port, min=0, max=65535,
+        name="Port",
+        description="Port on 127.0.0.1 (0: let the server pick a free one)",
+        default=Settings.port,
+        min=0,
+        max=65535,
     )
     request_timeout: bpy.props.FloatProperty(
-        name="Request timeout", description="Seconds to wait for one HTTP answer from the backend",
-        default=Settings.request_timeout, min=0.5, max=600.0, unit="TIME_ABSOLUTE",
+        name="Request timeout",
+        description="Seconds to wait for one HTTP answer from the backend",
+        default=Settings.request_timeout,
+        min=0.5,
+        max=600.0,
+        unit="TIME_ABSOLUTE",
     )
     startup_timeout: bpy.props.FloatProperty(
-        name="Start-up timeout", description="Seconds to wait for a starting backend to become healthy",
-        default=Settings.startup_timeout, min=5.0, max=3600.0, unit="TIME_ABSOLUTE",
+        name="Start-up timeout",
+        description="Seconds to wait for a starting backend to become healthy",
+        default=Settings.startup_timeout,
+        min=5.0,
+        max=3600.0,
+        unit="TIME_ABSOLUTE",
     )
 
     def draw(self, context: bpy.types.Context) -> None:
@@ -58,9 +72,12 @@ class Mesh2CadPreferences(bpy.types.AddonPreferences):
         layout.prop(self, "python")
         if not self.python:
             found = read_backend_config().get("python")
-            layout.label(text=f"Using {found} (from {config_path()})" if found else
-                         "No backend recorded: run `python install.py` in the mesh2cad repository",
-                         icon="INFO" if found else "ERROR")
+            layout.label(
+                text=f"Using {found} (from {config_path()})"
+                if found
+                else "No backend recorded: run `python install.py` in the mesh2cad repository",
+                icon="INFO" if found else "ERROR",
+            )
         layout.prop(self, "checkpoint")
         layout.prop(self, "auto_start")
         row = layout.row()
@@ -77,6 +94,10 @@ def current_settings(context: bpy.types.Context | None = None) -> Settings:
     if prefs is None:
         return Settings()
     return Settings(
-        python=prefs.python, checkpoint=prefs.checkpoint, auto_start=prefs.auto_start, port=prefs.port,
-        request_timeout=prefs.request_timeout, startup_timeout=prefs.startup_timeout,
+        python=prefs.python,
+        checkpoint=prefs.checkpoint,
+        auto_start=prefs.auto_start,
+        port=prefs.port,
+        request_timeout=prefs.request_timeout,
+        startup_timeout=prefs.startup_timeout,
     )

@@ -16,16 +16,27 @@ def _decoders(self: bpy.types.PropertyGroup, context: bpy.types.Context | None) 
 
 class Mesh2CadOptions(bpy.types.PropertyGroup):
     candidates: bpy.props.IntProperty(
-        name="Candidates", description="Programs the backend samples and verifies; the best one is kept",
-        default=4, min=1, max=64,
+        name="Candidates",
+        description="Programs the backend samples and verifies; the best one is kept",
+        default=4,
+        min=1,
+        max=64,
     )
     temperature: bpy.props.FloatProperty(
-        name="Temperature", description="Sampling temperature (0: greedy)", default=0.7, min=0.0, max=2.0,
+        name="Temperature",
+        description="Sampling temperature (0: greedy)",
+        default=0.7,
+        min=0.0,
+        max=2.0,
     )
     seed: bpy.props.IntProperty(name="Seed", description="Random seed of the sampler", default=0, min=0)
     decoder: bpy.props.EnumProperty(name="Decoder", description="Decoding method", items=_decoders)
 
     def as_options(self) -> dict[str, object]:
         """The job's "options" object."""
-        return {"candidates": self.candidates, "temperature": self.temperature, "seed": self.seed,
-                "decoder": self.decoder or STATE.decoders()[0]}
+        return {
+            "candidates": self.candidates,
+            "temperature": self.temperature,
+            "seed": self.seed,
+            "decoder": self.decoder or STATE.decoders()[0],
+        }

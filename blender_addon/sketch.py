@@ -149,7 +149,9 @@ def _circle_points(curve: dict[str, Any], tol: float) -> list[Vec2]:
     if not r > 0:
         raise ProgramError(f"circle radius must be positive, got {r}")
     n = segments_per_circle(r, tol)
-    return [(ox + r * math.cos(2 * math.pi * k / n), oy + r * math.sin(2 * math.pi * k / n)) for k in range(n)]
+    return [
+        (ox + r * math.cos(2 * math.pi * k / n), oy + r * math.sin(2 * math.pi * k / n)) for k in range(n)
+    ]
 
 
 def loop_polygon(loop: dict[str, Any], tol: float) -> list[Vec2]:

@@ -31,8 +31,9 @@ def start_backend_task(settings: Settings, state: AddonState) -> None:
     _guarded(state, lambda: _ensure_backend(settings, state, force=True))
 
 
-def reconstruct_task(items: list[JobItem], options: dict[str, Any], settings: Settings,
-                     state: AddonState) -> None:
+def reconstruct_task(
+    items: list[JobItem], options: dict[str, Any], settings: Settings, state: AddonState
+) -> None:
     """Submit each item in turn, relay progress, hand over each finished result."""
 
     def run() -> bool:
@@ -69,8 +70,12 @@ def _ensure_backend(settings: Settings, state: AddonState, force: bool) -> Clien
             raise BackendError("the backend is not running", NOT_RUNNING_HINT)
         python = resolve_python(settings.python)
         state.messages.put(Progress("", 0.0, "starting backend"))
-        backend = BackendProcess.start(python, settings.port, settings.checkpoint,
-                                       settings.startup_timeout, settings.request_timeout)
+        backend = BackendProcess.start(
+            python, settings.port, settings.checkpoint, settings.startup_timeout, settings.request_timeout
+        )
+        if state.cancel.is_set():  # cancelled (or the add-on was disabled) while starting
+            backend.stop()
+            raise BackendError("backend start cancelled")
         state.backend = backend
     client = backend.client(settings.request_timeout)
     state.messages.put(ServerReady(client.health()))
@@ -90,17 +95,29 @@ def _run_job(client: Client, item: JobItem, options: dict[str, Any], state: Addo
             return True
         job = client.job(job_id)
         status = job.get("state")
-        state.messages.put(Progress(item.source, float(job.get("progress") or 0.0), str(job.get("stage") or status)))
+        state.messages.put(
+            Progress(item.source, float(job.get("progress") or 0.0), str(job.get("stage") or status))
+        )
         if status == "done":
             result = job.get("result")
             if not isinstance(result, dict) or not isinstance(result.get("program"), dict):
-                state.messages.put(Failed(f"{item.source}: the backend finished without a program",
-                                          "reconstruct again; report it if it persists", item.source))
+                state.messages.put(
+                    Failed(
+                        f"{item.source}: the backend finished without a program",
+                        "reconstruct again; report it if it persists",
+                        item.source,
+                    )
+                )
             else:
                 state.messages.put(Finished(item, result, time.monotonic() - t0))
             return False
         if status in ("failed", "cancelled"):
             reason = job.get("error") or status
-            state.messages.put(Failed(f"{item.source}: reconstruction {status}: {reason}",
-                                      "try more candidates or another seed", item.source))
+            state.messages.put(
+                Failed(
+                    f"{item.source}: reconstruction {status}: {reason}",
+                    "try more candidates or another seed",
+                    item.source,
+                )
+            )
             return False

@@ -1086,12 +1086,9 @@ def in_steps(program: Program) -> Program:
 
 
 def exact_mesh(program: Program) -> tuple[trimesh.Trimesh, manifold3d.Manifold]:
-    """Mesh of a quantised program built on the integer step grid, so faces meant to coincide coincide
-    exactly (sums of decimal floats are not exact), then scaled back. Returns it and the step-frame solid."""
-    solid = build_manifold(in_steps(program), float(STEPS_PER_UNIT))
-    mesh = manifold_to_trimesh(solid)
-    mesh.vertices = mesh.vertices / STEPS_PER_UNIT
-    return mesh, solid
+    """Mesh and solid of a normalised program (the builder keeps coinciding faces exact)."""
+    solid = build_manifold(program)
+    return manifold_to_trimesh(solid), solid
 
 
 def _attempt(rng: np.random.Generator) -> tuple[Program, trimesh.Trimesh]:
@@ -1102,7 +1099,7 @@ def _attempt(rng: np.random.Generator) -> tuple[Program, trimesh.Trimesh]:
     if bounds is not None and not _normalised(mesh.bounds):  # a cut removed an extreme face: measure it
         program = normalise(raw)
         mesh, solid = exact_mesh(program)
-    if solid.volume() < 1e-4 * STEPS_PER_UNIT**3:
+    if solid.volume() < 1e-4:
         raise GeometryError("degenerate solid")
     if len(solid.decompose()) > 1:  # a cut split the part
         raise GeometryError("several bodies")

@@ -5,6 +5,12 @@ solid so far (new / join: union, cut: difference, intersect: intersection).
 The plane frame used is orthonormal: the normal is normalised and ``x_dir`` is made exactly
 perpendicular to it (validation already requires it to be nearly so) and normalised;
 ``y = normal × x``.
+
+Faces of different features that are meant to coincide must coincide exactly, or booleans leave
+films and slivers (0.1 + -0.105 != -0.005 in floating point). So the plane origin's in-plane part is
+moved into the sketch coordinates (zero for canonical programs), the start and end heights along the
+normal are computed in world terms and rounded to ``HEIGHT_DIGITS`` significant decimals of the
+part's size, and the prism's bottom and top vertices are set to exactly those heights.
 """
 
 from __future__ import annotations
@@ -26,13 +32,12 @@ __all__ = [
     "build_manifold",
     "manifold_to_trimesh",
     "plane_basis",
+    "program_scale",
     "program_to_mesh",
     "trimesh_to_manifold",
 ]
 
-# manifold3d's CrossSection (Clipper2) snaps 2D coordinates to a 1e-8 grid; sketches are scaled up by a
-# power of two (exact in floating point) before it and back down in the placement, so the snap is ~1e-14.
-CROSS_SECTION_MAGNIFICATION_LOG2 = 20
+HEIGHT_DIGITS = 12
 
 
 class GeometryError(ValueError):
@@ -50,44 +55,73 @@ def plane_basis(plane: Plane) -> np.ndarray:
     return np.column_stack([x, y, n, np.asarray(plane.origin, dtype=np.float64)])
 
 
-def _magnification(scale: float) -> float:
-    return 2.0 ** (CROSS_SECTION_MAGNIFICATION_LOG2 - math.ceil(math.log2(max(scale, 1e-300))))
+def program_scale(program: Program) -> float:
+    """The part's size for tolerances: twice the largest magnitude among its numbers (at least 1e-9),
+    about 1 for a program in the normalised frame."""
+    size = 1e-9
+    for f in program.features:
+        size = max(size, *(abs(v) for v in f.sketch.plane.origin), abs(f.extent.d1), abs(f.extent.d2))
+        for p in f.sketch.profiles:
+            for loop in p.loops:
+                for c in loop.curves:
+                    pts = (c.center,) if hasattr(c, "center") else (c.start, c.end)
+                    size = max(size, *(abs(v) for pt in pts for v in pt))
+    return 2.0 * size
 
 
-def _cross_section(profiles: list[list[np.ndarray]], k: float) -> manifold3d.CrossSection:
-    sections = []
-    for loops in profiles:
-        contours = []
-        for j, poly in enumerate(loops):
-            ccw = signed_area(poly) > 0
-            want_ccw = j == 0  # outer counter-clockwise, holes clockwise
-            contours.append(k * (poly if ccw == want_ccw else poly[::-1]))
-        sections.append(manifold3d.CrossSection(contours, manifold3d.FillRule.Positive))
-    if len(sections) == 1:
-        return sections[0]
-    return manifold3d.CrossSection.batch_boolean(sections, manifold3d.OpType.Add)
+def _prism(loops: list[np.ndarray], lo: float, hi: float) -> manifold3d.Manifold:
+    """Closed prism of one profile (outer loop + holes) between heights ``lo`` and ``hi``.
+
+    Built vertex by vertex (no 2D clipping, no rescaling), so every sketch coordinate and both heights
+    reach the solid bit for bit.
+    """
+    rings = []
+    for j, poly in enumerate(loops):
+        ccw = signed_area(poly) > 0
+        rings.append(poly if ccw == (j == 0) else poly[::-1])  # outer counter-clockwise, holes clockwise
+    pts = np.concatenate(rings)
+    n = len(pts)
+    tris = np.asarray(manifold3d.triangulate(rings), dtype=np.int64).reshape(-1, 3)
+    sides, first = [], 0
+    for ring in rings:
+        i = np.arange(first, first + len(ring))
+        j = np.roll(i, -1)
+        sides += [np.stack([i, j, j + n], 1), np.stack([i, j + n, i + n], 1)]
+        first += len(ring)
+    faces = np.concatenate([tris[:, ::-1], tris + n, *sides])
+    verts = np.concatenate([np.column_stack([pts, np.full(n, lo)]), np.column_stack([pts, np.full(n, hi)])])
+    mesh = manifold3d.Mesh64(vert_properties=np.ascontiguousarray(verts), tri_verts=faces.astype(np.uint64))
+    body = manifold3d.Manifold(mesh)
+    if body.status() != manifold3d.Error.NoError:
+        raise GeometryError(f"profile does not give a closed prism ({body.status().name})")
+    return body
 
 
-def build_manifold(program: Program, scale: float = 1.0) -> manifold3d.Manifold:
-    """The program's solid. ``scale`` is the part's size for the chord tolerance (1 in the normalised frame).
+def build_manifold(program: Program, scale: float | None = None) -> manifold3d.Manifold:
+    """The program's solid. ``scale`` is the part's size for the chord tolerance and the snap grid
+    (default: ``program_scale(program)``).
 
     Raises ``GeometryError`` for an invalid program or an empty result.
     """
+    if scale is None:
+        scale = program_scale(program)
     try:
         polygons = validated_polygons(program, scale)
     except ProgramError as exc:
         raise GeometryError(f"invalid program: {exc}") from exc
-    k = _magnification(scale)
-    shrink = np.diag([1.0 / k, 1.0 / k, 1.0])
+    digits = HEIGHT_DIGITS - math.ceil(math.log10(scale))
     solid = manifold3d.Manifold()
     for i, (feature, profiles) in enumerate(zip(program.features, polygons)):
-        section = _cross_section(profiles, k)
-        if section.is_empty():
-            raise GeometryError(f"feature {i}: the sketch encloses no area")
-        lo, hi = feature.extent.interval()
-        body = manifold3d.Manifold.extrude(section, hi - lo).translate((0.0, 0.0, lo))
         basis = plane_basis(feature.sketch.plane)
-        basis[:, :3] = basis[:, :3] @ shrink
+        origin = basis[:, 3]
+        offset = np.array([origin @ basis[:, 0], origin @ basis[:, 1]])
+        height = origin @ basis[:, 2]
+        lo, hi = (round(float(height + t), digits) for t in feature.extent.interval())
+        if hi <= lo:
+            raise GeometryError(f"feature {i}: the extrusion has no depth")
+        prisms = [_prism([poly + offset for poly in loops], lo, hi) for loops in profiles]
+        body = prisms[0] if len(prisms) == 1 else manifold3d.Manifold.batch_boolean(prisms, manifold3d.OpType.Add)
+        basis[:, 3] = 0.0
         body = body.transform(basis)
         op = feature.operation
         if op in (Operation.NEW, Operation.JOIN):
@@ -104,6 +138,6 @@ def build_manifold(program: Program, scale: float = 1.0) -> manifold3d.Manifold:
     return solid
 
 
-def program_to_mesh(program: Program, scale: float = 1.0) -> trimesh.Trimesh:
+def program_to_mesh(program: Program, scale: float | None = None) -> trimesh.Trimesh:
     """Watertight triangle mesh of the program's solid (see ``build_manifold``)."""
     return manifold_to_trimesh(build_manifold(program, scale))

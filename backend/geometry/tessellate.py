@@ -17,7 +17,8 @@ import numpy as np
 from backend.cad.program import Arc, Circle, Curve, Line, Loop
 
 CHORD_TOLERANCE = 1e-3  # max curve-to-chord distance, in units of the part's size (normalised frame: 1)
-MIN_SEGMENTS_PER_CIRCLE = 8
+TIDY_DIGITS = 12
+MIN_SEGMENTS_PER_CIRCLE = 24  # small holes keep ~99 % of their area
 MAX_SEGMENTS_PER_CIRCLE = 256
 COLLINEAR_TOLERANCE = 1e-9  # |sin| of the angle at start between (mid - start) and (end - start)
 
@@ -70,7 +71,7 @@ def tessellate_arc(arc: Arc, scale: float = 1.0) -> np.ndarray:
     center, r, a0, sweep = arc_sweep(arc)
     n = max(1, math.ceil(segments_per_circle(r, scale) * abs(sweep) / (2.0 * math.pi)))
     t = a0 + sweep * np.arange(n) / n
-    pts = center + r * np.column_stack([np.cos(t), np.sin(t)])
+    pts = _tidy(center + r * np.column_stack([np.cos(t), np.sin(t)]), scale)
     pts[0] = arc.start  # exact endpoint, no round-off
     return pts
 
@@ -82,7 +83,13 @@ def tessellate_circle(circle: Circle, scale: float = 1.0) -> np.ndarray:
     n = segments_per_circle(circle.radius, scale)
     t = 2.0 * math.pi * np.arange(n) / n
     ring = np.column_stack([np.cos(t), np.sin(t)])
-    return np.asarray(circle.center, dtype=np.float64) + circle.radius * ring
+    return _tidy(np.asarray(circle.center, dtype=np.float64) + circle.radius * ring, scale)
+
+
+def _tidy(points: np.ndarray, scale: float) -> np.ndarray:
+    """Round computed curve points to ``TIDY_DIGITS`` decimals of the part's size, so points that are
+    equal in exact arithmetic (mirror-symmetric ones) get equal floats and faces stay axis-aligned."""
+    return np.round(points, TIDY_DIGITS - math.ceil(math.log10(max(scale, 1e-300))))
 
 
 def tessellate_curve(curve: Curve, scale: float = 1.0) -> np.ndarray:

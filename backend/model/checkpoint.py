@@ -24,10 +24,15 @@ from backend.model.cad_model import CadModel, ModelConfig
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "default"
+DEFAULT_UNMASK_CHECKPOINT = ROOT / "checkpoints" / "unmask"  # the masked-diffusion model (decoder "unmask")
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 CARD_FILE = "README.md"
 MAX_BYTES = 30 * 1024 * 1024
+_UNMASK_NOTE = (
+    " (masked-token diffusion: bidirectional, mask ratio ~ U(0, 1] per example, loss on masked positions;"
+    " length by EOS-then-PAD padding; decode with `--decoder unmask`, see `backend/decode/unmask.py`)"
+)
 
 
 def save_pretrained(
@@ -59,7 +64,7 @@ def save_pretrained(
 def _cast_copy(model: CadModel, dtype: torch.dtype) -> CadModel:
     if dtype == torch.float32 and all(p.dtype == torch.float32 for p in model.parameters()):
         return model
-    copy = CadModel(model.config)
+    copy = type(model)(model.config)
     copy.load_state_dict(model.state_dict())
     return copy.to(dtype)
 
@@ -77,12 +82,21 @@ def load_checkpoint(
         from backend.model.lora import load_lora_checkpoint
 
         return load_lora_checkpoint(path, device)
-    model = CadModel(mcfg)
+    model = _model_class(mcfg)(mcfg)
     if config.get("meta", {}).get("dtype", "float32") != "float32":
         model = model.to(getattr(torch, config["meta"]["dtype"]))
     load_model(model, str(path / WEIGHTS_FILE))
     model = model.float().to(device).eval()
     return model, CadTokenizer.load(path), config.get("meta", {})
+
+
+def _model_class(config: ModelConfig) -> type[CadModel]:
+    """CadModel (causal, objective "ar") or UnmaskModel (bidirectional, objective "unmask")."""
+    if config.objective == "unmask":
+        from backend.model.unmask_model import UnmaskModel
+
+        return UnmaskModel
+    return CadModel
 
 
 def model_card(model: CadModel, meta: dict[str, Any], metrics_markdown: str = "") -> str:
@@ -108,7 +122,7 @@ def model_card(model: CadModel, meta: dict[str, Any], metrics_markdown: str = ""
         f" heads, vocabulary {c.vocab_size}, up to {c.max_tokens} tokens after a {c.n_prefix_tokens}-token"
         f" point prefix: {dec:,} parameters",
         f"- Total: {model.num_parameters():,} parameters, stored as {meta.get('dtype', 'float32')}",
-        f"- Objective: {c.objective}",
+        f"- Objective: {c.objective}" + (_UNMASK_NOTE if c.objective == "unmask" else ""),
         "",
         "## Training",
         "",

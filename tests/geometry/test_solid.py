@@ -1,6 +1,4 @@
 import math
-import statistics
-import time
 
 import manifold3d
 import numpy as np
@@ -135,24 +133,6 @@ def test_errors_are_geometry_errors():
     with pytest.raises(GeometryError, match="empty result"):
         build_manifold(Program((BOX, far)))
     assert issubclass(GeometryError, ValueError)
-
-
-def _median_ms(program: Program, repeats: int = 20) -> float:
-    program_to_mesh(program)
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        program_to_mesh(program)
-        times.append(time.perf_counter() - t)
-    return statistics.median(times) * 1000
-
-
-def test_build_is_fast():
-    through = Extent(ExtentKind.SYMMETRIC, 1)
-    holes = [feat(Profile(circle(-0.4 + 0.1 * i, 0.1 * (i % 3 - 1), 0.04)), extent=through, op=Operation.CUT)
-             for i in range(9)]
-    assert _median_ms(Program((BOX,))) < 5
-    assert _median_ms(Program((BOX, *holes))) < 30
 
 
 def test_returns_manifold():

@@ -25,10 +25,20 @@ def circle(cx: float, cy: float, r: float) -> dict[str, Any]:
     return {"curves": [{"type": "circle", "center": [cx, cy], "radius": r}]}
 
 
-def feature(op: str, pl: dict, outer: dict, holes: list | None = None, kind: str = "one_side",
-            d1: float = 1.0, d2: float = 0.0) -> dict[str, Any]:
-    return {"operation": op, "extent": {"kind": kind, "d1": d1, "d2": d2},
-            "sketch": {"plane": pl, "profiles": [{"outer": outer, "holes": holes or []}]}}
+def feature(
+    op: str,
+    pl: dict,
+    outer: dict,
+    holes: list | None = None,
+    kind: str = "one_side",
+    d1: float = 1.0,
+    d2: float = 0.0,
+) -> dict[str, Any]:
+    return {
+        "operation": op,
+        "extent": {"kind": kind, "d1": d1, "d2": d2},
+        "sketch": {"plane": pl, "profiles": [{"outer": outer, "holes": holes or []}]},
+    }
 
 
 def program(*features: dict[str, Any]) -> dict[str, Any]:
@@ -43,11 +53,15 @@ def segment_area(r: float, h: float) -> float:
 def plate_hole_fillet() -> tuple[dict, float, tuple]:
     """2 x 1 x 0.25 plate, corner (2, 1) rounded with r 0.3, hole r 0.2 at (0.7, 0.5)."""
     r, c = 0.3, math.sqrt(0.5)
-    outer = {"curves": [
-        line((0, 0), (2, 0)), line((2, 0), (2, 1 - r)),
-        {"type": "arc", "start": [2, 1 - r], "mid": [2 - r + r * c, 1 - r + r * c], "end": [2 - r, 1]},
-        line((2 - r, 1), (0, 1)), line((0, 1), (0, 0)),
-    ]}
+    outer = {
+        "curves": [
+            line((0, 0), (2, 0)),
+            line((2, 0), (2, 1 - r)),
+            {"type": "arc", "start": [2, 1 - r], "mid": [2 - r + r * c, 1 - r + r * c], "end": [2 - r, 1]},
+            line((2 - r, 1), (0, 1)),
+            line((0, 1), (0, 0)),
+        ]
+    }
     prog = program(feature("new", XY, outer, [circle(0.7, 0.5, 0.2)], d1=0.25))
     volume = 0.25 * (2 - r * r * (1 - math.pi / 4) - math.pi * 0.04)
     return prog, volume, ((0, 0, 0), (2, 1, 0.25))
@@ -109,7 +123,9 @@ def ten_features() -> dict[str, Any]:
         feats.append(feature("cut", XY, circle(1 + 2.5 * k, 1, 0.4), kind="symmetric", d1=2.0))
     top = plane([0, 0, 1], [1, 0, 0], [0, 0, 1])
     for k in range(3):
-        feats.append(feature("cut", top, rect(0.5 + 3 * k, 2.2, 2.5 + 3 * k, 3.5), kind="two_sides", d1=0.1, d2=0.4))
+        feats.append(
+            feature("cut", top, rect(0.5 + 3 * k, 2.2, 2.5 + 3 * k, 3.5), kind="two_sides", d1=0.1, d2=0.4)
+        )
     feats.append(feature("join", top, circle(9, 1, 0.5), d1=1.5))
     feats.append(feature("intersect", XY, rect(-1, -1, 11, 5), kind="symmetric", d1=2.2))
     return program(*feats)
