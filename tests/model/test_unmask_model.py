@@ -61,10 +61,13 @@ def test_loss_only_on_masked_positions():
     assert out.masked.any(dim=1).all() and not out.masked.all()
     ce = torch.nn.functional.cross_entropy(out.logits.flatten(0, 1), out.targets.flatten(), reduction="none")
     assert torch.allclose(out.loss, ce[out.masked.flatten()].mean(), atol=1e-5)
-    # unmasked positions see their true token: changing a masked target leaves the loss inputs alone,
-    # changing an unmasked one changes the logits (the model reads it)
-    rerun = model(points, tokens, ratio=torch.full((4,), 0.5), generator=torch.Generator().manual_seed(0))
-    assert torch.equal(rerun.masked, out.masked) and torch.allclose(rerun.loss, out.loss)
+    # the model never sees a masked position's true token: changing it leaves the logits alone
+    pos = int(out.masked[0].nonzero()[0])
+    changed = tokens.clone()
+    changed[0, pos + 1] = tok.vocab["circle"]
+    rerun = model(points, changed, ratio=torch.full((4,), 0.5), generator=torch.Generator().manual_seed(0))
+    assert torch.equal(rerun.masked, out.masked)
+    assert torch.allclose(rerun.logits, out.logits, atol=1e-6) and not torch.isclose(rerun.loss, out.loss)
 
 
 def test_every_example_has_a_masked_position_and_tail_in_training():
