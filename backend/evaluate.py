@@ -39,20 +39,33 @@ SHEET_PARTS = 4  # best and worst parts on the sheet
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from backend.decode import DECODERS
+    from backend.reconstruct import ReconstructOptions
+
+    d = ReconstructOptions()
     src = parser.add_mutually_exclusive_group(required=True)
     src.add_argument("--meshes", help="folder of mesh files (an INDEX.tsv with model/bucket columns is used)")
     src.add_argument("--synthetic", type=int, metavar="N", help="N generator parts for held-out seeds")
     parser.add_argument("--limit", type=int, default=None, help="at most this many meshes (--meshes)")
     parser.add_argument("--seed", type=int, default=0, help="--synthetic: skip this many held-out seeds")
-    parser.add_argument("--candidates", type=int, default=8, help="model candidates (default 8)")
-    parser.add_argument("--temperature", type=float, default=0.8, help="sampling temperature (default 0.8)")
+    parser.add_argument(
+        "--candidates", type=int, default=d.candidates, help=f"model candidates (default {d.candidates})"
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=d.temperature,
+        help=f"sampling temperature (default {d.temperature})",
+    )
     parser.add_argument("--checkpoint", default=None, help="model folder (default: the shipped checkpoint)")
     parser.add_argument(
         "--unmask-checkpoint",
         default=None,
         help="masked-diffusion model folder for --decoder unmask (default: the shipped one; 'none': off)",
     )
-    parser.add_argument("--decoder", default="ar", choices=["ar", "unmask"], help="decoder (default ar)")
+    parser.add_argument(
+        "--decoder", default=d.decoder, choices=list(DECODERS), help=f"decoder (default {d.decoder})"
+    )
     parser.add_argument("--steps", type=int, default=None, help="unmask decoder passes (default: its own)")
     parser.add_argument("--no-sections", action="store_true", help="pipeline without section candidates")
     parser.add_argument("--no-reference", action="store_true", help="skip the section reference row")
@@ -137,7 +150,7 @@ def evaluate_part(part: Part, reconstructor, options, reference: bool) -> tuple[
         row["ground_truth"] = curve_counts(part.gt_program)
     try:
         mesh = part.load()
-    except ValueError as exc:
+    except (OSError, ValueError) as exc:  # MeshError is a ValueError
         row[PIPELINE] = row[MODEL_ONLY] = row[REFERENCE] = _invalid(f"input: {exc}")
         return row, None
     start = time.perf_counter()
@@ -163,7 +176,7 @@ def evaluate_part(part: Part, reconstructor, options, reference: bool) -> tuple[
             **curve_counts(result.program_normalized),
             **_metrics(result.mesh, mesh, result.scores),
         }
-        if options.use_sections:
+        if options.use_sections and result.stats.candidates > 0:  # no row without model candidates
             best_model = result.best_by_source.get(SOURCE_MODEL)
             if best_model is None:
                 row[MODEL_ONLY] = _invalid("no model candidate rebuilt")

@@ -4,7 +4,8 @@ Stages (the names passed to ``progress``)::
 
     validate   clear InputMeshError for meshes that cannot be reconstructed
     encode     normalise (bbox centre -> origin, largest extent 1), sample points + normals, encode
-    decode k/N grammar-constrained decoding of N model candidates (k finished so far)
+    decode k/N grammar-constrained decoding of N model candidates (k finished so far); a LoRA checkpoint
+               (base-model vocabulary) decodes greedy text instead, one point sample per candidate, parsed
     verify     section candidates join; every candidate is rebuilt and ranked by Chamfer distance
                against the input (RANK_SAMPLES samples, normalised frame); ties go to the compact one
     refine     coordinate search on extrude distances and plane offsets of the winner
@@ -42,6 +43,7 @@ from backend.cad.program import (
     Program,
     Sketch,
 )
+from backend.cad.quantize import LIMIT
 from backend.cad.serialize import program_to_dict
 from backend.decode import DECODERS, DecodeResult, DecodeStats
 from backend.geometry.mesh_io import MeshError, mesh_from_arrays
@@ -60,13 +62,13 @@ log = logging.getLogger(__name__)
 
 MAX_TRIANGLES = 2_000_000  # larger inputs are refused (decimate them first)
 FLAT_TOLERANCE = 1e-6  # smallest bounding-box extent relative to the largest: below it the mesh is flat
-DEFAULT_N_POINTS = 2048  # points sampled for the encoder when no model config says otherwise
 RANK_SAMPLES = 2048  # surface samples per mesh for ranking candidates (the report uses the protocol's 8192)
 TIE_RELATIVE, TIE_ABSOLUTE = 0.03, 2e-5  # ranking CDs this close count as a tie -> the compact program wins
 REFINE_STEP, REFINE_MIN_STEP = 0.01, 0.00125  # coordinate-search step (normalised units) and when to stop
 REFINE_BUDGET_S = 1.0  # wall-clock budget of the refine stage
 REFINE_MIN_GAIN = 0.02  # keep the refined program only if the ranking CD drops by this fraction
-PARAM_LIMIT = 1.0  # refined numbers stay inside the token range [-1, 1]
+REFINE_ACCEPT = 1e-3  # a refinement trial is taken when it lowers the ranking CD by this fraction
+PARAM_LIMIT = LIMIT  # refined numbers stay inside the token range [-LIMIT, LIMIT]
 # Models smaller than this decode on one CPU thread: their per-token matmuls (batch of N candidates) are
 # too small to gain from threads, and on a shared machine extra threads made decoding ~10x slower.
 SINGLE_THREAD_PARAMETERS = 50_000_000
@@ -95,8 +97,8 @@ class ReconstructOptions:
     steps: int | None = None  # model passes of the "unmask" decoder (default: its DEFAULT_STEPS)
     use_sections: bool = True
     refine: bool = True
-    n_points: int | None = None  # default: the model's config (DEFAULT_N_POINTS without a model)
-    max_tokens: int | None = None  # default: the model's config
+    n_points: int | None = None  # points for the encoder (default: the model's config, ModelConfig.n_points)
+    max_tokens: int | None = None  # default: the model's config (LoRA models: base-tokenizer tokens)
     refine_budget_s: float = REFINE_BUDGET_S
 
 
@@ -276,7 +278,7 @@ def refine_candidate(
                 except GeometryError:
                     continue
                 cd = target(mesh)
-                if cd < cur.rank_cd * (1 - 1e-3):
+                if cd < cur.rank_cd * (1 - REFINE_ACCEPT):
                     cur = Candidate(trial, cur.source, mesh, cd)
                     improved = True
                     break
@@ -312,9 +314,10 @@ class Reconstructor:
 
     ``checkpoint=None`` uses the shipped default, or no model (section candidates only) when it is
     missing; an explicit path that does not hold a model raises ``FileNotFoundError``. The same holds
-    for ``unmask_checkpoint`` (default ``DEFAULT_UNMASK_CHECKPOINT``), the masked-diffusion model that
-    the "unmask" decoder needs ("none": do not load one); "unmask" is in ``decoders`` only when loaded. ``threads``:
-    torch CPU threads while encoding and decoding (default: 1 for small models on CPU, else unchanged).
+    for ``unmask_checkpoint`` (default ``DEFAULT_UNMASK_CHECKPOINT``; "none": do not load one), the
+    masked-diffusion model of the "unmask" decoder, which is in ``decoders`` only when it is loaded.
+    ``threads``: torch CPU threads while encoding and decoding (default: 1 for small models on CPU,
+    else unchanged).
     """
 
     def __init__(
@@ -332,9 +335,8 @@ class Reconstructor:
         self.threads = threads
         upath = Path(unmask_checkpoint) if unmask_checkpoint is not None else DEFAULT_UNMASK_CHECKPOINT
         self.unmask_checkpoint = upath
-        if str(unmask_checkpoint).lower() == "none":
-            pass
-        elif unmask_checkpoint is not None or (upath / CONFIG_FILE).is_file():
+        off = unmask_checkpoint is not None and str(unmask_checkpoint).lower() == "none"
+        if not off and (unmask_checkpoint is not None or (upath / CONFIG_FILE).is_file()):
             self.unmask_model, self.unmask_tokenizer, self.unmask_meta = load_checkpoint(upath, self.device)
             self._check_objective(self.unmask_model, "unmask", upath)
             self._single_thread_if_small(self.unmask_model, threads)
@@ -364,6 +366,12 @@ class Reconstructor:
     @property
     def has_model(self) -> bool:
         return self.model is not None
+
+    @property
+    def is_lora(self) -> bool:
+        """The "ar" model is a LoRA model over a base LM: its decoder uses the base model's vocabulary,
+        so it decodes unconstrained text (``LoraCadModel.decode_programs``), not grammar-masked CAD ids."""
+        return self.model is not None and bool(getattr(self.model.config, "base_model", None))
 
     @property
     def decoders(self) -> list[str]:
@@ -416,9 +424,13 @@ class Reconstructor:
         mesh_n, frame = normalize_mesh(checked)
         target = ChamferTarget(mesh_n, seed=opt.seed)
         with _torch_threads(self.threads):
-            prefix = self._encode(mesh_n, opt)
-            lap("encode")
-            results = self._decode(prefix, opt, stage) if prefix is not None else []
+            if opt.decoder == "ar" and self.is_lora:
+                lap("encode")  # the text decoder encodes its own point samples
+                results = self._decode_text(mesh_n, opt, stage)
+            else:
+                prefix = self._encode(mesh_n, opt)
+                lap("encode")
+                results = self._decode(prefix, opt, stage) if prefix is not None else []
         stats = DecodeStats.from_results(results)
         lap("decode")
 
@@ -473,15 +485,42 @@ class Reconstructor:
 
     # --- stages ---------------------------------------------------------------------------------------
 
+    def _points(self, mesh_n: trimesh.Trimesh, n: int, seed: int) -> torch.Tensor:
+        """(n, 6) surface points + normals of the normalised mesh, on the model's device."""
+        pts, normals = sample_surface(mesh_n, n, seed)
+        return torch.from_numpy(np.concatenate([pts, normals], axis=1)).to(self.device)
+
     def _encode(self, mesh_n: trimesh.Trimesh, opt: ReconstructOptions) -> torch.Tensor | None:
         model = self._model_for(opt.decoder)[0]
         if model is None or opt.candidates < 1:
             return None
-        n = opt.n_points or model.config.n_points
-        pts, normals = sample_surface(mesh_n, n, opt.seed)
-        points = torch.from_numpy(np.concatenate([pts, normals], axis=1)).to(self.device)[None]
+        points = self._points(mesh_n, opt.n_points or model.config.n_points, opt.seed)[None]
         with torch.inference_mode():
             return model.encode_prefix(points)
+
+    def _decode_text(self, mesh_n: trimesh.Trimesh, opt: ReconstructOptions, stage) -> list[DecodeResult]:
+        """LoRA model: greedy unconstrained text, parsed (``LoraCadModel.decode_programs``); outputs that
+        do not parse are kept with their error (``DecodeStats.unfinished`` / ``unparsed``). Greedy decoding
+        of one point set would repeat itself, so candidate k reads its own sample (seed + k).
+        Cancellation is checked before and after (the generation loop has no progress hook)."""
+        n = opt.candidates
+        if n < 1:
+            return []
+        model = self.model
+        n_points = opt.n_points or model.config.n_points
+        points = torch.stack([self._points(mesh_n, n_points, opt.seed + k) for k in range(n)])
+        stage(0.05, f"decode 0/{n}")
+        with torch.inference_mode():
+            texts = model.decode_programs(points, opt.max_tokens)
+        results = [
+            DecodeResult(tokens=t.tokens, program=t.program, error=t.error, finished=t.finished, greedy=True)
+            for t in texts
+        ]
+        for k, t in enumerate(texts):
+            if t.error is not None:
+                log.debug("LoRA candidate %d has no program: %s", k, t.error)
+        stage(0.6, f"decode {sum(r.finished for r in results)}/{n}")
+        return results
 
     def _decode(self, prefix: torch.Tensor, opt: ReconstructOptions, stage) -> list[DecodeResult]:
         n = opt.candidates

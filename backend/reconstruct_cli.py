@@ -9,6 +9,7 @@ others go on; the exit code is non-zero only when no input succeeded.
 from __future__ import annotations
 
 import argparse
+import statistics
 import time
 from pathlib import Path
 
@@ -27,6 +28,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_reconstruct_options(parser: argparse.ArgumentParser) -> None:
     """Options shared with ``evaluate``."""
+    from backend.decode import DECODERS
     from backend.reconstruct import ReconstructOptions
 
     d = ReconstructOptions()
@@ -39,14 +41,16 @@ def add_reconstruct_options(parser: argparse.ArgumentParser) -> None:
         default=d.temperature,
         help=f"sampling temperature (default {d.temperature})",
     )
-    parser.add_argument("--seed", type=int, default=d.seed, help="sampling seed (default 0)")
+    parser.add_argument("--seed", type=int, default=d.seed, help=f"sampling seed (default {d.seed})")
     parser.add_argument("--checkpoint", default=None, help="model folder (default: the shipped checkpoint)")
     parser.add_argument(
         "--unmask-checkpoint",
         default=None,
         help="masked-diffusion model folder for --decoder unmask (default: the shipped one; 'none': off)",
     )
-    parser.add_argument("--decoder", default=d.decoder, choices=["ar", "unmask"], help="decoder (default ar)")
+    parser.add_argument(
+        "--decoder", default=d.decoder, choices=list(DECODERS), help=f"decoder (default {d.decoder})"
+    )
     parser.add_argument(
         "--steps",
         type=int,
@@ -100,20 +104,21 @@ def write_outputs(result, out_dir: Path, stem: str) -> list[Path]:
     """The three files of one reconstruction; returns their paths."""
     from backend.cad.serialize import dumps
     from backend.cad.text import program_to_text
+    from backend.geometry.mesh_io import save_mesh
 
     out_dir.mkdir(parents=True, exist_ok=True)
     f = result.frame
     header = f"# frame scale={f.scale:.9g} translation={' '.join(f'{t:.9g}' for t in f.translation)}"
     paths = [out_dir / f"{stem}.json", out_dir / f"{stem}.stl", out_dir / f"{stem}.txt"]
     paths[0].write_text(dumps(result.program, indent=1))
-    result.mesh.export(str(paths[1]))
+    save_mesh(result.mesh, paths[1])
     paths[2].write_text(header + "\n" + program_to_text(result.program_normalized))
     return paths
 
 
 def run(args: argparse.Namespace) -> int:
-    from backend.geometry.mesh_io import MeshError, load_mesh
-    from backend.reconstruct import InputMeshError, Reconstructor
+    from backend.geometry.mesh_io import load_mesh
+    from backend.reconstruct import Reconstructor
 
     paths = collect_inputs(args.inputs)
     if not paths:
@@ -130,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             result = reconstructor.reconstruct(load_mesh(path), options)
             write_outputs(result, out_dir, stem)
-        except (MeshError, InputMeshError, OSError, ValueError) as exc:
+        except (OSError, ValueError) as exc:  # MeshError, InputMeshError, GeometryError are ValueErrors
             failed.append(path)
             tqdm.write(f"FAILED {path}: {exc}")
             continue
@@ -142,7 +147,7 @@ def run(args: argparse.Namespace) -> int:
             f"{stem}: CD x1000 {s['cd'] * 1000:.3f}  IoU {s['iou']:.3f}  features {result.n_features}"
             f"  curves {result.n_curves}  {dt:.2f} s  source {result.source}"
         )
-    med = sorted(seconds)[len(seconds) // 2] if seconds else 0.0
+    med = statistics.median(seconds) if seconds else 0.0
     print(f"{ok}/{len(paths)} reconstructed into {out_dir} (median {med:.2f} s per part)")
     for p in failed:
         print(f"  failed: {p}")

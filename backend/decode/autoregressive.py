@@ -40,13 +40,18 @@ class DecodeResult:
 
 @dataclass
 class DecodeStats:
-    """Counts over candidates; ``failed_rebuild`` is filled in by the verifier."""
+    """Counts over candidates; ``failed_rebuild`` and ``duplicates`` are filled in by the verifier.
+
+    ``unparsed``: finished (EOS) but no program; always 0 for the grammar-masked decoders, counted for
+    the unconstrained text decoding of LoRA models. ``parsed + unfinished + unparsed == candidates``.
+    """
 
     candidates: int = 0
     parsed: int = 0
     unfinished: int = 0
     failed_rebuild: int = 0
     duplicates: int = 0
+    unparsed: int = 0
 
     @classmethod
     def from_results(cls, results: list[DecodeResult]) -> DecodeStats:
@@ -54,6 +59,7 @@ class DecodeStats:
             candidates=len(results),
             parsed=sum(r.program is not None for r in results),
             unfinished=sum(not r.finished for r in results),
+            unparsed=sum(r.finished and r.program is None for r in results),
         )
 
     def to_dict(self) -> dict[str, int]:
@@ -131,6 +137,11 @@ def decode_autoregressive(
     """
     if n_candidates < 1:
         raise ValueError(f"n_candidates must be >= 1, got {n_candidates}")
+    if getattr(model.config, "base_model", None):
+        raise ValueError(
+            "the grammar masks cover the CAD vocabulary, not the base tokenizer of a LoRA model"
+            f" (base {model.config.base_model}); decode it with LoraCadModel.decode_programs"
+        )
     device = model.device
     if prefix is None:
         if points is None:
@@ -140,9 +151,7 @@ def decode_autoregressive(
     masker = _masker(tokenizer, device)
     gen = torch.Generator().manual_seed(int(seed))
     sample_t = temperature if temperature > 0 else DEFAULT_SAMPLE_TEMPERATURE
-    n_greedy = (
-        n_candidates if temperature <= 0 and n_candidates == 1 else int(greedy_first or temperature <= 0)
-    )
+    n_greedy = int(greedy_first or temperature <= 0)  # only candidate 0 is ever greedy
 
     bos = torch.full((1, 1), tokenizer.bos_id, dtype=torch.long, device=device)
     logits, cache = model.run_lm(torch.cat([prefix, model.embed_tokens(bos)], dim=1))
@@ -178,8 +187,8 @@ def decode_autoregressive(
                 res.finished = True
             else:
                 keep.append(r)
-        if not keep:
-            active = []
+        if not keep or step == max_new - 1:  # all finished, or out of tokens: no further model step
+            active = [active[r] for r in keep]
             break
         if len(keep) < len(active):
             idx = torch.tensor(keep, device=device)

@@ -31,7 +31,12 @@ def tiny_unmask(seed: int = 0) -> tuple[UnmaskModel, CadTokenizer]:
     tok = CadTokenizer()
     torch.manual_seed(seed)
     cfg = ModelConfig(
-        vocab_size=len(tok), pad_id=tok.pad_id, bos_id=tok.bos_id, eos_id=tok.eos_id, objective="unmask", **TINY
+        vocab_size=len(tok),
+        pad_id=tok.pad_id,
+        bos_id=tok.bos_id,
+        eos_id=tok.eos_id,
+        objective="unmask",
+        **TINY,
     )
     return UnmaskModel(cfg, mask_id=tok.mask_id).eval(), tok
 
@@ -135,3 +140,30 @@ def test_schedule_and_crop():
     assert crop_length(torch.zeros(200, 10), pad_id=0, limit=200) == 200  # unsure: no crop
     logits[:, 0] = 20.0
     assert crop_length(logits, pad_id=0, limit=200) == MIN_CANVAS
+
+
+def test_reconstructor_selects_the_unmask_checkpoint(tmp_path, monkeypatch):
+    import trimesh
+
+    import backend.reconstruct as rc
+    from backend.model.checkpoint import save_pretrained
+
+    model, tok = tiny_unmask()
+    folder = save_pretrained(model, tok, tmp_path / "unmask")
+    monkeypatch.setattr(rc, "DEFAULT_CHECKPOINT", tmp_path / "missing")
+    monkeypatch.setattr(rc, "DEFAULT_UNMASK_CHECKPOINT", tmp_path / "missing_unmask")
+    assert rc.Reconstructor(device="cpu").decoders == ["ar"]
+    with pytest.raises(ValueError, match="unmask checkpoint"):
+        rc.Reconstructor(device="cpu").reconstruct(
+            trimesh.creation.box(), rc.ReconstructOptions(decoder="unmask")
+        )
+    with pytest.raises(ValueError, match="--unmask-checkpoint"):
+        rc.Reconstructor(folder, device="cpu")  # an unmask model given as the AR checkpoint
+
+    monkeypatch.setattr(rc, "DEFAULT_UNMASK_CHECKPOINT", folder)
+    assert rc.Reconstructor(device="cpu", unmask_checkpoint="none").decoders == ["ar"]
+    r = rc.Reconstructor(device="cpu")
+    assert r.decoders == ["ar", "unmask"] and r.unmask_model is not None and not r.has_model
+    opt = rc.ReconstructOptions(decoder="unmask", steps=3, candidates=2, use_sections=False, refine=False)
+    res = r.reconstruct(trimesh.creation.box(), opt)
+    assert res.stats.candidates == 2 and res.source in ("model", "bbox")

@@ -30,7 +30,12 @@ def tiny_unmask(seed: int = 0) -> tuple[UnmaskModel, CadTokenizer]:
     tok = CadTokenizer()
     torch.manual_seed(seed)
     cfg = ModelConfig(
-        vocab_size=len(tok), pad_id=tok.pad_id, bos_id=tok.bos_id, eos_id=tok.eos_id, objective="unmask", **TINY
+        vocab_size=len(tok),
+        pad_id=tok.pad_id,
+        bos_id=tok.bos_id,
+        eos_id=tok.eos_id,
+        objective="unmask",
+        **TINY,
     )
     return UnmaskModel(cfg, mask_id=tok.mask_id), tok
 
