@@ -122,17 +122,21 @@ def result_object(coll: bpy.types.Collection) -> bpy.types.Object | None:
 
 
 def _feature_object(
-    name: str, loops: list[list[tuple[float, float]]], frame: Matrix, root: bpy.types.Object
+    name: str, loops: list[tuple[int, list[tuple[float, float]]]], frame: Matrix, root: bpy.types.Object
 ) -> bpy.types.Object:
     verts: list[tuple[float, float, float]] = []
     edges: list[tuple[int, int]] = []
-    for poly in loops:
+    profile_of_vertex: list[int] = []
+    for profile, poly in loops:
         start = len(verts)
         verts.extend((u, v, 0.0) for u, v in poly)
         edges.extend((start + k, start + (k + 1) % len(poly)) for k in range(len(poly)))
+        profile_of_vertex += [profile] * len(poly)
     mesh = bpy.data.meshes.new(name)
     mesh.from_pydata(verts, edges, [])
     mesh.validate()
+    attr = mesh.attributes.new(nodes.PROFILE_ATTRIBUTE, "INT", "POINT")  # each profile fills on its own
+    attr.data.foreach_set("value", profile_of_vertex)
     obj = bpy.data.objects.new(name, mesh)
     obj.parent = root
     obj.matrix_parent_inverse = Matrix.Identity(4)

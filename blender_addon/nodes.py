@@ -9,9 +9,12 @@ identifier, see :func:`input_identifiers`):
 - ``Symmetric``: span ``[-Distance 1, +Distance 1]``.
 
 The solid spans ``[min(lo, hi), max(lo, hi)]`` with ``lo = -Distance 2`` and
-``hi = Distance 1``. Pipeline: Mesh to Curve → Fill Curve (holes by even-odd) →
-faces turned to +Z → moved to ``lo`` → Extrude Mesh by ``hi - lo``; the extrusion
-leaves the bottom open, so a flipped copy of the fill is joined and merged.
+``hi = Distance 1``. Pipeline: Mesh to Curve → Fill Curve (holes by even-odd, each
+profile on its own through the ``profile`` point attribute, so touching profiles
+both fill) → merged → faces turned to +Z → moved to ``lo`` → Extrude Mesh by
+``hi - lo``; the extrusion leaves the bottom open, so a flipped copy of the fill is
+joined and merged. Merge distances are relative to the sketch's size, so parts in
+millimetres weld as well as normalised ones.
 """
 
 from __future__ import annotations
@@ -19,12 +22,13 @@ from __future__ import annotations
 import bpy
 
 GROUP_NAME = "mesh2cad.Extrude"
-GROUP_VERSION = 1
+GROUP_VERSION = 2
 VERSION_KEY = "mesh2cad_version"
 INPUT_D1 = "Distance 1"
 INPUT_D2 = "Distance 2"
 INPUT_SYMMETRIC = "Symmetric"
-MERGE_DISTANCE = 1e-6  # the bottom fill and the extrusion's open rim are bit-identical copies
+MERGE_RELATIVE = 1e-6  # weld distance as a share of the sketch's bounding-box diagonal
+PROFILE_ATTRIBUTE = "profile"  # int point attribute: which profile a sketch vertex belongs to
 
 
 def extrude_group() -> bpy.types.GeometryNodeTree:
@@ -102,6 +106,20 @@ def _build(ng: bpy.types.GeometryNodeTree) -> None:
     link(gin.outputs["Geometry"], to_curve.inputs["Mesh"])
     fill = node("GeometryNodeFillCurve", -550, 0, mode="TRIANGLES")
     link(to_curve.outputs[0], fill.inputs["Curve"])
+    profile = node("GeometryNodeInputNamedAttribute", -700, -150, data_type="INT")
+    profile.inputs["Name"].default_value = PROFILE_ATTRIBUTE
+    link(profile.outputs["Attribute"], fill.inputs["Group ID"])
+
+    # weld distance: MERGE_RELATIVE x the sketch's bounding-box diagonal
+    bounds = node("GeometryNodeBoundBox", -700, 300)
+    link(gin.outputs["Geometry"], bounds.inputs["Geometry"])
+    span = node("ShaderNodeVectorMath", -550, 300, operation="DISTANCE")
+    link(bounds.outputs["Min"], span.inputs[0])
+    link(bounds.outputs["Max"], span.inputs[1])
+    weld = math("MULTIPLY", span.outputs["Value"], MERGE_RELATIVE, -400, 300)
+    welded = node("GeometryNodeMergeByDistance", -400, 0, mode="ALL")
+    link(fill.outputs[0], welded.inputs["Geometry"])
+    link(weld, welded.inputs["Distance"])
     normal = node("GeometryNodeInputNormal", -550, 150)
     sep = node("ShaderNodeSeparateXYZ", -400, 150)
     link(normal.outputs["Normal"], sep.inputs[0])
@@ -109,7 +127,7 @@ def _build(ng: bpy.types.GeometryNodeTree) -> None:
     link(sep.outputs["Z"], down.inputs["A"])
     down.inputs["B"].default_value = 0.0
     upright = node("GeometryNodeFlipFaces", -100, 0)
-    link(fill.outputs[0], upright.inputs["Mesh"])
+    link(welded.outputs[0], upright.inputs["Mesh"])
     link(down.outputs[0], upright.inputs["Selection"])
     lift = node("ShaderNodeCombineXYZ", -100, -300)
     link(lo, lift.inputs["Z"])
@@ -130,5 +148,5 @@ def _build(ng: bpy.types.GeometryNodeTree) -> None:
     link(extrude.outputs["Mesh"], join.inputs[0])
     merge = node("GeometryNodeMergeByDistance", 650, 0, mode="ALL")
     link(join.outputs[0], merge.inputs["Geometry"])
-    merge.inputs["Distance"].default_value = MERGE_DISTANCE
+    link(weld, merge.inputs["Distance"])
     link(merge.outputs[0], gout.inputs[0])

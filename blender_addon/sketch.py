@@ -175,14 +175,14 @@ def loop_polygon(loop: dict[str, Any], tol: float) -> list[Vec2]:
     return pts
 
 
-def feature_loops(feature: dict[str, Any], tol: float) -> list[list[Vec2]]:
-    """All loops (outer and holes of every profile) of a feature's sketch, as polygons."""
+def feature_loops(feature: dict[str, Any], tol: float) -> list[tuple[int, list[Vec2]]]:
+    """All loops (outer and holes of every profile) of a feature's sketch, as (profile index, polygon)."""
     loops = []
-    for p in feature["sketch"]["profiles"]:
+    for i, p in enumerate(feature["sketch"]["profiles"]):
         if not isinstance(p, dict) or not isinstance(p.get("outer"), dict):
             raise ProgramError("a profile needs an outer loop")
-        loops.append(loop_polygon(p["outer"], tol))
-        loops.extend(loop_polygon(h, tol) for h in p.get("holes", []))
+        loops.append((i, loop_polygon(p["outer"], tol)))
+        loops.extend((i, loop_polygon(h, tol)) for h in p.get("holes", []))
     return loops
 
 

@@ -28,7 +28,7 @@ FAST = ReconstructOptions(candidates=3, refine_budget_s=0.3)
 
 @pytest.fixture(scope="module")
 def reconstructor(tmp_path_factory):
-    return Reconstructor(tiny_checkpoint(tmp_path_factory.mktemp("ckpt")), device="cpu")
+    return Reconstructor(tiny_checkpoint(tmp_path_factory.mktemp("ckpt")), device="cpu", unmask_checkpoint="none")
 
 
 @pytest.fixture(scope="module")
@@ -104,6 +104,7 @@ def test_bad_meshes_raise_clear_errors(reconstructor, monkeypatch):
 
 def test_without_checkpoint_uses_sections(monkeypatch, tmp_path, part_mm):
     monkeypatch.setattr(rc, "DEFAULT_CHECKPOINT", tmp_path / "missing")
+    monkeypatch.setattr(rc, "DEFAULT_UNMASK_CHECKPOINT", tmp_path / "missing-unmask")
     r = Reconstructor()
     assert not r.has_model
     res = r.reconstruct(part_mm, ReconstructOptions(refine=False))

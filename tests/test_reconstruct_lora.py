@@ -38,7 +38,7 @@ def lora_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reconstructor(lora_checkpoint: Path) -> Reconstructor:
-    return Reconstructor(checkpoint=lora_checkpoint, device="cpu")
+    return Reconstructor(checkpoint=lora_checkpoint, device="cpu", unmask_checkpoint="none")
 
 
 @pytest.fixture(scope="module")

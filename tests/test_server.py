@@ -86,7 +86,7 @@ def tiny_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def reconstructor(tiny_checkpoint: Path) -> Reconstructor:
-    return Reconstructor(tiny_checkpoint, device="cpu")
+    return Reconstructor(tiny_checkpoint, device="cpu", unmask_checkpoint="none")
 
 
 @pytest.fixture(scope="module")

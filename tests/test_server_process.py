@@ -56,6 +56,8 @@ def start_server(checkpoint: Path, state_home: Path, log: Path) -> Server:
         "0",
         "--checkpoint",
         str(checkpoint),
+        "--unmask-checkpoint",
+        "none",
         "--device",
         "cpu",
     ]

@@ -41,14 +41,7 @@ JSON_FOLDERS = ("json_fusion360", "json_deepcad")
 
 # Known builder defects (the backend is right: its volume is the sum of the separately built profiles,
 # and its mesh is watertight). strict: the test reports when the builder is fixed.
-KNOWN_BUILDER_FAILURES = {
-    "json_deepcad/00000070.json": (
-        "add-on builder: one feature with three profiles that share edges (a hooked outline with four arcs"
-        " and two thin rectangles touching it); Fill Curve (even-odd, all profiles in one sketch mesh)"
-        " drops the big profile -> volume 2.53e-7 instead of 1.636e-6, and Merge by Distance leaves"
-        " exact duplicate bottom vertices (open edges) even for the lone rectangle at mm scale"
-    ),
-}
+KNOWN_BUILDER_FAILURES: dict[str, str] = {}  # file -> reason, for builder bugs still open
 
 
 def _json_cases() -> list:
@@ -110,6 +103,12 @@ def test_seeds_cover_the_feature_kinds():
 @pytest.mark.parametrize("seed", SEEDS)
 def test_generator_program_matches_backend(seed):
     _compare(generate(seed)[0], f"seed {seed}")
+
+
+MM_SCALE, MM_OFFSET = 80.0, (120.0, -40.0, 15.0)  # like examples/*.stl: millimetres, off the origin
+@pytest.mark.parametrize("seed", SEEDS)
+def test_generator_program_in_millimetres_matches_backend(seed):
+    _compare(generate(seed)[0].transformed(MM_SCALE, MM_OFFSET), f"seed {seed} mm")
 
 
 @pytest.mark.parametrize("path", _json_cases())
