@@ -113,8 +113,12 @@ def python311_candidates(
         launcher = shutil.which("py")
         if launcher:
             try:
-                out = subprocess.run([launcher, "-3.11", "-c", "import sys; print(sys.executable)"],
-                                     capture_output=True, text=True, timeout=30)
+                out = subprocess.run(
+                    [launcher, "-3.11", "-c", "import sys; print(sys.executable)"],
+                    capture_output=True,
+                    text=True,
+                    timeout=30,
+                )
                 if out.returncode == 0 and out.stdout.strip():
                     cands.append(out.stdout.strip())
             except (OSError, subprocess.SubprocessError):
@@ -181,8 +185,15 @@ def stream(cmd: list[str], cwd: Path | None = None, prefix: str = "    ") -> int
     say(f"  $ {' '.join(str(c) for c in cmd)}")
     env = dict(os.environ, PYTHONUNBUFFERED="1")
     try:
-        proc = subprocess.Popen([str(c) for c in cmd], cwd=cwd, stdout=subprocess.PIPE,
-                                stderr=subprocess.STDOUT, text=True, bufsize=1, env=env)
+        proc = subprocess.Popen(
+            [str(c) for c in cmd],
+            cwd=cwd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            env=env,
+        )
     except OSError as exc:
         raise StepError(f"could not start {cmd[0]}: {exc}") from None
     assert proc.stdout is not None
@@ -198,8 +209,10 @@ def step_venv(python: str, venv: Path) -> Path:
             raise StepError(f"{venv} exists but is not a virtual environment; remove it or pass --venv")
         ver = interpreter_version(py)
         if ver != REQUIRED:
-            raise StepError(f"{venv} uses Python {ver and '.'.join(map(str, ver))}, not 3.11; "
-                            "remove it (or pass --venv PATH) and re-run")
+            raise StepError(
+                f"{venv} uses Python {ver and '.'.join(map(str, ver))}, not 3.11; "
+                "remove it (or pass --venv PATH) and re-run"
+            )
         say(f"  using existing venv {venv} (Python 3.11)")
         return py
     say(f"  creating venv {venv} with {python}")
@@ -327,8 +340,19 @@ def step_addon(repo_root: Path, blender_arg: str | None) -> None:
         say("    1. Edit > Preferences > Get Extensions")
         say(f"    2. the menu at the top right (v) > Install from Disk... > choose {zip_path}")
         return
-    rc = stream([blender, "--background", "--command", "extension", "install-file",
-                 "-r", "user_default", "-e", str(zip_path)])
+    rc = stream(
+        [
+            blender,
+            "--background",
+            "--command",
+            "extension",
+            "install-file",
+            "-r",
+            "user_default",
+            "-e",
+            str(zip_path),
+        ]
+    )
     if rc != 0:
         raise StepError(f"blender extension install-file exited {rc}")
     say("  add-on installed and enabled in Blender (repository user_default)")
@@ -342,8 +366,9 @@ def demo_available(py: Path, repo_root: Path) -> tuple[bool, str]:
     if not (repo_root / "backend" / "__main__.py").is_file():
         return False, "backend/__main__.py does not exist yet"
     try:
-        out = subprocess.run([str(py), "-m", "backend", "--help"], cwd=repo_root,
-                             capture_output=True, text=True, timeout=300)
+        out = subprocess.run(
+            [str(py), "-m", "backend", "--help"], cwd=repo_root, capture_output=True, text=True, timeout=300
+        )
     except (OSError, subprocess.SubprocessError) as exc:
         return False, f"`python -m backend --help` did not run: {exc}"
     if not re.search(r"\bdemo\b", out.stdout + out.stderr):
@@ -365,13 +390,20 @@ def step_demo(py: Path, repo_root: Path) -> None:
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description="Install the mesh2cad backend (venv + deps), the Blender add-on, "
-                                "and run the demo.")
-    p.add_argument("--venv", default=str(REPO_ROOT / ".venv"),
-                   help="virtual environment to create/use (default: .venv in the repo root)")
+    p = argparse.ArgumentParser(
+        description="Install the mesh2cad backend (venv + deps), the Blender add-on, and run the demo."
+    )
+    p.add_argument(
+        "--venv",
+        default=str(REPO_ROOT / ".venv"),
+        help="virtual environment to create/use (default: .venv in the repo root)",
+    )
     p.add_argument("--no-demo", action="store_true", help="do not run `python -m backend demo` at the end")
-    p.add_argument("--blender", metavar="PATH", help="Blender executable to install the add-on into "
-                   "(default: `blender` on PATH, if any)")
+    p.add_argument(
+        "--blender",
+        metavar="PATH",
+        help="Blender executable to install the add-on into (default: `blender` on PATH, if any)",
+    )
     p.add_argument("--skip-addon", action="store_true", help="do not build or install the Blender add-on")
     return p.parse_args(argv)
 
@@ -380,7 +412,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     venv = Path(args.venv).expanduser()
     if not venv.is_absolute():
-        venv = (Path.cwd() / venv)
+        venv = Path.cwd() / venv
     venv = Path(os.path.abspath(venv))
     t_start = time.monotonic()
     say(f"mesh2cad install: repo {REPO_ROOT}, venv {venv}")

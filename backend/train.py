@@ -128,7 +128,9 @@ def make_loader(args: argparse.Namespace, start: int) -> Any:
     )
 
 
-def bucketed(lists: Iterator[list[dict]], batch_size: int, pool: int, collate_fn: Any, seed: int) -> Iterator[dict]:
+def bucketed(
+    lists: Iterator[list[dict]], batch_size: int, pool: int, collate_fn: Any, seed: int
+) -> Iterator[dict]:
     """Gather ``pool`` batches, sort their items by length and re-split (less padding), in random order."""
     import random
 
@@ -183,7 +185,9 @@ def greedy_decode(model: Any, tokenizer: Any, points: Any, max_tokens: int) -> l
     return seqs
 
 
-def evaluate(model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, max_tokens: int) -> dict[str, Any]:
+def evaluate(
+    model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, max_tokens: int
+) -> dict[str, Any]:
     """Teacher-forced loss / token accuracy on ``batch``; greedy-decode ``n_decode`` parts of it."""
     import torch
 
@@ -204,7 +208,10 @@ def evaluate(model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, m
             correct += int(((out.logits[:, :-1].argmax(-1) == target) & mask).sum())
             total += int(mask.sum())
             losses.append(float(out.loss) * int(mask.sum()))
-        result: dict[str, Any] = {"eval_loss": sum(losses) / max(1, total), "token_acc": correct / max(1, total)}
+        result: dict[str, Any] = {
+            "eval_loss": sum(losses) / max(1, total),
+            "token_acc": correct / max(1, total),
+        }
         if n_decode > 0:
             seqs = greedy_decode(model, tokenizer, points[:n_decode], max_tokens)
             valid = exact = rebuilt = 0
@@ -219,7 +226,11 @@ def evaluate(model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, m
                     rebuilt += len(program_to_mesh(program).faces) > 0
                 except Exception:  # noqa: BLE001 - any geometry failure counts as not rebuilt
                     pass
-            result |= {"parse_valid": valid / n_decode, "exact": exact / n_decode, "rebuilds": rebuilt / n_decode}
+            result |= {
+                "parse_valid": valid / n_decode,
+                "exact": exact / n_decode,
+                "rebuilds": rebuilt / n_decode,
+            }
     model.train(was_training)
     return result
 
@@ -417,9 +428,17 @@ def run(args: argparse.Namespace) -> int:
             tok_s = state["tokens_seen"] / max(1e-9, state["elapsed"])
             eta = _eta(state, args, budget)
             bar.set_postfix(loss=f"{loss_ema:.3f}", tok_s=f"{tok_s:.0f}", eta=eta, refresh=False)
-            rec = {"type": "train", "step": state["step"], "loss": loss, "loss_ema": loss_ema,
-                   "lr": optimizer.param_groups[0]["lr"], "grad_norm": grad_norm, "tokens_seen":
-                   state["tokens_seen"], "elapsed": round(state["elapsed"], 2), "tok_s": round(tok_s, 1)}
+            rec = {
+                "type": "train",
+                "step": state["step"],
+                "loss": loss,
+                "loss_ema": loss_ema,
+                "lr": optimizer.param_groups[0]["lr"],
+                "grad_norm": grad_norm,
+                "tokens_seen": state["tokens_seen"],
+                "elapsed": round(state["elapsed"], 2),
+                "tok_s": round(tok_s, 1),
+            }
             log.write(json.dumps(rec) + "\n")
             log.flush()
         if state["step"] % args.eval_every == 0 and not done():
@@ -430,9 +449,14 @@ def run(args: argparse.Namespace) -> int:
     ev = checkpoint_and_eval()
     print(f"final (step {state['step']}): " + ", ".join(f"{k} {v:.3f}" for k, v in ev.items()))
     meta = {
-        "steps": state["step"], "batch_size": args.batch_size, "tokens_seen": state["tokens_seen"],
-        "samples_seen": state["samples_seen"], "wall_time_s": round(state["elapsed"], 1),
-        "hardware": hardware(device), "train_loss": round(loss_ema, 4) if loss_ema else None, "eval": ev,
+        "steps": state["step"],
+        "batch_size": args.batch_size,
+        "tokens_seen": state["tokens_seen"],
+        "samples_seen": state["samples_seen"],
+        "wall_time_s": round(state["elapsed"], 1),
+        "hardware": hardware(device),
+        "train_loss": round(loss_ema, 4) if loss_ema else None,
+        "eval": ev,
     }
     final_md = metrics_markdown(ev, args.eval_n) if ev else ""
     export(model, tokenizer, out / "model", meta, final_md)

@@ -23,8 +23,13 @@ def install():
 
 
 def _version_of(path: str) -> tuple[int, int]:
-    out = subprocess.run([path, "-c", "import sys; print(*sys.version_info[:2])"],
-                         capture_output=True, text=True, check=True, timeout=30)
+    out = subprocess.run(
+        [path, "-c", "import sys; print(*sys.version_info[:2])"],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=30,
+    )
     major, minor = out.stdout.split()
     return int(major), int(minor)
 

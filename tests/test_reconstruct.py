@@ -28,7 +28,9 @@ FAST = ReconstructOptions(candidates=3, refine_budget_s=0.3)
 
 @pytest.fixture(scope="module")
 def reconstructor(tmp_path_factory):
-    return Reconstructor(tiny_checkpoint(tmp_path_factory.mktemp("ckpt")), device="cpu", unmask_checkpoint="none")
+    return Reconstructor(
+        tiny_checkpoint(tmp_path_factory.mktemp("ckpt")), device="cpu", unmask_checkpoint="none"
+    )
 
 
 @pytest.fixture(scope="module")

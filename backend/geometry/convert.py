@@ -24,8 +24,9 @@ def trimesh_to_manifold(mesh: trimesh.Trimesh) -> manifold3d.Manifold:
 
     The input mesh is not modified (vertices are merged on a copy).
     """
-    work = trimesh.Trimesh(vertices=np.array(mesh.vertices, dtype=np.float64), faces=np.array(mesh.faces),
-                           process=True)
+    work = trimesh.Trimesh(
+        vertices=np.array(mesh.vertices, dtype=np.float64), faces=np.array(mesh.faces), process=True
+    )
     if len(work.faces) == 0:
         raise NotManifoldError("mesh has no faces")
     if not work.is_watertight:

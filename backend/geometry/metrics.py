@@ -60,8 +60,9 @@ def iou(pred: trimesh.Trimesh, gt: trimesh.Trimesh) -> float:
     return iou_with_method(pred, gt)[0]
 
 
-def evaluate_pair(pred: trimesh.Trimesh, gt: trimesh.Trimesh, strict: bool = True,
-                  n: int = CD_SAMPLES, seed: int = 0) -> dict[str, Any]:
+def evaluate_pair(
+    pred: trimesh.Trimesh, gt: trimesh.Trimesh, strict: bool = True, n: int = CD_SAMPLES, seed: int = 0
+) -> dict[str, Any]:
     """Protocol metrics of a prediction (in the input's frame) against the input mesh.
 
     Returns {"cd": raw Chamfer distance, "iou": float, "iou_method": "exact" | "voxel"}.

@@ -120,7 +120,11 @@ def build_manifold(program: Program, scale: float | None = None) -> manifold3d.M
         if hi <= lo:
             raise GeometryError(f"feature {i}: the extrusion has no depth")
         prisms = [_prism([poly + offset for poly in loops], lo, hi) for loops in profiles]
-        body = prisms[0] if len(prisms) == 1 else manifold3d.Manifold.batch_boolean(prisms, manifold3d.OpType.Add)
+        body = (
+            prisms[0]
+            if len(prisms) == 1
+            else manifold3d.Manifold.batch_boolean(prisms, manifold3d.OpType.Add)
+        )
         basis[:, 3] = 0.0
         body = body.transform(basis)
         op = feature.operation

@@ -106,6 +106,8 @@ def test_generator_program_matches_backend(seed):
 
 
 MM_SCALE, MM_OFFSET = 80.0, (120.0, -40.0, 15.0)  # like examples/*.stl: millimetres, off the origin
+
+
 @pytest.mark.parametrize("seed", SEEDS)
 def test_generator_program_in_millimetres_matches_backend(seed):
     _compare(generate(seed)[0].transformed(MM_SCALE, MM_OFFSET), f"seed {seed} mm")

@@ -45,11 +45,18 @@ def test_dict_round_trip_and_checks():
 def test_program_to_input_lies_over_the_input(mesh):
     frame = normalizing_frame(mesh)
     plane = Plane((0.1, 0.0, -0.05), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
-    prog = Program((Extrude(Sketch(plane, (Profile(Loop((Circle((0.0, 0.0), 0.2),))),)),
-                            Extent(ExtentKind.SYMMETRIC, 0.1)),))
+    prog = Program(
+        (
+            Extrude(
+                Sketch(plane, (Profile(Loop((Circle((0.0, 0.0), 0.2),))),)), Extent(ExtentKind.SYMMETRIC, 0.1)
+            ),
+        )
+    )
     in_norm = program_to_mesh(prog, scale=1.0)
     in_input = program_to_mesh(frame.program_to_input(prog), scale=frame.scale)
-    np.testing.assert_allclose(in_input.bounds, frame.invert(in_norm.bounds), atol=2e-6 * frame.scale)  # 2**-20 snap grid
+    np.testing.assert_allclose(
+        in_input.bounds, frame.invert(in_norm.bounds), atol=2e-6 * frame.scale
+    )  # 2**-20 snap grid
     assert in_input.volume == pytest.approx(in_norm.volume * frame.scale**3, rel=1e-5)
     back = frame.program_to_normalized(frame.program_to_input(prog))
     np.testing.assert_allclose(program_to_mesh(back, scale=1.0).bounds, in_norm.bounds, atol=1e-5)

@@ -65,8 +65,12 @@ def test_cylinder_volume_within_tessellation_tolerance():
 
 
 def test_cut_hole_reduces_volume():
-    hole = feat(Profile(circle(0.1, 0, 0.2)), plane=Plane((0, 0, 0.3), (1, 0, 0), (0, 0, 1)),
-                extent=Extent(ExtentKind.ONE_SIDE, -0.3), op=Operation.CUT)
+    hole = feat(
+        Profile(circle(0.1, 0, 0.2)),
+        plane=Plane((0, 0, 0.3), (1, 0, 0), (0, 0, 1)),
+        extent=Extent(ExtentKind.ONE_SIDE, -0.3),
+        op=Operation.CUT,
+    )
     v = build_manifold(Program((BOX, hole))).volume()
     lo, hi = circle_area_bounds(0.2)
     assert 0.24 - hi * 0.3 <= v <= 0.24 - lo * 0.3
@@ -76,8 +80,12 @@ def test_cut_hole_reduces_volume():
 
 
 def test_join_and_intersect():
-    boss = feat(Profile(rect(-0.1, -0.1, 0.1, 0.1)), plane=Plane((0, 0, 0.3), (1, 0, 0), (0, 0, 1)),
-                extent=Extent(ExtentKind.ONE_SIDE, 0.5), op=Operation.JOIN)
+    boss = feat(
+        Profile(rect(-0.1, -0.1, 0.1, 0.1)),
+        plane=Plane((0, 0, 0.3), (1, 0, 0), (0, 0, 1)),
+        extent=Extent(ExtentKind.ONE_SIDE, 0.5),
+        op=Operation.JOIN,
+    )
     assert build_manifold(Program((BOX, boss))).volume() == pytest.approx(0.24 + 0.02, rel=1e-9)
     half = feat(Profile(rect(0, -1, 1, 1)), extent=Extent(ExtentKind.SYMMETRIC, 1.0), op=Operation.INTERSECT)
     assert build_manifold(Program((BOX, half))).volume() == pytest.approx(0.12, rel=1e-9)
@@ -108,8 +116,14 @@ def test_non_axis_plane_places_the_frame():
 
 
 def test_sketch_with_two_profiles_and_arcs():
-    slot = Loop((Line((0, -0.1), (0.4, -0.1)), Arc((0.4, -0.1), (0.5, 0), (0.4, 0.1)),
-                 Line((0.4, 0.1), (0, 0.1)), Arc((0, 0.1), (-0.1, 0), (0, -0.1))))
+    slot = Loop(
+        (
+            Line((0, -0.1), (0.4, -0.1)),
+            Arc((0.4, -0.1), (0.5, 0), (0.4, 0.1)),
+            Line((0.4, 0.1), (0, 0.1)),
+            Arc((0, 0.1), (-0.1, 0), (0, -0.1)),
+        )
+    )
     square = rect(-0.9, -0.9, -0.5, -0.5)
     m = build_manifold(Program((feat(Profile(slot), Profile(square)),)))
     lo, hi = circle_area_bounds(0.1)
