@@ -110,7 +110,7 @@ def model_card(model: CadModel, meta: dict[str, Any], metrics_markdown: str = ""
     lines = [
         "# mesh2cad point-cloud -> CAD program model",
         "",
-        "Reads 2048 surface points with normals of a normalised mesh and writes the token form of a",
+        f"Reads {c.n_points} surface points with normals of a normalised mesh and writes the token form of a",
         "sketch-and-extrude CAD program (see `backend/cad/grammar.py`).",
         "",
         "## Architecture",
