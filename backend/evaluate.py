@@ -234,6 +234,14 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
         out[f"{key}_mean"] = _stat([r[key] for r in valid], statistics.fmean)
     for key in ("circles", "arcs", "lines"):
         out[key] = sum(r[key] for r in valid)
+    stats = [r["candidates"] for r in rows if r.get("candidates")]
+    decoded = sum(s.get("candidates", 0) for s in stats)
+    if decoded:  # model candidates over all parts: how many parse, and how many of those fail to rebuild
+        parsed = sum(s.get("parsed", 0) for s in stats)
+        out["candidates_parsed_ratio"] = parsed / decoded
+        out["candidates_unfinished_ratio"] = sum(s.get("unfinished", 0) for s in stats) / decoded
+        out["parsed_failed_rebuild_ratio"] = sum(s.get("failed_rebuild", 0) for s in stats) / max(parsed, 1)
+        out["model_won_ratio"] = sum(r.get("source") == "model" for r in valid) / max(len(valid), 1)
     return out
 
 
@@ -298,6 +306,15 @@ def markdown(summary: dict[str, Any], buckets: dict[str, Any], config: dict[str,
             f"| ground truth | {g['n']} | | | | | | | | | {_f(g['features_mean'], 2)} | {_f(g['curves_mean'], 1)}"
             f" | {g['circles']} / {g['arcs']} / {g['lines']} |"
         )
+    pipe = summary.get(PIPELINE, {})
+    if "candidates_parsed_ratio" in pipe:
+        lines += [
+            "",
+            f"Model candidates: {_f(100 * pipe['candidates_parsed_ratio'], 1)} % parse (grammar-masked),"
+            f" {_f(100 * pipe['candidates_unfinished_ratio'], 1)} % unfinished at the token limit;"
+            f" {_f(100 * pipe['parsed_failed_rebuild_ratio'], 1)} % of the parsed ones fail to rebuild;"
+            f" the model's candidate won on {_f(100 * pipe['model_won_ratio'], 1)} % of the parts.",
+        ]
     if buckets:
         methods = list(next(iter(buckets.values())))
         lines += [
