@@ -5,7 +5,7 @@ import torch
 
 from backend import evaluate
 from backend.data.generator import generate
-from tests.decode.test_autoregressive import tiny_checkpoint
+from tests.tiny_models import tiny_checkpoint
 
 torch.set_num_threads(1)
 
@@ -17,7 +17,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
 
 
 def test_evaluate_synthetic_writes_results(tmp_path):
-    ckpt = tiny_checkpoint(tmp_path / "ckpt")
+    ckpt = str(tiny_checkpoint(tmp_path / "ckpt"))
     out = tmp_path / "eval"
     argv = ["--synthetic", "3", "--checkpoint", ckpt, "--candidates", "2", "--out", str(out)]
     assert evaluate.run(_args(argv)) == 0

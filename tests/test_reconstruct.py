@@ -19,7 +19,7 @@ from backend.reconstruct import (
     refine_candidate,
 )
 from tests.cad.programs import plate_with_hole
-from tests.decode.test_autoregressive import tiny_checkpoint
+from tests.tiny_models import tiny_checkpoint
 
 torch.set_num_threads(1)
 

@@ -10,7 +10,7 @@ from backend.cad.text import text_to_program
 from backend.data.generator import generate
 from backend.geometry.mesh_io import load_mesh
 from backend.geometry.normalize import Frame
-from tests.decode.test_autoregressive import tiny_checkpoint
+from tests.tiny_models import tiny_checkpoint
 
 torch.set_num_threads(1)
 
@@ -22,7 +22,7 @@ def _args(argv: list[str]) -> argparse.Namespace:
 
 
 def test_cli_writes_three_files_per_input_and_survives_a_bad_file(tmp_path, capsys):
-    ckpt = tiny_checkpoint(tmp_path / "ckpt")
+    ckpt = str(tiny_checkpoint(tmp_path / "ckpt"))
     inputs = tmp_path / "in"
     inputs.mkdir()
     for seed in (1_000_000_001, 1_000_000_003):

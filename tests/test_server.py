@@ -13,20 +13,17 @@ from typing import Any
 
 import numpy as np
 import pytest
-import torch
 import trimesh
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from backend.cad.tokens import CadTokenizer
-from backend.model.cad_model import CadModel, ModelConfig
-from backend.model.checkpoint import save_pretrained
 from backend.reconstruct import MAX_TRIANGLES, ReconstructOptions, Reconstructor
 from backend.server_app import create_app
 from backend.server_jobs import JobCancelled, JobFailed, JobManager, QueueFull
 from backend.server_mesh import encode_arrays
+from tests import tiny_models
 
 TOKEN = "test-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -39,14 +36,7 @@ SMALL_BODY = 200_000  # body limit of the in-process app, so 413 needs no 200 MB
 
 def make_tiny_checkpoint(folder: Path) -> Path:
     """A real checkpoint folder with a tiny randomly initialised CadModel."""
-    tok = CadTokenizer()
-    torch.manual_seed(0)
-    cfg = ModelConfig(
-        vocab_size=len(tok), hidden_size=32, n_layers=1, n_heads=2, n_kv_heads=2, intermediate_size=64,
-        n_points=256, n_prefix_tokens=8, max_tokens=48, encoder_width=16, encoder_centroids=32,
-        encoder_k1=8, encoder_k2=8,
-    )  # fmt: skip
-    return save_pretrained(CadModel(cfg), tok, folder, meta={"name": "tiny-test"})
+    return tiny_models.tiny_checkpoint(folder, encoder_k2=8)
 
 
 def box_mesh(center: tuple[float, float, float] = (5.0, -3.0, 2.0)) -> trimesh.Trimesh:

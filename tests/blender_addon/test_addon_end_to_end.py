@@ -48,24 +48,6 @@ PLACEMENT = Matrix.Translation((120.0, -40.0, 15.0)) @ Matrix.Rotation(0.5, 4, "
 _T0 = time.monotonic()
 
 
-def make_tiny_checkpoint(folder: Path) -> Path:
-    """A real checkpoint folder with a tiny randomly initialised CadModel (as tests/test_server.py)."""
-    import torch
-
-    from backend.cad.tokens import CadTokenizer
-    from backend.model.cad_model import CadModel, ModelConfig
-    from backend.model.checkpoint import save_pretrained
-
-    tok = CadTokenizer()
-    torch.manual_seed(0)
-    cfg = ModelConfig(
-        vocab_size=len(tok), hidden_size=32, n_layers=1, n_heads=2, n_kv_heads=2, intermediate_size=64,
-        n_points=256, n_prefix_tokens=8, max_tokens=48, encoder_width=16, encoder_centroids=32,
-        encoder_k1=8, encoder_k2=8,
-    )  # fmt: skip
-    return save_pretrained(CadModel(cfg), tok, folder, meta={"name": "tiny-test"})
-
-
 def _left() -> float:
     return MODULE_BUDGET_S - (time.monotonic() - _T0)
 
@@ -96,8 +78,10 @@ def addon(tmp_path_factory):
         config.write_text(json.dumps({"repo": str(ROOT), "written_by": "test"}))  # the server's cwd only
         if (DEFAULT_CHECKPOINT / CONFIG_FILE).is_file():
             checkpoint = ""  # the server's default: the shipped checkpoint
-        else:
-            checkpoint = str(make_tiny_checkpoint(tmp / "tiny-model"))
+        else:  # a tiny random one (as tests/test_server.py); torch is imported only here
+            from tests.tiny_models import tiny_checkpoint
+
+            checkpoint = str(tiny_checkpoint(tmp / "tiny-model", encoder_k2=8))
         bpy.ops.wm.read_factory_settings(use_empty=True)
         state.reset()
         addon_utils.enable(ADDON_ID, default_set=True, handle_error=None)

@@ -1,4 +1,4 @@
-"""Small hand-written programs shared by the CAD tests."""
+"""Small hand-written programs, and helpers to write them, shared by the tests."""
 
 from backend.cad.program import (
     Arc,
@@ -16,11 +16,33 @@ from backend.cad.program import (
 )
 
 XY = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+THIN = Extent(ExtentKind.ONE_SIDE, 0.2)
+
+
+def poly_loop(points) -> Loop:
+    """The closed polygon through ``points``."""
+    n = len(points)
+    return Loop(tuple(Line(points[i], points[(i + 1) % n]) for i in range(n)))
 
 
 def rect(x0: float, y0: float, x1: float, y1: float) -> Loop:
-    pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-    return Loop(tuple(Line(pts[i], pts[(i + 1) % 4]) for i in range(4)))
+    return poly_loop([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
+
+
+def circle(cx: float, cy: float, r: float) -> Loop:
+    return Loop((Circle((cx, cy), r),))
+
+
+def feat(
+    *profiles: Profile, plane: Plane = XY, extent: Extent = THIN, op: Operation = Operation.NEW
+) -> Extrude:
+    """One extrude of ``profiles`` sketched on ``plane``."""
+    return Extrude(Sketch(plane, tuple(profiles)), extent, op)
+
+
+def prog(*profiles: Profile, **kwargs) -> Program:
+    """A one-feature program (``feat``'s keywords)."""
+    return Program((feat(*profiles, **kwargs),))
 
 
 def plate_with_hole() -> Program:

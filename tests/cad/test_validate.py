@@ -18,23 +18,7 @@ from backend.cad.program import (
     Sketch,
 )
 from backend.cad.validate import ProgramError, is_valid, validate
-
-XY = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
-ONE = Extent(ExtentKind.ONE_SIDE, 0.2)
-
-
-def poly_loop(points) -> Loop:
-    n = len(points)
-    return Loop(tuple(Line(points[i], points[(i + 1) % n]) for i in range(n)))
-
-
-def rect(x0, y0, x1, y1) -> Loop:
-    return poly_loop([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
-
-
-def prog(*profiles, plane=XY, extent=ONE, op=Operation.NEW) -> Program:
-    return Program((Extrude(Sketch(plane, tuple(profiles)), extent, op),))
-
+from tests.cad.programs import THIN, XY, poly_loop, prog, rect
 
 BOX = Profile(rect(-0.5, -0.5, 0.5, 0.5))
 
@@ -141,10 +125,10 @@ def test_degenerate_arc_and_empty_parts():
     bad = Loop((Arc((0, 0), (0.5, 0), (1, 0)), Line((1, 0), (0, 0))))
     expect(prog(Profile(bad)), "outer loop", "degenerate arc")
     expect(prog(Profile(Loop(()))), "no curves")
-    expect(Program((Extrude(Sketch(XY, ()), ONE),)), "feature 0", "no profiles")
+    expect(Program((Extrude(Sketch(XY, ()), THIN),)), "feature 0", "no profiles")
 
 
 def test_error_names_later_feature():
-    cut = Extrude(Sketch(XY, (Profile(poly_loop([(0, 0), (1, 1), (1, 0), (0, 1)])),)), ONE, Operation.CUT)
+    cut = Extrude(Sketch(XY, (Profile(poly_loop([(0, 0), (1, 1), (1, 0), (0, 1)])),)), THIN, Operation.CUT)
     program = Program((prog(BOX).features[0], prog(BOX).features[0], cut))
     expect(program, "feature 2, profile 0", "self-intersecting")

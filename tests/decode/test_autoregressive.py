@@ -4,39 +4,10 @@ import torch
 from backend.cad.grammar import GrammarState
 from backend.cad.tokens import CadTokenizer
 from backend.decode import DecodeStats, decode_autoregressive
-from backend.model.cad_model import CadModel, ModelConfig
-from backend.model.checkpoint import save_pretrained
+from backend.model.cad_model import CadModel
+from tests.tiny_models import random_points, tiny_model
 
 torch.set_num_threads(1)
-
-TINY = dict(
-    hidden_size=32,
-    n_layers=1,
-    n_heads=2,
-    n_kv_heads=2,
-    intermediate_size=64,
-    n_points=256,
-    n_prefix_tokens=8,
-    max_tokens=48,
-    encoder_width=16,
-    encoder_centroids=32,
-    encoder_k1=8,
-    encoder_k2=4,
-)
-
-
-def tiny_model(seed: int = 0) -> tuple[CadModel, CadTokenizer]:
-    """A randomly initialised CadModel small enough for unit tests."""
-    tok = CadTokenizer()
-    torch.manual_seed(seed)
-    cfg = ModelConfig(vocab_size=len(tok), pad_id=tok.pad_id, bos_id=tok.bos_id, eos_id=tok.eos_id, **TINY)
-    return CadModel(cfg).eval(), tok
-
-
-def tiny_checkpoint(folder) -> str:
-    model, tok = tiny_model()
-    save_pretrained(model, tok, folder)
-    return str(folder)
 
 
 def biased(model: CadModel, tok: CadTokenizer, words=("<eos>", "circle", "new", "one_side"), bias=8.0):
@@ -50,10 +21,7 @@ def biased(model: CadModel, tok: CadTokenizer, words=("<eos>", "circle", "new", 
 
 
 def points(n: int = 256, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    p = torch.rand(n, 6, generator=g) - 0.5
-    p[:, 3:] = torch.nn.functional.normalize(p[:, 3:], dim=1)
-    return p
+    return random_points(n, seed)
 
 
 def test_every_candidate_parses_or_is_unfinished():

@@ -6,39 +6,14 @@ import torch
 from backend.cad.tokens import CadTokenizer
 from backend.decode import DECODERS, DecodeStats, decode_unmask
 from backend.decode.unmask import MIN_CANVAS, crop_length, masked_after
-from backend.model.cad_model import ModelConfig
 from backend.model.unmask_model import UnmaskModel
+from tests.tiny_models import random_points, tiny_model
 
 torch.set_num_threads(1)
 
-TINY = dict(
-    hidden_size=32,
-    n_layers=1,
-    n_heads=2,
-    n_kv_heads=2,
-    intermediate_size=64,
-    n_points=128,
-    n_prefix_tokens=8,
-    max_tokens=48,
-    encoder_width=16,
-    encoder_centroids=32,
-    encoder_k1=8,
-    encoder_k2=4,
-)
-
 
 def tiny_unmask(seed: int = 0) -> tuple[UnmaskModel, CadTokenizer]:
-    tok = CadTokenizer()
-    torch.manual_seed(seed)
-    cfg = ModelConfig(
-        vocab_size=len(tok),
-        pad_id=tok.pad_id,
-        bos_id=tok.bos_id,
-        eos_id=tok.eos_id,
-        objective="unmask",
-        **TINY,
-    )
-    return UnmaskModel(cfg, mask_id=tok.mask_id).eval(), tok
+    return tiny_model("unmask", seed, n_points=128)
 
 
 def counted(model: UnmaskModel, tok: CadTokenizer, bias: float = 0.0) -> list[int]:
@@ -58,10 +33,7 @@ def counted(model: UnmaskModel, tok: CadTokenizer, bias: float = 0.0) -> list[in
 
 
 def points(n: int = 128, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    p = torch.rand(n, 6, generator=g) - 0.5
-    p[:, 3:] = torch.nn.functional.normalize(p[:, 3:], dim=1)
-    return p
+    return random_points(n, seed)
 
 
 def check(results, tok: CadTokenizer, max_tokens: int) -> None:

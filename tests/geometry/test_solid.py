@@ -6,39 +6,18 @@ import pytest
 
 from backend.cad.program import (
     Arc,
-    Circle,
     Extent,
     ExtentKind,
-    Extrude,
     Line,
     Loop,
     Operation,
     Plane,
     Profile,
     Program,
-    Sketch,
 )
 from backend.geometry.solid import GeometryError, build_manifold, plane_basis, program_to_mesh
 from backend.geometry.tessellate import CHORD_TOLERANCE
-
-XY = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
-
-
-def rect(x0, y0, x1, y1) -> Loop:
-    p = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-    return Loop(tuple(Line(p[i], p[(i + 1) % 4]) for i in range(4)))
-
-
-def circle(cx, cy, r) -> Loop:
-    return Loop((Circle((cx, cy), r),))
-
-
-THIN = Extent(ExtentKind.ONE_SIDE, 0.2)
-
-
-def feat(*profiles, plane=XY, extent=THIN, op=Operation.NEW) -> Extrude:
-    return Extrude(Sketch(plane, tuple(profiles)), extent, op)
-
+from tests.cad.programs import circle, feat, rect
 
 BOX = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)), extent=Extent(ExtentKind.ONE_SIDE, 0.3))  # 1 x 0.8 x 0.3
 

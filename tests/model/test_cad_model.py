@@ -6,23 +6,11 @@ import pytest
 import torch
 
 from backend.model.cad_model import CadModel, ModelConfig
+from tests.tiny_models import tiny_config
 
 torch.set_num_threads(1)
 
-TINY = ModelConfig(
-    vocab_size=40,
-    hidden_size=32,
-    n_layers=2,
-    n_heads=2,
-    n_kv_heads=2,
-    intermediate_size=64,
-    n_prefix_tokens=4,
-    max_tokens=32,
-    encoder_width=16,
-    encoder_centroids=16,
-    encoder_k1=8,
-    encoder_k2=4,
-)
+TINY = tiny_config(vocab_size=40, n_layers=2, n_prefix_tokens=4, max_tokens=32, encoder_centroids=16)
 
 
 @pytest.fixture()

@@ -18,22 +18,11 @@ from backend.model.checkpoint import (
     load_checkpoint,
     save_pretrained,
 )
+from tests.tiny_models import tiny_config
 
 torch.set_num_threads(1)
 
-TINY = ModelConfig(
-    hidden_size=32,
-    n_layers=2,
-    n_heads=2,
-    n_kv_heads=2,
-    intermediate_size=64,
-    n_prefix_tokens=4,
-    max_tokens=32,
-    encoder_width=16,
-    encoder_centroids=16,
-    encoder_k1=8,
-    encoder_k2=4,
-)
+TINY = tiny_config(n_layers=2, n_prefix_tokens=4, max_tokens=32, encoder_centroids=16)
 
 
 def inputs() -> tuple[torch.Tensor, torch.Tensor]:

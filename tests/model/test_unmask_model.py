@@ -4,40 +4,17 @@ import pytest
 import torch
 
 from backend.cad.tokens import CadTokenizer
-from backend.model.cad_model import ModelConfig
 from backend.model.checkpoint import load_checkpoint, save_pretrained
 from backend.model.unmask_model import UnmaskModel
+from tests.tiny_models import tiny_config, tiny_model
 
 torch.set_num_threads(1)
 
-TINY = dict(
-    hidden_size=32,
-    n_layers=1,
-    n_heads=2,
-    n_kv_heads=2,
-    intermediate_size=64,
-    n_points=128,
-    n_prefix_tokens=8,
-    max_tokens=40,
-    encoder_width=16,
-    encoder_centroids=32,
-    encoder_k1=8,
-    encoder_k2=4,
-)
+SIZES = dict(n_points=128, max_tokens=40)
 
 
 def tiny_unmask(seed: int = 0) -> tuple[UnmaskModel, CadTokenizer]:
-    tok = CadTokenizer()
-    torch.manual_seed(seed)
-    cfg = ModelConfig(
-        vocab_size=len(tok),
-        pad_id=tok.pad_id,
-        bos_id=tok.bos_id,
-        eos_id=tok.eos_id,
-        objective="unmask",
-        **TINY,
-    )
-    return UnmaskModel(cfg, mask_id=tok.mask_id), tok
+    return tiny_model("unmask", seed, **SIZES)
 
 
 def batch(tok: CadTokenizer, b: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
@@ -52,7 +29,7 @@ def batch(tok: CadTokenizer, b: int = 4) -> tuple[torch.Tensor, torch.Tensor]:
 def test_needs_unmask_objective():
     tok = CadTokenizer()
     with pytest.raises(ValueError, match="objective"):
-        UnmaskModel(ModelConfig(vocab_size=len(tok), **TINY))
+        UnmaskModel(tiny_config(tokenizer=tok, **SIZES))
 
 
 def test_loss_only_on_masked_positions():

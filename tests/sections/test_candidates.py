@@ -10,14 +10,12 @@ from backend.cad.program import (
     Circle,
     Extent,
     ExtentKind,
-    Extrude,
     Line,
     Loop,
     Operation,
     Plane,
     Profile,
     Program,
-    Sketch,
 )
 from backend.cad.quantize import quantize_program
 from backend.cad.validate import validate
@@ -32,8 +30,8 @@ from backend.sections.candidates import (
     section_candidates,
     step_heights,
 )
+from tests.cad.programs import circle, feat, poly_loop, prog
 
-XY = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
 YZ = Plane((0.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 0.0, 0.0))
 
 
@@ -55,20 +53,18 @@ def rounded_rect(a: float, b: float, r: float) -> Loop:
 
 def plate() -> Program:
     """Rounded-corner plate with a round hole."""
-    profile = Profile(rounded_rect(0.5, 0.3, 0.1), (Loop((Circle((0.1, 0.05), 0.12),)),))
-    return Program((Extrude(Sketch(XY, (profile,)), Extent(ExtentKind.ONE_SIDE, 0.15)),))
+    profile = Profile(rounded_rect(0.5, 0.3, 0.1), (circle(0.1, 0.05, 0.12),))
+    return prog(profile, extent=Extent(ExtentKind.ONE_SIDE, 0.15))
 
 
 def l_bracket() -> Program:
     """An L profile in the YZ plane extruded along X."""
     pts = [(0.0, 0.0), (0.6, 0.0), (0.6, 0.1), (0.1, 0.1), (0.1, 0.5), (0.0, 0.5)]
-    loop = Loop(tuple(Line(pts[i], pts[(i + 1) % len(pts)]) for i in range(len(pts))))
-    return Program((Extrude(Sketch(YZ, (Profile(loop),)), Extent(ExtentKind.ONE_SIDE, 1.0)),))
+    return prog(Profile(poly_loop(pts)), plane=YZ, extent=Extent(ExtentKind.ONE_SIDE, 1.0))
 
 
 def cylinder() -> Program:
-    disc = Profile(Loop((Circle((0.0, 0.0), 0.3),)))
-    return Program((Extrude(Sketch(XY, (disc,)), Extent(ExtentKind.ONE_SIDE, 0.8)),))
+    return prog(Profile(circle(0.0, 0.0, 0.3)), extent=Extent(ExtentKind.ONE_SIDE, 0.8))
 
 
 SHAPES = {"plate": plate, "l_bracket": l_bracket, "cylinder": cylinder}
@@ -150,12 +146,10 @@ def test_continuous_candidates_keep_exact_numbers(built):
 def stepped() -> Program:
     """A plate with a round boss on top: two sections along Z."""
     square = rounded_rect(0.5, 0.5, 0.05)
-    base = Extrude(Sketch(XY, (Profile(square),)), Extent(ExtentKind.ONE_SIDE, 0.2))
+    base = feat(Profile(square))
     top = Plane((0.0, 0.0, 0.2), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
-    boss = Extrude(
-        Sketch(top, (Profile(Loop((Circle((0.0, 0.0), 0.25),))),)),
-        Extent(ExtentKind.ONE_SIDE, 0.3),
-        Operation.JOIN,
+    boss = feat(
+        Profile(circle(0.0, 0.0, 0.25)), plane=top, extent=Extent(ExtentKind.ONE_SIDE, 0.3), op=Operation.JOIN
     )
     return Program((base, boss))
 
