@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Every number in the README's results section, from the shipped checkpoints (run from the repo root,
+# after `python3.11 install.py`). Real parts are read from ../shared/realparts (measured, never trained on).
+set -euo pipefail
+PY=.venv/bin/python
+REAL=${REAL:-../shared/realparts}
+
+# reconstruction quality: pipeline, model-only and section-reference rows
+$PY -m backend evaluate --synthetic 200 --out out/eval/synthetic
+$PY -m backend evaluate --meshes "$REAL/fusion360" --out out/eval/fusion360
+$PY -m backend evaluate --meshes "$REAL/mendel90" --out out/eval/mendel90
+
+# the two decoders side by side (model candidates only, no sections, no refinement)
+$PY scripts/compare_decoders.py --decoders ar --candidates 1 8 --synthetic 100 --meshes "$REAL/fusion360" --out out/compare_ar
+$PY scripts/compare_decoders.py --decoders unmask --candidates 1 8 --steps 4 8 16 32 --synthetic 100 --meshes "$REAL/fusion360" --out out/compare_unmask
+
+# speed
+$PY scripts/benchmark_generator.py
+$PY scripts/benchmark_server.py
+$PY scripts/benchmark_addon.py
