@@ -48,7 +48,7 @@ from backend.decode.autoregressive import (
     _top_p_sample,
 )
 
-DEFAULT_STEPS = 16  # model passes K (see scripts/compare_decoders.py for the measurement)
+DEFAULT_STEPS = 32  # model passes K: the fewest invalid parts at N = 8 (README, "Two decoders"; scripts/compare_decoders.py)
 CROP_THRESHOLD = 0.02  # positions with P(not PAD) above this in the all-masked pass are kept ...
 CROP_MARGIN = 16  # ... plus this many positions after the last of them
 MIN_CANVAS = 32  # never crop below this (the shortest program is 20 tokens with EOS)
