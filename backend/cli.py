@@ -73,9 +73,9 @@ def _cmd_import(args: argparse.Namespace) -> int:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    from backend.data.stats import distribution, format_report
+    from backend.data.stats import distribution, report
 
-    print(format_report(distribution(args.n, args.seed)))
+    print(report(distribution(args.n, args.seed)))
     return 0
 
 
