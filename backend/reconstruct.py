@@ -47,7 +47,7 @@ from backend.cad.quantize import LIMIT
 from backend.cad.serialize import program_to_dict
 from backend.decode import DECODERS, DecodeResult, DecodeStats
 from backend.geometry.mesh_io import MeshError, mesh_from_arrays
-from backend.geometry.metrics import evaluate_pair
+from backend.geometry.metrics import EXACT, evaluate_pair, iou_with_method
 from backend.geometry.normalize import Frame, normalize_mesh
 from backend.geometry.sampling import sample_surface
 from backend.geometry.solid import GeometryError, program_to_mesh
@@ -67,6 +67,7 @@ TIE_RELATIVE, TIE_ABSOLUTE = 0.03, 2e-5  # ranking CDs this close count as a tie
 REFINE_STEP, REFINE_MIN_STEP = 0.01, 0.00125  # coordinate-search step (normalised units) and when to stop
 REFINE_BUDGET_S = 1.0  # wall-clock budget of the refine stage
 REFINE_MIN_GAIN = 0.02  # keep the refined program only if the ranking CD drops by this fraction
+REFINE_MAX_IOU_LOSS = 1e-3  # ... and, for a closed input, if its exact IoU does not drop by more than this
 REFINE_ACCEPT = 1e-3  # a refinement trial is taken when it lowers the ranking CD by this fraction
 PARAM_LIMIT = LIMIT  # refined numbers stay inside the token range [-LIMIT, LIMIT]
 # Models smaller than this decode on one CPU thread: their per-token matmuls (batch of N candidates) are
@@ -193,6 +194,15 @@ class ChamferTarget:
         d_pg, _ = self.tree.query(p, k=1)
         d_gp, _ = cKDTree(p).query(self.points, k=1)
         return float(np.mean(d_pg**2) + np.mean(d_gp**2))
+
+
+def _keeps_volume(refined: Candidate, original: Candidate, mesh_n: trimesh.Trimesh) -> bool:
+    """False when the input is closed and the refined solid overlaps it less (exact IoU) than the original:
+    on thin parts a shift by the thickness can lower the surface distance while losing the volume."""
+    after, method = iou_with_method(refined.mesh, mesh_n)
+    if method != EXACT:
+        return True
+    return after >= iou_with_method(original.mesh, mesh_n)[0] - REFINE_MAX_IOU_LOSS
 
 
 def pick_best(candidates: list[Candidate]) -> Candidate:
@@ -447,7 +457,7 @@ class Reconstructor:
         if opt.refine and opt.refine_budget_s > 0:
             stage(0.85, "refine")
             better = refine_candidate(best, target, opt.refine_budget_s, check)
-            if better.rank_cd < best.rank_cd * (1 - REFINE_MIN_GAIN):
+            if better.rank_cd < best.rank_cd * (1 - REFINE_MIN_GAIN) and _keeps_volume(better, best, mesh_n):
                 best, refined = better, True
             lap("refine")
 
