@@ -140,3 +140,16 @@ def test_refine_recovers_a_perturbed_distance():
     better = refine_candidate(start, target, budget_s=5.0, check=lambda: None)
     assert better.rank_cd < 0.5 * start.rank_cd
     assert abs(better.program.features[0].extent.d1 - 0.3) < 0.01
+
+
+def test_refinement_that_loses_the_volume_of_a_thin_part_is_refused():
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))  # a thin plate, closed
+    exact = bbox_program(sheet)
+    f = exact.features[0]
+    shifted = rc.Program(
+        (rc.replace(f, extent=rc.replace(f.extent, d1=-f.extent.d1)),)
+    )  # moved by its thickness
+    original = Candidate(exact, "section", program_to_mesh(exact), 1e-4)
+    moved = Candidate(shifted, "section", program_to_mesh(shifted), 5e-5)
+    assert not rc._keeps_volume(moved, original, sheet)
+    assert rc._keeps_volume(original, original, sheet)
