@@ -43,6 +43,20 @@ class _Reporting:
         self.report({"WARNING"}, f"{message}: {hint}" if hint else message)  # type: ignore[attr-defined]
         return {"CANCELLED"}
 
+    def refuse_to_start(self, settings, may_start: bool = True) -> set[str] | None:
+        """The failure result when a task cannot begin now (busy, or no backend that can start), else None."""
+        if STATE.busy:
+            return self.fail("the backend is busy with another task", "wait for it or press Cancel")
+        if STATE.backend_alive():
+            return None
+        if not may_start:
+            return self.fail("the backend is not running", worker.NOT_RUNNING_HINT)
+        try:
+            resolve_python(settings.python)
+        except BackendError as exc:
+            return self.fail(exc.message, exc.hint)
+        return None
+
 
 class MESH2CAD_OT_reconstruct(_Reporting, bpy.types.Operator):
     bl_idname = "mesh2cad.reconstruct"
@@ -57,13 +71,8 @@ class MESH2CAD_OT_reconstruct(_Reporting, bpy.types.Operator):
         if not objs:
             return self.fail("no mesh selected", "select one or more mesh objects in the 3D viewport")
         settings = current_settings(context)
-        if not STATE.backend_alive():
-            if not settings.auto_start:
-                return self.fail("the backend is not running", worker.NOT_RUNNING_HINT)
-            try:
-                resolve_python(settings.python)
-            except BackendError as exc:
-                return self.fail(exc.message, exc.hint)
+        if (refused := self.refuse_to_start(settings, may_start=settings.auto_start)) is not None:
+            return refused
         depsgraph = context.evaluated_depsgraph_get()
         items = []
         for obj in objs:
@@ -102,14 +111,9 @@ class MESH2CAD_OT_start_backend(_Reporting, bpy.types.Operator):
     bl_options = {"REGISTER"}
 
     def execute(self, context: bpy.types.Context) -> set[str]:
-        if STATE.busy:
-            return self.fail("the backend is busy with another task", "wait for it or press Cancel")
         settings = current_settings(context)
-        if not STATE.backend_alive():
-            try:
-                resolve_python(settings.python)
-            except BackendError as exc:
-                return self.fail(exc.message, exc.hint)
+        if (refused := self.refuse_to_start(settings)) is not None:
+            return refused
         _begin("start backend", 0)
         worker.spawn(worker.start_backend_task, settings, STATE)
         poll.ensure_timer()
