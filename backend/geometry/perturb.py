@@ -1,0 +1,99 @@
+"""Deterministic perturbations of a clean mesh: the inputs people actually have.
+
+Each perturbation is a pure function of ``(mesh, seed)``: equal seeds give equal results and the input
+mesh is never modified. ``PERTURBATIONS`` maps a name to a function with one signature,
+``(mesh, seed) -> (geometry, matrix)``, where ``matrix`` (4x4) maps the clean mesh's coordinates to the
+perturbed geometry's coordinates (the identity for all but ``rotate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import trimesh
+from scipy.spatial.transform import Rotation
+
+from backend.geometry.sampling import sample_surface
+
+SCAN_EDGE_FRACTION = 1.0 / 50.0  # remeshed edge length, as a fraction of the largest extent
+SCAN_MAX_FACES = 200_000  # triangle budget of the remeshed surface
+
+Geometry = trimesh.Trimesh | trimesh.PointCloud
+Perturbation = Callable[[trimesh.Trimesh, int], tuple[Geometry, np.ndarray]]
+
+
+def rotate(mesh: trimesh.Trimesh, seed: int) -> tuple[trimesh.Trimesh, np.ndarray]:
+    """A copy of ``mesh`` turned by one uniformly random rotation about the origin, and its 4x4 matrix."""
+    matrix = np.eye(4)
+    matrix[:3, :3] = Rotation.random(random_state=seed).as_matrix()
+    vertices = np.asarray(mesh.vertices, dtype=np.float64) @ matrix[:3, :3].T
+    return _mesh(vertices, mesh.faces), matrix
+
+
+def scan(mesh: trimesh.Trimesh, seed: int, noise: float = 0.002, drop: float = 0.02) -> trimesh.Trimesh:
+    """``mesh`` as a scan would give it: remeshed, welded, noisy, with holes.
+
+    The surface is remeshed (edges bisected down to ~1/50 of the largest extent, within
+    ``SCAN_MAX_FACES`` triangles), its vertices welded then moved by Gaussian noise of
+    ``sigma = noise * largest extent``, then a fraction ``drop`` of the triangles is removed at random
+    (the mesh becomes open). Unreferenced vertices are removed.
+    """
+    if noise < 0 or not 0 <= drop < 1:
+        raise ValueError(f"need noise >= 0 and 0 <= drop < 1, got noise={noise}, drop={drop}")
+    rng = np.random.default_rng(seed)
+    vertices, faces = _remesh(np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces))
+    welded = trimesh.Trimesh(vertices=vertices, faces=faces, process=False)
+    welded.merge_vertices(merge_tex=True, merge_norm=True)
+    vertices = np.array(welded.vertices, dtype=np.float64)
+    faces = np.array(welded.faces, dtype=np.int64)
+    extent = float(np.max(np.ptp(vertices, axis=0)))
+    vertices += rng.normal(scale=noise * extent, size=vertices.shape)
+    n_drop = int(round(drop * len(faces)))
+    if n_drop:
+        keep = np.ones(len(faces), dtype=bool)
+        keep[rng.choice(len(faces), size=n_drop, replace=False)] = False
+        faces = faces[keep]
+    used = np.unique(faces)
+    remap = np.full(len(vertices), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return _mesh(vertices[used], remap[faces])
+
+
+def points(mesh: trimesh.Trimesh, seed: int, n: int = 8192) -> trimesh.PointCloud:
+    """``n`` area-uniform surface points of ``mesh``: no faces, no normals."""
+    pts, _ = sample_surface(mesh, n, seed)
+    return trimesh.PointCloud(np.asarray(pts, dtype=np.float64))
+
+
+def _remesh(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bisect long edges down to ~1/50 of the largest extent, coarser if over the triangle budget."""
+    extent = float(np.max(np.ptp(vertices, axis=0)))
+    max_edge = SCAN_EDGE_FRACTION * extent
+    while True:
+        v, f = trimesh.remesh.subdivide_to_size(vertices, faces, max_edge=max_edge, max_iter=20)
+        if len(f) <= SCAN_MAX_FACES or len(f) <= len(faces):
+            return v, f
+        max_edge *= 1.5
+
+
+def _mesh(vertices: np.ndarray, faces: np.ndarray) -> trimesh.Trimesh:
+    return trimesh.Trimesh(
+        vertices=np.array(vertices, dtype=np.float64), faces=np.array(faces, dtype=np.int64), process=False
+    )
+
+
+def _identity(fn: Callable[[trimesh.Trimesh, int], Geometry]) -> Perturbation:
+    def perturb(mesh: trimesh.Trimesh, seed: int) -> tuple[Geometry, np.ndarray]:
+        return fn(mesh, seed), np.eye(4)
+
+    perturb.__name__ = fn.__name__
+    perturb.__doc__ = fn.__doc__
+    return perturb
+
+
+PERTURBATIONS: dict[str, Perturbation] = {
+    "rotate": rotate,
+    "scan": _identity(scan),
+    "points": _identity(points),
+}

@@ -1,0 +1,88 @@
+import numpy as np
+import pytest
+import trimesh
+
+from backend.geometry.perturb import PERTURBATIONS, points, rotate, scan
+
+
+@pytest.fixture()
+def mesh() -> trimesh.Trimesh:
+    m = trimesh.creation.box((40.0, 10.0, 20.0))
+    m.apply_translation((5.0, -3.0, 2.0))
+    return m
+
+
+def _snapshot(m: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]:
+    return np.array(m.vertices, copy=True), np.array(m.faces, copy=True)
+
+
+@pytest.mark.parametrize("name", sorted(PERTURBATIONS))
+def test_deterministic_and_input_unchanged(mesh, name):
+    before_v, before_f = _snapshot(mesh)
+    a, ma = PERTURBATIONS[name](mesh, 7)
+    b, mb = PERTURBATIONS[name](mesh, 7)
+    c, _ = PERTURBATIONS[name](mesh, 8)
+    np.testing.assert_array_equal(mesh.vertices, before_v)
+    np.testing.assert_array_equal(mesh.faces, before_f)
+    np.testing.assert_array_equal(a.vertices, b.vertices)
+    np.testing.assert_array_equal(ma, mb)
+    assert ma.shape == (4, 4)
+    assert not np.array_equal(a.vertices, c.vertices)
+    if isinstance(a, trimesh.Trimesh):
+        np.testing.assert_array_equal(a.faces, b.faces)
+
+
+def test_rotate_is_a_rotation(mesh):
+    out, matrix = rotate(mesh, 3)
+    r = matrix[:3, :3]
+    np.testing.assert_allclose(r @ r.T, np.eye(3), atol=1e-12)
+    assert np.linalg.det(r) == pytest.approx(1.0)
+    np.testing.assert_allclose(matrix[:3, 3], 0.0)
+    np.testing.assert_allclose(out.vertices, trimesh.transform_points(mesh.vertices, matrix), atol=1e-12)
+    np.testing.assert_array_equal(out.faces, mesh.faces)
+    assert out.volume == pytest.approx(mesh.volume)
+
+
+def test_scan_remeshed_noisy_open(mesh):
+    out = scan(mesh, 1)
+    extent = 40.0
+    assert len(out.faces) > 50 * len(mesh.faces)
+    assert not out.is_watertight
+    # the same scan without holes and noise is the remeshed, welded, closed surface
+    clean = scan(mesh, 1, noise=0.0, drop=0.0)
+    assert clean.is_watertight
+    assert clean.volume == pytest.approx(mesh.volume)
+    assert np.max(clean.edges_unique_length) <= extent / 50 + 1e-9
+    # 2 % of the triangles removed
+    assert len(clean.faces) - len(out.faces) == round(0.02 * len(clean.faces))
+    # noise measured as distance to the clean surface: sigma = 0.2 % of the extent per axis
+    _, dist, _ = trimesh.proximity.closest_point(mesh, out.vertices[:2000])
+    # |normal component| of an isotropic Gaussian: mean = sigma * sqrt(2 / pi)
+    assert np.mean(dist) == pytest.approx(0.002 * extent * np.sqrt(2 / np.pi), rel=0.15)
+    assert len(np.unique(out.faces)) == len(out.vertices)
+
+
+def test_scan_respects_triangle_budget(monkeypatch, mesh):
+    import backend.geometry.perturb as perturb
+
+    monkeypatch.setattr(perturb, "SCAN_MAX_FACES", 2000)
+    out = scan(mesh, 0, noise=0.0, drop=0.0)
+    assert len(out.faces) <= 2000
+    assert out.is_watertight
+
+
+def test_points_on_surface(mesh):
+    cloud = points(mesh, 2)
+    assert isinstance(cloud, trimesh.PointCloud)
+    assert cloud.vertices.shape == (8192, 3)
+    assert cloud.vertices.dtype == np.float64
+    _, dist, _ = trimesh.proximity.closest_point(mesh, cloud.vertices[:500])
+    assert np.max(dist) < 1e-4
+    assert len(points(mesh, 2, n=100).vertices) == 100
+
+
+def test_scan_rejects_bad_arguments(mesh):
+    with pytest.raises(ValueError):
+        scan(mesh, 0, noise=-1.0)
+    with pytest.raises(ValueError):
+        scan(mesh, 0, drop=1.0)
