@@ -27,7 +27,7 @@ from backend.cad.program import (
     Plane,
     Program,
 )
-from backend.geometry.tessellate import TessellationError, signed_area, tessellate_loop
+from backend.cad.tessellate import TessellationError, signed_area, tessellate_loop
 
 CLOSURE_TOLERANCE = 1e-6  # gap between consecutive curves, relative to the loop's size
 PERPENDICULAR_TOLERANCE = 1e-2  # |cos| of the angle between x_dir and normal (quantised directions pass)

@@ -45,10 +45,10 @@ from backend.cad.program import (
     normalized,
 )
 from backend.cad.quantize import STEPS_PER_UNIT, QuantizationRangeError, quantize_value
+from backend.cad.tessellate import TessellationError, arc_sweep
 from backend.cad.validate import ProgramError
 from backend.geometry.convert import manifold_to_trimesh
 from backend.geometry.solid import GeometryError, build_manifold
-from backend.geometry.tessellate import TessellationError, arc_sweep
 
 P2 = tuple[float, float]
 GRID = 0.005  # raw design grid (the nominal part size is 1)

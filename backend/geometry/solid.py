@@ -22,9 +22,9 @@ import numpy as np
 import trimesh
 
 from backend.cad.program import Operation, Plane, Program
+from backend.cad.tessellate import signed_area
 from backend.cad.validate import ProgramError, validated_polygons
 from backend.geometry.convert import NotManifoldError, manifold_to_trimesh, trimesh_to_manifold
-from backend.geometry.tessellate import signed_area
 
 __all__ = [
     "GeometryError",

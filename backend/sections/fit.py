@@ -29,8 +29,8 @@ from backend.cad.program import (
     Sketch,
 )
 from backend.cad.quantize import STEP, quantize_value
+from backend.cad.tessellate import TessellationError, tessellate_loop
 from backend.cad.validate import is_valid
-from backend.geometry.tessellate import TessellationError, tessellate_loop
 
 FIT_TOLERANCE = 0.002  # largest distance from a section point to its fitted curve (normalised units)
 MIN_AREA = 1e-5  # rings enclosing less are dropped (outer) or filled (holes)

@@ -15,8 +15,8 @@ from backend.cad.program import (
     Profile,
     Program,
 )
+from backend.cad.tessellate import CHORD_TOLERANCE
 from backend.geometry.solid import GeometryError, build_manifold, plane_basis, program_to_mesh
-from backend.geometry.tessellate import CHORD_TOLERANCE
 from tests.cad.programs import circle, feat, rect
 
 BOX = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)), extent=Extent(ExtentKind.ONE_SIDE, 0.3))  # 1 x 0.8 x 0.3

@@ -6,6 +6,9 @@ largest distance between the true curve and a chord (the sagitta) is at most
 ``MAX_SEGMENTS_PER_CIRCLE`` segments per full turn. ``scale`` is 1 in the
 normalised frame (largest extent 1); pass the part's size for programs in other
 units (e.g. millimetres) so the relative accuracy stays the same.
+
+Tessellation belongs to the schema: validation (``validate.py``) defines a valid loop by its polygon,
+and the solid builder (``backend.geometry.solid``) extrudes the same polygons.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from backend.cad.program import Arc, Circle, Line, Loop
-from backend.geometry.tessellate import (
+from backend.cad.tessellate import (
     CHORD_TOLERANCE,
     MAX_SEGMENTS_PER_CIRCLE,
     MIN_SEGMENTS_PER_CIRCLE,
