@@ -138,7 +138,7 @@ def _register_optional(sub: argparse._SubParsersAction, chosen: str | None) -> N
         ("train", "backend.train", "train the model on procedural data"),
         ("reconstruct", "backend.reconstruct_cli", "reconstruct mesh files into CAD programs"),
         ("evaluate", "backend.evaluate", "evaluation table on meshes or synthetic parts"),
-        ("serve", "backend.server", "run the local inference server on 127.0.0.1"),
+        ("serve", "backend.server.process", "run the local inference server on 127.0.0.1"),
     ):
         if find_spec(module) is None:
             continue

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 
 from backend.data.generator import generate  # noqa: E402
 from backend.model.checkpoint import CONFIG_FILE, DEFAULT_CHECKPOINT  # noqa: E402
-from backend.server_mesh import encode_arrays  # noqa: E402
+from backend.server.mesh import encode_arrays  # noqa: E402
 
 
 def start(checkpoint: Path | None, device: str, state: Path) -> tuple[subprocess.Popen, str, dict[str, str]]:

@@ -1,7 +1,7 @@
 """The FastAPI app of the local server: token and body-size guard, job endpoints under /v1.
 
 ``create_app(reconstructor, token)`` wraps a loaded ``backend.reconstruct.Reconstructor``; the
-process around it (port, token file, signals) is ``backend.server``.
+process around it (port, token file, signals) is ``backend.server.process``.
 """
 
 from __future__ import annotations
@@ -28,9 +28,9 @@ from backend import reconstruct as rc
 from backend.cad.serialize import program_to_dict
 from backend.decode import DECODERS
 from backend.geometry.mesh_io import MeshError
-from backend.server_jobs import JobCancelled, JobFailed, JobManager, QueueFull
-from backend.server_mesh import decode_mesh, encode_mesh, load_upload
-from backend.server_schema import (
+from backend.server.jobs import JobCancelled, JobFailed, JobManager, QueueFull
+from backend.server.mesh import decode_mesh, encode_mesh, load_upload
+from backend.server.schema import (
     KEEP_FINISHED,
     KEEP_FINISHED_S,
     MAX_BODY_BYTES,

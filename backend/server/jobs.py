@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.server_schema import FINISHED_STATES, KEEP_FINISHED, KEEP_FINISHED_S, MAX_QUEUE
+from backend.server.schema import FINISHED_STATES, KEEP_FINISHED, KEEP_FINISHED_S, MAX_QUEUE
 
 log = logging.getLogger("mesh2cad.server")
 

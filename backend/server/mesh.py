@@ -18,7 +18,7 @@ import trimesh
 
 from backend.geometry.mesh_io import MeshError, load_mesh, mesh_from_arrays
 from backend.reconstruct import FLAT_TOLERANCE
-from backend.server_schema import (
+from backend.server.schema import (
     MAX_COORDINATE,
     MAX_TRIANGLES,
     MAX_VERTICES,

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
     token_file: Path | None = None
     try:
         from backend.reconstruct import Reconstructor
-        from backend.server_app import API, create_app
+        from backend.server.app import API, create_app
 
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries exactly one JSON line
             reconstructor = Reconstructor(

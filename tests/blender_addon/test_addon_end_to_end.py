@@ -78,7 +78,7 @@ def addon(tmp_path_factory):
         config.write_text(json.dumps({"repo": str(ROOT), "written_by": "test"}))  # the server's cwd only
         if (DEFAULT_CHECKPOINT / CONFIG_FILE).is_file():
             checkpoint = ""  # the server's default: the shipped checkpoint
-        else:  # a tiny random one (as tests/test_server.py); torch is imported only here
+        else:  # a tiny random one (as tests/server/test_app.py); torch is imported only here
             from tests.tiny_models import tiny_checkpoint
 
             checkpoint = str(tiny_checkpoint(tmp / "tiny-model", encoder_k2=8))

@@ -20,9 +20,9 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from backend.reconstruct import MAX_TRIANGLES, ReconstructOptions, Reconstructor
-from backend.server_app import create_app
-from backend.server_jobs import JobCancelled, JobFailed, JobManager, QueueFull
-from backend.server_mesh import encode_arrays
+from backend.server.app import create_app
+from backend.server.jobs import JobCancelled, JobFailed, JobManager, QueueFull
+from backend.server.mesh import encode_arrays
 from tests import tiny_models
 
 TOKEN = "test-token"
@@ -31,7 +31,7 @@ FAST = {"candidates": 1, "refine": False}  # about a second a job on the tiny mo
 SMALL_BODY = 200_000  # body limit of the in-process app, so 413 needs no 200 MB request
 
 
-# --- shared helpers (also used by test_server_process.py) --------------------------------------------
+# --- shared helpers (also used by test_process.py) ------------------------------------------------------
 
 
 def make_tiny_checkpoint(folder: Path) -> Path:
