@@ -191,7 +191,7 @@ def evaluate_part(part: Part, reconstructor, options, reference: bool) -> tuple[
 def _reference(mesh: trimesh.Trimesh) -> dict[str, Any]:
     from backend.geometry.normalize import normalize_mesh
     from backend.geometry.solid import program_to_mesh
-    from backend.sections.candidates import best_section_program
+    from backend.verify.reference import best_section_program
 
     start = time.perf_counter()
     try:

@@ -6,9 +6,9 @@ Stages (the names passed to ``progress``)::
     encode     normalise (bbox centre -> origin, largest extent 1), sample points + normals, encode
     decode k/N grammar-constrained decoding of N model candidates (k finished so far); a LoRA checkpoint
                (base-model vocabulary) decodes greedy text instead, one point sample per candidate, parsed
-    verify     section candidates join; every candidate is rebuilt and ranked by Chamfer distance
-               against the input (RANK_SAMPLES samples, normalised frame); ties go to the compact one
-    refine     coordinate search on extrude distances and plane offsets of the winner
+    verify     section candidates join; every candidate is rebuilt, measured against the input and
+               chosen by the verifier's one rule (``backend.verify``: fidelity first, then compactness)
+    refine     the verifier's coordinate search on extrude distances and plane offsets of the winner
     score      protocol metrics (metrics.evaluate_pair) of the result against the input
 
 The result is mapped back to the input frame. Cancellation (``should_cancel``) is honoured between
@@ -23,65 +23,52 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 import trimesh
-from scipy.spatial import cKDTree
 
-from backend.cad.program import (
-    Extent,
-    ExtentKind,
-    Extrude,
-    Line,
-    Loop,
-    Plane,
-    Profile,
-    Program,
-    Sketch,
-)
-from backend.cad.quantize import LIMIT
+from backend.cad.program import Program
 from backend.cad.serialize import program_to_dict
 from backend.decode import DECODERS, DecodeResult, DecodeStats
-from backend.geometry.mesh_io import MeshError, mesh_from_arrays
-from backend.geometry.metrics import EXACT, evaluate_pair, iou_with_method
+from backend.geometry.metrics import evaluate_pair
 from backend.geometry.normalize import Frame, normalize_mesh
 from backend.geometry.sampling import sample_surface
-from backend.geometry.solid import GeometryError, program_to_mesh
+from backend.intake.check import FLAT_TOLERANCE, MAX_TRIANGLES, InputMeshError, check_input_mesh
 from backend.model.checkpoint import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT,
     DEFAULT_UNMASK_CHECKPOINT,
     load_checkpoint,
 )
+from backend.verify import SOURCE_BBOX, SOURCE_MODEL, SOURCE_SECTION, Candidate, ChamferTarget, pick_best
+from backend.verify.candidates import bbox_candidate, score_programs, section_programs
+from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, refine_candidate
 
 log = logging.getLogger(__name__)
 
-MAX_TRIANGLES = 2_000_000  # larger inputs are refused (decimate them first)
-FLAT_TOLERANCE = 1e-6  # smallest bounding-box extent relative to the largest: below it the mesh is flat
-RANK_SAMPLES = 2048  # surface samples per mesh for ranking candidates (the report uses the protocol's 8192)
-TIE_RELATIVE, TIE_ABSOLUTE = 0.03, 2e-5  # ranking CDs this close count as a tie -> the compact program wins
-REFINE_STEP, REFINE_MIN_STEP = 0.01, 0.00125  # coordinate-search step (normalised units) and when to stop
-REFINE_BUDGET_S = 1.0  # wall-clock budget of the refine stage
-REFINE_MIN_GAIN = 0.02  # keep the refined program only if the ranking CD drops by this fraction
-REFINE_MAX_IOU_LOSS = 1e-3  # ... and, for a closed input, if its exact IoU does not drop by more than this
-REFINE_ACCEPT = 1e-3  # a refinement trial is taken when it lowers the ranking CD by this fraction
-PARAM_LIMIT = LIMIT  # refined numbers stay inside the token range [-LIMIT, LIMIT]
+__all__ = [  # the pipeline's names, and the intake / verifier names its callers use through it
+    "FLAT_TOLERANCE",
+    "MAX_TRIANGLES",
+    "SOURCE_BBOX",
+    "SOURCE_MODEL",
+    "SOURCE_SECTION",
+    "Cancelled",
+    "InputMeshError",
+    "ReconstructOptions",
+    "ReconstructResult",
+    "Reconstructor",
+]
+
 # Models smaller than this decode on one CPU thread: their per-token matmuls (batch of N candidates) are
 # too small to gain from threads, and on a shared machine extra threads made decoding ~10x slower.
 SINGLE_THREAD_PARAMETERS = 50_000_000
 
-SOURCE_MODEL, SOURCE_SECTION, SOURCE_BBOX = "model", "section", "bbox"
-
 Progress = Callable[[float, str], None]
 ShouldCancel = Callable[[], bool]
-
-
-class InputMeshError(ValueError):
-    """The input mesh cannot be reconstructed; the message says why and what to do."""
 
 
 class Cancelled(Exception):
@@ -101,20 +88,6 @@ class ReconstructOptions:
     n_points: int | None = None  # points for the encoder (default: the model's config, ModelConfig.n_points)
     max_tokens: int | None = None  # default: the model's config (LoRA models: base-tokenizer tokens)
     refine_budget_s: float = REFINE_BUDGET_S
-
-
-@dataclass
-class Candidate:
-    """A rebuilt candidate in the normalised frame and its ranking Chamfer distance."""
-
-    program: Program
-    source: str
-    mesh: trimesh.Trimesh
-    rank_cd: float
-
-    @property
-    def complexity(self) -> int:
-        return len(self.program.features) + self.program.curve_count
 
 
 @dataclass
@@ -146,155 +119,6 @@ class ReconstructResult:
             "refined": self.refined,
             "timings": dict(self.timings),
         }
-
-
-# --- validation -------------------------------------------------------------------------------------
-
-
-def check_input_mesh(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
-    """A checked copy of ``mesh`` (the input is never modified); raises ``InputMeshError``."""
-    if not isinstance(mesh, trimesh.Trimesh):
-        raise InputMeshError(f"expected a triangle mesh (trimesh.Trimesh), got {type(mesh).__name__}")
-    n_faces = len(mesh.faces)
-    if n_faces == 0 or len(mesh.vertices) == 0:
-        raise InputMeshError("empty mesh: it has no triangles")
-    if n_faces > MAX_TRIANGLES:
-        raise InputMeshError(
-            f"mesh too large: {n_faces:,} triangles; the limit is MAX_TRIANGLES = {MAX_TRIANGLES:,}"
-            " (decimate it first)"
-        )
-    try:
-        checked = mesh_from_arrays(mesh.vertices, mesh.faces)
-    except MeshError as exc:
-        raise InputMeshError(f"invalid mesh: {exc}") from None
-    extents = checked.extents
-    largest = float(np.max(extents))
-    flat = [ax for ax, e in zip("XYZ", extents) if e <= FLAT_TOLERANCE * largest]
-    if flat:
-        raise InputMeshError(
-            f"flat mesh: its bounding box has no thickness along {', '.join(flat)}"
-            f" (extents {', '.join(f'{e:.4g}' for e in extents)}); a sketch-and-extrude part needs volume"
-        )
-    return checked
-
-
-# --- scoring ----------------------------------------------------------------------------------------
-
-
-class ChamferTarget:
-    """Fixed surface samples of the normalised input; ranks meshes by two-way squared Chamfer distance."""
-
-    def __init__(self, mesh: trimesh.Trimesh, n: int = RANK_SAMPLES, seed: int = 0) -> None:
-        self.n, self.seed = n, seed + 1
-        self.points = sample_surface(mesh, n, seed)[0].astype(np.float64)
-        self.tree = cKDTree(self.points)
-
-    def __call__(self, mesh: trimesh.Trimesh) -> float:
-        p = sample_surface(mesh, self.n, self.seed)[0].astype(np.float64)
-        d_pg, _ = self.tree.query(p, k=1)
-        d_gp, _ = cKDTree(p).query(self.points, k=1)
-        return float(np.mean(d_pg**2) + np.mean(d_gp**2))
-
-
-def _keeps_volume(refined: Candidate, original: Candidate, mesh_n: trimesh.Trimesh) -> bool:
-    """False when the input is closed and the refined solid overlaps it less (exact IoU) than the original:
-    on thin parts a shift by the thickness can lower the surface distance while losing the volume."""
-    after, method = iou_with_method(refined.mesh, mesh_n)
-    if method != EXACT:
-        return True
-    return after >= iou_with_method(original.mesh, mesh_n)[0] - REFINE_MAX_IOU_LOSS
-
-
-def pick_best(candidates: list[Candidate]) -> Candidate:
-    """Lowest ranking CD; among candidates within the tie tolerance of it, the most compact."""
-    best_cd = min(c.rank_cd for c in candidates)
-    tied = [c for c in candidates if c.rank_cd <= best_cd * (1 + TIE_RELATIVE) + TIE_ABSOLUTE]
-    return min(tied, key=lambda c: (c.complexity, c.rank_cd))
-
-
-def bbox_program(mesh: trimesh.Trimesh) -> Program:
-    """One box extrusion over the mesh's bounding box (the last-resort candidate)."""
-    (x0, y0, z0), (x1, y1, z1) = (tuple(float(v) for v in row) for row in mesh.bounds)
-    pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-    loop = Loop(tuple(Line(pts[i], pts[(i + 1) % 4]) for i in range(4)))
-    plane = Plane((0.0, 0.0, z0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
-    return Program((Extrude(Sketch(plane, (Profile(loop),)), Extent(ExtentKind.ONE_SIDE, z1 - z0)),))
-
-
-def _section_programs(mesh_n: trimesh.Trimesh) -> list[Program]:
-    """Programs fitted from the mesh's cross-sections (single and stacked extrusions), with continuous
-    coordinates: the verifier needs no token grid, and the grid costs thin parts several IoU points."""
-    from backend.sections.candidates import all_candidates
-
-    try:
-        return list(all_candidates(mesh_n, quantize=False))
-    except Exception as exc:  # a failing fitter must not take the pipeline down; it is logged
-        log.warning("section candidates failed: %s: %s", type(exc).__name__, exc)
-        return []
-
-
-# --- refinement -------------------------------------------------------------------------------------
-
-
-def _params(program: Program) -> list[tuple[int, str]]:
-    """(feature index, name) of the continuous parameters the refinement moves."""
-    out = []
-    for i, f in enumerate(program.features):
-        out += [(i, "d1"), (i, "offset")]
-        if f.extent.kind is ExtentKind.TWO_SIDES:
-            out.append((i, "d2"))
-    return out
-
-
-def _moved(program: Program, i: int, name: str, delta: float) -> Program | None:
-    f = program.features[i]
-    if name == "offset":
-        o, n = f.sketch.plane.origin, f.sketch.plane.normal
-        origin = tuple(o[k] + delta * n[k] for k in range(3))
-        if max(abs(v) for v in origin) > PARAM_LIMIT:
-            return None
-        feature = replace(f, sketch=replace(f.sketch, plane=replace(f.sketch.plane, origin=origin)))
-    else:
-        value = getattr(f.extent, name) + delta
-        if abs(value) > PARAM_LIMIT:
-            return None
-        feature = replace(f, extent=replace(f.extent, **{name: value}))
-        lo, hi = feature.extent.interval()
-        if not hi - lo > 0:
-            return None
-    feats = list(program.features)
-    feats[i] = feature
-    return Program(tuple(feats))
-
-
-def refine_candidate(
-    best: Candidate, target: ChamferTarget, budget_s: float, check: Callable[[], None]
-) -> Candidate:
-    """Coordinate search (step halving) on extrude distances and plane offsets; returns the best seen."""
-    deadline = time.perf_counter() + budget_s
-    cur, step = best, REFINE_STEP
-    while step >= REFINE_MIN_STEP and time.perf_counter() < deadline:
-        improved = False
-        for i, name in _params(cur.program):
-            for sign in (1.0, -1.0):
-                if time.perf_counter() >= deadline:
-                    break
-                check()
-                trial = _moved(cur.program, i, name, sign * step)
-                if trial is None:
-                    continue
-                try:
-                    mesh = program_to_mesh(trial)
-                except GeometryError:
-                    continue
-                cd = target(mesh)
-                if cd < cur.rank_cd * (1 - REFINE_ACCEPT):
-                    cur = Candidate(trial, cur.source, mesh, cd)
-                    improved = True
-                    break
-        if not improved:
-            step /= 2
-    return cur
 
 
 # --- the pipeline -----------------------------------------------------------------------------------
@@ -457,7 +281,7 @@ class Reconstructor:
         if opt.refine and opt.refine_budget_s > 0:
             stage(0.85, "refine")
             better = refine_candidate(best, target, opt.refine_budget_s, check)
-            if better.rank_cd < best.rank_cd * (1 - REFINE_MIN_GAIN) and _keeps_volume(better, best, mesh_n):
+            if accept_refinement(better, best, mesh_n):
                 best, refined = better, True
             lap("refine")
 
@@ -567,25 +391,18 @@ class Reconstructor:
             programs.append((r.program, SOURCE_MODEL))
         n_model = len(programs)
         lap("verify")
-        sections = _section_programs(mesh_n) if opt.use_sections else []
+        sections = section_programs(mesh_n) if opt.use_sections else []
         lap("sections")
         programs += [(p, SOURCE_SECTION) for p in sections]
-        candidates: list[Candidate] = []
-        for k, (program, source) in enumerate(programs):
-            stage(0.6 + 0.25 * k / max(len(programs), 1), "verify")
-            try:
-                m = program_to_mesh(program)
-            except GeometryError as exc:
-                if source == SOURCE_MODEL:
-                    stats.failed_rebuild += 1
-                log.debug("candidate %d (%s) does not rebuild: %s", k, source, exc)
-                continue
-            candidates.append(Candidate(program, source, m, target(m)))
+
+        def on_candidate(k: int, n: int) -> None:
+            stage(0.6 + 0.25 * k / max(n, 1), "verify")
+
+        candidates, failed = score_programs(programs, target, on_candidate)
+        stats.failed_rebuild += sum(source == SOURCE_MODEL for source, _ in failed)
         if not candidates:
             log.warning(
                 "no candidate rebuilt (%d model, %d section): using the bounding box", n_model, len(sections)
             )
-            program = bbox_program(mesh_n)
-            m = program_to_mesh(program)
-            candidates.append(Candidate(program, SOURCE_BBOX, m, target(m)))
+            candidates.append(bbox_candidate(mesh_n, target))
         return candidates, len(sections)

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from backend.geometry.mesh_io import load_mesh
 from backend.geometry.normalize import normalize_mesh
-from backend.sections.candidates import NoSectionError, all_candidates, best_program, best_section_program
+from backend.sections.candidates import all_candidates
+from backend.verify.reference import NoSectionError, best_program, best_section_program
 
 REALPARTS = Path(__file__).resolve().parents[1].parent / "shared" / "realparts"
 

@@ -7,18 +7,8 @@ from backend import reconstruct as rc
 from backend.cad.validate import validate
 from backend.data.generator import generate
 from backend.geometry.solid import program_to_mesh
-from backend.reconstruct import (
-    Cancelled,
-    Candidate,
-    ChamferTarget,
-    InputMeshError,
-    ReconstructOptions,
-    Reconstructor,
-    bbox_program,
-    pick_best,
-    refine_candidate,
-)
-from tests.cad.programs import plate_with_hole
+from backend.intake import check
+from backend.reconstruct import Cancelled, InputMeshError, ReconstructOptions, Reconstructor
 from tests.tiny_models import tiny_checkpoint
 
 torch.set_num_threads(1)
@@ -99,7 +89,7 @@ def test_bad_meshes_raise_clear_errors(reconstructor, monkeypatch):
     for mesh, message in cases:
         with pytest.raises(InputMeshError, match=message):
             reconstructor.reconstruct(mesh, FAST)
-    monkeypatch.setattr(rc, "MAX_TRIANGLES", 10)
+    monkeypatch.setattr(check, "MAX_TRIANGLES", 10)
     with pytest.raises(InputMeshError, match="MAX_TRIANGLES"):
         reconstructor.reconstruct(trimesh.creation.icosphere(), FAST)
 
@@ -115,41 +105,3 @@ def test_without_checkpoint_uses_sections(monkeypatch, tmp_path, part_mm):
     assert res.source == "bbox"  # nothing else: the bounding box, and the result says so
     with pytest.raises(FileNotFoundError):
         Reconstructor(tmp_path / "missing")
-
-
-def test_pick_best_prefers_compact_on_ties():
-    box = trimesh.creation.box()
-    simple = bbox_program(box)
-    complex_ = plate_with_hole()
-    a = Candidate(complex_, "model", program_to_mesh(complex_), 1.00e-3)
-    b = Candidate(simple, "section", box, 1.01e-3)
-    assert pick_best([a, b]) is b
-    c = Candidate(simple, "section", box, 2e-3)
-    assert pick_best([a, c]) is a
-
-
-def test_refine_recovers_a_perturbed_distance():
-    box = trimesh.creation.box(extents=(0.6, 0.4, 0.3))
-    target = ChamferTarget(box)
-    program = bbox_program(box)
-    f = program.features[0]
-    off = rc.replace(f, extent=rc.replace(f.extent, d1=f.extent.d1 + 0.06))
-    bad = rc.Program((off,))
-    mesh = program_to_mesh(bad)
-    start = Candidate(bad, "model", mesh, target(mesh))
-    better = refine_candidate(start, target, budget_s=5.0, check=lambda: None)
-    assert better.rank_cd < 0.5 * start.rank_cd
-    assert abs(better.program.features[0].extent.d1 - 0.3) < 0.01
-
-
-def test_refinement_that_loses_the_volume_of_a_thin_part_is_refused():
-    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))  # a thin plate, closed
-    exact = bbox_program(sheet)
-    f = exact.features[0]
-    shifted = rc.Program(
-        (rc.replace(f, extent=rc.replace(f.extent, d1=-f.extent.d1)),)
-    )  # moved by its thickness
-    original = Candidate(exact, "section", program_to_mesh(exact), 1e-4)
-    moved = Candidate(shifted, "section", program_to_mesh(shifted), 5e-5)
-    assert not rc._keeps_volume(moved, original, sheet)
-    assert rc._keeps_volume(original, original, sheet)

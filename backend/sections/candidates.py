@@ -2,18 +2,16 @@
 
 For each axis and a few relative heights the mesh (already in the normalised frame) is sliced, the
 section is fitted with lines / arcs / circles (``fit.py``), and extruded from the mesh's minimum
-along that axis over its full extent. ``best_section_program`` keeps the candidate with the best
-IoU against the mesh: the evaluation's reference row. ``layered_candidates`` adds stacked
+along that axis over its full extent. The verifier (``backend.verify.reference``) picks the best of them
+for the evaluation's reference row. ``layered_candidates`` adds stacked
 extrusions (one per slab between the mesh's flat faces) for stepped parts; ``all_candidates`` is
-both, for the reconstruction verifier; ``best_program`` / ``rank_programs`` score any programs
-against the mesh (IoU; ties go to the program with fewer curves).
+both, for the reconstruction verifier.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import manifold3d
 import numpy as np
 import shapely
 import trimesh
@@ -21,15 +19,11 @@ import trimesh
 from backend.cad.canonical import canonicalize
 from backend.cad.program import Extent, ExtentKind, Extrude, Operation, Plane, Profile, Program, Sketch
 from backend.cad.quantize import quantize_value
-from backend.geometry.convert import NotManifoldError, manifold_to_trimesh, trimesh_to_manifold
-from backend.geometry.metrics import iou_with_method, occupancy
-from backend.geometry.solid import GeometryError, build_manifold, program_to_mesh
 from backend.sections.fit import FIT_TOLERANCE, MIN_AREA, fit_section, snap_profile
 
 RELATIVE_HEIGHTS = (0.1, 0.3, 0.5, 0.7, 0.9)
 HEIGHT_JITTER = 0.00731  # of the extent: keeps slices off faces placed at round fractions
 DUPLICATE_SECTION = 0.01  # symmetric-difference area / union area under which two sections are one
-RANKING_VOXELS = 64  # voxel grid for ranking candidates of an open (non-manifold) mesh
 MAX_LAYERS = 4  # slabs of a layered candidate
 FLAT_COS = 0.999  # a face whose normal is this close to the axis is flat (a step between slabs)
 STEP_MERGE = 1e-3  # flat faces at heights closer than this are one step
@@ -44,10 +38,6 @@ AXIS_FRAMES = {
     1: ((0.0, 0.0, 1.0), (0.0, 1.0, 0.0)),
     2: ((1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
 }
-
-
-class NoSectionError(ValueError):
-    """No axis-aligned section of the mesh gives a valid profile."""
 
 
 def section_polygons(mesh: trimesh.Trimesh, axis: int, level: float):
@@ -191,97 +181,3 @@ def all_candidates(mesh_normalized: trimesh.Trimesh, quantize: bool = True) -> l
     return section_candidates(mesh_normalized, quantize=quantize) + layered_candidates(
         mesh_normalized, quantize=quantize
     )
-
-
-# --- scoring ----------------------------------------------------------------------------------------
-
-
-class IouScorer:
-    """IoU of programs against one mesh; exact (manifold booleans) when the mesh is closed, else a
-    coarse voxel proxy fit for ranking only (``best_section_program`` reports the protocol IoU)."""
-
-    def __init__(self, mesh: trimesh.Trimesh) -> None:
-        self.mesh = mesh
-        try:
-            self.target: manifold3d.Manifold | None = trimesh_to_manifold(mesh)
-            self.volume = self.target.volume()
-        except NotManifoldError:
-            self.target = None
-            b = np.asarray(mesh.bounds)
-            pad = 0.02 * float(np.max(b[1] - b[0]))
-            self.lo, self.hi = b[0] - pad, b[1] + pad
-            self.occ = occupancy(mesh, self.lo, self.hi, RANKING_VOXELS)
-
-    @property
-    def exact(self) -> bool:
-        return self.target is not None
-
-    def bound(self, solid: manifold3d.Manifold) -> float:
-        """Cheap upper bound of the solid's IoU (volume ratio; 1 without an exact target)."""
-        if self.target is None:
-            return 1.0
-        v = solid.volume()
-        return min(v, self.volume) / max(v, self.volume)
-
-    def iou(self, solid: manifold3d.Manifold) -> float:
-        if self.target is not None:
-            inter = (solid ^ self.target).volume()
-            union = self.volume + solid.volume() - inter
-            return float(inter / union) if union > 0 else 0.0
-        occ = occupancy(manifold_to_trimesh(solid), self.lo, self.hi, RANKING_VOXELS)
-        union = np.count_nonzero(occ | self.occ)
-        return float(np.count_nonzero(occ & self.occ) / union) if union else 0.0
-
-    def __call__(self, program: Program) -> float:
-        try:
-            return self.iou(build_manifold(program))
-        except GeometryError:
-            return 0.0
-
-
-def _key(program: Program, iou: float) -> tuple[float, int]:
-    return (-round(iou, 6), program.curve_count)  # better IoU first; on ties the compact program
-
-
-def rank_programs(mesh: trimesh.Trimesh, programs: Sequence[Program]) -> list[tuple[Program, float]]:
-    """(program, IoU) best first; ties go to the program with fewer curves."""
-    scorer = IouScorer(mesh)
-    scored = [(p, scorer(p)) for p in programs]
-    return sorted(scored, key=lambda ps: _key(*ps))
-
-
-def best_program(mesh: trimesh.Trimesh, programs: Sequence[Program]) -> tuple[Program, float] | None:
-    """The best program by IoU (ties: fewer curves), skipping those whose volume bound cannot win.
-
-    The IoU is the protocol's (``metrics.iou_with_method``): exact for a closed mesh, else voxels.
-    """
-    scorer = IouScorer(mesh)
-    built = []
-    for p in programs:
-        try:
-            solid = build_manifold(p)
-        except GeometryError:
-            continue
-        built.append((scorer.bound(solid), p, solid))
-    built.sort(key=lambda b: -b[0])
-    best: tuple[Program, float] | None = None
-    for bound, p, solid in built:
-        if best is not None and bound < best[1] - 1e-6:
-            break
-        iou = scorer.iou(solid)
-        if best is None or _key(p, iou) < _key(*best):
-            best = (p, iou)
-    if best is None or scorer.exact:
-        return best
-    return best[0], iou_with_method(program_to_mesh(best[0]), mesh)[0]
-
-
-def best_section_program(mesh_normalized: trimesh.Trimesh, quantize: bool = True) -> tuple[Program, float]:
-    """The best single section extrusion and its protocol IoU against the mesh (the reference row).
-
-    Raises ``NoSectionError`` when no section gives a valid program.
-    """
-    best = best_program(mesh_normalized, section_candidates(mesh_normalized, quantize=quantize))
-    if best is None:
-        raise NoSectionError("no axis-aligned section of the mesh gives a valid profile")
-    return best

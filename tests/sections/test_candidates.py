@@ -23,13 +23,11 @@ from backend.geometry.normalize import normalize_mesh
 from backend.geometry.solid import program_to_mesh
 from backend.sections.candidates import (
     all_candidates,
-    best_program,
-    best_section_program,
     layered_candidates,
-    rank_programs,
     section_candidates,
     step_heights,
 )
+from backend.verify.reference import best_program, best_section_program, rank_programs
 from tests.cad.programs import circle, feat, poly_loop, prog
 
 YZ = Plane((0.0, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 0.0, 0.0))

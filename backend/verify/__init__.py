@@ -1,0 +1,38 @@
+"""The verifier: the one place where candidate programs meet the input and one of them is chosen.
+
+Every candidate (the model's programs, the section fitter's, the bounding box as a last resort) is
+rebuilt, measured against the input and ranked by one rule (``rank.choose``):
+
+    fidelity first: the lowest loss wins; every candidate whose loss is within the tie tolerance of the
+    lowest counts as equally faithful, and among those the most compact program (features + curves:
+    what a person would edit) wins, then the lower loss.
+
+The pipeline's loss is the ranking Chamfer distance against fixed surface samples of the input
+(``target.ChamferTarget``): it is meaningful for closed meshes, open or noisy scans and point clouds
+alike. The evaluation's section reference row (by definition the best single extrusion by IoU) uses
+1 − IoU with the same rule (``reference``). ``refine`` then moves the winner's continuous parameters,
+and a refinement is kept only when it does not lose volume overlap with a closed, clean input.
+
+Modules: ``target`` (what candidates are measured against), ``rank`` (the rule, ``Candidate``),
+``candidates`` (rebuild and score programs; section and bounding-box candidates), ``refine``
+(coordinate search and the keeps-volume guard), ``reference`` (IoU scoring of programs; the reference row).
+"""
+
+from backend.verify.candidates import SOURCE_BBOX, SOURCE_MODEL, SOURCE_SECTION, bbox_program, score_programs
+from backend.verify.rank import Candidate, choose, pick_best
+from backend.verify.refine import keeps_volume, refine_candidate
+from backend.verify.target import ChamferTarget
+
+__all__ = [
+    "SOURCE_BBOX",
+    "SOURCE_MODEL",
+    "SOURCE_SECTION",
+    "Candidate",
+    "ChamferTarget",
+    "bbox_program",
+    "choose",
+    "keeps_volume",
+    "pick_best",
+    "refine_candidate",
+    "score_programs",
+]

@@ -1,0 +1,67 @@
+"""Candidates for the verifier: programs rebuilt and scored, section programs, the bounding box."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+
+import trimesh
+
+from backend.cad.program import Extent, ExtentKind, Extrude, Line, Loop, Plane, Profile, Program, Sketch
+from backend.geometry.solid import GeometryError, program_to_mesh
+from backend.verify.rank import Candidate
+
+log = logging.getLogger(__name__)
+
+SOURCE_MODEL, SOURCE_SECTION, SOURCE_BBOX = "model", "section", "bbox"
+
+
+def bbox_program(mesh: trimesh.Trimesh | trimesh.PointCloud) -> Program:
+    """One box extrusion over the input's bounding box (the last-resort candidate)."""
+    (x0, y0, z0), (x1, y1, z1) = (tuple(float(v) for v in row) for row in mesh.bounds)
+    pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    loop = Loop(tuple(Line(pts[i], pts[(i + 1) % 4]) for i in range(4)))
+    plane = Plane((0.0, 0.0, z0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    return Program((Extrude(Sketch(plane, (Profile(loop),)), Extent(ExtentKind.ONE_SIDE, z1 - z0)),))
+
+
+def section_programs(target_n: trimesh.Trimesh | trimesh.PointCloud) -> list[Program]:
+    """Programs fitted from the input's cross-sections (single and stacked extrusions), with continuous
+    coordinates: the verifier needs no token grid, and the grid costs thin parts several IoU points."""
+    from backend.sections.candidates import all_candidates
+
+    try:
+        return list(all_candidates(target_n, quantize=False))
+    except Exception as exc:  # a failing fitter must not take the pipeline down; it is logged
+        log.warning("section candidates failed: %s: %s", type(exc).__name__, exc)
+        return []
+
+
+def score_programs(
+    programs: Sequence[tuple[Program, str]],
+    target: Callable[[trimesh.Trimesh], float],
+    on_candidate: Callable[[int, int], None] | None = None,
+) -> tuple[list[Candidate], list[tuple[str, str]]]:
+    """Rebuild and score (program, source) pairs: the candidates, and (source, reason) of those that do
+    not rebuild. ``on_candidate(k, n)`` is called before each (progress, cancellation)."""
+    candidates: list[Candidate] = []
+    failed: list[tuple[str, str]] = []
+    for k, (program, source) in enumerate(programs):
+        if on_candidate is not None:
+            on_candidate(k, len(programs))
+        try:
+            m = program_to_mesh(program)
+        except GeometryError as exc:
+            log.debug("candidate %d (%s) does not rebuild: %s", k, source, exc)
+            failed.append((source, str(exc)))
+            continue
+        candidates.append(Candidate(program, source, m, target(m)))
+    return candidates, failed
+
+
+def bbox_candidate(
+    target_n: trimesh.Trimesh | trimesh.PointCloud, target: Callable[[trimesh.Trimesh], float]
+) -> Candidate:
+    program = bbox_program(target_n)
+    m = program_to_mesh(program)
+    return Candidate(program, SOURCE_BBOX, m, target(m))

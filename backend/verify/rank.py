@@ -1,0 +1,56 @@
+"""The ranking rule: fidelity first, then the program a person would edit (see ``backend.verify``)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TypeVar
+
+import trimesh
+
+from backend.cad.program import Program
+
+# Pipeline losses (ranking Chamfer distances) this close to the lowest count as a tie.
+TIE_RELATIVE, TIE_ABSOLUTE = 0.03, 2e-5
+
+T = TypeVar("T")
+
+
+def complexity(program: Program) -> int:
+    """What a person edits: features + curves (a circle is one curve)."""
+    return len(program.features) + program.curve_count
+
+
+def choose(
+    items: Sequence[T],
+    loss: Callable[[T], float],
+    program: Callable[[T], Program],
+    tie_relative: float = TIE_RELATIVE,
+    tie_absolute: float = TIE_ABSOLUTE,
+) -> T:
+    """The rule: among items whose loss is within the tie tolerance of the lowest, the most compact
+    program wins, then the lower loss (then the earlier item)."""
+    if not items:
+        raise ValueError("no candidates to choose from")
+    lowest = min(loss(it) for it in items)
+    tied = [it for it in items if loss(it) <= lowest * (1 + tie_relative) + tie_absolute]
+    return min(tied, key=lambda it: (complexity(program(it)), loss(it)))
+
+
+@dataclass
+class Candidate:
+    """A rebuilt candidate in the normalised frame and its ranking Chamfer distance."""
+
+    program: Program
+    source: str
+    mesh: trimesh.Trimesh
+    rank_cd: float
+
+    @property
+    def complexity(self) -> int:
+        return complexity(self.program)
+
+
+def pick_best(candidates: Sequence[Candidate]) -> Candidate:
+    """The pipeline's choice: ``choose`` with the ranking Chamfer distance as the loss."""
+    return choose(candidates, lambda c: c.rank_cd, lambda c: c.program)

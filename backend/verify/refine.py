@@ -1,0 +1,103 @@
+"""Refinement of the chosen candidate: coordinate search on its continuous parameters, and the guard
+that refuses a refinement losing volume overlap with a closed, clean input."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+import trimesh
+
+from backend.cad.program import ExtentKind, Program
+from backend.cad.quantize import LIMIT
+from backend.geometry.metrics import EXACT, iou_with_method
+from backend.geometry.solid import GeometryError, program_to_mesh
+from backend.verify.rank import Candidate
+
+REFINE_STEP, REFINE_MIN_STEP = 0.01, 0.00125  # coordinate-search step (normalised units) and when to stop
+REFINE_BUDGET_S = 1.0  # wall-clock budget of the refine stage
+REFINE_MIN_GAIN = 0.02  # keep the refined program only if the ranking CD drops by this fraction
+REFINE_MAX_IOU_LOSS = 1e-3  # ... and, for a closed input, if its exact IoU does not drop by more than this
+REFINE_ACCEPT = 1e-3  # a refinement trial is taken when it lowers the ranking CD by this fraction
+PARAM_LIMIT = LIMIT  # refined numbers stay inside the token range [-LIMIT, LIMIT]
+
+
+def _params(program: Program) -> list[tuple[int, str]]:
+    """(feature index, name) of the continuous parameters the refinement moves."""
+    out = []
+    for i, f in enumerate(program.features):
+        out += [(i, "d1"), (i, "offset")]
+        if f.extent.kind is ExtentKind.TWO_SIDES:
+            out.append((i, "d2"))
+    return out
+
+
+def _moved(program: Program, i: int, name: str, delta: float) -> Program | None:
+    f = program.features[i]
+    if name == "offset":
+        o, n = f.sketch.plane.origin, f.sketch.plane.normal
+        origin = tuple(o[k] + delta * n[k] for k in range(3))
+        if max(abs(v) for v in origin) > PARAM_LIMIT:
+            return None
+        feature = replace(f, sketch=replace(f.sketch, plane=replace(f.sketch.plane, origin=origin)))
+    else:
+        value = getattr(f.extent, name) + delta
+        if abs(value) > PARAM_LIMIT:
+            return None
+        feature = replace(f, extent=replace(f.extent, **{name: value}))
+        lo, hi = feature.extent.interval()
+        if not hi - lo > 0:
+            return None
+    feats = list(program.features)
+    feats[i] = feature
+    return Program(tuple(feats))
+
+
+def refine_candidate(
+    best: Candidate, target: Callable[[trimesh.Trimesh], float], budget_s: float, check: Callable[[], None]
+) -> Candidate:
+    """Coordinate search (step halving) on extrude distances and plane offsets; returns the best seen."""
+    deadline = time.perf_counter() + budget_s
+    cur, step = best, REFINE_STEP
+    while step >= REFINE_MIN_STEP and time.perf_counter() < deadline:
+        improved = False
+        for i, name in _params(cur.program):
+            for sign in (1.0, -1.0):
+                if time.perf_counter() >= deadline:
+                    break
+                check()
+                trial = _moved(cur.program, i, name, sign * step)
+                if trial is None:
+                    continue
+                try:
+                    mesh = program_to_mesh(trial)
+                except GeometryError:
+                    continue
+                cd = target(mesh)
+                if cd < cur.rank_cd * (1 - REFINE_ACCEPT):
+                    cur = Candidate(trial, cur.source, mesh, cd)
+                    improved = True
+                    break
+        if not improved:
+            step /= 2
+    return cur
+
+
+def keeps_volume(refined: Candidate, original: Candidate, reference: trimesh.Trimesh | None) -> bool:
+    """False when the refined solid overlaps ``reference`` (a closed input taken as volume truth) less,
+    by exact IoU, than the original: on thin parts a shift by the thickness can lower the surface distance
+    while losing the volume. ``reference=None`` (no trustworthy volume: open, noisy or point input), or a
+    reference that is not closed, accepts."""
+    if reference is None:
+        return True
+    after, method = iou_with_method(refined.mesh, reference)
+    if method != EXACT:
+        return True
+    return after >= iou_with_method(original.mesh, reference)[0] - REFINE_MAX_IOU_LOSS
+
+
+def accept_refinement(refined: Candidate, original: Candidate, reference: trimesh.Trimesh | None) -> bool:
+    """The refined candidate replaces the original when its ranking CD drops enough and it keeps volume."""
+    gain = refined.rank_cd < original.rank_cd * (1 - REFINE_MIN_GAIN)
+    return gain and keeps_volume(refined, original, reference)

@@ -1,0 +1,74 @@
+"""The verifier: the ranking rule, refinement and the keeps-volume guard."""
+
+from dataclasses import replace
+
+import trimesh
+
+from backend.cad.program import Program
+from backend.geometry.solid import program_to_mesh
+from backend.verify import (
+    Candidate,
+    ChamferTarget,
+    bbox_program,
+    choose,
+    keeps_volume,
+    pick_best,
+    refine_candidate,
+)
+from tests.cad.programs import plate_with_hole
+
+
+def test_pick_best_prefers_compact_on_ties():
+    box = trimesh.creation.box()
+    simple = bbox_program(box)
+    complex_ = plate_with_hole()
+    a = Candidate(complex_, "model", program_to_mesh(complex_), 1.00e-3)
+    b = Candidate(simple, "section", box, 1.01e-3)
+    assert pick_best([a, b]) is b
+    c = Candidate(simple, "section", box, 2e-3)
+    assert pick_best([a, c]) is a
+
+
+def test_refine_recovers_a_perturbed_distance():
+    box = trimesh.creation.box(extents=(0.6, 0.4, 0.3))
+    target = ChamferTarget(box)
+    program = bbox_program(box)
+    f = program.features[0]
+    off = replace(f, extent=replace(f.extent, d1=f.extent.d1 + 0.06))
+    bad = Program((off,))
+    mesh = program_to_mesh(bad)
+    start = Candidate(bad, "model", mesh, target(mesh))
+    better = refine_candidate(start, target, budget_s=5.0, check=lambda: None)
+    assert better.rank_cd < 0.5 * start.rank_cd
+    assert abs(better.program.features[0].extent.d1 - 0.3) < 0.01
+
+
+def test_refinement_that_loses_the_volume_of_a_thin_part_is_refused():
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))  # a thin plate, closed
+    exact = bbox_program(sheet)
+    f = exact.features[0]
+    shifted = Program((replace(f, extent=replace(f.extent, d1=-f.extent.d1)),))  # moved by its thickness
+    original = Candidate(exact, "section", program_to_mesh(exact), 1e-4)
+    moved = Candidate(shifted, "section", program_to_mesh(shifted), 5e-5)
+    assert not keeps_volume(moved, original, sheet)
+    assert keeps_volume(original, original, sheet)
+
+
+def test_choose_is_fidelity_first_then_compact():
+    box, holed = bbox_program(trimesh.creation.box()), plate_with_hole()
+    items = [(holed, 1.0), (box, 1.02), (box, 5.0)]
+    assert choose(items, lambda it: it[1], lambda it: it[0]) == (box, 1.02)  # a tie: the compact one
+    assert choose(items, lambda it: it[1], lambda it: it[0], tie_relative=0.0, tie_absolute=0.0) == (
+        holed,
+        1.0,
+    )
+
+
+def test_keeps_volume_accepts_without_a_trusted_volume():
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
+    exact = bbox_program(sheet)
+    f = exact.features[0]
+    shifted = Program((replace(f, extent=replace(f.extent, d1=-f.extent.d1)),))
+    moved = Candidate(shifted, "section", program_to_mesh(shifted), 5e-5)
+    original = Candidate(exact, "section", program_to_mesh(exact), 1e-4)
+    assert keeps_volume(moved, original, None)  # a scan or point cloud is no volume truth
