@@ -3,7 +3,8 @@
 Pure Python (no bpy): the add-on reads the JSON layout documented in the backend's
 ``backend/cad/serialize.py`` without importing the backend. Arcs and circles are
 tessellated with the backend's rule (sagitta at most ``CHORD_TOLERANCE`` × part
-size, 8 to 256 segments per full turn), so both builders agree on the polygons.
+size, 24 to 256 segments per full turn), so both builders agree on the polygons
+(``tests/blender_addon/test_shared_constants.py`` fails on any difference).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from typing import Any
 FORMAT = "cadprog/1"
 OPERATIONS = ("new", "join", "cut", "intersect")
 CHORD_TOLERANCE = 1e-3  # max curve-to-chord distance, in units of the part's size
-MIN_SEGMENTS_PER_CIRCLE = 8
+MIN_SEGMENTS_PER_CIRCLE = 24  # small holes keep ~99 % of their area
 MAX_SEGMENTS_PER_CIRCLE = 256
+COLLINEAR_TOLERANCE = 1e-9  # |sin| of the angle at start between (mid - start) and (end - start)
 
 Vec2 = tuple[float, float]
 Vec3 = tuple[float, float, float]
@@ -129,7 +131,7 @@ def _arc_points(curve: dict[str, Any], tol: float) -> list[Vec2]:
     abx, aby, acx, acy = bx - ax, by - ay, cx - ax, cy - ay
     d = 2.0 * (abx * acy - aby * acx)
     lab, lac = abx * abx + aby * aby, acx * acx + acy * acy
-    if lab == 0.0 or lac == 0.0 or abs(d) <= 2e-9 * math.sqrt(lab * lac):
+    if lab == 0.0 or lac == 0.0 or abs(d) <= 2.0 * COLLINEAR_TOLERANCE * math.sqrt(lab * lac):
         raise ProgramError(f"degenerate arc through {curve['start']}, {curve['mid']}, {curve['end']}")
     ux, uy = (acy * lab - aby * lac) / d, (abx * lac - acx * lab) / d
     ox, oy, r = ax + ux, ay + uy, math.hypot(ux, uy)
