@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from .actions import OPEN_PREFERENCES
 from .client import BackendError, Client
 
 INSTALL_HINT = (
@@ -52,9 +53,11 @@ def resolve_python(preferred: str = "") -> str:
     """The backend's Python: the preference if set, else backend.json's; raises BackendError if neither exists."""
     candidate = preferred.strip() or str(read_backend_config().get("python", ""))
     if not candidate:
-        raise BackendError("the backend is not installed (no backend Python configured)", INSTALL_HINT)
+        raise BackendError(
+            "the backend is not installed (no backend Python configured)", INSTALL_HINT, OPEN_PREFERENCES
+        )
     if not os.path.isfile(candidate):
-        raise BackendError(f"the backend Python {candidate} does not exist", INSTALL_HINT)
+        raise BackendError(f"the backend Python {candidate} does not exist", INSTALL_HINT, OPEN_PREFERENCES)
     return candidate
 
 
@@ -95,7 +98,9 @@ class BackendProcess:
             )
         except OSError as exc:
             log.close()
-            raise BackendError(f"cannot run the backend Python {python}: {exc}", INSTALL_HINT) from None
+            raise BackendError(
+                f"cannot run the backend Python {python}: {exc}", INSTALL_HINT, OPEN_PREFERENCES
+            ) from None
         log.close()  # the child holds its own handle
         log_path = Path(log_name)
         deadline = time.monotonic() + timeout

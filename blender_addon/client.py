@@ -11,12 +11,14 @@ HOST = "127.0.0.1"
 
 
 class BackendError(Exception):
-    """A backend failure with a message for the user and a hint saying what to do about it."""
+    """A backend failure with a message for the user, a hint saying what to do about it and, where a
+    button can do it, an action (an operator id from ``actions.py``)."""
 
-    def __init__(self, message: str, hint: str = "") -> None:
+    def __init__(self, message: str, hint: str = "", action: str = "") -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
+        self.action = action
 
     def __str__(self) -> str:
         return f"{self.message} ({self.hint})" if self.hint else self.message

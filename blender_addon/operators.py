@@ -14,6 +14,7 @@ import bpy
 from bpy_extras.io_utils import ExportHelper
 
 from . import bake, build, poll, worker
+from .actions import OPEN_PREFERENCES, START_BACKEND
 from .backend_process import resolve_python
 from .client import BackendError
 from .meshdata import mesh_payload
@@ -38,8 +39,8 @@ def target_collection(context: bpy.types.Context) -> bpy.types.Collection | None
 
 
 class _Reporting:
-    def fail(self, message: str, hint: str = "") -> set[str]:
-        STATE.set_error(message, hint)
+    def fail(self, message: str, hint: str = "", action: str = "") -> set[str]:
+        STATE.set_error(message, hint, action)
         self.report({"WARNING"}, f"{message}: {hint}" if hint else message)  # type: ignore[attr-defined]
         return {"CANCELLED"}
 
@@ -50,11 +51,11 @@ class _Reporting:
         if STATE.backend_alive():
             return None
         if not may_start:
-            return self.fail("the backend is not running", worker.NOT_RUNNING_HINT)
+            return self.fail("the backend is not running", worker.NOT_RUNNING_HINT, START_BACKEND)
         try:
             resolve_python(settings.python)
         except BackendError as exc:
-            return self.fail(exc.message, exc.hint)
+            return self.fail(exc.message, exc.hint, exc.action)
         return None
 
 
@@ -204,6 +205,24 @@ def _begin(task: str, total: int) -> None:
     STATE.clear_error()
 
 
+class MESH2CAD_OT_open_preferences(bpy.types.Operator):
+    bl_idname = OPEN_PREFERENCES
+    bl_label = "Open Preferences"
+    bl_description = "Open the add-on's preferences (backend Python, port, auto-start)"
+
+    def execute(self, context: bpy.types.Context) -> set[str]:
+        from .preferences import ADDON_ID
+
+        STATE.clear_error()
+        if bpy.app.background:  # no window to open: the panel's hint says where the setting is
+            self.report({"INFO"}, f"Edit > Preferences > Add-ons > {ADDON_ID}")
+            return {"FINISHED"}
+        bpy.ops.screen.userpref_show("INVOKE_DEFAULT")
+        context.preferences.active_section = "ADDONS"
+        bpy.ops.preferences.addon_show(module=ADDON_ID)
+        return {"FINISHED"}
+
+
 CLASSES = (
     MESH2CAD_OT_reconstruct,
     MESH2CAD_OT_cancel,
@@ -211,4 +230,5 @@ CLASSES = (
     MESH2CAD_OT_stop_backend,
     MESH2CAD_OT_apply,
     MESH2CAD_OT_export_program,
+    MESH2CAD_OT_open_preferences,
 )

@@ -6,6 +6,7 @@ import textwrap
 
 import bpy
 
+from . import actions
 from .operators import input_meshes, target_collection
 from .state import STATE
 
@@ -47,6 +48,9 @@ class MESH2CAD_PT_panel(bpy.types.Panel):
             _wrapped(box, STATE.last_error, icon="ERROR")
             if STATE.last_hint:
                 _wrapped(box, STATE.last_hint, icon="INFO")
+            if STATE.last_action:  # the error's fix as a button
+                text, icon = actions.label(STATE.last_action)
+                box.operator(STATE.last_action, text=text, icon=icon)
 
 
 def _draw_backend(layout: bpy.types.UILayout) -> None:

@@ -13,6 +13,7 @@ import bpy
 from mathutils import Matrix
 
 from . import build
+from .actions import RECONSTRUCT
 from .state import STATE, Failed, Finished, Message, Progress, ServerReady, TaskDone
 
 TIMER_INTERVAL_S = 0.2
@@ -61,7 +62,7 @@ def _handle(message: Message) -> None:
     elif isinstance(message, Finished):
         _apply_result(message)
     elif isinstance(message, Failed):
-        STATE.set_error(message.message, message.hint)
+        STATE.set_error(message.message, message.hint, message.action)
         print(f"mesh2cad: {message.message}" + (f" ({message.hint})" if message.hint else ""))
     elif isinstance(message, TaskDone):
         STATE.busy = False
@@ -83,6 +84,7 @@ def _apply_result(message: Finished) -> None:
         STATE.set_error(
             f"{item.source}: the backend's program cannot be built: {exc}",
             "reconstruct again with more candidates or another seed",
+            RECONSTRUCT,
         )
         return
     scores = result.get("scores") if isinstance(result.get("scores"), dict) else {}

@@ -47,6 +47,7 @@ class Failed:
     message: str
     hint: str = ""
     source: str = ""
+    action: str = ""  # an operator that fixes it (actions.py), drawn as a button
 
 
 @dataclass(frozen=True)
@@ -70,15 +71,16 @@ class AddonState:
     stage: str = ""
     last_error: str = ""
     last_hint: str = ""
+    last_action: str = ""
     last_result: dict[str, Any] = field(default_factory=dict)
     health: dict[str, Any] = field(default_factory=dict)
     backend: BackendProcess | None = None
 
-    def set_error(self, message: str, hint: str = "") -> None:
-        self.last_error, self.last_hint = message, hint
+    def set_error(self, message: str, hint: str = "", action: str = "") -> None:
+        self.last_error, self.last_hint, self.last_action = message, hint, action
 
     def clear_error(self) -> None:
-        self.last_error = self.last_hint = ""
+        self.last_error = self.last_hint = self.last_action = ""
 
     def backend_alive(self) -> bool:
         return self.backend is not None and self.backend.alive()

@@ -11,6 +11,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
+from .actions import START_BACKEND
 from .backend_process import BackendProcess, resolve_python
 from .client import BackendError, Client
 from .preferences import Settings
@@ -54,7 +55,7 @@ def _guarded(state: AddonState, run: Callable[[], Any]) -> None:
     try:
         cancelled = bool(run())
     except BackendError as exc:
-        state.messages.put(Failed(exc.message, exc.hint))
+        state.messages.put(Failed(exc.message, exc.hint, action=exc.action))
     except Exception as exc:  # a bug: report it in the panel instead of losing it in a thread
         traceback.print_exc()
         state.messages.put(Failed(f"unexpected error: {exc!r}", "see the system console and report it"))
@@ -67,7 +68,7 @@ def _ensure_backend(settings: Settings, state: AddonState, force: bool) -> Clien
     backend = state.backend
     if backend is None or not backend.alive():
         if not force:
-            raise BackendError("the backend is not running", NOT_RUNNING_HINT)
+            raise BackendError("the backend is not running", NOT_RUNNING_HINT, START_BACKEND)
         python = resolve_python(settings.python)
         state.messages.put(Progress("", 0.0, "starting backend"))
         backend = BackendProcess.start(

@@ -83,8 +83,11 @@ def test_reconstruct_with_backend_not_installed(addon):
     _select(add_cube("Part"))
     assert bpy.ops.mesh2cad.reconstruct() == {"CANCELLED"}
     assert "not installed" in STATE.last_error and "install.py" in STATE.last_hint
+    assert STATE.last_action == "mesh2cad.open_preferences"  # the error carries its fix
     assert bpy.ops.mesh2cad.start_backend() == {"CANCELLED"}
     assert "install.py" in STATE.last_hint
+    assert bpy.ops.mesh2cad.open_preferences() == {"FINISHED"}  # headless: reports where, clears the error
+    assert STATE.last_error == "" and STATE.last_action == ""
 
 
 def test_reconstruct_with_backend_not_running_and_no_auto_start(addon, monkeypatch):
@@ -92,6 +95,7 @@ def test_reconstruct_with_backend_not_running_and_no_auto_start(addon, monkeypat
     _select(add_cube("Part"))
     assert bpy.ops.mesh2cad.reconstruct() == {"CANCELLED"}
     assert STATE.last_error == "the backend is not running" and "Start Backend" in STATE.last_hint
+    assert STATE.last_action == "mesh2cad.start_backend"
 
 
 def test_backend_that_dies_at_start_reports_its_output(addon, tmp_path):
@@ -202,6 +206,14 @@ def test_panel_draws_every_state(addon):
     assert "IoU: 0.900" in texts and "run `python install.py`" in texts
     assert sum(1 for t in texts if t == "log line") <= 12
     assert ("operator", ("mesh2cad.cancel",), {"icon": "X"}) in calls
+    assert not any(
+        name == "operator" and args == ("mesh2cad.start_backend",) and kw.get("text") == "Start Backend"
+        for name, args, kw in calls
+    )  # no action, no fix button
+    STATE.set_error("the backend is not running", "press Start Backend", "mesh2cad.start_backend")
+    MESH2CAD_PT_panel.draw(panel, bpy.context)
+    fix = ("operator", ("mesh2cad.start_backend",), {"text": "Start Backend", "icon": "PLAY"})
+    assert fix in calls  # the error's action drawn as a button
 
 
 def test_preferences_of_the_enabled_addon_reach_the_settings():
