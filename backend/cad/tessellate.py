@@ -17,17 +17,15 @@ import math
 
 import numpy as np
 
+from backend.cad.curves import CurveError, arc_sweep
 from backend.cad.program import Arc, Circle, Curve, Line, Loop
 
 CHORD_TOLERANCE = 1e-3  # max curve-to-chord distance, in units of the part's size (normalised frame: 1)
 TIDY_DIGITS = 12
 MIN_SEGMENTS_PER_CIRCLE = 24  # small holes keep ~99 % of their area
 MAX_SEGMENTS_PER_CIRCLE = 256
-COLLINEAR_TOLERANCE = 1e-9  # |sin| of the angle at start between (mid - start) and (end - start)
 
-
-class TessellationError(ValueError):
-    """A curve cannot be turned into a polyline (e.g. an arc through three collinear points)."""
+TessellationError = CurveError  # what tessellating a curve without a well-defined shape raises
 
 
 def segments_per_circle(radius: float, scale: float = 1.0) -> int:
@@ -38,35 +36,6 @@ def segments_per_circle(radius: float, scale: float = 1.0) -> int:
     step = 2.0 * math.acos(1.0 - tol / radius)
     n = math.ceil(2.0 * math.pi / step)
     return int(min(MAX_SEGMENTS_PER_CIRCLE, max(MIN_SEGMENTS_PER_CIRCLE, n)))
-
-
-def arc_center(arc: Arc) -> tuple[np.ndarray, float]:
-    """Centre and radius of the circle through the arc's three points; raises on collinear points."""
-    a, b, c = (np.asarray(p, dtype=np.float64) for p in (arc.start, arc.mid, arc.end))
-    ab, ac = b - a, c - a
-    d = 2.0 * (ab[0] * ac[1] - ab[1] * ac[0])
-    lab, lac = float(np.dot(ab, ab)), float(np.dot(ac, ac))
-    if lab == 0.0 or lac == 0.0 or abs(d) <= 2.0 * COLLINEAR_TOLERANCE * math.sqrt(lab * lac):
-        raise TessellationError(
-            f"degenerate arc: start {arc.start}, mid {arc.mid}, end {arc.end} are collinear or coincide"
-        )
-    ux = (ac[1] * lab - ab[1] * lac) / d
-    uy = (ab[0] * lac - ac[0] * lab) / d
-    center = a + np.array([ux, uy])
-    return center, math.hypot(ux, uy)
-
-
-def arc_sweep(arc: Arc) -> tuple[np.ndarray, float, float, float]:
-    """(centre, radius, start angle, signed sweep) of the arc going from start through mid to end."""
-    center, r = arc_center(arc)
-    a0 = math.atan2(arc.start[1] - center[1], arc.start[0] - center[0])
-    am = math.atan2(arc.mid[1] - center[1], arc.mid[0] - center[0])
-    a1 = math.atan2(arc.end[1] - center[1], arc.end[0] - center[0])
-    two_pi = 2.0 * math.pi
-    dm = (am - a0) % two_pi
-    d1 = (a1 - a0) % two_pi
-    sweep = d1 if dm < d1 else d1 - two_pi  # counter-clockwise if mid lies on the ccw path, else clockwise
-    return center, r, a0, sweep
 
 
 def tessellate_arc(arc: Arc, scale: float = 1.0) -> np.ndarray:

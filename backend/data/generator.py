@@ -27,6 +27,7 @@ from shapely.geometry import Polygon
 from shapely.geometry.base import BaseGeometry
 
 from backend.cad.canonical import canonicalize
+from backend.cad.curves import arc_sweep
 from backend.cad.program import (
     Arc,
     Circle,
@@ -45,7 +46,7 @@ from backend.cad.program import (
     normalized,
 )
 from backend.cad.quantize import STEPS_PER_UNIT, QuantizationRangeError, quantize_value
-from backend.cad.tessellate import TessellationError, arc_sweep
+from backend.cad.tessellate import TessellationError
 from backend.cad.validate import ProgramError
 from backend.geometry.convert import manifold_to_trimesh
 from backend.geometry.solid import GeometryError, build_manifold

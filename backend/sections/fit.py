@@ -14,6 +14,7 @@ import numpy as np
 import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
+from backend.cad.curves import circle_through
 from backend.cad.program import (
     Arc,
     Circle,
@@ -74,16 +75,6 @@ def _turns(p: np.ndarray) -> np.ndarray:
     return np.arctan2(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0], (a * b).sum(axis=1))
 
 
-def _circle_through(a: np.ndarray, b: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, float] | None:
-    ab, ac = b - a, c - a
-    d = 2.0 * (ab[0] * ac[1] - ab[1] * ac[0])
-    lab, lac = float(ab @ ab), float(ac @ ac)
-    if abs(d) <= 1e-12 * max(lab, lac, 1e-30):
-        return None
-    u = np.array([(ac[1] * lab - ab[1] * lac) / d, (ab[0] * lac - ac[0] * lab) / d])
-    return a + u, float(math.hypot(u[0], u[1]))
-
-
 def _fit_circle(p: np.ndarray) -> tuple[np.ndarray, float]:
     """Least-squares (Kasa) circle through points."""
     a = np.column_stack([2.0 * p, np.ones(len(p))])
@@ -125,7 +116,7 @@ def _arc_fits(c: np.ndarray, t: np.ndarray, i: int, j: int, tol: float) -> bool:
         return False
     if abs(float(inner.sum())) >= 2.0 * math.pi - 1e-3:
         return False
-    fit = _circle_through(c[i], c[(i + j) // 2], c[j])
+    fit = circle_through(c[i], c[(i + j) // 2], c[j])
     if fit is None or fit[1] > MAX_ARC_RADIUS:
         return False
     center, r = fit
@@ -180,7 +171,7 @@ def _segment(p: np.ndarray, t: np.ndarray, start: int, tol: float) -> list[Curve
 
 def _arc_mid(s: np.ndarray, m: np.ndarray, e: np.ndarray) -> np.ndarray:
     """The point halfway along the arc from s through m to e (a well-placed ``Arc.mid``)."""
-    fit = _circle_through(s, m, e)
+    fit = circle_through(s, m, e)
     if fit is None:
         return m
     center, r = fit

@@ -3,13 +3,13 @@ import math
 import numpy as np
 import pytest
 
+from backend.cad.curves import arc_center
 from backend.cad.program import Arc, Circle, Line, Loop
 from backend.cad.tessellate import (
     CHORD_TOLERANCE,
     MAX_SEGMENTS_PER_CIRCLE,
     MIN_SEGMENTS_PER_CIRCLE,
     TessellationError,
-    arc_center,
     segments_per_circle,
     signed_area,
     tessellate_arc,
