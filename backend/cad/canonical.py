@@ -15,10 +15,8 @@ Per feature (the feature order is kept: booleans do not commute):
 
 from __future__ import annotations
 
-import math
-
+from backend.cad.curves import oriented
 from backend.cad.program import (
-    Arc,
     Circle,
     Curve,
     Extent,
@@ -116,26 +114,6 @@ def _loop_key(loop: Loop) -> tuple[float, float]:
     return min(c.start for c in loop.curves)
 
 
-def signed_area_estimate(loop: Loop) -> float:
-    """Shoelace area of the chain's start and arc-mid points (exact sign for simple loops)."""
-    pts: list[tuple[float, float]] = []
-    for c in loop.curves:
-        if isinstance(c, Circle):
-            return math.pi * c.radius * c.radius
-        pts.append(c.start)
-        if isinstance(c, Arc):
-            pts.append(c.mid)
-    return 0.5 * sum(a[0] * b[1] - b[0] * a[1] for a, b in zip(pts, pts[1:] + pts[:1]))
-
-
-def _reverse(c: Curve) -> Curve:
-    if isinstance(c, Line):
-        return Line(c.end, c.start)
-    if isinstance(c, Arc):
-        return Arc(c.end, c.mid, c.start)
-    return c
-
-
 def _collinear_same_direction(a: Line, b: Line) -> bool:
     u = (a.end[0] - a.start[0], a.end[1] - a.start[1])
     v = (b.end[0] - b.start[0], b.end[1] - b.start[1])
@@ -164,8 +142,6 @@ def _merge_lines(curves: list[Curve]) -> list[Curve]:
 def _canonical_loop(loop: Loop, ccw: bool) -> Loop:
     if loop.is_circle or not loop.curves:
         return loop
-    curves = _merge_lines(list(loop.curves))
-    if (signed_area_estimate(Loop(tuple(curves))) > 0) != ccw:
-        curves = [_reverse(c) for c in reversed(curves)]
+    curves = list(oriented(Loop(tuple(_merge_lines(list(loop.curves)))), ccw).curves)
     first = min(range(len(curves)), key=lambda i: curves[i].start)
     return Loop(tuple(curves[first:] + curves[:first]))

@@ -1,5 +1,5 @@
 """The measured geometry of the schema's curves, written once: the circle through three points, an arc's
-centre and sweep.
+centre and sweep, a loop's signed area and the loop turned to a given orientation.
 
 Structural operations that need no measuring (reversing a curve or loop, mapping its points) live on
 the schema itself, in ``program.py``; tessellation (curves -> polygons) in ``tessellate.py``.
@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from backend.cad.program import Arc, Vec2
+from backend.cad.program import Arc, Circle, Loop, Vec2, reverse_loop
 
 COLLINEAR_TOLERANCE = 1e-9  # |sin| of the angle at start between (mid - start) and (end - start)
 
@@ -58,3 +58,36 @@ def arc_sweep(arc: Arc) -> tuple[np.ndarray, float, float, float]:
     d1 = (a1 - a0) % two_pi
     sweep = d1 if dm < d1 else d1 - two_pi  # counter-clockwise if mid lies on the ccw path, else clockwise
     return center, r, a0, sweep
+
+
+def segment_area(arc: Arc) -> float:
+    """Signed area between the arc and its chord: positive for a counter-clockwise arc (walked start to
+    end it bulges to the right of the chord, adding to a counter-clockwise loop); 0 when degenerate."""
+    try:
+        _, r, _, sweep = arc_sweep(arc)
+    except CurveError:
+        return 0.0
+    segment = 0.5 * r * r * (abs(sweep) - math.sin(abs(sweep)))
+    return segment if sweep > 0 else -segment
+
+
+def loop_area(loop: Loop) -> float:
+    """Exact signed area of a loop (counter-clockwise positive): the shoelace of its vertices plus each
+    arc's segment; a circle counts its whole area, positive."""
+    area = 0.0
+    for c in loop.curves:
+        if isinstance(c, Circle):
+            area += math.pi * c.radius**2
+            continue
+        s, e = c.start, c.end
+        area += 0.5 * (s[0] * e[1] - e[0] * s[1])
+        if isinstance(c, Arc):
+            area += segment_area(c)
+    return area
+
+
+def oriented(loop: Loop, ccw: bool) -> Loop:
+    """The loop walked counter-clockwise (``ccw``) or clockwise; circles are returned unchanged."""
+    if loop.is_circle or (loop_area(loop) > 0) == ccw:
+        return loop
+    return reverse_loop(loop)

@@ -170,6 +170,20 @@ def map_points(curve: Curve, fn) -> Curve:
     return Circle(fn(curve.center), curve.radius)
 
 
+def reverse_curve(curve: Curve) -> Curve:
+    """The curve walked from its end to its start (a circle has no direction: returned as is)."""
+    if isinstance(curve, Line):
+        return Line(curve.end, curve.start)
+    if isinstance(curve, Arc):
+        return Arc(curve.end, curve.mid, curve.start)
+    return curve
+
+
+def reverse_loop(loop: Loop) -> Loop:
+    """The loop walked the other way round (curves in reverse order, each reversed)."""
+    return Loop(tuple(reverse_curve(c) for c in reversed(loop.curves)))
+
+
 def _scale_curve(curve: Curve, s: float) -> Curve:
     scaled = map_points(curve, lambda p: (p[0] * s, p[1] * s))
     return replace(scaled, radius=curve.radius * s) if isinstance(curve, Circle) else scaled

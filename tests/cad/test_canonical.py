@@ -14,18 +14,17 @@ from hypothesis import strategies as st
 
 from backend.cad.canonical import canonicalize
 from backend.cad.program import (
-    Arc,
     Circle,
     Extent,
     ExtentKind,
     Extrude,
-    Line,
     Loop,
     Plane,
     Profile,
     Program,
     Sketch,
     map_points,
+    reverse_loop,
 )
 from backend.cad.quantize import STEP
 from backend.data.generator import analytic_bounds, generate_program, raw_program, to_normalised_frame
@@ -44,17 +43,6 @@ def _raw_normalised(seed: int) -> Program:
         except ValueError:
             continue
     raise AssertionError(f"no valid raw program for seed {seed}")
-
-
-def _reverse(loop: Loop) -> Loop:
-    def rev(c):
-        if isinstance(c, Line):
-            return Line(c.end, c.start)
-        if isinstance(c, Arc):
-            return Arc(c.end, c.mid, c.start)
-        return c
-
-    return Loop(tuple(rev(c) for c in reversed(loop.curves)))
 
 
 def _map_sketch(f: Extrude, fn) -> tuple[Profile, ...]:
@@ -92,7 +80,7 @@ def _perturb_loop(loop: Loop, draw) -> Loop:
     if loop.is_circle:
         return loop
     if draw(st.booleans()):
-        loop = _reverse(loop)
+        loop = reverse_loop(loop)
     k = draw(st.integers(0, len(loop.curves) - 1))
     return Loop(loop.curves[k:] + loop.curves[:k])
 

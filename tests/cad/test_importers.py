@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from backend.cad.curves import loop_area
 from backend.cad.importers import ImportErrorUnsupported, ImportFormatError, detect_format, import_json
-from backend.cad.importers.fusion360 import loop_area
 from backend.cad.program import Arc, Circle, ExtentKind, Line, Operation, Program
 from backend.cad.serialize import dumps, loads
 

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from backend.cad.curves import loop_area, oriented
 from backend.cad.importers import ImportErrorUnsupported, ImportFormatError
 from backend.cad.program import (
     Arc,
@@ -51,6 +52,7 @@ from backend.cad.program import (
     cross,
     dot,
     normalized,
+    reverse_curve,
 )
 
 OPERATIONS = {
@@ -397,7 +399,7 @@ def _arc(c: dict[str, Any], frame: _Frame, conv: Conventions, where: str) -> Arc
 
     def fits(direction: float) -> bool:
         p0, p1 = at(direction, a0), at(direction, a0 + sweep)
-        err = min(_dist(p0, start) + _dist(p1, end), _dist(p0, end) + _dist(p1, start))
+        err = min(math.dist(p0, start) + math.dist(p1, end), math.dist(p0, end) + math.dist(p1, start))
         return err <= ARC_MATCH_TOLERANCE * radius
 
     ccw, cw = fits(1.0), fits(-1.0)
@@ -420,24 +422,12 @@ def _normal_direction(n: Any, frame: _Frame, conv: Conventions, where: str) -> f
     return -1.0 if s < 0 else 1.0
 
 
-def _dist(a: Vec2, b: Vec2) -> float:
-    return math.hypot(a[0] - b[0], a[1] - b[1])
-
-
 def _map_curve(c: Curve, fn: Callable[[Vec2], Vec2]) -> Curve:
     if isinstance(c, Line):
         return Line(fn(c.start), fn(c.end))
     if isinstance(c, Arc):
         return Arc(fn(c.start), fn(c.mid), fn(c.end))
     return Circle(fn(c.center), c.radius)
-
-
-def _reversed(c: Curve) -> Curve:
-    if isinstance(c, Line):
-        return Line(c.end, c.start)
-    if isinstance(c, Arc):
-        return Arc(c.end, c.mid, c.start)
-    return c
 
 
 def _with_ends(c: Curve, start: Vec2, end: Vec2) -> Curve:
@@ -466,14 +456,14 @@ def chain_loop(curves: list[Curve], where: str = "loop") -> Loop:
         best, flip, gap = 0, False, math.inf
         for k, c in enumerate(remaining):
             for rev, p in ((False, c.start), (True, c.end)):  # type: ignore[union-attr]
-                d = _dist(tail, p)
+                d = math.dist(tail, p)
                 if d < gap:
                     best, flip, gap = k, rev, d
         if gap > tol:
             raise ImportFormatError(f"{where}: curves do not form a closed chain (gap {gap:.3g})")
         c = remaining.pop(best)
-        chain.append(_reversed(c) if flip else c)
-    closing = _dist(chain[-1].end, chain[0].start)  # type: ignore[union-attr]
+        chain.append(reverse_curve(c) if flip else c)
+    closing = math.dist(chain[-1].end, chain[0].start)  # type: ignore[union-attr]
     if closing > tol:
         raise ImportFormatError(f"{where}: loop is not closed (gap {closing:.3g})")
     out: list[Curve] = []
@@ -482,41 +472,3 @@ def chain_loop(curves: list[Curve], where: str = "loop") -> Loop:
         end = chain[0].start if k == len(chain) - 1 else c.end  # type: ignore[union-attr]
         out.append(_with_ends(c, start, end))
     return Loop(tuple(out))
-
-
-def loop_area(loop: Loop) -> float:
-    """Signed area (counter-clockwise positive); a circle's is positive."""
-    if loop.is_circle:
-        return math.pi * loop.curves[0].radius ** 2  # type: ignore[union-attr]
-    area = 0.0
-    for c in loop.curves:
-        s, e = c.start, c.end  # type: ignore[union-attr]
-        area += 0.5 * (s[0] * e[1] - e[0] * s[1])
-        if isinstance(c, Arc):
-            area += _segment_area(c)
-    return area
-
-
-def _segment_area(a: Arc) -> float:
-    """Signed area between the chord start->end and the arc (positive when the arc bulges to the right)."""
-    (x0, y0), (x1, y1), (x2, y2) = a.start, a.mid, a.end
-    d = 2.0 * (x0 * (y1 - y2) + x1 * (y2 - y0) + x2 * (y0 - y1))
-    if abs(d) < 1e-300:
-        return 0.0
-    ux = ((x0**2 + y0**2) * (y1 - y2) + (x1**2 + y1**2) * (y2 - y0) + (x2**2 + y2**2) * (y0 - y1)) / d
-    uy = ((x0**2 + y0**2) * (x2 - x1) + (x1**2 + y1**2) * (x0 - x2) + (x2**2 + y2**2) * (x1 - x0)) / d
-    r = math.hypot(x0 - ux, y0 - uy)
-    t0, t1, t2 = (math.atan2(y - uy, x - ux) for x, y in ((x0, y0), (x1, y1), (x2, y2)))
-    ccw_sweep = (t2 - t0) % (2 * math.pi)
-    through_mid = (t1 - t0) % (2 * math.pi) < ccw_sweep
-    sweep = ccw_sweep if through_mid else ccw_sweep - 2 * math.pi  # signed, + for counter-clockwise
-    segment = 0.5 * r * r * (abs(sweep) - math.sin(abs(sweep)))
-    # a counter-clockwise arc bulges to the right of its chord when walked start->end: adds area
-    return segment if sweep > 0 else -segment
-
-
-def oriented(loop: Loop, ccw: bool) -> Loop:
-    """The loop walked counter-clockwise (``ccw``) or clockwise; circles are returned unchanged."""
-    if loop.is_circle or (loop_area(loop) > 0) == ccw:
-        return loop
-    return Loop(tuple(_reversed(c) for c in reversed(loop.curves)))
