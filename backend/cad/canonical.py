@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from backend.cad.curves import oriented
 from backend.cad.program import (
-    Circle,
     Curve,
     Extent,
     ExtentKind,
@@ -30,7 +29,7 @@ from backend.cad.program import (
     Sketch,
     cross,
     dot,
-    map_points,
+    map_loop,
     normalized,
 )
 from backend.cad.quantize import quantize_value
@@ -76,14 +75,10 @@ def _canonical_feature(f: Extrude, quantize: bool) -> Extrude:
         d = (w[0] - o_new[0], w[1] - o_new[1], w[2] - o_new[2])
         return (q(dot(d, x_new)), q(dot(d, y_new)))
 
-    def convert(c: Curve) -> Curve:
-        moved = map_points(c, to_new)
-        return Circle(moved.center, q(c.radius)) if isinstance(c, Circle) else moved
-
     profiles = []
     for p in f.sketch.profiles:
-        outer = _canonical_loop(Loop(tuple(convert(c) for c in p.outer.curves)), ccw=True)
-        holes = [_canonical_loop(Loop(tuple(convert(c) for c in h.curves)), ccw=False) for h in p.holes]
+        outer = _canonical_loop(map_loop(p.outer, to_new, q), ccw=True)
+        holes = [_canonical_loop(map_loop(h, to_new, q), ccw=False) for h in p.holes]
         profiles.append(Profile(outer, tuple(sorted(holes, key=_loop_key))))
     profiles.sort(key=lambda pr: _loop_key(pr.outer))
     extent = _canonical_extent(f.extent, flipped, q)

@@ -12,7 +12,8 @@ needs the JSON layout documented in ``serialize.py``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Union
 
@@ -161,13 +162,32 @@ def normalized(a: Vec3) -> Vec3:
     return (a[0] / n, a[1] / n, a[2] / n)
 
 
-def map_points(curve: Curve, fn) -> Curve:
-    """Apply fn to every 2D point of a curve (a circle's radius is scaled by the caller)."""
+# --- structural operations on curves, loops and profiles (measured geometry: ``curves.py``) -------
+
+PointFn = Callable[[Vec2], Vec2]
+RadiusFn = Callable[[float], float]
+
+
+def map_curve(curve: Curve, point: PointFn, radius: RadiusFn | None = None) -> Curve:
+    """The curve with ``point`` applied to each of its 2D points (a circle's centre) and ``radius`` to a
+    circle's radius (kept when None)."""
     if isinstance(curve, Line):
-        return Line(fn(curve.start), fn(curve.end))
+        return Line(point(curve.start), point(curve.end))
     if isinstance(curve, Arc):
-        return Arc(fn(curve.start), fn(curve.mid), fn(curve.end))
-    return Circle(fn(curve.center), curve.radius)
+        return Arc(point(curve.start), point(curve.mid), point(curve.end))
+    return Circle(point(curve.center), curve.radius if radius is None else radius(curve.radius))
+
+
+def map_loop(loop: Loop, point: PointFn, radius: RadiusFn | None = None) -> Loop:
+    """``map_curve`` on every curve of the loop."""
+    return Loop(tuple(map_curve(c, point, radius) for c in loop.curves))
+
+
+def map_profile(profile: Profile, point: PointFn, radius: RadiusFn | None = None) -> Profile:
+    """``map_curve`` on every curve of the profile's outer loop and holes."""
+    return Profile(
+        map_loop(profile.outer, point, radius), tuple(map_loop(h, point, radius) for h in profile.holes)
+    )
 
 
 def reverse_curve(curve: Curve) -> Curve:
@@ -184,22 +204,13 @@ def reverse_loop(loop: Loop) -> Loop:
     return Loop(tuple(reverse_curve(c) for c in reversed(loop.curves)))
 
 
-def _scale_curve(curve: Curve, s: float) -> Curve:
-    scaled = map_points(curve, lambda p: (p[0] * s, p[1] * s))
-    return replace(scaled, radius=curve.radius * s) if isinstance(curve, Circle) else scaled
-
-
 def _transform_feature(f: Extrude, s: float, t: Vec3) -> Extrude:
     if not s > 0:
         raise ValueError(f"scale must be positive, got {s}")
     pl = f.sketch.plane
     origin = (pl.origin[0] * s + t[0], pl.origin[1] * s + t[1], pl.origin[2] * s + t[2])
     profiles = tuple(
-        Profile(
-            Loop(tuple(_scale_curve(c, s) for c in p.outer.curves)),
-            tuple(Loop(tuple(_scale_curve(c, s) for c in h.curves)) for h in p.holes),
-        )
-        for p in f.sketch.profiles
+        map_profile(p, lambda q: (q[0] * s, q[1] * s), lambda r: r * s) for p in f.sketch.profiles
     )
     extent = Extent(f.extent.kind, f.extent.d1 * s, f.extent.d2 * s)
     return Extrude(Sketch(Plane(origin, pl.x_dir, pl.normal), profiles), extent, f.operation)

@@ -42,7 +42,8 @@ from backend.cad.program import (
     Program,
     Sketch,
     dot,
-    map_points,
+    map_curve,
+    map_profile,
     normalized,
 )
 from backend.cad.quantize import STEPS_PER_UNIT, QuantizationRangeError, quantize_value
@@ -815,16 +816,11 @@ def f_edge(part: Part) -> list[Extrude]:
     # the profile lies on the perpendicular plane: edge along Y -> plane Y (u, v) = (Z, X);
     # edge along X -> plane X (u, v) = (Y, Z). Points above are (side coordinate, z).
     if axis == 0:
-        curves = tuple(_swap(cv) for cv in curves)
+        curves = tuple(map_curve(cv, lambda p: (p[1], p[0])) for cv in curves)
         plane_axis, a, b = 1, y0, y1
     else:
         plane_axis, a, b = 0, x0, x1
     return [extrude(plane_axis, b, [Profile(Loop(curves))], Operation.CUT, ExtentKind.ONE_SIDE, -(b - a))]
-
-
-def _swap(c: Line | Arc) -> Line | Arc:
-    sw = lambda p: (p[1], p[0])  # noqa: E731
-    return Line(sw(c.start), sw(c.end)) if isinstance(c, Line) else Arc(sw(c.start), sw(c.mid), sw(c.end))
 
 
 def f_notch(part: Part) -> list[Extrude]:
@@ -1062,23 +1058,13 @@ def _steps(v: float) -> float:
     return float(round(v * STEPS_PER_UNIT))
 
 
-def _curve_in_steps(c: Line | Arc | Circle) -> Line | Arc | Circle:
-    if isinstance(c, Circle):
-        return Circle((_steps(c.center[0]), _steps(c.center[1])), _steps(c.radius))
-    return map_points(c, lambda p: (_steps(p[0]), _steps(p[1])))
-
-
 def in_steps(program: Program) -> Program:
     """The quantised program scaled by STEPS_PER_UNIT: every number an exact integer."""
     feats = []
     for f in program.features:
         pl = f.sketch.plane
         profiles = tuple(
-            Profile(
-                Loop(tuple(map(_curve_in_steps, p.outer.curves))),
-                tuple(Loop(tuple(map(_curve_in_steps, h.curves))) for h in p.holes),
-            )
-            for p in f.sketch.profiles
+            map_profile(p, lambda q: (_steps(q[0]), _steps(q[1])), _steps) for p in f.sketch.profiles
         )
         plane = Plane(tuple(map(_steps, pl.origin)), pl.x_dir, pl.normal)
         extent = Extent(f.extent.kind, _steps(f.extent.d1), _steps(f.extent.d2))

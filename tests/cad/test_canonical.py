@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 
 from backend.cad.canonical import canonicalize
 from backend.cad.program import (
-    Circle,
     Extent,
     ExtentKind,
     Extrude,
@@ -23,7 +22,7 @@ from backend.cad.program import (
     Profile,
     Program,
     Sketch,
-    map_points,
+    map_profile,
     reverse_loop,
 )
 from backend.cad.quantize import STEP
@@ -46,14 +45,7 @@ def _raw_normalised(seed: int) -> Program:
 
 
 def _map_sketch(f: Extrude, fn) -> tuple[Profile, ...]:
-    def curve(c):
-        moved = map_points(c, fn)
-        return Circle(moved.center, c.radius) if isinstance(c, Circle) else moved
-
-    def loop(lp: Loop) -> Loop:
-        return Loop(tuple(curve(c) for c in lp.curves))
-
-    return tuple(Profile(loop(p.outer), tuple(loop(h) for h in p.holes)) for p in f.sketch.profiles)
+    return tuple(map_profile(p, fn) for p in f.sketch.profiles)
 
 
 def _flip(f: Extrude) -> Extrude:

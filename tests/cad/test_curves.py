@@ -1,4 +1,4 @@
-"""The schema's curve operations: reversing, circle through three points, loop area."""
+"""The schema's curve operations: reversing, mapping points, circle through three points, loop area."""
 
 from __future__ import annotations
 
@@ -13,6 +13,10 @@ from backend.cad.program import (
     Circle,
     Line,
     Loop,
+    Profile,
+    map_curve,
+    map_loop,
+    map_profile,
     reverse_curve,
     reverse_loop,
 )
@@ -37,6 +41,20 @@ def test_reverse_curve_and_loop() -> None:
     assert [c.start for c in back.curves] == [(0, -0.5), (0, 0.5), (1, 0.5), (1, -0.5)]
     assert all(a.end == b.start for a, b in zip(back.curves, back.curves[1:] + back.curves[:1]))
     assert reverse_loop(back) == SLOT
+
+
+def test_map_points_and_radius() -> None:
+    def shift(p):
+        return (p[0] + 1.0, p[1] * 2.0)
+
+    assert map_curve(Line((0, 0), (1, 1)), shift) == Line((1.0, 0.0), (2.0, 2.0))
+    assert map_curve(Arc((0, 0), (1, 1), (2, 0)), shift) == Arc((1.0, 0.0), (2.0, 2.0), (3.0, 0.0))
+    assert map_curve(Circle((1, 1), 0.5), shift) == Circle((2.0, 2.0), 0.5)
+    assert map_curve(Circle((1, 1), 0.5), shift, lambda r: 3 * r) == Circle((2.0, 2.0), 1.5)
+    assert map_loop(SLOT, lambda p: p) == SLOT
+    profile = Profile(rect(0, 0, 2, 2), (circle(1, 1, 0.5),))
+    moved = map_profile(profile, lambda p: (p[0] - 1, p[1] - 1), lambda r: r / 2)
+    assert moved == Profile(rect(-1, -1, 1, 1), (circle(0, 0, 0.25),))
 
 
 def test_circle_through_and_arc_center() -> None:

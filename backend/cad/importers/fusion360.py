@@ -51,6 +51,7 @@ from backend.cad.program import (
     Vec3,
     cross,
     dot,
+    map_curve,
     normalized,
     reverse_curve,
 )
@@ -339,7 +340,7 @@ def _profile(
         if not isinstance(curves_raw, list) or not curves_raw:
             raise ImportFormatError(f"{lw}: no profile_curves")
         curves = [_curve(c, frame, conv, f"{lw}, curve {j}") for j, c in enumerate(curves_raw)]
-        mapped = [_map_curve(c, to_plane) for c in curves]
+        mapped = [map_curve(c, to_plane) for c in curves]
         loops.append((bool(raw.get("is_outer", False)), chain_loop(mapped, lw)))
 
     outers = [k for k, (flag, _) in enumerate(loops) if flag]
@@ -420,14 +421,6 @@ def _normal_direction(n: Any, frame: _Frame, conv: Conventions, where: str) -> f
     else:
         s = normal[2]
     return -1.0 if s < 0 else 1.0
-
-
-def _map_curve(c: Curve, fn: Callable[[Vec2], Vec2]) -> Curve:
-    if isinstance(c, Line):
-        return Line(fn(c.start), fn(c.end))
-    if isinstance(c, Arc):
-        return Arc(fn(c.start), fn(c.mid), fn(c.end))
-    return Circle(fn(c.center), c.radius)
 
 
 def _with_ends(c: Curve, start: Vec2, end: Vec2) -> Curve:
