@@ -1,0 +1,1 @@
+"""Features placed on a part."""
