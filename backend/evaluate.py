@@ -1,4 +1,4 @@
-"""``python -m backend evaluate``: the evaluation table (DESIGN.md, "Evaluation protocol").
+"""The evaluation table (README, "Evaluation protocol"); its command is ``backend.cli.evaluate``.
 
 Inputs: mesh files of a folder (``--meshes DIR``, optional ``INDEX.tsv`` with ``model`` and
 ``bucket`` columns for per-complexity tables) or generator parts for held-out seeds
@@ -17,18 +17,15 @@ sheet.png (input | reconstruction for the best and worst parts by strict CD).
 
 from __future__ import annotations
 
-import argparse
 import csv
-import json
 import statistics
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import trimesh
-from tqdm import tqdm
 
 from backend.cad.program import Arc, Circle, Line, Program
 
@@ -36,40 +33,6 @@ TIMEOUT_S = 60.0  # a part that takes longer counts as invalid (protocol)
 PIPELINE, MODEL_ONLY, REFERENCE = "pipeline", "model only", "section reference"
 INDEX_FILE = "INDEX.tsv"
 SHEET_PARTS = 4  # best and worst parts on the sheet
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from backend.decode import DECODERS
-    from backend.reconstruct import ReconstructOptions
-
-    d = ReconstructOptions()
-    src = parser.add_mutually_exclusive_group(required=True)
-    src.add_argument("--meshes", help="folder of mesh files (an INDEX.tsv with model/bucket columns is used)")
-    src.add_argument("--synthetic", type=int, metavar="N", help="N generator parts for held-out seeds")
-    parser.add_argument("--limit", type=int, default=None, help="at most this many meshes (--meshes)")
-    parser.add_argument("--seed", type=int, default=0, help="--synthetic: skip this many held-out seeds")
-    parser.add_argument(
-        "--candidates", type=int, default=d.candidates, help=f"model candidates (default {d.candidates})"
-    )
-    parser.add_argument(
-        "--temperature",
-        type=float,
-        default=d.temperature,
-        help=f"sampling temperature (default {d.temperature})",
-    )
-    parser.add_argument("--checkpoint", default=None, help="model folder (default: the shipped checkpoint)")
-    parser.add_argument(
-        "--unmask-checkpoint",
-        default=None,
-        help="masked-diffusion model folder for --decoder unmask (default: the shipped one; 'none': off)",
-    )
-    parser.add_argument(
-        "--decoder", default=d.decoder, choices=list(DECODERS), help=f"decoder (default {d.decoder})"
-    )
-    parser.add_argument("--steps", type=int, default=None, help="unmask decoder passes (default: its own)")
-    parser.add_argument("--no-sections", action="store_true", help="pipeline without section candidates")
-    parser.add_argument("--no-reference", action="store_true", help="skip the section reference row")
-    parser.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
 
 
 # --- inputs -----------------------------------------------------------------------------------------
@@ -93,7 +56,7 @@ def _read_index(folder: Path) -> dict[str, str]:
 
 def mesh_parts(folder: str | Path, limit: int | None = None) -> list[Part]:
     from backend.geometry.mesh_io import load_mesh
-    from backend.reconstruct_cli import collect_inputs
+    from backend.intake.files import collect_inputs
 
     folder = Path(folder)
     if not folder.is_dir():
@@ -355,77 +318,3 @@ def write_sheet(
         labels += [f"{r['name'][:24]} input", f"CD {cd:.3f} IoU {r[PIPELINE]['iou']:.2f}"]
     contact_sheet(images, columns=4, labels=labels).save(path)
     return True
-
-
-# --- command ----------------------------------------------------------------------------------------
-
-
-def model_label(reconstructor, decoder: str) -> str:
-    """The checkpoint the ``decoder`` runs on, or "none (sections only)"."""
-    if decoder == "unmask" and getattr(reconstructor, "unmask_model", None) is not None:
-        return str(reconstructor.unmask_checkpoint)
-    return str(reconstructor.checkpoint) if reconstructor.has_model else "none (sections only)"
-
-
-def _iter_parts(parts: list[Part]) -> Iterator[Part]:
-    yield from tqdm(parts, desc="evaluate", unit="part")
-
-
-def run(args: argparse.Namespace) -> int:
-    from backend.reconstruct import ReconstructOptions, Reconstructor
-
-    if args.meshes:
-        parts, inputs = mesh_parts(args.meshes, args.limit), str(args.meshes)
-    else:
-        parts, inputs = (
-            synthetic_parts(args.synthetic, args.seed),
-            f"synthetic held-out seeds (skip {args.seed})",
-        )
-    if not parts:
-        print("no inputs to evaluate")
-        return 1
-    reconstructor = Reconstructor(args.checkpoint, unmask_checkpoint=getattr(args, "unmask_checkpoint", None))
-    options = ReconstructOptions(
-        candidates=args.candidates,
-        temperature=args.temperature,
-        decoder=args.decoder,
-        steps=getattr(args, "steps", None),
-        use_sections=not args.no_sections,
-    )
-    reference = not args.no_reference
-    rows: list[dict[str, Any]] = []
-    meshes: dict[str, trimesh.Trimesh] = {}
-    for part in _iter_parts(parts):
-        row, result = evaluate_part(part, reconstructor, options, reference)
-        rows.append(row)
-        if result is not None:
-            meshes[part.name] = result.mesh
-        p = row[PIPELINE]
-        if p.get("valid"):
-            tqdm.write(
-                f"{part.name}: CD x1000 {p['cd'] * 1000:.3f} IoU {p['iou']:.3f} {p['features']} features"
-                f" {p['seconds']:.2f} s ({p['source']})"
-            )
-        else:
-            tqdm.write(f"{part.name}: invalid ({p.get('error')})")
-    config = {
-        "inputs": inputs,
-        "n_parts": len(parts),
-        "candidates": options.candidates,
-        "temperature": options.temperature,
-        "decoder": options.decoder,
-        "sections": options.use_sections,
-        "model": model_label(reconstructor, options.decoder),
-        "steps": options.steps,
-    }
-    summary, buckets = build_summary(rows), build_buckets(rows)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    report = {"config": config, "summary": summary, "buckets": buckets, "parts": rows}
-    (out / "results.json").write_text(json.dumps(report, indent=1, default=str))
-    md = markdown(summary, buckets, config)
-    (out / "results.md").write_text(md)
-    write_sheet(parts, rows, meshes, out / "sheet.png")
-    print(md)
-    print(f"wrote {out / 'results.json'}, {out / 'results.md'}, {out / 'sheet.png'}")
-    return 0

@@ -4,6 +4,7 @@ import json
 import torch
 
 from backend import evaluate
+from backend.cli import evaluate as evaluate_command
 from backend.data.generator import generate
 from tests.tiny_models import tiny_checkpoint
 
@@ -12,7 +13,7 @@ torch.set_num_threads(1)
 
 def _args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    evaluate.add_arguments(parser)
+    evaluate_command.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -20,7 +21,7 @@ def test_evaluate_synthetic_writes_results(tmp_path):
     ckpt = str(tiny_checkpoint(tmp_path / "ckpt"))
     out = tmp_path / "eval"
     argv = ["--synthetic", "3", "--checkpoint", ckpt, "--candidates", "2", "--out", str(out)]
-    assert evaluate.run(_args(argv)) == 0
+    assert evaluate_command.run(_args(argv)) == 0
     report = json.loads((out / "results.json").read_text())
     assert len(report["parts"]) == 3
     summary = report["summary"]
@@ -44,7 +45,7 @@ def test_evaluate_meshes_with_index_gives_bucket_tables(tmp_path):
     (folder / "INDEX.tsv").write_text("\n".join(rows) + "\n")
     out = tmp_path / "eval"
     argv = ["--meshes", str(folder), "--limit", "2", "--no-sections", "--candidates", "0", "--out", str(out)]
-    assert evaluate.run(_args(argv)) == 0
+    assert evaluate_command.run(_args(argv)) == 0
     report = json.loads((out / "results.json").read_text())
     assert set(report["buckets"]) == {"01_ops", "02_ops"}
     assert evaluate.MODEL_ONLY not in report["summary"]  # sections off: the pipeline is the model's row

@@ -1,4 +1,4 @@
-"""train.run end to end with a tiny model: from scratch (+ --resume) and LoRA over a tiny base."""
+"""train.train end to end with a tiny model: from scratch (+ --resume) and LoRA over a tiny base."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from backend import train
+from backend.cli import train as train_command
 from backend.model.checkpoint import load_checkpoint
 from backend.model.lora import LoraCadModel, write_tiny_base
 
@@ -25,7 +26,7 @@ TINY = [
 
 def args(*extra: str) -> argparse.Namespace:
     p = argparse.ArgumentParser()
-    train.add_arguments(p)
+    train_command.add_arguments(p)
     return p.parse_args([*TINY, *extra])
 
 
@@ -36,7 +37,7 @@ def records(out: Path, kind: str) -> list[dict]:
 
 def test_train_then_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
-    assert train.run(args("--out", str(out), "--steps", "3", "--export", str(tmp_path / "export"))) == 0
+    assert train.train(args("--out", str(out), "--steps", "3", "--export", str(tmp_path / "export"))) == 0
     ck = torch.load(out / train.CHECKPOINT_FILE, weights_only=False)
     assert ck["step"] == 3 and ck["samples_seen"] == 6
     assert [r["step"] for r in records(out, "train")] == [1, 2, 3]
@@ -45,7 +46,7 @@ def test_train_then_resume(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -
     assert meta["steps"] == 3 and model.config.hidden_size == 32
     assert (tmp_path / "export" / "README.md").is_file()
 
-    assert train.run(args("--out", str(out), "--steps", "5", "--resume")) == 0
+    assert train.train(args("--out", str(out), "--steps", "5", "--resume")) == 0
     assert "resumed from step 3" in capsys.readouterr().out
     assert [r["step"] for r in records(out, "train")] == [1, 2, 3, 4, 5]
     assert torch.load(out / train.CHECKPOINT_FILE, weights_only=False)["step"] == 5
@@ -56,12 +57,12 @@ def test_lora_run(tmp_path: Path) -> None:
     base = write_tiny_base(tmp_path / "base")
     out = tmp_path / "lora"
     lora_args = ("--out", str(out), "--base-model", str(base), "--lora-r", "4", "--lr", "1e-2")
-    assert train.run(args(*lora_args, "--steps", "2")) == 0
+    assert train.train(args(*lora_args, "--steps", "2")) == 0
     assert all(r["loss"] > 0 for r in records(out, "train"))
     model, _, meta = load_checkpoint(out / "model")
     assert isinstance(model, LoraCadModel) and meta["steps"] == 2
     assert model.config.base_model == str(base.resolve())
     ck = torch.load(out / train.CHECKPOINT_FILE, weights_only=False)
     assert not any("base_layer" in k for k in ck["model"])  # only trainable weights in checkpoint.pt
-    assert train.run(args(*lora_args, "--steps", "3", "--resume")) == 0
+    assert train.train(args(*lora_args, "--steps", "3", "--resume")) == 0
     assert load_checkpoint(out / "model")[2]["steps"] == 3

@@ -1,4 +1,4 @@
-"""train.run --objective unmask end to end with a tiny model: 2 steps, eval, export, reload, decode."""
+"""train.train --objective unmask end to end with a tiny model: 2 steps, eval, export, reload, decode."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from backend import train
+from backend.cli import train as train_command
 from backend.data.dataset import eval_seeds, make_item
 from backend.decode import decode_unmask
 from backend.model.checkpoint import load_checkpoint
@@ -27,13 +28,13 @@ TINY = [
 
 def args(*extra: str) -> argparse.Namespace:
     p = argparse.ArgumentParser()
-    train.add_arguments(p)
+    train_command.add_arguments(p)
     return p.parse_args([*TINY, *extra])
 
 
 def test_unmask_run(tmp_path: Path) -> None:
     out = tmp_path / "run"
-    assert train.run(args("--out", str(out), "--steps", "2")) == 0
+    assert train.train(args("--out", str(out), "--steps", "2")) == 0
     recs = [json.loads(line) for line in (out / train.LOG_FILE).read_text().splitlines()]
     assert [r["step"] for r in recs if r["type"] == "train"] == [1, 2]
     ev = [r for r in recs if r["type"] == "eval"][-1]
@@ -48,4 +49,4 @@ def test_unmask_run(tmp_path: Path) -> None:
 
 def test_unmask_refuses_lora(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="from scratch"):
-        train.run(args("--out", str(tmp_path / "x"), "--steps", "1", "--base-model", str(tmp_path)))
+        train.train(args("--out", str(tmp_path / "x"), "--steps", "1", "--base-model", str(tmp_path)))

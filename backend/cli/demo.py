@@ -1,4 +1,4 @@
-"""The README demo: reconstruct the bundled example meshes, then build them in Blender.
+"""``python -m backend demo``: reconstruct the bundled example meshes, then build them in Blender.
 
 Writes into ``OUT/demo/``: per example the program JSON (input frame), rebuilt STL and text form,
 and ``sheet.png`` (input | reconstruction, our software renderer); then, through ``bpy`` from PyPI
@@ -8,20 +8,31 @@ builder) and ``OUT/demo.png`` (Workbench render: inputs on the left, results on 
 
 from __future__ import annotations
 
+import argparse
 import subprocess
 import sys
 import time
 from importlib.util import find_spec
 from pathlib import Path
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--out", default="out", help="output folder (default out/)")
+
+
+def run(args: argparse.Namespace) -> int:
+    """The demo into ``--out``."""
+    return run_demo(Path(args.out))
 
 
 def run_demo(out: Path, examples: Path = EXAMPLES) -> int:
+    """Reconstruct the examples into ``out/demo/``, then the Blender scene (when bpy is installed)."""
+    from backend.cli.reconstruct import write_outputs
     from backend.geometry.mesh_io import load_mesh
     from backend.geometry.render import contact_sheet, render_mesh
     from backend.reconstruct import ReconstructOptions, Reconstructor
-    from backend.reconstruct_cli import write_outputs
 
     inputs = sorted(examples.glob("*.stl"))
     if not inputs:
@@ -52,6 +63,6 @@ def run_demo(out: Path, examples: Path = EXAMPLES) -> int:
     if find_spec("bpy") is None:
         print("  bpy is not installed: skipping the Blender scene (install it with `python install.py`)")
         return 0
-    cmd = [sys.executable, "-m", "backend.demo_blend", str(out), *map(str, inputs)]
+    cmd = [sys.executable, "-m", "backend.cli.demo_blend", str(out), *map(str, inputs)]
     print("  building the editable Blender scene (bpy, child process)")
     return subprocess.run(cmd, check=False).returncode

@@ -1,8 +1,8 @@
-"""Blender half of the demo (run by ``backend.demo`` in a child process, because bpy brings its own
+"""Blender half of the demo (run by ``backend.cli.demo`` in a child process, because bpy brings its own
 libraries): builds each reconstructed program with the add-on's builder next to its input mesh,
 saves ``OUT/demo.blend`` and renders ``OUT/demo.png`` with Workbench.
 
-Usage: ``python -m backend.demo_blend OUT INPUT.stl...`` (programs are read from ``OUT/demo/``).
+Usage: ``python -m backend.cli.demo_blend OUT INPUT.stl...`` (programs are read from ``OUT/demo/``).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import bpy
 import trimesh
 from mathutils import Matrix, Vector
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from blender_addon.build import build_program  # noqa: E402  (the add-on folder is on sys.path now)
 
 GAP = 0.25  # space between parts, as a share of the largest part

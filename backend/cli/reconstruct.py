@@ -12,22 +12,33 @@ import argparse
 import statistics
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
-from backend.geometry.mesh_io import SUPPORTED_FORMATS
+from backend.intake.files import collect_inputs
+
+if TYPE_CHECKING:
+    from backend.reconstruct import ReconstructOptions, ReconstructResult
 
 FAILED_EXIT_CODE = 1
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """INPUT..., --out-dir and the pipeline's options."""
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="mesh files or folders of mesh files")
     parser.add_argument("--out-dir", required=True, help="output folder")
     add_reconstruct_options(parser)
 
 
-def add_reconstruct_options(parser: argparse.ArgumentParser) -> None:
-    """Options shared with ``evaluate``."""
+def add_reconstruct_options(
+    parser: argparse.ArgumentParser, *, seed: bool = True, refine: bool = True
+) -> None:
+    """The pipeline's options, shared with ``evaluate`` (read back by ``options_from_args``).
+
+    ``seed=False`` leaves out ``--seed`` (evaluate's own ``--seed`` means something else; the sampling
+    seed stays the default) and ``refine=False`` leaves out ``--no-refine`` (the refinement stays on).
+    """
     from backend.decode import DECODERS
     from backend.reconstruct import ReconstructOptions
 
@@ -41,7 +52,17 @@ def add_reconstruct_options(parser: argparse.ArgumentParser) -> None:
         default=d.temperature,
         help=f"sampling temperature (default {d.temperature})",
     )
-    parser.add_argument("--seed", type=int, default=d.seed, help=f"sampling seed (default {d.seed})")
+    if seed:
+        parser.add_argument(
+            "--seed",
+            dest="sample_seed",
+            metavar="SEED",
+            type=int,
+            default=d.seed,
+            help=f"sampling seed (default {d.seed})",
+        )
+    else:
+        parser.set_defaults(sample_seed=d.seed)
     parser.add_argument("--checkpoint", default=None, help="model folder (default: the shipped checkpoint)")
     parser.add_argument(
         "--unmask-checkpoint",
@@ -58,36 +79,25 @@ def add_reconstruct_options(parser: argparse.ArgumentParser) -> None:
         help="model passes of the unmask decoder (default: its DEFAULT_STEPS)",
     )
     parser.add_argument("--no-sections", action="store_true", help="do not add section candidates")
-    parser.add_argument("--no-refine", action="store_true", help="skip the refinement stage")
+    if refine:
+        parser.add_argument("--no-refine", action="store_true", help="skip the refinement stage")
+    else:
+        parser.set_defaults(no_refine=False)
 
 
-def options_from_args(args: argparse.Namespace):
+def options_from_args(args: argparse.Namespace) -> ReconstructOptions:
+    """``ReconstructOptions`` from the arguments ``add_reconstruct_options`` registered."""
     from backend.reconstruct import ReconstructOptions
 
     return ReconstructOptions(
         candidates=args.candidates,
         temperature=args.temperature,
-        seed=args.seed,
+        seed=args.sample_seed,
         decoder=args.decoder,
-        steps=getattr(args, "steps", None),
+        steps=args.steps,
         use_sections=not args.no_sections,
-        refine=not getattr(args, "no_refine", False),
+        refine=not args.no_refine,
     )
-
-
-def collect_inputs(inputs: list[str]) -> list[Path]:
-    """Files as given; folders -> their mesh files (direct children, sorted). Missing paths are kept
-    so that they are reported as failures."""
-    out: list[Path] = []
-    for item in inputs:
-        p = Path(item)
-        if p.is_dir():
-            out += sorted(
-                f for f in p.iterdir() if f.is_file() and f.suffix.lower().lstrip(".") in SUPPORTED_FORMATS
-            )
-        else:
-            out.append(p)
-    return out
 
 
 def _unique_stems(paths: list[Path]) -> list[str]:
@@ -100,7 +110,7 @@ def _unique_stems(paths: list[Path]) -> list[str]:
     return stems
 
 
-def write_outputs(result, out_dir: Path, stem: str) -> list[Path]:
+def write_outputs(result: ReconstructResult, out_dir: Path, stem: str) -> list[Path]:
     """The three files of one reconstruction; returns their paths."""
     from backend.cad.serialize import dumps
     from backend.cad.text import program_to_text
@@ -117,6 +127,7 @@ def write_outputs(result, out_dir: Path, stem: str) -> list[Path]:
 
 
 def run(args: argparse.Namespace) -> int:
+    """Reconstruct every input; 0 when at least one succeeded."""
     from backend.geometry.mesh_io import load_mesh
     from backend.reconstruct import Reconstructor
 
@@ -125,7 +136,7 @@ def run(args: argparse.Namespace) -> int:
         print("no mesh files found in the inputs")
         return FAILED_EXIT_CODE
     out_dir = Path(args.out_dir)
-    reconstructor = Reconstructor(args.checkpoint, unmask_checkpoint=getattr(args, "unmask_checkpoint", None))
+    reconstructor = Reconstructor(args.checkpoint, unmask_checkpoint=args.unmask_checkpoint)
     if not reconstructor.has_model:
         print(f"note: no model checkpoint at {reconstructor.checkpoint}; using section candidates only")
     options = options_from_args(args)

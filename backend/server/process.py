@@ -9,7 +9,6 @@ it cleanly: the running job is cancelled, the port released, the token file remo
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import json
 import logging
@@ -67,26 +66,17 @@ def _raise_stop(signum: int, _frame: object) -> None:
     raise _StopRequested(signal.Signals(signum).name)
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--port", type=int, default=0, help="TCP port on 127.0.0.1 (default 0: a free one)")
-    parser.add_argument("--checkpoint", default=None, help="model folder (default: the shipped checkpoint)")
-    parser.add_argument(
-        "--unmask-checkpoint",
-        default=None,
-        help="masked-diffusion model folder for the 'unmask' decoder (default: the shipped one; 'none': off)",
-    )
-    parser.add_argument("--device", default="auto", help="torch device: auto, cpu, cuda, cuda:1, mps")
-
-
-def run(args: argparse.Namespace) -> int:
-    """Serve until SIGTERM/SIGINT; 0 on a clean stop."""
+def serve(
+    port: int = 0, checkpoint: str | None = None, unmask_checkpoint: str | None = None, device: str = "auto"
+) -> int:
+    """Serve until SIGTERM/SIGINT; 0 on a clean stop (the command: ``backend.cli.serve``)."""
     import uvicorn
 
     logging.basicConfig(stream=sys.stderr, level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, _raise_stop)
-    if not 0 <= args.port <= 65535:
-        raise ValueError(f"--port must be 0..65535, got {args.port}")
+    if not 0 <= port <= 65535:
+        raise ValueError(f"--port must be 0..65535, got {port}")
     sock: socket.socket | None = None
     token_file: Path | None = None
     try:
@@ -94,12 +84,8 @@ def run(args: argparse.Namespace) -> int:
         from backend.server.app import API, create_app
 
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries exactly one JSON line
-            reconstructor = Reconstructor(
-                args.checkpoint,
-                device=args.device,
-                unmask_checkpoint=getattr(args, "unmask_checkpoint", None),
-            )
-        sock = bind_loopback(args.port)
+            reconstructor = Reconstructor(checkpoint, device=device, unmask_checkpoint=unmask_checkpoint)
+        sock = bind_loopback(port)
         port = sock.getsockname()[1]
         token = secrets.token_urlsafe(32)
         token_file = write_token_file(token, port)

@@ -4,9 +4,9 @@ import json
 import numpy as np
 import torch
 
-from backend import reconstruct_cli
 from backend.cad.serialize import loads
 from backend.cad.text import text_to_program
+from backend.cli import reconstruct as reconstruct_command
 from backend.data.generator import generate
 from backend.geometry.mesh_io import load_mesh
 from backend.geometry.normalize import Frame
@@ -17,7 +17,7 @@ torch.set_num_threads(1)
 
 def _args(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser()
-    reconstruct_cli.add_arguments(parser)
+    reconstruct_command.add_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -34,7 +34,7 @@ def test_cli_writes_three_files_per_input_and_survives_a_bad_file(tmp_path, caps
     (inputs / "notes.txt").write_text("ignored: not a mesh format")
     out = tmp_path / "out"
     argv = [str(inputs), "--out-dir", str(out), "--checkpoint", ckpt, "--candidates", "2", "--no-refine"]
-    assert reconstruct_cli.run(_args(argv)) == 0
+    assert reconstruct_command.run(_args(argv)) == 0
     printed = capsys.readouterr().out
     assert "2/3 reconstructed" in printed and "broken.stl" in printed
     for seed in (1_000_000_001, 1_000_000_003):
@@ -58,4 +58,4 @@ def test_cli_fails_only_when_nothing_succeeds(tmp_path):
     bad = tmp_path / "bad.obj"
     bad.write_text("v 0 0 0\n")
     argv = [str(bad), str(tmp_path / "missing.stl"), "--out-dir", str(tmp_path / "o"), "--no-sections"]
-    assert reconstruct_cli.run(_args(argv)) != 0
+    assert reconstruct_command.run(_args(argv)) != 0

@@ -1,0 +1,52 @@
+"""``python -m backend train --out runs/NAME [--minutes M | --steps S]``: train the model (``backend.train``)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Register the ``train`` options on ``p``."""
+    p.add_argument("--out", required=True, help="run folder (checkpoint.pt, log.jsonl, model/)")
+    p.add_argument("--minutes", type=float, default=None, help="training time budget for the whole run")
+    p.add_argument("--steps", type=int, default=None, help="number of optimiser steps")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--min-lr-ratio", type=float, default=0.05, help="final lr as a fraction of --lr")
+    p.add_argument("--warmup", type=int, default=200, help="linear warm-up steps")
+    p.add_argument("--weight-decay", type=float, default=0.01)
+    p.add_argument("--grad-clip", type=float, default=1.0)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    p.add_argument("--base-model", default=None, help="folder of a pretrained causal LM: LoRA fine-tuning")
+    p.add_argument("--lora-r", type=int, default=16)
+    p.add_argument("--workers", type=int, default=1, help="data-loading worker processes")
+    p.add_argument("--bucket-pool", type=int, default=8, help="batches pooled for length bucketing (1: off)")
+    p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
+    p.add_argument("--eval-every", type=int, default=500, help="evaluate and save every K steps")
+    p.add_argument("--eval-n", type=int, default=64, help="held-out parts for teacher-forced accuracy")
+    p.add_argument("--eval-decode", type=int, default=8, help="held-out parts greedy-decoded per evaluation")
+    p.add_argument("--log-every", type=int, default=10)
+    p.add_argument("--device", default="auto", help="auto | cpu | cuda[:i]")
+    p.add_argument("--seed", type=int, default=0, help="seed of the model init and the data stream")
+    p.add_argument("--export", default=None, help="also write the final save_pretrained folder here")
+    p.add_argument(
+        "--objective",
+        choices=["ar", "unmask"],
+        default="ar",
+        help="ar: causal LM (next token); unmask: bidirectional masked-token diffusion (decoder 'unmask')",
+    )
+    g = p.add_argument_group("model size (from-scratch decoder)")
+    g.add_argument("--hidden", type=int, default=256)
+    g.add_argument("--layers", type=int, default=4)
+    g.add_argument("--heads", type=int, default=4)
+    g.add_argument("--intermediate", type=int, default=768)
+    g.add_argument("--prefix-tokens", type=int, default=32)
+    g.add_argument("--max-tokens", type=int, default=256)
+    g.add_argument("--encoder-width", type=int, default=128)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Train until ``--steps`` or ``--minutes``; 0 when done."""
+    from backend.train import train
+
+    return train(args)
