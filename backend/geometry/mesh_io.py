@@ -3,6 +3,11 @@
 Every way a mesh can be unusable raises ``MeshError`` with a message fit for the user:
 missing file, unknown or unreadable format, no faces, non-finite vertices, face indices
 out of range, zero surface area. Inputs are never modified: arrays are copied.
+
+Files are checked before they are parsed (``readers.precheck``: STL/PLY/OFF headers, OBJ face
+lines; ``gltf``: the scene graph), so a file declaring more than ``max_triangles`` triangles is
+refused before any array is built. GLB/GLTF and OBJ files with relative indices have their own
+readers; everything else goes through trimesh.
 """
 
 from __future__ import annotations
@@ -13,10 +18,30 @@ import numpy as np
 import trimesh
 
 SUPPORTED_FORMATS = ("stl", "obj", "ply", "glb", "gltf", "off")
+MAX_TRIANGLES = 2_000_000  # files declaring more are refused before parsing (decimate them first)
+_FAR_FROM_ORIGIN = 1e-6  # vertex spread below this fraction of the coordinates' size: precision lost
 
 
 class MeshError(ValueError):
     """The mesh cannot be used; the message says why."""
+
+
+def require_faces(n_faces: int, what: str) -> None:
+    """The one check that refuses a mesh without faces (relax it here to accept point clouds)."""
+    if n_faces == 0:
+        raise MeshError(f"empty mesh: {what} has no faces")
+
+
+def _precision_hint(v: np.ndarray) -> str:
+    reach, spread = float(np.abs(v).max()), float(np.ptp(v, axis=0).max())
+    if reach == 0 or spread > _FAR_FROM_ORIGIN * reach:
+        return ""
+    step = float(np.spacing(np.float32(reach)))
+    return (
+        f"; its vertices lie within {spread:.3g} of each other about {reach:.3g} from the origin, where"
+        f" 32-bit floats (STL, GLB, the server's wire format) step by {step:.3g}: move the part near"
+        " the origin before exporting it"
+    )
 
 
 def mesh_from_arrays(vertices: object, faces: object) -> trimesh.Trimesh:
@@ -29,7 +54,7 @@ def mesh_from_arrays(vertices: object, faces: object) -> trimesh.Trimesh:
     if v.ndim != 2 or v.shape[1] != 3:
         raise MeshError(f"vertices must have shape (n, 3), got {v.shape}")
     if f.size == 0:
-        raise MeshError("empty mesh: no faces")
+        require_faces(0, "the mesh")
     if f.ndim != 2 or f.shape[1] != 3:
         raise MeshError(f"faces must have shape (m, 3) (triangles), got {f.shape}")
     if not np.issubdtype(f.dtype, np.integer):
@@ -47,12 +72,18 @@ def mesh_from_arrays(vertices: object, faces: object) -> trimesh.Trimesh:
         raise MeshError(f"face indices out of range: found {lo}..{hi} for {len(v)} vertices")
     mesh = trimesh.Trimesh(vertices=v, faces=f, process=True)
     if len(mesh.faces) == 0 or not mesh.area > 0:
-        raise MeshError("degenerate mesh: all faces have zero area")
+        raise MeshError("degenerate mesh: all faces have zero area" + _precision_hint(v))
     return mesh
 
 
-def load_mesh(path: str | Path) -> trimesh.Trimesh:
-    """Load a mesh file (scenes are merged into one mesh) and check it like ``mesh_from_arrays``."""
+def load_mesh(path: str | Path, max_triangles: int = MAX_TRIANGLES) -> trimesh.Trimesh:
+    """Load a mesh file (scenes are merged into one mesh) and check it like ``mesh_from_arrays``.
+
+    Files declaring more than ``max_triangles`` triangles are refused before they are parsed.
+    """
+    from backend.geometry.gltf import read_gltf
+    from backend.geometry.readers import obj_has_relative_indices, precheck, read_obj
+
     p = Path(path)
     if not p.is_file():
         raise MeshError(f"mesh file not found: {p}")
@@ -63,6 +94,23 @@ def load_mesh(path: str | Path) -> trimesh.Trimesh:
         )
     if p.stat().st_size == 0:
         raise MeshError(f"mesh file is empty: {p}")
+    precheck(p, ext, max_triangles)
+    if ext in ("glb", "gltf"):
+        vertices, faces = read_gltf(p, max_triangles)
+    elif ext == "obj" and obj_has_relative_indices(p):
+        vertices, faces = read_obj(p)
+    else:
+        vertices, faces = _trimesh_arrays(p, ext)
+    require_faces(len(faces), p.name)
+    if len(faces) > max_triangles:
+        raise MeshError(f"too many triangles: {p.name} holds {len(faces):,} (the limit is {max_triangles:,})")
+    try:
+        return mesh_from_arrays(vertices, faces)
+    except MeshError as exc:
+        raise MeshError(f"{p.name}: {exc}") from None
+
+
+def _trimesh_arrays(p: Path, ext: str) -> tuple[np.ndarray, np.ndarray]:
     try:
         loaded = trimesh.load(str(p), file_type=ext, force="mesh", process=False)
     except Exception as exc:  # trimesh raises many kinds of errors on bad files
@@ -71,12 +119,7 @@ def load_mesh(path: str | Path) -> trimesh.Trimesh:
         loaded = loaded.to_geometry() if loaded.geometry else trimesh.Trimesh()
     if not isinstance(loaded, trimesh.Trimesh):
         raise MeshError(f"{p.name} holds no triangle mesh (got {type(loaded).__name__})")
-    if len(loaded.faces) == 0:
-        raise MeshError(f"empty mesh: {p.name} has no faces")
-    try:
-        return mesh_from_arrays(loaded.vertices, loaded.faces)
-    except MeshError as exc:
-        raise MeshError(f"{p.name}: {exc}") from None
+    return loaded.vertices, loaded.faces
 
 
 def save_mesh(mesh: trimesh.Trimesh, path: str | Path) -> Path:

@@ -4,7 +4,11 @@
   nearest-neighbour distance pred -> gt plus the same gt -> pred. Raw value; reports multiply by 1000.
 - IoU: exact volumes through manifold3d booleans when both meshes are closed manifolds,
   otherwise voxel occupancy on a ``VOXEL_RESOLUTION``³ grid over the union bounding box
-  (inside = odd number of surface crossings along +z through the voxel centre).
+  (inside = odd number of surface crossings along +z through the voxel centre; for a consistently
+  oriented mesh, a non-zero winding number instead, which overlapping shells cannot fool).
+  Inputs that would break volumes are repaired first and the repair is reported (``iou_note``):
+  duplicated faces are dropped, overlapping closed shells of one mesh are united; exact volumes
+  that still disagree (intersection above either volume) fall back to voxels. IoU is never above 1.
 - ``evaluate_pair``: gt is normalised (bbox centre -> origin, largest extent -> 1); the prediction
   goes through the same transform (strict) or through its own bounding box (published variant).
 """
@@ -13,6 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import manifold3d
 import numpy as np
 import trimesh
 from scipy.spatial import cKDTree
@@ -24,6 +29,7 @@ from backend.geometry.sampling import sample_surface
 CD_SAMPLES = 8192
 VOXEL_RESOLUTION = 128
 EXACT, VOXEL = "exact", "voxel"
+PARITY, WINDING = "parity", "winding"
 _RAY_JITTER = (1.234567e-6, 2.345678e-6)  # fraction of a voxel: keeps column rays off mesh edges
 
 
@@ -38,21 +44,66 @@ def chamfer_distance(pred: trimesh.Trimesh, gt: trimesh.Trimesh, n: int = CD_SAM
     return float(np.mean(d_pg**2) + np.mean(d_gp**2))
 
 
-def iou_with_method(pred: trimesh.Trimesh, gt: trimesh.Trimesh, method: str = "auto") -> tuple[float, str]:
-    """(IoU, "exact" | "voxel"); ``method="auto"``: exact when both meshes are closed manifolds."""
+def iou_details(pred: trimesh.Trimesh, gt: trimesh.Trimesh, method: str = "auto") -> tuple[float, str, str]:
+    """(IoU, "exact" | "voxel", note); the note names repairs made to score the meshes ("" if none)."""
     if method not in ("auto", EXACT, VOXEL):
         raise ValueError(f"method must be auto, exact or voxel, got {method!r}")
+    pred, dropped_p = drop_duplicate_faces(pred)
+    gt, dropped_g = drop_duplicate_faces(gt)
+    notes = [
+        f"{who}: {n} duplicate faces dropped" for who, n in (("pred", dropped_p), ("gt", dropped_g)) if n
+    ]
     if method != VOXEL:
         try:
-            a, b = trimesh_to_manifold(pred), trimesh_to_manifold(gt)
+            (a, united_a), (b, united_b) = _solid(pred), _solid(gt)
         except NotManifoldError:
             if method == EXACT:
                 raise
         else:
-            inter = (a ^ b).volume()
-            union = a.volume() + b.volume() - inter
-            return (float(inter / union) if union > 0 else 0.0), EXACT
-    return _voxel_iou(pred, gt, VOXEL_RESOLUTION), VOXEL
+            notes += [
+                f"{who}: {n} overlapping shells united"
+                for who, n in (("pred", united_a), ("gt", united_b))
+                if n
+            ]
+            va, vb, inter = a.volume(), b.volume(), (a ^ b).volume()
+            union = va + vb - inter
+            if inter <= min(va, vb) * (1 + 1e-9) or method == EXACT:
+                return (min(1.0, float(inter / union)) if union > 0 else 0.0), EXACT, "; ".join(notes)
+            notes.append("exact volumes inconsistent (self-intersecting mesh?): voxel winding numbers used")
+    return _voxel_iou(pred, gt, VOXEL_RESOLUTION), VOXEL, "; ".join(notes)
+
+
+def iou_with_method(pred: trimesh.Trimesh, gt: trimesh.Trimesh, method: str = "auto") -> tuple[float, str]:
+    """(IoU, "exact" | "voxel"); ``method="auto"``: exact when both meshes are closed manifolds."""
+    value, used, _ = iou_details(pred, gt, method)
+    return value, used
+
+
+def drop_duplicate_faces(mesh: trimesh.Trimesh) -> tuple[trimesh.Trimesh, int]:
+    """(mesh without repeated faces (same three vertices, any order), how many were dropped)."""
+    faces = np.asarray(mesh.faces)
+    if len(faces) == 0:
+        return mesh, 0
+    s = np.sort(faces, axis=1).astype(np.int64)
+    order = np.lexsort((s[:, 2], s[:, 1], s[:, 0]))
+    repeated = np.all(s[order[1:]] == s[order[:-1]], axis=1)
+    if not repeated.any():
+        return mesh, 0
+    keep = np.sort(np.delete(order, np.flatnonzero(repeated) + 1))
+    return trimesh.Trimesh(np.asarray(mesh.vertices), faces[keep], process=False), len(faces) - len(keep)
+
+
+def _solid(mesh: trimesh.Trimesh) -> tuple[manifold3d.Manifold, int]:
+    """(manifold of a closed mesh, shells united): overlapping outward shells are united, so a region
+    two shells cover counts once; a mesh with an inner (inverted) shell is a hollow part, kept as is."""
+    m = trimesh_to_manifold(mesh)
+    parts = m.decompose()
+    if len(parts) < 2 or any(p.volume() <= 0 for p in parts):
+        return m, 0
+    united = manifold3d.Manifold.batch_boolean(parts, manifold3d.OpType.Add)
+    if united.volume() < m.volume() * (1 - 1e-9):
+        return united, len(parts)
+    return m, 0
 
 
 def iou(pred: trimesh.Trimesh, gt: trimesh.Trimesh) -> float:
@@ -65,15 +116,17 @@ def evaluate_pair(
 ) -> dict[str, Any]:
     """Protocol metrics of a prediction (in the input's frame) against the input mesh.
 
-    Returns {"cd": raw Chamfer distance, "iou": float, "iou_method": "exact" | "voxel"}.
+    Returns {"cd": raw Chamfer distance, "iou": float, "iou_method": "exact" | "voxel",
+    "iou_note": repairs made to score the meshes, "" if none}.
     The meshes passed in are not modified.
     """
     frame = normalizing_frame(gt)
     gt_n = frame.apply_to_mesh(gt)
     pred_frame = frame if strict else normalizing_frame(pred)
     pred_n = pred_frame.apply_to_mesh(pred)
-    value, method = iou_with_method(pred_n, gt_n)
-    return {"cd": chamfer_distance(pred_n, gt_n, n=n, seed=seed), "iou": value, "iou_method": method}
+    value, method, note = iou_details(pred_n, gt_n)
+    cd = chamfer_distance(pred_n, gt_n, n=n, seed=seed)
+    return {"cd": cd, "iou": value, "iou_method": method, "iou_note": note}
 
 
 # --- voxel occupancy ------------------------------------------------------------------------------
@@ -82,13 +135,27 @@ def evaluate_pair(
 def _voxel_iou(a: trimesh.Trimesh, b: trimesh.Trimesh, res: int) -> float:
     lo = np.minimum(a.bounds[0], b.bounds[0])
     hi = np.maximum(a.bounds[1], b.bounds[1])
-    occ_a, occ_b = occupancy(a, lo, hi, res), occupancy(b, lo, hi, res)
+    occ_a, occ_b = occupancy(a, lo, hi, res, _rule(a)), occupancy(b, lo, hi, res, _rule(b))
     union = np.count_nonzero(occ_a | occ_b)
     return float(np.count_nonzero(occ_a & occ_b) / union) if union else 0.0
 
 
-def occupancy(mesh: trimesh.Trimesh, lo: np.ndarray, hi: np.ndarray, res: int) -> np.ndarray:
-    """(res, res, res) bool grid over [lo, hi]: voxel centres inside the mesh by crossing parity along +z."""
+def _rule(mesh: trimesh.Trimesh) -> str:
+    """Winding numbers for a consistently oriented mesh that encloses volume, else crossing parity."""
+    try:
+        return WINDING if mesh.is_winding_consistent and abs(mesh.volume) > 0 else PARITY
+    except Exception:  # trimesh's edge checks on very odd soups
+        return PARITY
+
+
+def occupancy(
+    mesh: trimesh.Trimesh, lo: np.ndarray, hi: np.ndarray, res: int, rule: str = "parity"
+) -> np.ndarray:
+    """(res, res, res) bool grid over [lo, hi]: voxel centres inside the mesh along +z rays.
+
+    ``rule="parity"``: an odd number of crossings below; ``"winding"``: a non-zero sum of signed
+    crossings (overlapping or repeated shells count once).
+    """
     size = np.maximum(np.asarray(hi, float) - np.asarray(lo, float), 1e-12)
     step = size / res
     tri = (np.asarray(mesh.vertices, dtype=np.float64)[np.asarray(mesh.faces)] - lo) / step - 0.5  # voxel idx
@@ -116,5 +183,7 @@ def occupancy(mesh: trimesh.Trimesh, lo: np.ndarray, hi: np.ndarray, res: int) -
     z = p0[hit, 2] + u[hit] * e1[hit, 2] + v[hit] * e2[hit, 2]
     k = np.clip(np.ceil(z), 0, res).astype(np.int64)  # first voxel centre above the crossing
     toggles = np.zeros((res, res, res + 1), dtype=np.int32)
-    np.add.at(toggles, (ci[hit], cj[hit], k), 1)
-    return (np.cumsum(toggles, axis=2)[:, :, :res] % 2).astype(bool)
+    weight = -np.sign(det[hit]).astype(np.int32) if rule == WINDING else 1  # entering from below: +1
+    np.add.at(toggles, (ci[hit], cj[hit], k), weight)
+    crossings = np.cumsum(toggles, axis=2)[:, :, :res]
+    return crossings != 0 if rule == WINDING else (crossings % 2).astype(bool)
