@@ -254,6 +254,19 @@ def save_state(out: Path, model: Any, optimizer: Any, state: dict[str, Any]) -> 
     os.replace(tmp, out / CHECKPOINT_FILE)
 
 
+def load_state(path: Path, device: Any) -> dict[str, Any]:
+    """OUT/checkpoint.pt read with ``weights_only=True``: tensors and plain values, never pickled code."""
+    import pickle
+
+    import torch
+
+    try:
+        return torch.load(path, map_location=device, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        reason = str(exc).strip().splitlines()[0][:200]
+        raise ValueError(f"{path}: refused to resume: it holds more than weights ({reason})") from None
+
+
 def export(model: Any, tokenizer: Any, folder: Path, meta: dict[str, Any], metrics_md: str = "") -> Path:
     """Write a save_pretrained folder (LoRA-aware)."""
     if model.config.base_model:
@@ -322,7 +335,7 @@ def train(args: argparse.Namespace) -> int:
     )
     state = {"step": 0, "tokens_seen": 0, "elapsed": 0.0, "samples_seen": 0}
     if args.resume and (out / CHECKPOINT_FILE).is_file():
-        ck = torch.load(out / CHECKPOINT_FILE, map_location=device, weights_only=False)
+        ck = load_state(out / CHECKPOINT_FILE, device)
         model.load_state_dict(ck["model"])
         optimizer.load_state_dict(ck["optimizer"])
         state = {k: ck[k] for k in state}
