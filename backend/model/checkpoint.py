@@ -128,7 +128,7 @@ def model_card(model: CadModel, meta: dict[str, Any], metrics_markdown: str = ""
         "",
         "| | |",
         "|---|---|",
-        "| data | procedural parts (`backend/data/generator.py`), unlimited, fresh seeds |",
+        "| data | procedural parts (`backend/data/generator/`), unlimited, fresh seeds |",
         f"| steps | {fmt('steps')} |",
         f"| batch size | {fmt('batch_size')} |",
         f"| tokens seen | {fmt('tokens_seen')} |",
