@@ -25,9 +25,9 @@ from fastapi.security import HTTPBearer
 from pydantic import ValidationError
 
 from backend import reconstruct as rc
-from backend.cad.serialize import program_to_dict
 from backend.decode import DECODERS
 from backend.geometry.mesh_io import MeshError
+from backend.server.export import router as export_router
 from backend.server.jobs import JobCancelled, JobFailed, JobManager, QueueFull
 from backend.server.mesh import decode_mesh, encode_mesh, load_upload
 from backend.server.schema import (
@@ -156,20 +156,10 @@ def _clean(x: Any) -> Any:
     return x if x is None or isinstance(x, str) else str(x)
 
 
-def result_to_dict(res: Any) -> dict[str, Any]:
-    """A ReconstructResult as the JSON of ``JobResult``."""
-    frame = getattr(res, "frame", None)
-    mesh = getattr(res, "mesh", None)
-    return {
-        "program": _clean(program_to_dict(res.program)),
-        "scores": _clean(dict(getattr(res, "scores", {}) or {})),
-        "timings": _clean(dict(getattr(res, "timings", {}) or {})),
-        "n_features": int(getattr(res, "n_features", len(res.program.features))),
-        "n_curves": _clean(getattr(res, "n_curves", None)),
-        "source": str(getattr(res, "source", "model")),
-        "frame": _clean(frame.to_dict()) if frame is not None else None,
-        "mesh": encode_mesh(mesh).model_dump() if mesh is not None else None,
-    }
+def result_to_dict(res: rc.ReconstructResult) -> dict[str, Any]:
+    """A ReconstructResult as the JSON of ``JobResult``: the pipeline's own ``to_dict`` (made JSON-safe)
+    and the rebuilt solid; fields ``JobResult`` does not name are left out of the response."""
+    return {**_clean(res.to_dict()), "mesh": encode_mesh(res.mesh).model_dump()}
 
 
 def model_label(reconstructor: Any) -> str:
@@ -344,4 +334,5 @@ def create_app(
         """Cancel: a queued job at once, a running one between stages and candidates."""
         return status_or_404(jobs.cancel(job_id), job_id)
 
+    app.include_router(export_router, dependencies=[Depends(bearer)], responses=errors(401, 422, 503))
     return app
