@@ -1,8 +1,9 @@
 """Program validation: every reason a program cannot become a solid, with a message that says where.
 
 ``validate(program)`` raises ``ProgramError`` naming the feature / profile / loop and the
-problem; ``is_valid(program)`` is the boolean form. ``validated_polygons`` returns the
-tessellated loops it checked so the solid builder does not tessellate twice.
+problem; ``is_valid(program)`` is the boolean form and ``is_valid_profile`` the same check for one
+profile. ``validated_polygons`` returns the tessellated loops it checked so the solid builder does
+not tessellate twice.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from backend.cad.program import (
     Loop,
     Operation,
     Plane,
+    Profile,
     Program,
 )
 from backend.cad.tessellate import TessellationError, signed_area, tessellate_loop
@@ -50,6 +52,15 @@ def validate(program: Program, scale: float = 1.0) -> None:
 def is_valid(program: Program, scale: float = 1.0) -> bool:
     try:
         validate(program, scale)
+    except ProgramError:
+        return False
+    return True
+
+
+def is_valid_profile(profile: Profile, scale: float = 1.0) -> bool:
+    """Whether one profile (outer loop and holes) passes the profile checks of ``validate``."""
+    try:
+        _check_profile(profile, scale, "profile")
     except ProgramError:
         return False
     return True
@@ -195,7 +206,7 @@ def _polygon(poly: np.ndarray, where: str) -> tuple[Polygon, float]:
     return shape, size
 
 
-def _check_profile(profile, scale: float, where: str) -> list[np.ndarray]:
+def _check_profile(profile: Profile, scale: float, where: str) -> list[np.ndarray]:
     outer = _check_loop(profile.outer, scale, f"{where}, outer loop")
     outer_shape, size = _polygon(outer, f"{where}, outer loop")
     polys = [outer]

@@ -15,23 +15,10 @@ import shapely
 from shapely.geometry import MultiPolygon, Polygon
 
 from backend.cad.curves import circle_through
-from backend.cad.program import (
-    Arc,
-    Circle,
-    Curve,
-    Extent,
-    ExtentKind,
-    Extrude,
-    Line,
-    Loop,
-    Plane,
-    Profile,
-    Program,
-    Sketch,
-)
+from backend.cad.program import Arc, Circle, Curve, Line, Loop, Profile
 from backend.cad.quantize import STEP, quantize_value
 from backend.cad.tessellate import TessellationError, tessellate_loop
-from backend.cad.validate import is_valid
+from backend.cad.validate import is_valid_profile
 
 FIT_TOLERANCE = 0.002  # largest distance from a section point to its fitted curve (normalised units)
 MIN_AREA = 1e-5  # rings enclosing less are dropped (outer) or filled (holes)
@@ -303,11 +290,6 @@ def _lines_loop(loop: Loop, quantize: bool) -> Loop | None:
     return Loop(tuple(Line(pts[k], pts[(k + 1) % len(pts)]) for k in range(len(pts))))
 
 
-def _one_feature(profiles: tuple[Profile, ...]) -> Program:
-    plane = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
-    return Program((Extrude(Sketch(plane, profiles), Extent(ExtentKind.ONE_SIDE, 1.0)),))
-
-
 def snap_profile(profile: Profile, quantize: bool = True) -> Profile | None:
     """The profile on the token grid (``STEP``; unchanged numbers when ``quantize`` is false), checked
     to validate: a loop that breaks falls back to straight lines, then holes are dropped; None when
@@ -316,11 +298,11 @@ def snap_profile(profile: Profile, quantize: bool = True) -> Profile | None:
     holes = [_snap_loop(h, quantize) for h in profile.holes]
     if first is not None and all(holes):
         whole = Profile(first, tuple(holes))
-        if is_valid(_one_feature((whole,))):
+        if is_valid_profile(whole):
             return whole
     outer = None
     for cand in (first, _lines_loop(profile.outer, quantize)):
-        if cand is not None and is_valid(_one_feature((Profile(cand),))):
+        if cand is not None and is_valid_profile(Profile(cand)):
             outer = cand
             break
     if outer is None:
@@ -328,11 +310,11 @@ def snap_profile(profile: Profile, quantize: bool = True) -> Profile | None:
     kept = []
     for h in profile.holes:
         for cand in (_snap_loop(h, quantize), _lines_loop(h, quantize)):
-            if cand is not None and is_valid(_one_feature((Profile(outer, (cand,)),))):
+            if cand is not None and is_valid_profile(Profile(outer, (cand,))):
                 kept.append(cand)
                 break
     whole = Profile(outer, tuple(kept))
-    return whole if is_valid(_one_feature((whole,))) else Profile(outer)
+    return whole if is_valid_profile(whole) else Profile(outer)
 
 
 __all__ = ["FIT_TOLERANCE", "MIN_AREA", "fit_polygon", "fit_ring", "fit_section", "snap_profile"]

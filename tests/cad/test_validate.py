@@ -17,7 +17,7 @@ from backend.cad.program import (
     Program,
     Sketch,
 )
-from backend.cad.validate import ProgramError, is_valid, validate
+from backend.cad.validate import ProgramError, is_valid, is_valid_profile, validate
 from tests.cad.programs import THIN, XY, poly_loop, prog, rect
 
 BOX = Profile(rect(-0.5, -0.5, 0.5, 0.5))
@@ -132,3 +132,14 @@ def test_error_names_later_feature():
     cut = Extrude(Sketch(XY, (Profile(poly_loop([(0, 0), (1, 1), (1, 0), (0, 1)])),)), THIN, Operation.CUT)
     program = Program((prog(BOX).features[0], prog(BOX).features[0], cut))
     expect(program, "feature 2, profile 0", "self-intersecting")
+
+
+def test_is_valid_profile_agrees_with_validate():
+    hole = rect(-0.2, -0.2, 0.2, 0.2)
+    outside = rect(0.6, 0.6, 0.8, 0.8)
+    bow_tie = poly_loop([(0, 0), (1, 1), (1, 0), (0, 1)])
+    for profile in (BOX, Profile(BOX.outer, (hole,)), Profile(BOX.outer, (outside,)), Profile(bow_tie)):
+        assert is_valid_profile(profile) == is_valid(prog(profile))
+    assert is_valid_profile(Profile(BOX.outer, (hole,)))
+    assert not is_valid_profile(Profile(BOX.outer, (outside,)))
+    assert not is_valid_profile(Profile(bow_tie))
