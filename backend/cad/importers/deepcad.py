@@ -19,7 +19,8 @@ from __future__ import annotations
 from typing import Any
 
 from backend.cad.importers import ImportFormatError
-from backend.cad.importers.fusion360 import Conventions, read_program
+from backend.cad.importers.fusion360 import read_program
+from backend.cad.importers.sketches import Conventions
 from backend.cad.program import Program
 
 DEEPCAD = Conventions("DeepCAD", arc_normal_in_world=True, trust_is_outer=False, symmetric_full_length=False)

@@ -1,4 +1,5 @@
-"""Fusion 360 Gallery reconstruction JSON -> ``Program`` (and the reader shared with DeepCAD).
+"""Fusion 360 Gallery reconstruction JSON -> ``Program`` (and the reader shared with DeepCAD; its
+sketch reading is in ``sketches.py``).
 
 The file lists ``entities`` (``Sketch`` and ``ExtrudeFeature``) and a ``timeline`` giving their
 order. A sketch has a ``transform`` (origin, x/y/z axes in world space) and ``profiles``: regions,
@@ -27,33 +28,20 @@ Lengths stay in the file's units (cm for Fusion 360).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Iterable
 from typing import Any
 
-from backend.cad.curves import loop_area, oriented
 from backend.cad.importers import ImportErrorUnsupported, ImportFormatError
+from backend.cad.importers.sketches import Conventions, Frame, read_num, read_profile
 from backend.cad.program import (
-    Arc,
-    Circle,
-    Curve,
     Extent,
     ExtentKind,
     Extrude,
-    Line,
-    Loop,
     Operation,
     Plane,
     Profile,
     Program,
     Sketch,
-    Vec2,
-    Vec3,
-    cross,
-    dot,
-    map_curve,
-    normalized,
-    reverse_curve,
 )
 
 OPERATIONS = {
@@ -68,23 +56,7 @@ EXTENT_KINDS = {
     "TwoSidesFeatureExtentType": ExtentKind.TWO_SIDES,
 }
 DISTANCE_EXTENTS = ("DistanceExtentDefinition", "SymmetricExtentDefinition")
-LINE_TYPES = ("Line3D", "SketchLine")
-ARC_TYPES = ("Arc3D", "SketchArc")
-CIRCLE_TYPES = ("Circle3D", "SketchCircle")
 ANGLE_TOLERANCE = 1e-9  # radians: a taper below this is zero
-ARC_MATCH_TOLERANCE = 1e-3  # endpoint mismatch, relative to the radius, when inferring an arc's direction
-CHAIN_TOLERANCE = 1e-3  # gap between consecutive curves, relative to the loop's size
-COPLANAR_TOLERANCE = 1e-7  # relative to the sketch origins' magnitude (at least 1)
-
-
-@dataclass(frozen=True)
-class Conventions:
-    """Where the DeepCAD and Fusion 360 readings of the same layout differ."""
-
-    source: str  # "Fusion 360" / "DeepCAD", for messages
-    arc_normal_in_world: bool  # arc ``normal`` in world space (DeepCAD) or sketch space (Fusion)
-    trust_is_outer: bool  # follow ``is_outer`` flags (Fusion) or pick the largest loop (DeepCAD)
-    symmetric_full_length: bool  # symmetric distance is the full length when the file does not say
 
 
 FUSION360 = Conventions(
@@ -134,29 +106,6 @@ def _entities(data: dict[str, Any]) -> dict[str, Any]:
     return entities
 
 
-def _num(value: Any, where: str) -> float:
-    if isinstance(value, dict):
-        value = value.get("value")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
-        raise ImportFormatError(f"{where} must be a finite number, got {value!r}")
-    return float(value)
-
-
-def _vec3(d: Any, where: str) -> Vec3:
-    if not isinstance(d, dict):
-        raise ImportFormatError(f"{where} must be an {{x, y, z}} object")
-    return (
-        _num(d.get("x"), f"{where}.x"),
-        _num(d.get("y"), f"{where}.y"),
-        _num(d.get("z", 0.0), f"{where}.z"),
-    )
-
-
-def _vec2(d: Any, where: str) -> Vec2:
-    x, y, _ = _vec3(d, where)
-    return (x, y)
-
-
 # --- extrude -----------------------------------------------------------------------------------------
 
 
@@ -179,12 +128,12 @@ def _extrude(entities: dict[str, Any], entity_id: str, e: dict[str, Any], conv: 
         groups.setdefault(ref["sketch"], []).append(ref.get("profile"))
 
     # one plane per set of coplanar sketches, in order of first use
-    planes: list[tuple[_Frame, list[tuple[_Frame, dict[str, Any], list[Any]]]]] = []
+    planes: list[tuple[Frame, list[tuple[Frame, dict[str, Any], list[Any]]]]] = []
     for sketch_id, profile_ids in groups.items():
         sketch = entities.get(sketch_id)
         if not isinstance(sketch, dict) or sketch.get("type") != "Sketch":
             raise ImportFormatError(f"{name}: profile references unknown sketch {sketch_id!r}")
-        frame = _Frame.from_transform(
+        frame = Frame.from_transform(
             sketch.get("transform"), f"{name}: sketch {sketch.get('name', sketch_id)!r}"
         )
         for target, members in planes:
@@ -203,7 +152,7 @@ def _extrude(entities: dict[str, Any], entity_id: str, e: dict[str, Any], conv: 
             to_plane = target.mapper(frame)
             sketch_where = f"{name}: sketch {sketch.get('name', '?')!r}"
             for pid in profile_ids:
-                profiles.append(_profile(sketch, pid, frame, to_plane, conv, sketch_where))
+                profiles.append(read_profile(sketch, pid, frame, to_plane, conv, sketch_where))
         n = target.normal
         origin = (
             target.origin[0] + offset * n[0],
@@ -238,10 +187,10 @@ def _distance(ext: Any, where: str) -> float:
     if kind not in DISTANCE_EXTENTS or "distance" not in ext:
         raise ImportErrorUnsupported(f"{where}: extent definition {kind!r} (only distances)")
     taper = ext.get("taper_angle")
-    if taper is not None and abs(_num(taper, f"{where}.taper_angle")) > ANGLE_TOLERANCE:
-        angle = math.degrees(_num(taper, f"{where}.taper_angle"))
+    if taper is not None and abs(read_num(taper, f"{where}.taper_angle")) > ANGLE_TOLERANCE:
+        angle = math.degrees(read_num(taper, f"{where}.taper_angle"))
         raise ImportErrorUnsupported(f"{where}: taper angle {angle:.6g} degrees")
-    return _num(ext["distance"], f"{where}.distance")
+    return read_num(ext["distance"], f"{where}.distance")
 
 
 def _start_offset(start: Any, name: str) -> float:
@@ -249,219 +198,5 @@ def _start_offset(start: Any, name: str) -> float:
     if start is None or kind == "ProfilePlaneStartDefinition":
         return 0.0
     if kind == "OffsetStartDefinition":
-        return _num(start.get("offset"), f"{name}: start_extent.offset")
+        return read_num(start.get("offset"), f"{name}: start_extent.offset")
     raise ImportErrorUnsupported(f"{name}: start extent {kind!r}")
-
-
-# --- sketch frames ----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Frame:
-    """A sketch transform: the file's axes (possibly mirrored) and the right-handed plane built from it."""
-
-    origin: Vec3
-    x_axis: Vec3  # the file's axes, unit length
-    y_axis: Vec3
-    z_axis: Vec3
-    x_dir: Vec3  # our right-handed frame: x_dir, y_dir = normal x x_dir, normal
-    y_dir: Vec3
-    normal: Vec3
-
-    @staticmethod
-    def from_transform(t: Any, where: str) -> _Frame:
-        if not isinstance(t, dict):
-            raise ImportFormatError(f"{where}: no transform")
-        try:
-            origin = _vec3(t.get("origin"), f"{where}.transform.origin")
-            x = normalized(_vec3(t.get("x_axis"), f"{where}.transform.x_axis"))
-            y = normalized(_vec3(t.get("y_axis"), f"{where}.transform.y_axis"))
-            z = normalized(_vec3(t.get("z_axis"), f"{where}.transform.z_axis"))
-        except ValueError as exc:
-            if isinstance(exc, ImportFormatError):
-                raise
-            raise ImportFormatError(f"{where}: degenerate transform ({exc})") from exc
-        xd = normalized(_sub(x, _scale(z, dot(x, z))))
-        return _Frame(origin, x, y, z, xd, cross(z, xd), z)
-
-    def to_world(self, u: float, v: float) -> Vec3:
-        o, x, y = self.origin, self.x_axis, self.y_axis
-        return (o[0] + u * x[0] + v * y[0], o[1] + u * x[1] + v * y[1], o[2] + u * x[2] + v * y[2])
-
-    def coplanar(self, other: _Frame) -> bool:
-        if abs(abs(dot(self.normal, other.normal)) - 1.0) > COPLANAR_TOLERANCE:
-            return False
-        size = max(1.0, *(abs(c) for c in self.origin + other.origin))
-        return abs(dot(_sub(other.origin, self.origin), self.normal)) <= COPLANAR_TOLERANCE * size
-
-    def mapper(self, src: _Frame) -> Callable[[Vec2], Vec2]:
-        """Map ``src``'s sketch coordinates into this frame's plane coordinates."""
-        if src is self and self.x_axis == self.x_dir and self.y_axis == self.y_dir:
-            return lambda p: (float(p[0]), float(p[1]))
-        o, x, y = self.origin, self.x_dir, self.y_dir
-
-        def fn(p: Vec2) -> Vec2:
-            w = _sub(src.to_world(p[0], p[1]), o)
-            return (dot(w, x), dot(w, y))
-
-        return fn
-
-
-def _sub(a: Vec3, b: Vec3) -> Vec3:
-    return (a[0] - b[0], a[1] - b[1], a[2] - b[2])
-
-
-def _scale(a: Vec3, s: float) -> Vec3:
-    return (a[0] * s, a[1] * s, a[2] * s)
-
-
-# --- profiles, loops, curves -----------------------------------------------------------------------
-
-
-def _profile(
-    sketch: dict[str, Any],
-    profile_id: Any,
-    frame: _Frame,
-    to_plane: Callable[[Vec2], Vec2],
-    conv: Conventions,
-    where: str,
-) -> Profile:
-    profiles = sketch.get("profiles")
-    if not isinstance(profiles, dict) or profile_id not in profiles:
-        raise ImportFormatError(f"{where}: no profile {profile_id!r}")
-    raw_loops = profiles[profile_id].get("loops") if isinstance(profiles[profile_id], dict) else None
-    if not isinstance(raw_loops, list) or not raw_loops:
-        raise ImportFormatError(f"{where}: profile {profile_id!r} has no loops")
-    where = f"{where}, profile {profile_id!r}"
-    loops: list[tuple[bool, Loop]] = []
-    for i, raw in enumerate(raw_loops):
-        lw = f"{where}, loop {i}"
-        curves_raw = raw.get("profile_curves") if isinstance(raw, dict) else None
-        if not isinstance(curves_raw, list) or not curves_raw:
-            raise ImportFormatError(f"{lw}: no profile_curves")
-        curves = [_curve(c, frame, conv, f"{lw}, curve {j}") for j, c in enumerate(curves_raw)]
-        mapped = [map_curve(c, to_plane) for c in curves]
-        loops.append((bool(raw.get("is_outer", False)), chain_loop(mapped, lw)))
-
-    outers = [k for k, (flag, _) in enumerate(loops) if flag]
-    if conv.trust_is_outer and len(outers) == 1:
-        outer_index = outers[0]
-    else:  # flags missing or unreliable (DeepCAD marks every loop outer): the largest loop bounds the region
-        outer_index = max(range(len(loops)), key=lambda k: abs(loop_area(loops[k][1])))
-    outer = oriented(loops[outer_index][1], ccw=True)
-    holes = tuple(oriented(lp, ccw=False) for k, (_, lp) in enumerate(loops) if k != outer_index)
-    return Profile(outer, holes)
-
-
-def _curve(c: Any, frame: _Frame, conv: Conventions, where: str) -> Curve:
-    """One profile curve in the file's sketch coordinates."""
-    if not isinstance(c, dict):
-        raise ImportFormatError(f"{where}: not an object")
-    kind = c.get("type")
-    if kind in LINE_TYPES:
-        return Line(
-            _vec2(c.get("start_point"), f"{where}.start_point"),
-            _vec2(c.get("end_point"), f"{where}.end_point"),
-        )
-    if kind in CIRCLE_TYPES:
-        radius = _num(c.get("radius"), f"{where}.radius")
-        if radius <= 0:
-            raise ImportFormatError(f"{where}: circle radius {radius} is not positive")
-        return Circle(_vec2(c.get("center_point"), f"{where}.center_point"), radius)
-    if kind in ARC_TYPES:
-        return _arc(c, frame, conv, where)
-    raise ImportErrorUnsupported(f"{where}: {kind} curves are not supported (lines, arcs and circles only)")
-
-
-def _arc(c: dict[str, Any], frame: _Frame, conv: Conventions, where: str) -> Arc:
-    center = _vec2(c.get("center_point"), f"{where}.center_point")
-    start = _vec2(c.get("start_point"), f"{where}.start_point")
-    end = _vec2(c.get("end_point"), f"{where}.end_point")
-    radius = _num(c.get("radius"), f"{where}.radius")
-    a0 = _num(c.get("start_angle"), f"{where}.start_angle")
-    a1 = _num(c.get("end_angle"), f"{where}.end_angle")
-    ref = c.get("reference_vector")
-    rx, ry = (
-        _vec2(ref, f"{where}.reference_vector")
-        if ref is not None
-        else (start[0] - center[0], start[1] - center[1])
-    )
-    rlen = math.hypot(rx, ry)
-    if radius <= 0 or rlen == 0:
-        raise ImportFormatError(f"{where}: degenerate arc (radius {radius}, reference vector {ref})")
-    ref_angle = math.atan2(ry, rx)
-    sweep = (a1 - a0) % (2.0 * math.pi)
-    if sweep < 1e-12:
-        raise ImportFormatError(f"{where}: arc with zero sweep")
-
-    def at(direction: float, t: float) -> Vec2:
-        a = ref_angle + direction * t
-        return (center[0] + radius * math.cos(a), center[1] + radius * math.sin(a))
-
-    def fits(direction: float) -> bool:
-        p0, p1 = at(direction, a0), at(direction, a0 + sweep)
-        err = min(math.dist(p0, start) + math.dist(p1, end), math.dist(p0, end) + math.dist(p1, start))
-        return err <= ARC_MATCH_TOLERANCE * radius
-
-    ccw, cw = fits(1.0), fits(-1.0)
-    if ccw != cw:
-        direction = 1.0 if ccw else -1.0
-    else:  # a half turn fits both ways (or the angles disagree with the points): ask the normal
-        direction = _normal_direction(c.get("normal"), frame, conv, where)
-    return Arc(start, at(direction, a0 + sweep / 2.0), end)
-
-
-def _normal_direction(n: Any, frame: _Frame, conv: Conventions, where: str) -> float:
-    """+1 if the arc turns counter-clockwise in the file's sketch coordinates, -1 if clockwise."""
-    if n is None:
-        return 1.0
-    normal = _vec3(n, f"{where}.normal")
-    if conv.arc_normal_in_world:
-        s = dot(normal, cross(frame.x_axis, frame.y_axis))
-    else:
-        s = normal[2]
-    return -1.0 if s < 0 else 1.0
-
-
-def _with_ends(c: Curve, start: Vec2, end: Vec2) -> Curve:
-    return Line(start, end) if isinstance(c, Line) else Arc(start, c.mid, end)  # type: ignore[union-attr]
-
-
-def chain_loop(curves: list[Curve], where: str = "loop") -> Loop:
-    """Order and orient unordered curves into a closed chain (each end is the next start, exactly).
-
-    A single circle is returned as is. Gaps up to ``CHAIN_TOLERANCE`` of the loop's size are closed
-    by snapping each start onto the previous end.
-    """
-    if len(curves) == 1 and isinstance(curves[0], Circle):
-        return Loop((curves[0],))
-    if any(isinstance(c, Circle) for c in curves):
-        raise ImportFormatError(f"{where}: a circle mixed with other curves in one loop")
-    pts = [p for c in curves for p in (c.start, c.end)]  # type: ignore[union-attr]
-    size = max(
-        max(p[0] for p in pts) - min(p[0] for p in pts), max(p[1] for p in pts) - min(p[1] for p in pts)
-    )
-    tol = CHAIN_TOLERANCE * size
-    remaining = list(curves)
-    chain = [remaining.pop(0)]
-    while remaining:
-        tail = chain[-1].end  # type: ignore[union-attr]
-        best, flip, gap = 0, False, math.inf
-        for k, c in enumerate(remaining):
-            for rev, p in ((False, c.start), (True, c.end)):  # type: ignore[union-attr]
-                d = math.dist(tail, p)
-                if d < gap:
-                    best, flip, gap = k, rev, d
-        if gap > tol:
-            raise ImportFormatError(f"{where}: curves do not form a closed chain (gap {gap:.3g})")
-        c = remaining.pop(best)
-        chain.append(reverse_curve(c) if flip else c)
-    closing = math.dist(chain[-1].end, chain[0].start)  # type: ignore[union-attr]
-    if closing > tol:
-        raise ImportFormatError(f"{where}: loop is not closed (gap {closing:.3g})")
-    out: list[Curve] = []
-    for k, c in enumerate(chain):
-        start = out[-1].end if out else c.start  # type: ignore[union-attr]
-        end = chain[0].start if k == len(chain) - 1 else c.end  # type: ignore[union-attr]
-        out.append(_with_ends(c, start, end))
-    return Loop(tuple(out))
