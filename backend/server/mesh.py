@@ -1,8 +1,8 @@
 """Meshes on the wire: packed base64 arrays and uploaded files <-> checked ``trimesh.Trimesh``.
 
 Everything that can be checked cheaply at submission is checked here (counts, base64,
-finiteness, face indices, emptiness, zero area, flatness, size) and raises ``MeshError``
-with a message that names the problem.
+finiteness, face indices, emptiness, zero area, size, and the pipeline's own input check,
+``check_input_mesh``: triangles, flatness) and raises ``MeshError`` with a message that names the problem.
 """
 
 from __future__ import annotations
@@ -17,10 +17,9 @@ import numpy as np
 import trimesh
 
 from backend.geometry.mesh_io import MeshError, load_mesh, mesh_from_arrays
-from backend.reconstruct import FLAT_TOLERANCE
+from backend.intake.check import InputMeshError, check_input_mesh
 from backend.server.schema import (
     MAX_COORDINATE,
-    MAX_TRIANGLES,
     MAX_VERTICES,
     UPLOAD_FORMATS,
     MeshData,
@@ -61,16 +60,14 @@ def decode_mesh(payload: MeshPayload) -> trimesh.Trimesh:
 
 
 def check_mesh(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
-    """Size and flatness limits on an otherwise valid mesh; returns it."""
-    if len(mesh.faces) > MAX_TRIANGLES:
-        raise MeshError(f"too many triangles: {len(mesh.faces):,} (the limit is {MAX_TRIANGLES:,})")
+    """The server's vertex limit, then the pipeline's input check (``check_input_mesh``: size, flatness);
+    returns the checked mesh."""
     if len(mesh.vertices) > MAX_VERTICES:
         raise MeshError(f"too many vertices: {len(mesh.vertices):,} (the limit is {MAX_VERTICES:,})")
-    ext = mesh.extents
-    if ext.min() <= FLAT_TOLERANCE * ext.max():
-        dims = " x ".join(f"{x:.6g}" for x in ext)
-        raise MeshError(f"flat mesh: its bounding box is {dims}; a sketch-and-extrude part needs thickness")
-    return mesh
+    try:
+        return check_input_mesh(mesh)
+    except InputMeshError as exc:
+        raise MeshError(str(exc)) from None
 
 
 def encode_mesh(mesh: trimesh.Trimesh) -> MeshData:

@@ -7,7 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from backend.reconstruct import MAX_TRIANGLES, ReconstructOptions
+from backend.intake.check import MAX_TRIANGLES
+from backend.reconstruct import ReconstructOptions
 
 MAX_VERTICES = 3 * MAX_TRIANGLES  # a triangle soup: three vertices per face
 MAX_BODY_BYTES = 200 * 1024 * 1024  # one request body (JSON or multipart upload)
