@@ -14,15 +14,8 @@ from os import PathLike
 from pathlib import Path
 from typing import Any
 
+from backend.cad.importers.errors import ImportErrorUnsupported, ImportFormatError
 from backend.cad.program import Program
-
-
-class ImportErrorUnsupported(ValueError):
-    """The file uses something outside sketch + extrude; the message names the feature and what."""
-
-
-class ImportFormatError(ValueError):
-    """The data is not a recognised / well-formed DeepCAD or Fusion 360 Gallery file."""
 
 
 def detect_format(data: dict[str, Any]) -> str:

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from backend.cad.importers import ImportFormatError
+from backend.cad.importers.errors import ImportFormatError
 from backend.cad.importers.fusion360 import read_program
 from backend.cad.importers.sketches import Conventions
 from backend.cad.program import Program

@@ -31,7 +31,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from backend.cad.importers import ImportErrorUnsupported, ImportFormatError
+from backend.cad.importers.errors import ImportErrorUnsupported, ImportFormatError
 from backend.cad.importers.sketches import Conventions, Frame, read_num, read_profile
 from backend.cad.program import (
     Extent,

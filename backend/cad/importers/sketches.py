@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from backend.cad.curves import loop_area, oriented
-from backend.cad.importers import ImportErrorUnsupported, ImportFormatError
+from backend.cad.importers.errors import ImportErrorUnsupported, ImportFormatError
 from backend.cad.program import (
     Arc,
     Circle,
