@@ -29,6 +29,18 @@ def rect(x0: float, y0: float, x1: float, y1: float) -> Loop:
     return poly_loop([(x0, y0), (x1, y0), (x1, y1), (x0, y1)])
 
 
+def slot(length: float, r: float) -> Loop:
+    """Counter-clockwise stadium: half circles of radius ``r`` around (0, 0) and (``length``, 0)."""
+    return Loop(
+        (
+            Line((0, -r), (length, -r)),
+            Arc((length, -r), (length + r, 0), (length, r)),
+            Line((length, r), (0, r)),
+            Arc((0, r), (-r, 0), (0, -r)),
+        )
+    )
+
+
 def circle(cx: float, cy: float, r: float) -> Loop:
     return Loop((Circle((cx, cy), r),))
 

@@ -12,7 +12,6 @@ from backend.cad.program import (
     Arc,
     Circle,
     Line,
-    Loop,
     Profile,
     map_curve,
     map_loop,
@@ -20,17 +19,10 @@ from backend.cad.program import (
     reverse_curve,
     reverse_loop,
 )
-from tests.cad.programs import circle, rect
+from tests.cad.programs import circle, rect, slot
 
 # stadium: two lines and two half circles of radius 0.5, centre distance 1, counter-clockwise
-SLOT = Loop(
-    (
-        Line((0, -0.5), (1, -0.5)),
-        Arc((1, -0.5), (1.5, 0), (1, 0.5)),
-        Line((1, 0.5), (0, 0.5)),
-        Arc((0, 0.5), (-0.5, 0), (0, -0.5)),
-    )
-)
+SLOT = slot(1.0, 0.5)
 
 
 def test_reverse_curve_and_loop() -> None:

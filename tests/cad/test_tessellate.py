@@ -16,6 +16,7 @@ from backend.cad.tessellate import (
     tessellate_circle,
     tessellate_loop,
 )
+from tests.cad.programs import slot
 
 
 def _max_sagitta(poly: np.ndarray, center, r: float, closed: bool) -> float:
@@ -71,14 +72,7 @@ def test_arc_direction_follows_mid_point():
 
 def test_slot_loop_area():
     # stadium: two lines and two half circles of radius 0.5, centre distance 1
-    loop = Loop(
-        (
-            Line((0, -0.5), (1, -0.5)),
-            Arc((1, -0.5), (1.5, 0), (1, 0.5)),
-            Line((1, 0.5), (0, 0.5)),
-            Arc((0, 0.5), (-0.5, 0), (0, -0.5)),
-        )
-    )
+    loop = slot(1.0, 0.5)
     poly = tessellate_loop(loop)
     exact = 1.0 + math.pi * 0.25
     assert exact - 2 * math.pi * 0.5 * CHORD_TOLERANCE < signed_area(poly) < exact

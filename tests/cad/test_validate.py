@@ -18,7 +18,7 @@ from backend.cad.program import (
     Sketch,
 )
 from backend.cad.validate import ProgramError, is_valid, is_valid_profile, validate
-from tests.cad.programs import THIN, XY, poly_loop, prog, rect
+from tests.cad.programs import THIN, XY, poly_loop, prog, rect, slot
 
 BOX = Profile(rect(-0.5, -0.5, 0.5, 0.5))
 
@@ -34,16 +34,9 @@ def expect(program: Program, *words: str) -> None:
 
 def test_valid_programs_pass():
     validate(prog(BOX))
-    slot = Loop(
-        (
-            Line((0, -0.5), (1, -0.5)),
-            Arc((1, -0.5), (1.5, 0), (1, 0.5)),
-            Line((1, 0.5), (0, 0.5)),
-            Arc((0, 0.5), (-0.5, 0), (0, -0.5)),
-        )
-    )
+    stadium = slot(1.0, 0.5)
     holed = Profile(rect(-1, -1, 2, 1), (Loop((Circle((-0.7, 0), 0.1),)), rect(1.6, -0.2, 1.8, 0.2)))
-    validate(prog(Profile(slot), holed))
+    validate(prog(Profile(stadium), holed))
     # clockwise loops and non-unit (quantised) plane vectors are accepted
     quantised = Plane((0, 0, 0), (2, 0, 0.001), (0, 0, 0.5))
     validate(prog(Profile(poly_loop([(0, 0), (0, 1), (1, 1), (1, 0)])), plane=quantised))

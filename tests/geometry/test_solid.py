@@ -4,20 +4,10 @@ import manifold3d
 import numpy as np
 import pytest
 
-from backend.cad.program import (
-    Arc,
-    Extent,
-    ExtentKind,
-    Line,
-    Loop,
-    Operation,
-    Plane,
-    Profile,
-    Program,
-)
+from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile, Program
 from backend.cad.tessellate import CHORD_TOLERANCE
 from backend.geometry.solid import GeometryError, build_manifold, plane_basis, program_to_mesh
-from tests.cad.programs import circle, feat, rect
+from tests.cad.programs import circle, feat, rect, slot
 
 BOX = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)), extent=Extent(ExtentKind.ONE_SIDE, 0.3))  # 1 x 0.8 x 0.3
 
@@ -95,16 +85,9 @@ def test_non_axis_plane_places_the_frame():
 
 
 def test_sketch_with_two_profiles_and_arcs():
-    slot = Loop(
-        (
-            Line((0, -0.1), (0.4, -0.1)),
-            Arc((0.4, -0.1), (0.5, 0), (0.4, 0.1)),
-            Line((0.4, 0.1), (0, 0.1)),
-            Arc((0, 0.1), (-0.1, 0), (0, -0.1)),
-        )
-    )
+    stadium = slot(0.4, 0.1)
     square = rect(-0.9, -0.9, -0.5, -0.5)
-    m = build_manifold(Program((feat(Profile(slot), Profile(square)),)))
+    m = build_manifold(Program((feat(Profile(stadium), Profile(square)),)))
     lo, hi = circle_area_bounds(0.1)
     assert (0.08 + lo + 0.16) * 0.2 <= m.volume() <= (0.08 + hi + 0.16) * 0.2 + 1e-12
     assert len(m.decompose()) == 2
