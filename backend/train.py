@@ -117,43 +117,16 @@ def eval_batch(n: int, pad_id: int, max_tokens: int) -> dict[str, Any]:
 # --- evaluation ------------------------------------------------------------------------------------
 
 
-def greedy_decode(model: Any, tokenizer: Any, points: Any, max_tokens: int) -> list[list[int]]:
-    """Grammar-masked greedy decoding with the KV cache; token id lists (BOS .. EOS, or cut at max_tokens)."""
-    import numpy as np
-    import torch
-
-    from backend.cad.grammar import GrammarState
-
-    b = points.shape[0]
-    states = [GrammarState() for _ in range(b)]
-    seqs = [[tokenizer.bos_id] for _ in range(b)]
-    bos = torch.full((b, 1), tokenizer.bos_id, dtype=torch.long, device=points.device)
-    logits, cache = model.prefill(points, bos)
-    eos_only = np.zeros(len(tokenizer), dtype=bool)
-    eos_only[tokenizer.eos_id] = True
-    for _ in range(max_tokens - 1):
-        masks = np.stack([eos_only if s.done else tokenizer.mask(s.allowed()) for s in states])
-        logits = logits.masked_fill(~torch.from_numpy(masks).to(logits.device), float("-inf"))
-        nxt = logits.argmax(-1)
-        for i, s in enumerate(states):
-            if not s.done:
-                seqs[i].append(int(nxt[i]))
-                s.feed(tokenizer.word(int(nxt[i])))
-        if all(s.done for s in states):
-            break
-        logits, cache = model.step(nxt[:, None], cache)
-    return seqs
-
-
 def evaluate(
     model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, max_tokens: int
 ) -> dict[str, Any]:
-    """Teacher-forced loss / token accuracy on ``batch``; greedy-decode ``n_decode`` parts of it."""
+    """Teacher-forced loss / token accuracy on ``batch``; ``decode_autoregressive`` (greedy) of ``n_decode`` parts."""
     import torch
 
     if model.config.objective == "unmask":
         return evaluate_unmask(model, tokenizer, batch, n_decode, max_tokens)
 
+    from backend.decode.autoregressive import decode_autoregressive
     from backend.geometry.solid import program_to_mesh
 
     device = model.device
@@ -173,17 +146,19 @@ def evaluate(
             "token_acc": correct / max(1, total),
         }
         if n_decode > 0:
-            seqs = greedy_decode(model, tokenizer, points[:n_decode], max_tokens)
             valid = exact = rebuilt = 0
-            for seq, ref in zip(seqs, tokens[:n_decode].tolist()):
-                try:
-                    program = tokenizer.decode(seq)
-                except ValueError:
+            for i in range(min(n_decode, len(tokens))):  # the pipeline's decoder, greedy, one candidate
+                res = decode_autoregressive(
+                    model, tokenizer, points[i], n_candidates=1, max_tokens=max_tokens
+                )[0]
+                if res.program is None:
                     continue
                 valid += 1
-                exact += seq == [t for t in ref if t != tokenizer.pad_id]
+                exact += [tokenizer.bos_id, *res.tokens] == [
+                    t for t in tokens[i].tolist() if t != tokenizer.pad_id
+                ]
                 try:
-                    rebuilt += len(program_to_mesh(program).faces) > 0
+                    rebuilt += len(program_to_mesh(res.program).faces) > 0
                 except Exception:  # noqa: BLE001 - any geometry failure counts as not rebuilt
                     pass
             result |= {
