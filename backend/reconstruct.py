@@ -2,7 +2,8 @@
 
 Stages (the names passed to ``progress``)::
 
-    validate   clear InputMeshError for meshes that cannot be reconstructed
+    validate   clear InputMeshError for meshes that cannot be reconstructed; a mesh over the work budget
+               (``intake.budget.WORK_TRIANGLES``) is decimated on a copy, and ``scores["input_note"]`` says so
     encode     normalise (bbox centre -> origin, largest extent 1), sample points + normals, encode
     decode k/N grammar-constrained decoding of N model candidates (k finished so far); a LoRA checkpoint
                (base-model vocabulary) decodes greedy text instead, one point sample per candidate, parsed
@@ -34,10 +35,11 @@ import trimesh
 from backend.cad.program import Program
 from backend.cad.serialize import program_to_dict
 from backend.decode import DECODERS, DecodeResult, DecodeStats
-from backend.geometry.metrics import evaluate_pair
-from backend.geometry.normalize import Frame, normalize_mesh
-from backend.geometry.sampling import sample_surface
+from backend.geometry.metrics import evaluate_against_points, evaluate_pair
+from backend.geometry.normalize import Frame
+from backend.intake.budget import fit_work_budget
 from backend.intake.check import FLAT_TOLERANCE, MAX_TRIANGLES, InputMeshError, check_input_mesh
+from backend.intake.prepare import Prepared, prepare
 from backend.model.checkpoint import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT,
@@ -88,6 +90,7 @@ class ReconstructOptions:
     n_points: int | None = None  # points for the encoder (default: the model's config, ModelConfig.n_points)
     max_tokens: int | None = None  # default: the model's config (LoRA models: base-tokenizer tokens)
     refine_budget_s: float = REFINE_BUDGET_S
+    orient: bool = True  # find the part's own axes (False: reconstruct in the input's axes as given)
 
 
 @dataclass
@@ -105,6 +108,7 @@ class ReconstructResult:
     refined: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     best_by_source: dict[str, Candidate] = field(default_factory=dict)  # normalised frame, before refine
+    input: dict[str, Any] = field(default_factory=dict)  # kind (mesh | points), orientation, noise
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (program in the input frame, cadprog/1 layout)."""
@@ -118,6 +122,7 @@ class ReconstructResult:
             "candidates": {**self.stats.to_dict(), "section": self.n_section_candidates},
             "refined": self.refined,
             "timings": dict(self.timings),
+            "input": dict(self.input),
         }
 
 
@@ -251,18 +256,27 @@ class Reconstructor:
             clock[0] = now
 
         stage(0.0, "validate")
-        checked = check_input_mesh(mesh)
+        checked, reduced = check_input_mesh(mesh), ""
+        if isinstance(checked, trimesh.Trimesh):
+            checked, reduced = fit_work_budget(checked)  # a decimated copy past the budget
         lap("validate")
 
+        stage(0.01, "frame")
+        prep = prepare(checked, orient=opt.orient)
+        mesh_n, frame = prep.geometry, prep.frame
+        if prep.is_cloud:
+            target = ChamferTarget.from_points(prep.points, seed=opt.seed)
+        else:
+            target = ChamferTarget(mesh_n, seed=opt.seed)
+        lap("frame")
+
         stage(0.02, "encode")
-        mesh_n, frame = normalize_mesh(checked)
-        target = ChamferTarget(mesh_n, seed=opt.seed)
         with _torch_threads(self.threads):
             if opt.decoder == "ar" and self.is_lora:
                 lap("encode")  # the text decoder encodes its own point samples
-                results = self._decode_text(mesh_n, opt, stage)
+                results = self._decode_text(prep, opt, stage)
             else:
-                prefix = self._encode(mesh_n, opt)
+                prefix = self._encode(prep, opt)
                 lap("encode")
                 results = self._decode(prefix, opt, stage) if prefix is not None else []
         stats = DecodeStats.from_results(results)
@@ -281,14 +295,18 @@ class Reconstructor:
         if opt.refine and opt.refine_budget_s > 0:
             stage(0.85, "refine")
             better = refine_candidate(best, target, opt.refine_budget_s, check)
-            if accept_refinement(better, best, mesh_n):
+            if accept_refinement(better, best, prep.volume_truth):
                 best, refined = better, True
             lap("refine")
 
         stage(0.95, "score")
         program_in = frame.program_to_input(best.program)
         mesh_in = frame.invert_mesh(best.mesh)
-        scores = {**evaluate_pair(mesh_in, checked), "rank_cd": best.rank_cd}
+        if prep.is_cloud:
+            measured = evaluate_against_points(mesh_in, checked.vertices)
+        else:
+            measured = evaluate_pair(mesh_in, checked)
+        scores = {**measured, "rank_cd": best.rank_cd, "input_note": reduced}
         lap("score")
         timings["total"] = sum(timings.values())
         if progress is not None:
@@ -315,24 +333,31 @@ class Reconstructor:
             refined=refined,
             timings=timings,
             best_by_source=best_by_source,
+            input={
+                "kind": "points" if prep.is_cloud else "mesh",
+                "orientation": prep.orientation.method,
+                "planar_share": round(prep.orientation.planar_share, 4),
+                "noise": prep.noise,
+                "volume_truth": prep.volume_truth is not None,
+            },
         )
 
     # --- stages ---------------------------------------------------------------------------------------
 
-    def _points(self, mesh_n: trimesh.Trimesh, n: int, seed: int) -> torch.Tensor:
-        """(n, 6) surface points + normals of the normalised mesh, on the model's device."""
-        pts, normals = sample_surface(mesh_n, n, seed)
+    def _points(self, prep: Prepared, n: int, seed: int) -> torch.Tensor:
+        """(n, 6) surface points + normals of the normalised input, on the model's device."""
+        pts, normals = prep.sample(n, seed)
         return torch.from_numpy(np.concatenate([pts, normals], axis=1)).to(self.device)
 
-    def _encode(self, mesh_n: trimesh.Trimesh, opt: ReconstructOptions) -> torch.Tensor | None:
+    def _encode(self, prep: Prepared, opt: ReconstructOptions) -> torch.Tensor | None:
         model = self._model_for(opt.decoder)[0]
         if model is None or opt.candidates < 1:
             return None
-        points = self._points(mesh_n, opt.n_points or model.config.n_points, opt.seed)[None]
+        points = self._points(prep, opt.n_points or model.config.n_points, opt.seed)[None]
         with torch.inference_mode():
             return model.encode_prefix(points)
 
-    def _decode_text(self, mesh_n: trimesh.Trimesh, opt: ReconstructOptions, stage) -> list[DecodeResult]:
+    def _decode_text(self, prep: Prepared, opt: ReconstructOptions, stage) -> list[DecodeResult]:
         """LoRA model: greedy unconstrained text, parsed (``LoraCadModel.decode_programs``); outputs that
         do not parse are kept with their error (``DecodeStats.unfinished`` / ``unparsed``). Greedy decoding
         of one point set would repeat itself, so candidate k reads its own sample (seed + k).
@@ -342,7 +367,7 @@ class Reconstructor:
             return []
         model = self.model
         n_points = opt.n_points or model.config.n_points
-        points = torch.stack([self._points(mesh_n, n_points, opt.seed + k) for k in range(n)])
+        points = torch.stack([self._points(prep, n_points, opt.seed + k) for k in range(n)])
         stage(0.05, f"decode 0/{n}")
         with torch.inference_mode():
             texts = model.decode_programs(points, opt.max_tokens)
