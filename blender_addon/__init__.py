@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import bpy
 
-from . import operators, panel, poll, preferences, properties
+from . import cad_export, deviation_ui, operators, panel, poll, preferences, properties
 from .poll import poll_once
 from .state import STATE
 
@@ -21,6 +21,8 @@ _CLASSES = (
     properties.Mesh2CadOptions,
     *operators.CLASSES,
     *panel.CLASSES,
+    *cad_export.CLASSES,
+    *deviation_ui.CLASSES,  # after panel: its sub-panel needs the parent registered
 )
 
 

@@ -48,6 +48,10 @@ class Client:
     def cancel(self, job_id: str) -> None:
         self._request("DELETE", f"/v1/jobs/{job_id}")
 
+    def export(self, program: dict[str, Any], fmt: str, name: str) -> dict[str, Any]:
+        """The program as a file's text: {"format", "suffix", "content", ...} (fmt: step | cadquery)."""
+        return self._request("POST", "/v1/export", {"program": program, "format": fmt, "name": name})
+
     def _request(self, method: str, path: str, body: Any = None, auth: bool = True) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode("utf-8")
         req = urllib.request.Request(self.base_url + path, data=data, method=method)

@@ -6,7 +6,7 @@ import textwrap
 
 import bpy
 
-from . import actions
+from . import actions, cad_export
 from .operators import input_meshes, target_collection
 from .state import STATE
 
@@ -92,6 +92,7 @@ def _draw_result(layout: bpy.types.UILayout, context: bpy.types.Context) -> None
     row.enabled = coll is not None
     row.operator("mesh2cad.apply", icon="CHECKMARK")
     row.operator("mesh2cad.export_program", text="Export JSON", icon="EXPORT")
+    cad_export.draw_buttons(box, coll is not None)
 
 
 def _fmt(value: object, digits: int) -> str:

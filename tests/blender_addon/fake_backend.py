@@ -81,6 +81,10 @@ class Handler(BaseHTTPRequestHandler):
         if not self._authorized():
             return None
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if self.path == "/v1/export":  # the real exporter: this runs in the backend's venv
+            from backend.server.export import ExportRequest, export_program
+
+            return self._send(200, export_program(ExportRequest.model_validate(body)).model_dump())
         mesh = body.get("mesh", {})
         if not mesh.get("face_count"):
             return self._send(422, {"detail": "mesh has no faces"})
