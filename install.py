@@ -6,7 +6,7 @@
 Steps:
   1. python    find a Python 3.11 interpreter (this one, python3.11 on PATH, or pyenv's)
   2. venv      create the backend virtual environment (default: .venv in the repo root) if missing
-  3. deps      pip install -e ".[dev]" (skipped when the stamp in the venv matches pyproject.toml)
+  3. deps      pip install -e ".[dev,step]" (skipped when the stamp in the venv matches pyproject.toml)
   4. register  record the backend's python in <config>/mesh2cad/backend.json for the add-on
   5. addon     zip blender_addon/ into out/ and install it into Blender when a blender executable is found
   6. demo      run `<venv python> -m backend demo` (unless --no-demo)
@@ -32,6 +32,7 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parent
 REQUIRED = (3, 11)
 STAMP_NAME = ".mesh2cad-install.stamp"
+EXTRAS = "dev,step"  # optional-dependency groups of pyproject.toml that install.py installs
 ADDON_DIR_NAME = "blender_addon"
 MANIFEST_NAME = "blender_manifest.toml"
 ZIP_EXCLUDE_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache", ".mypy_cache", ".git"}
@@ -162,6 +163,7 @@ def compute_stamp(pyproject: Path, repo_root: Path | None = None) -> str:
     h.update(pyproject.read_bytes())
     h.update(b"\0")
     h.update(str((repo_root or pyproject.parent).resolve()).encode())
+    h.update(b"\0" + EXTRAS.encode())
     return h.hexdigest()
 
 
@@ -228,9 +230,10 @@ def step_deps(py: Path, venv: Path, repo_root: Path) -> None:
         say("  pyproject.toml unchanged since the last install (stamp matches): skipping pip")
         return
     # No --index-url / --no-index / --isolated: the machine's pip config (find-links, mirrors) applies.
-    rc = stream([str(py), "-m", "pip", "install", "--progress-bar", "off", "-e", ".[dev]"], cwd=repo_root)
+    spec = f".[{EXTRAS}]"
+    rc = stream([str(py), "-m", "pip", "install", "--progress-bar", "off", "-e", spec], cwd=repo_root)
     if rc != 0:
-        raise StepError(f"pip install -e '.[dev]' exited {rc}")
+        raise StepError(f"pip install -e '{spec}' exited {rc}")
     write_stamp(venv, stamp)
     say(f"  wrote stamp {stamp_path(venv)}")
 
