@@ -16,6 +16,7 @@ from importlib import import_module
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("backend.cli.generate", "procedural parts: program JSON + text + STL, and a contact sheet"),
     "rebuild": ("backend.cli.rebuild", "program JSON -> solid mesh (STL/OBJ/PLY by extension)"),
+    "export": ("backend.cli.export", "program JSON -> STEP solid (.step) or CadQuery script (.py)"),
     "metrics": ("backend.cli.metrics", "Chamfer distance x1000 and IoU by the evaluation protocol"),
     "import": ("backend.cli.import_", "DeepCAD or Fusion 360 Gallery JSON -> program JSON"),
     "stats": ("backend.cli.stats", "distribution of the procedural generator"),

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
+from backend.cli import export as export_cli
 from backend.intake.files import collect_inputs
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="mesh files or folders of mesh files")
     parser.add_argument("--out-dir", required=True, help="output folder")
     add_reconstruct_options(parser)
+    export_cli.add_format_option(parser)
 
 
 def add_reconstruct_options(
@@ -140,12 +142,14 @@ def run(args: argparse.Namespace) -> int:
     if not reconstructor.has_model:
         print(f"note: no model checkpoint at {reconstructor.checkpoint}; using section candidates only")
     options = options_from_args(args)
+    export_cli.check_formats(args.export_formats)
     ok, failed, seconds = 0, [], []
     for path, stem in tqdm(list(zip(paths, _unique_stems(paths))), desc="reconstruct", unit="part"):
         start = time.perf_counter()
         try:
             result = reconstructor.reconstruct(load_mesh(path), options)
             write_outputs(result, out_dir, stem)
+            export_cli.write_exports(result.program, out_dir, stem, args.export_formats)
         except (OSError, ValueError) as exc:  # MeshError, InputMeshError, GeometryError are ValueErrors
             failed.append(path)
             tqdm.write(f"FAILED {path}: {exc}")
