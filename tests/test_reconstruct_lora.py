@@ -11,8 +11,9 @@ from backend.cad.validate import validate
 from backend.data.generator import generate
 from backend.decode import decode_autoregressive
 from backend.model.cad_model import ModelConfig
-from backend.model.lora import build_lora_model, encode_text, save_lora_checkpoint, write_tiny_base
+from backend.model.lora import build_lora_model, encode_text, save_lora_checkpoint
 from backend.reconstruct import ReconstructOptions, Reconstructor
+from tests.tiny_models import write_tiny_base
 
 torch.set_num_threads(1)
 

@@ -12,7 +12,8 @@ import torch
 from backend import train
 from backend.cli import train as train_command
 from backend.model.checkpoint import load_checkpoint
-from backend.model.lora import LoraCadModel, write_tiny_base
+from backend.model.lora import LoraCadModel
+from tests.tiny_models import write_tiny_base
 
 torch.set_num_threads(1)
 

@@ -71,3 +71,42 @@ def tiny_checkpoint(
     """A real checkpoint folder (``save_pretrained``) holding ``tiny_model(objective, **overrides)``."""
     model, tok = tiny_model(objective, **overrides)
     return save_pretrained(model, tok, folder, meta={"name": name})
+
+
+def write_tiny_base(
+    folder: str | Path, hidden: int = 32, layers: int = 2, heads: int = 2, seed: int = 0
+) -> Path:
+    """A tiny randomly initialised Qwen2 + word-level tokenizer over the CAD text words, for tests and
+    smoke runs of ``--base-model`` without any download."""
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import WhitespaceSplit
+    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
+
+    from backend.cad.grammar import EOS, KEYWORDS, NUMBER_WORDS
+
+    folder = Path(folder)
+    specials = ["<pad>", "<s>", "</s>", "<unk>"]
+    words = specials + [w for w in (*KEYWORDS, *NUMBER_WORDS) if w != EOS]
+    tk = Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
+    tk.pre_tokenizer = WhitespaceSplit()
+    tok = PreTrainedTokenizerFast(
+        tokenizer_object=tk, pad_token="<pad>", bos_token="<s>", eos_token="</s>", unk_token="<unk>"
+    )
+    torch.manual_seed(seed)
+    cfg = Qwen2Config(
+        vocab_size=len(words),
+        hidden_size=hidden,
+        intermediate_size=2 * hidden,
+        num_hidden_layers=layers,
+        num_attention_heads=heads,
+        num_key_value_heads=heads,
+        max_position_embeddings=1024,
+        tie_word_embeddings=False,
+        pad_token_id=0,
+        bos_token_id=1,
+        eos_token_id=2,
+    )
+    Qwen2ForCausalLM(cfg).save_pretrained(folder)
+    tok.save_pretrained(folder)
+    return folder

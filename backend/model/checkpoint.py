@@ -7,7 +7,9 @@ Folder layout::
     tokenizer.json      CadTokenizer.save
     README.md           model card
 
-LoRA checkpoints (``config.model.base_model`` set) are written by ``backend.model.lora``.
+LoRA checkpoints (``config.model.base_model`` set) are written by ``backend.model.lora``; ``load_checkpoint``
+reads both kinds. File names and the model card: ``backend.model.files`` (imported by both, so that
+``lora`` never imports this module).
 """
 
 from __future__ import annotations
@@ -21,18 +23,12 @@ from safetensors.torch import load_model, save_model
 
 from backend.cad.tokens import CadTokenizer
 from backend.model.cad_model import CadModel, ModelConfig
+from backend.model.files import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE, model_card
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = ROOT / "checkpoints" / "default"
 DEFAULT_UNMASK_CHECKPOINT = ROOT / "checkpoints" / "unmask"  # the masked-diffusion model (decoder "unmask")
-WEIGHTS_FILE = "model.safetensors"
-CONFIG_FILE = "config.json"
-CARD_FILE = "README.md"
 MAX_BYTES = 30 * 1024 * 1024
-_UNMASK_NOTE = (
-    " (masked-token diffusion: bidirectional, mask ratio ~ U(0, 1] per example, loss on masked positions;"
-    " length by EOS-then-PAD padding; decode with `--decoder unmask`, see `backend/decode/unmask.py`)"
-)
 
 
 def save_pretrained(
@@ -97,46 +93,3 @@ def _model_class(config: ModelConfig) -> type[CadModel]:
 
         return UnmaskModel
     return CadModel
-
-
-def model_card(model: CadModel, meta: dict[str, Any], metrics_markdown: str = "") -> str:
-    """Markdown model card: architecture, size, training facts, metrics."""
-    c = model.config
-    enc = sum(p.numel() for p in model.encoder.parameters())
-    proj = sum(p.numel() for p in model.projector.parameters())
-    dec = sum(p.numel() for p in model.decoder.parameters())
-    fmt = lambda k, unit="": f"{meta[k]}{unit}" if k in meta else "n/a"  # noqa: E731
-    wall = f"{meta['wall_time_s'] / 60:.1f} min" if "wall_time_s" in meta else "n/a"
-    lines = [
-        "# mesh2cad point-cloud -> CAD program model",
-        "",
-        f"Reads {c.n_points} surface points with normals of a normalised mesh and writes the token form of a",
-        "sketch-and-extrude CAD program (see `backend/cad/grammar.py`).",
-        "",
-        "## Architecture",
-        "",
-        f"- Encoder: PointNet++-style set abstraction ({c.encoder_centroids} FPS centroids, k={c.encoder_k1};"
-        f" then {c.n_prefix_tokens} centroids, k={c.encoder_k2}; width {c.encoder_width}): {enc:,} parameters",
-        f"- Projector: 2-layer MLP to the decoder's hidden size: {proj:,} parameters",
-        f"- Decoder: {type(model.decoder).__name__}, hidden {c.hidden_size}, {c.n_layers} layers, {c.n_heads}"
-        f" heads, vocabulary {c.vocab_size}, up to {c.max_tokens} tokens after a {c.n_prefix_tokens}-token"
-        f" point prefix: {dec:,} parameters",
-        f"- Total: {model.num_parameters():,} parameters, stored as {meta.get('dtype', 'float32')}",
-        f"- Objective: {c.objective}" + (_UNMASK_NOTE if c.objective == "unmask" else ""),
-        "",
-        "## Training",
-        "",
-        "| | |",
-        "|---|---|",
-        "| data | procedural parts (`backend/data/generator/`), unlimited, fresh seeds |",
-        f"| steps | {fmt('steps')} |",
-        f"| batch size | {fmt('batch_size')} |",
-        f"| tokens seen | {fmt('tokens_seen')} |",
-        f"| wall time | {wall} |",
-        f"| hardware | {fmt('hardware')} |",
-        f"| final train loss | {fmt('train_loss')} |",
-        "",
-    ]
-    if metrics_markdown:
-        lines += ["## Metrics", "", metrics_markdown.strip(), ""]
-    return "\n".join(lines)

@@ -43,11 +43,8 @@ from backend.cad.program import Program
 from backend.cad.text import TextParseError, program_to_text, text_to_program
 from backend.cad.tokens import CadTokenizer
 from backend.model.cad_model import CadModel, ModelConfig
+from backend.model.files import CARD_FILE, CONFIG_FILE, PREFIX_FILE, TOKENIZER_DIR, lora_card
 
-CONFIG_FILE = "config.json"
-PREFIX_FILE = "prefix.safetensors"
-TOKENIZER_DIR = "base_tokenizer"
-CARD_FILE = "README.md"
 _SKIP_TARGETS = {"lm_head", "embed_out", "output_layer"}
 _GENERIC_TOKENIZERS = {"TokenizersBackend", "PreTrainedTokenizerFast"}
 
@@ -305,8 +302,6 @@ def save_lora_checkpoint(
 
     ``tokenizer`` (the CAD tokenizer, passed by ``train.py``) is not stored: it is fixed by the grammar.
     """
-    from backend.model.checkpoint import model_card
-
     if model.merged:
         raise ValueError("cannot save adapters of a merged model; save before merge()")
     folder = Path(folder)
@@ -320,15 +315,7 @@ def save_lora_checkpoint(
     model.text_tokenizer.save_pretrained(str(folder / TOKENIZER_DIR))
     config = {"model": model.config.to_dict(), "lora": model.lora, "meta": meta}
     (folder / CONFIG_FILE).write_text(json.dumps(config, indent=1, default=str))
-    card = model_card(model, meta, metrics_markdown)
-    lo = model.lora
-    card += (
-        "\n## LoRA\n\n"
-        f"- Base model: `{model.config.base_model}` (text form tokenised with its tokenizer)\n"
-        f"- Adapters: r={lo['r']}, alpha={lo['alpha']}, dropout={lo['dropout']} on {', '.join(lo['target_modules'])}\n"
-        f"- Trainable: {meta['trainable_parameters']:,} parameters (adapters, encoder, projector)\n"
-        "- Decoding: unconstrained greedy text + parse (the grammar-masked decoder needs the CAD vocabulary)\n"
-    )
+    card = lora_card(model, meta, metrics_markdown)
     (folder / CARD_FILE).write_text(card)
     return folder
 
@@ -365,42 +352,3 @@ def load_lora_checkpoint(
     if merge:
         model.merge()
     return model.float().to(device).eval(), CadTokenizer(), config.get("meta", {})
-
-
-def write_tiny_base(
-    folder: str | Path, hidden: int = 32, layers: int = 2, heads: int = 2, seed: int = 0
-) -> Path:
-    """A tiny randomly initialised Qwen2 + word-level tokenizer over the CAD text words, for tests and
-    smoke runs of ``--base-model`` without any download."""
-    from tokenizers import Tokenizer
-    from tokenizers.models import WordLevel
-    from tokenizers.pre_tokenizers import WhitespaceSplit
-    from transformers import PreTrainedTokenizerFast, Qwen2Config, Qwen2ForCausalLM
-
-    from backend.cad.grammar import EOS, KEYWORDS, NUMBER_WORDS
-
-    folder = Path(folder)
-    specials = ["<pad>", "<s>", "</s>", "<unk>"]
-    words = specials + [w for w in (*KEYWORDS, *NUMBER_WORDS) if w != EOS]
-    tk = Tokenizer(WordLevel({w: i for i, w in enumerate(words)}, unk_token="<unk>"))
-    tk.pre_tokenizer = WhitespaceSplit()
-    tok = PreTrainedTokenizerFast(
-        tokenizer_object=tk, pad_token="<pad>", bos_token="<s>", eos_token="</s>", unk_token="<unk>"
-    )
-    torch.manual_seed(seed)
-    cfg = Qwen2Config(
-        vocab_size=len(words),
-        hidden_size=hidden,
-        intermediate_size=2 * hidden,
-        num_hidden_layers=layers,
-        num_attention_heads=heads,
-        num_key_value_heads=heads,
-        max_position_embeddings=1024,
-        tie_word_embeddings=False,
-        pad_token_id=0,
-        bos_token_id=1,
-        eos_token_id=2,
-    )
-    Qwen2ForCausalLM(cfg).save_pretrained(folder)
-    tok.save_pretrained(folder)
-    return folder

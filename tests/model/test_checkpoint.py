@@ -10,14 +10,8 @@ import torch
 
 from backend.cad.tokens import CadTokenizer
 from backend.model.cad_model import CadModel, ModelConfig
-from backend.model.checkpoint import (
-    CARD_FILE,
-    CONFIG_FILE,
-    MAX_BYTES,
-    WEIGHTS_FILE,
-    load_checkpoint,
-    save_pretrained,
-)
+from backend.model.checkpoint import MAX_BYTES, load_checkpoint, save_pretrained
+from backend.model.files import CARD_FILE, CONFIG_FILE, WEIGHTS_FILE
 from tests.tiny_models import tiny_config
 
 torch.set_num_threads(1)

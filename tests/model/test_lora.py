@@ -12,17 +12,16 @@ from backend.cad.tokens import CadTokenizer
 from backend.data.dataset import make_item
 from backend.model.cad_model import ModelConfig
 from backend.model.checkpoint import load_checkpoint
+from backend.model.files import PREFIX_FILE, TOKENIZER_DIR
 from backend.model.lora import (
-    PREFIX_FILE,
-    TOKENIZER_DIR,
     LoraCadModel,
     build_lora_model,
     load_lora_checkpoint,
     lora_target_modules,
     save_lora_checkpoint,
     text_collate,
-    write_tiny_base,
 )
+from tests.tiny_models import write_tiny_base
 
 torch.set_num_threads(1)
 
