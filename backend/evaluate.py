@@ -7,7 +7,13 @@ Inputs: mesh files of a folder (``--meshes DIR``, optional ``INDEX.tsv`` with ``
 - ``pipeline``: the full Reconstructor (model candidates + section candidates, verified, refined);
 - ``model only``: the best rebuilt model candidate of the same run (no sections, no refinement;
   no extra decoding), shown when sections are on, so the model's own contribution is visible;
-- ``section reference``: ``backend.sections.best_section_program`` on the same inputs.
+- ``section reference``: ``backend.verify.reference.best_section_program`` on the same inputs;
+- ``bounding box``: the input's axis-aligned bounding box as a solid (doing nothing clever).
+
+With a perturbation (``--perturb rotate|scan|points``, ``backend.geometry.perturb``) every clean mesh is
+turned into the input people actually have, deterministically per part (seed = CRC-32 of its name):
+the pipeline and the bounding box get the perturbed input, and their results, mapped back by the
+perturbation's inverse, are scored against the clean original (the section reference is skipped).
 
 Per row: CD x1000 (strict and own-bbox; median and mean over valid parts), IoU (mean and median
 over valid parts), invalidity ratio (no valid solid: error, empty or over TIMEOUT_S), median seconds,
@@ -20,17 +26,19 @@ from __future__ import annotations
 import csv
 import statistics
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import trimesh
 
 from backend.cad.program import Arc, Circle, Line, Program
 
 TIMEOUT_S = 60.0  # a part that takes longer counts as invalid (protocol)
-PIPELINE, MODEL_ONLY, REFERENCE = "pipeline", "model only", "section reference"
+PIPELINE, MODEL_ONLY, REFERENCE, BBOX = "pipeline", "model only", "section reference", "bounding box"
 INDEX_FILE = "INDEX.tsv"
 SHEET_PARTS = 4  # best and worst parts on the sheet
 
@@ -104,8 +112,32 @@ def _invalid(error: str, seconds: float | None = None) -> dict[str, Any]:
     return {"valid": False, "error": error, **({} if seconds is None else {"seconds": seconds})}
 
 
-def evaluate_part(part: Part, reconstructor, options, reference: bool) -> tuple[dict[str, Any], Any]:
-    """Rows of one part (pipeline, model only, reference) and the pipeline's result (or None)."""
+def perturbed_input(mesh: trimesh.Trimesh, name: str, perturb: str | None):
+    """(what the pipeline gets, 4x4 matrix from the clean mesh's coordinates to the input's)."""
+    if perturb is None:
+        return mesh, None
+    from backend.geometry.perturb import PERTURBATIONS
+
+    if perturb not in PERTURBATIONS:
+        raise ValueError(f"unknown perturbation {perturb!r}; choose from {', '.join(PERTURBATIONS)}")
+    geometry, matrix = PERTURBATIONS[perturb](mesh, zlib.crc32(name.encode()))
+    return geometry, (None if np.allclose(matrix, np.eye(4)) else matrix)
+
+
+def _back(pred: trimesh.Trimesh, matrix: np.ndarray | None) -> trimesh.Trimesh:
+    """A prediction in the perturbed input's coordinates mapped back to the clean mesh's."""
+    if matrix is None:
+        return pred
+    return trimesh.Trimesh(
+        np.asarray(pred.vertices) @ np.linalg.inv(matrix)[:3, :3].T, np.asarray(pred.faces), process=False
+    )
+
+
+def evaluate_part(
+    part: Part, reconstructor, options, reference: bool, perturb: str | None = None
+) -> tuple[dict[str, Any], Any]:
+    """Rows of one part (pipeline, model only, reference, bounding box) and the pipeline's result (or
+    None). With ``perturb`` the pipeline reads the perturbed input and is scored against the clean mesh."""
     from backend.reconstruct import SOURCE_MODEL, Cancelled
 
     row: dict[str, Any] = {"name": part.name, "bucket": part.bucket}
@@ -113,15 +145,16 @@ def evaluate_part(part: Part, reconstructor, options, reference: bool) -> tuple[
         row["ground_truth"] = curve_counts(part.gt_program)
     try:
         mesh = part.load()
+        given, matrix = perturbed_input(mesh, part.name, perturb)
     except (OSError, ValueError) as exc:  # MeshError is a ValueError
-        row[PIPELINE] = row[MODEL_ONLY] = row[REFERENCE] = _invalid(f"input: {exc}")
+        row[PIPELINE] = row[MODEL_ONLY] = row[REFERENCE] = row[BBOX] = _invalid(f"input: {exc}")
         return row, None
     start = time.perf_counter()
     deadline = start + TIMEOUT_S
     result = None
     try:
         result = reconstructor.reconstruct(
-            mesh, options, should_cancel=lambda: time.perf_counter() > deadline
+            given, options, should_cancel=lambda: time.perf_counter() > deadline
         )
     except Cancelled:
         row[PIPELINE] = _invalid(f"timeout ({TIMEOUT_S:.0f} s)", time.perf_counter() - start)
@@ -136,19 +169,30 @@ def evaluate_part(part: Part, reconstructor, options, reference: bool) -> tuple[
             "refined": result.refined,
             "candidates": {**result.stats.to_dict(), "section": result.n_section_candidates},
             "timings": result.timings,
+            "input": result.input,
             **curve_counts(result.program_normalized),
-            **_metrics(result.mesh, mesh, result.scores),
+            **_metrics(_back(result.mesh, matrix), mesh, None if perturb else result.scores),
         }
         if options.use_sections and result.stats.candidates > 0:  # no row without model candidates
             best_model = result.best_by_source.get(SOURCE_MODEL)
             if best_model is None:
                 row[MODEL_ONLY] = _invalid("no model candidate rebuilt")
             else:
-                pred = result.frame.invert_mesh(best_model.mesh)
+                pred = _back(result.frame.invert_mesh(best_model.mesh), matrix)
                 row[MODEL_ONLY] = {"valid": True, **curve_counts(best_model.program), **_metrics(pred, mesh)}
-    if reference:
+    if reference and perturb is None:
         row[REFERENCE] = _reference(mesh)
+    row[BBOX] = _bbox(given, mesh, matrix)
     return row, result
+
+
+def _bbox(given, mesh: trimesh.Trimesh, matrix: np.ndarray | None) -> dict[str, Any]:
+    """The input's axis-aligned bounding box as a solid, scored against the clean mesh."""
+    start = time.perf_counter()
+    box = trimesh.creation.box(bounds=np.asarray(given.bounds))
+    seconds = time.perf_counter() - start
+    counts = {"features": 1, "curves": 4, "circles": 0, "arcs": 0, "lines": 4}
+    return {"valid": True, "seconds": seconds, **counts, **_metrics(_back(box, matrix), mesh)}
 
 
 def _reference(mesh: trimesh.Trimesh) -> dict[str, Any]:
@@ -209,7 +253,7 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def methods_of(parts: list[dict[str, Any]]) -> list[str]:
-    return [m for m in (PIPELINE, MODEL_ONLY, REFERENCE) if any(m in p for p in parts)]
+    return [m for m in (PIPELINE, MODEL_ONLY, REFERENCE, BBOX) if any(m in p for p in parts)]
 
 
 def build_summary(parts: list[dict[str, Any]]) -> dict[str, Any]:

@@ -4,7 +4,11 @@ Stages (the names passed to ``progress``)::
 
     validate   clear InputMeshError for meshes that cannot be reconstructed; a mesh over the work budget
                (``intake.budget.WORK_TRIANGLES``) is decimated on a copy, and ``scores["input_note"]`` says so
-    encode     normalise (bbox centre -> origin, largest extent 1), sample points + normals, encode
+               (a triangle mesh, or a point cloud: vertices without faces)
+    frame      the part's own axes (``intake.orient``: flat-face normals, PCA fallback; an aligned input
+               keeps the identity), normalise (bbox centre -> origin, largest extent 1), observe the
+               surface (points + normals, estimated for a point cloud) and its noise (``intake.prepare``)
+    encode     sample points + normals of the normalised input, encode
     decode k/N grammar-constrained decoding of N model candidates (k finished so far); a LoRA checkpoint
                (base-model vocabulary) decodes greedy text instead, one point sample per candidate, parsed
     verify     section candidates join; every candidate is rebuilt, measured against the input and
@@ -12,7 +16,7 @@ Stages (the names passed to ``progress``)::
     refine     the verifier's coordinate search on extrude distances and plane offsets of the winner
     score      protocol metrics (metrics.evaluate_pair) of the result against the input
 
-The result is mapped back to the input frame. Cancellation (``should_cancel``) is honoured between
+The result is mapped back to the input frame exactly (turned planes; the program stays editable). Cancellation (``should_cancel``) is honoured between
 stages, every 16 decoding steps, between candidates and between refinement trials. Without a
 checkpoint only section candidates are used (and a bounding-box solid when nothing else rebuilds);
 ``ReconstructResult.source`` says where the winner came from.

@@ -27,6 +27,9 @@ from backend.evaluate import (
     synthetic_parts,
     write_sheet,
 )
+from backend.geometry.perturb import PERTURBATIONS
+
+PERTURBATION_NAMES = tuple(PERTURBATIONS)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,6 +41,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="--synthetic: skip this many held-out seeds")
     add_reconstruct_options(parser, seed=False, refine=False)
     parser.add_argument("--no-reference", action="store_true", help="skip the section reference row")
+    parser.add_argument(
+        "--perturb",
+        choices=PERTURBATION_NAMES,
+        default=None,
+        help="give the pipeline each mesh as people have it and score against the clean original:"
+        " rotate (one random rotation), scan (remeshed, noise 0.2 %% of the size, 2 %% of triangles missing),"
+        " points (8,192 surface points, no faces, no normals); deterministic per part",
+    )
     parser.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
 
 
@@ -74,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     meshes: dict[str, trimesh.Trimesh] = {}
     for part in _iter_parts(parts):
-        row, result = evaluate_part(part, reconstructor, options, reference)
+        row, result = evaluate_part(part, reconstructor, options, reference, args.perturb)
         rows.append(row)
         if result is not None:
             meshes[part.name] = result.mesh
@@ -95,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
         "sections": options.use_sections,
         "model": model_label(reconstructor, options.decoder),
         "steps": options.steps,
+        "perturb": args.perturb,
     }
     summary, buckets = build_summary(rows), build_buckets(rows)
     out = Path(args.out)

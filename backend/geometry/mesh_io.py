@@ -1,4 +1,5 @@
-"""Mesh files and arrays -> checked ``trimesh.Trimesh`` (STL, OBJ, PLY, GLB/GLTF, OFF).
+"""Mesh files and arrays -> checked ``trimesh.Trimesh`` (STL, OBJ, PLY, GLB/GLTF, OFF), and point clouds
+(PLY/OBJ/OFF with vertices and no faces, XYZ text) -> checked ``trimesh.PointCloud``.
 
 Every way a mesh can be unusable raises ``MeshError`` with a message fit for the user:
 missing file, unknown or unreadable format, no faces, non-finite vertices, face indices
@@ -17,13 +18,37 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
-SUPPORTED_FORMATS = ("stl", "obj", "ply", "glb", "gltf", "off")
+SUPPORTED_FORMATS = ("stl", "obj", "ply", "glb", "gltf", "off", "xyz")
+MESH_FORMATS = ("stl", "obj", "ply", "glb", "gltf", "off")  # what save_mesh writes
+MIN_POINTS = 64  # a point cloud needs at least this many distinct points
+MAX_POINTS = 2_000_000
 MAX_TRIANGLES = 2_000_000  # files declaring more are refused before parsing (decimate them first)
 _FAR_FROM_ORIGIN = 1e-6  # vertex spread below this fraction of the coordinates' size: precision lost
 
 
 class MeshError(ValueError):
     """The mesh cannot be used; the message says why."""
+
+
+def points_from_array(vertices: object, what: str = "the point cloud") -> trimesh.PointCloud:
+    """A checked point cloud from (n, 3) points (copied; exact duplicates dropped)."""
+    try:
+        v = np.array(vertices, dtype=np.float64, copy=True)
+    except (TypeError, ValueError) as exc:
+        raise MeshError(f"points must be a numeric array: {exc}") from None
+    if v.ndim != 2 or v.shape[1] != 3:
+        raise MeshError(f"points must have shape (n, 3), got {v.shape}")
+    if not np.isfinite(v).all():
+        raise MeshError(f"{what} has non-finite (NaN or infinite) coordinates")
+    if len(v) > MAX_POINTS:
+        raise MeshError(f"too many points: {len(v):,} (the limit is {MAX_POINTS:,}); subsample them first")
+    v = np.unique(v, axis=0)
+    if len(v) < MIN_POINTS:
+        raise MeshError(
+            f"empty mesh: {what} has no faces and only {len(v)} distinct points;"
+            f" a point cloud needs at least {MIN_POINTS}"
+        )
+    return trimesh.PointCloud(v)
 
 
 def require_faces(n_faces: int, what: str) -> None:
@@ -76,8 +101,9 @@ def mesh_from_arrays(vertices: object, faces: object) -> trimesh.Trimesh:
     return mesh
 
 
-def load_mesh(path: str | Path, max_triangles: int = MAX_TRIANGLES) -> trimesh.Trimesh:
-    """Load a mesh file (scenes are merged into one mesh) and check it like ``mesh_from_arrays``.
+def load_mesh(path: str | Path, max_triangles: int = MAX_TRIANGLES) -> trimesh.Trimesh | trimesh.PointCloud:
+    """Load a mesh file (scenes are merged into one mesh) and check it like ``mesh_from_arrays``; a file
+    with vertices and no faces (or an XYZ file) is a point cloud, checked like ``points_from_array``.
 
     Files declaring more than ``max_triangles`` triangles are refused before they are parsed.
     """
@@ -94,6 +120,8 @@ def load_mesh(path: str | Path, max_triangles: int = MAX_TRIANGLES) -> trimesh.T
         )
     if p.stat().st_size == 0:
         raise MeshError(f"mesh file is empty: {p}")
+    if ext == "xyz":
+        return points_from_array(_read_xyz(p), p.name)
     precheck(p, ext, max_triangles)
     if ext in ("glb", "gltf"):
         vertices, faces = read_gltf(p, max_triangles)
@@ -101,6 +129,8 @@ def load_mesh(path: str | Path, max_triangles: int = MAX_TRIANGLES) -> trimesh.T
         vertices, faces = read_obj(p)
     else:
         vertices, faces = _trimesh_arrays(p, ext)
+    if len(faces) == 0 and len(vertices) > 0:
+        return points_from_array(vertices, p.name)
     require_faces(len(faces), p.name)
     if len(faces) > max_triangles:
         raise MeshError(f"too many triangles: {p.name} holds {len(faces):,} (the limit is {max_triangles:,})")
@@ -117,17 +147,40 @@ def _trimesh_arrays(p: Path, ext: str) -> tuple[np.ndarray, np.ndarray]:
         raise MeshError(f"cannot read {p.name} as {ext.upper()}: {type(exc).__name__}: {exc}") from None
     if isinstance(loaded, trimesh.Scene):  # force="mesh" on an empty scene
         loaded = loaded.to_geometry() if loaded.geometry else trimesh.Trimesh()
+    if isinstance(loaded, trimesh.PointCloud):  # vertices without faces
+        return loaded.vertices, np.zeros((0, 3), dtype=np.int64)
     if not isinstance(loaded, trimesh.Trimesh):
         raise MeshError(f"{p.name} holds no triangle mesh (got {type(loaded).__name__})")
     return loaded.vertices, loaded.faces
+
+
+def _read_xyz(p: Path) -> np.ndarray:
+    """Points of an XYZ text file: one point per line, the first three numbers (more columns ignored)."""
+    rows = []
+    try:
+        with p.open("r", encoding="utf-8", errors="strict") as f:
+            for k, line in enumerate(f, 1):
+                parts = line.replace(",", " ").split()
+                if not parts or parts[0].startswith("#"):
+                    continue
+                if len(parts) < 3:
+                    raise MeshError(f"{p.name} line {k}: expected x y z, got {line.strip()[:60]!r}")
+                rows.append([float(x) for x in parts[:3]])
+                if len(rows) > MAX_POINTS:
+                    raise MeshError(f"too many points in {p.name} (the limit is {MAX_POINTS:,})")
+    except (UnicodeDecodeError, ValueError) as exc:
+        if isinstance(exc, MeshError):
+            raise
+        raise MeshError(f"cannot read {p.name} as XYZ text: {exc}") from None
+    return np.asarray(rows, dtype=np.float64).reshape(-1, 3)
 
 
 def save_mesh(mesh: trimesh.Trimesh, path: str | Path) -> Path:
     """Write ``mesh`` in the format named by the file extension; returns the path."""
     p = Path(path)
     ext = p.suffix.lower().lstrip(".")
-    if ext not in SUPPORTED_FORMATS:
-        raise MeshError(f"unsupported mesh format {p.suffix!r}; use one of {', '.join(SUPPORTED_FORMATS)}")
+    if ext not in MESH_FORMATS:
+        raise MeshError(f"unsupported mesh format {p.suffix!r}; use one of {', '.join(MESH_FORMATS)}")
     p.parent.mkdir(parents=True, exist_ok=True)
     mesh.export(str(p), file_type=ext)
     return p

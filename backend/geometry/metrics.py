@@ -187,3 +187,22 @@ def occupancy(
     np.add.at(toggles, (ci[hit], cj[hit], k), weight)
     crossings = np.cumsum(toggles, axis=2)[:, :, :res]
     return crossings != 0 if rule == WINDING else (crossings % 2).astype(bool)
+
+
+def evaluate_against_points(
+    pred: trimesh.Trimesh, points: np.ndarray, n: int = CD_SAMPLES, seed: int = 0
+) -> dict[str, Any]:
+    """Metrics of a prediction against a point-cloud input (no surface, no volume): the Chamfer distance
+    between ``n`` samples of the prediction and the points (at most ``n``, drawn deterministically), both
+    through the points' normalising frame; IoU is not defined (None, method "none")."""
+    pts = np.asarray(points, dtype=np.float64)
+    frame = normalizing_frame(np.stack([pts.min(axis=0), pts.max(axis=0)]))
+    g = frame.apply(pts)
+    rng = np.random.default_rng(seed)
+    if len(g) > n:
+        g = g[rng.choice(len(g), size=n, replace=False)]
+    p = frame.apply(sample_surface(pred, n, rng)[0])
+    d_pg, _ = cKDTree(g).query(p, k=1)
+    d_gp, _ = cKDTree(p).query(g, k=1)
+    cd = float(np.mean(d_pg**2) + np.mean(d_gp**2))
+    return {"cd": cd, "iou": None, "iou_method": "none", "iou_note": "point-cloud input: no volume to compare"}

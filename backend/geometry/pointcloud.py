@@ -1,0 +1,51 @@
+"""Point clouds: normals estimated from neighbourhoods, and noise estimated from local plane fits."""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial import cKDTree
+
+NORMAL_NEIGHBOURS = 16  # points in the neighbourhood whose smallest principal axis is the normal
+
+
+def _neighbourhoods(points: np.ndarray, k: int) -> np.ndarray:
+    """(n, k, 3) neighbourhoods centred on their mean."""
+    k = max(3, min(k, len(points)))
+    _, idx = cKDTree(points).query(points, k=k)
+    nb = points[idx]
+    return nb - nb.mean(axis=1, keepdims=True)
+
+
+def estimate_normals(points: np.ndarray, k: int = NORMAL_NEIGHBOURS) -> np.ndarray:
+    """Unit normals (n, 3) of ``points`` (n, 3): the least-variance direction of each k-neighbourhood.
+
+    Signs are made to point away from the cloud's centroid (a heuristic that holds for the outer
+    surface; the frame finder and the encoder's features only need directions up to sign to be stable).
+    """
+    p = np.asarray(points, dtype=np.float64)
+    if len(p) < 3:
+        raise ValueError(f"need at least 3 points to estimate normals, got {len(p)}")
+    nb = _neighbourhoods(p, k)
+    cov = np.einsum("nki,nkj->nij", nb, nb)
+    _, vecs = np.linalg.eigh(cov)
+    normals = vecs[:, :, 0]
+    outward = np.einsum("ij,ij->i", normals, p - p.mean(axis=0)) < 0
+    normals[outward] *= -1
+    return normals
+
+
+def estimate_noise(points: np.ndarray, k: int = NORMAL_NEIGHBOURS, max_points: int = 4096) -> float:
+    """Median RMS distance of points to their neighbourhood's best-fit plane (same units as the points).
+
+    Near zero for points sampled from a clean piecewise-flat surface; about the noise's sigma for a scan.
+    """
+    p = np.asarray(points, dtype=np.float64)
+    if len(p) < 3:
+        return 0.0
+    sample = p if len(p) <= max_points else p[np.random.default_rng(0).choice(len(p), max_points, replace=False)]
+    k = max(3, min(k, len(p)))
+    _, idx = cKDTree(p).query(sample, k=k)
+    nb = p[idx]
+    nb = nb - nb.mean(axis=1, keepdims=True)
+    smallest = np.linalg.eigvalsh(np.einsum("nki,nkj->nij", nb, nb))[:, 0]
+    return float(np.median(np.sqrt(np.maximum(smallest, 0.0) / k)))

@@ -1,0 +1,85 @@
+"""Prepare a checked input for the pipeline: find its frame, normalise it, and observe its surface.
+
+``prepare`` turns a checked mesh or point cloud (``check.check_input_mesh``) into a ``Prepared``:
+the geometry in the normalised frame (turned into the part's own axes when it was found turned in
+space, ``orient``), fixed surface points with normals (face normals of a mesh; estimated from
+neighbourhoods for a point cloud), the estimated noise, and the mesh the verifier may treat as
+volume truth (only a closed mesh whose surface is not noisy: a scan is no volume truth).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+
+from backend.geometry.normalize import Frame, normalizing_frame
+from backend.geometry.pointcloud import estimate_noise, estimate_normals
+from backend.geometry.sampling import sample_surface
+from backend.intake.orient import Orientation, find_rotation
+
+OBSERVE_POINTS = 8192  # surface samples of a mesh for orientation and noise
+CLEAN_NOISE = 2e-4  # estimated noise (normalised units) below which a closed mesh is volume truth
+
+
+@dataclass
+class Prepared:
+    geometry: trimesh.Trimesh | trimesh.PointCloud  # normalised frame
+    frame: Frame  # normalised <-> input
+    orientation: Orientation
+    points: np.ndarray  # (n, 3) surface points, normalised frame
+    normals: np.ndarray  # (n, 3) unit normals (estimated for a point cloud)
+    noise: float  # estimated surface noise, normalised units
+    volume_truth: trimesh.Trimesh | None  # closed, clean normalised mesh; None for scans and points
+
+    @property
+    def is_cloud(self) -> bool:
+        return isinstance(self.geometry, trimesh.PointCloud)
+
+    def sample(self, n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+        """``n`` surface points and normals (float32), deterministic per seed: area-uniform samples of a
+        mesh, a draw of the observed points of a point cloud (with repetition when it has fewer)."""
+        if not self.is_cloud:
+            return sample_surface(self.geometry, n, seed)
+        rng = np.random.default_rng(seed)
+        idx = rng.choice(len(self.points), size=n, replace=n > len(self.points))
+        return self.points[idx].astype(np.float32), self.normals[idx].astype(np.float32)
+
+
+def _observe(
+    geometry: trimesh.Trimesh | trimesh.PointCloud,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(points, normals, area weights of the normals or None) in the geometry's own frame."""
+    if isinstance(geometry, trimesh.PointCloud):
+        pts = np.asarray(geometry.vertices, dtype=np.float64)
+        return pts, estimate_normals(pts), None
+    pts, normals = sample_surface(geometry, OBSERVE_POINTS, 0)
+    return np.asarray(pts, dtype=np.float64), np.asarray(normals, dtype=np.float64), None
+
+
+def _orientation(geometry, points: np.ndarray, normals: np.ndarray, noisy: bool) -> Orientation:
+    if isinstance(geometry, trimesh.Trimesh) and not noisy:  # exact face normals, weighted by area
+        return find_rotation(geometry.vertices, geometry.face_normals, geometry.area_faces)
+    # noisy surfaces and point clouds: normals from neighbourhoods (averages the noise out)
+    smooth = estimate_normals(points, 24) if noisy and isinstance(geometry, trimesh.Trimesh) else normals
+    return find_rotation(points, smooth)
+
+
+def prepare(checked: trimesh.Trimesh | trimesh.PointCloud, orient: bool = True) -> Prepared:
+    """The checked input made ready for sections, the model and the verifier (never modified)."""
+    points, normals, _ = _observe(checked)
+    size = float(np.max(np.ptp(points, axis=0)))
+    noise = estimate_noise(points) / size if size > 0 else 0.0
+    noisy = noise > CLEAN_NOISE
+    orientation = (
+        _orientation(checked, points, normals, noisy) if orient else Orientation(np.eye(3), 0.0, "identity")
+    )
+    frame = normalizing_frame(checked, None if orientation.is_identity else orientation.rotation)
+    geometry = frame.apply_to_mesh(checked)
+    points_n = frame.apply(points)
+    r = np.eye(3) if frame.rotation is None else np.asarray(frame.rotation)
+    normals_n = normals @ r.T
+    closed = isinstance(geometry, trimesh.Trimesh) and geometry.is_watertight
+    truth = geometry if closed and not noisy else None
+    return Prepared(geometry, frame, orientation, points_n, normals_n, noise, truth)

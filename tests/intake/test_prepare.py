@@ -1,0 +1,73 @@
+"""Preparing inputs: frames that map back exactly, point clouds, volume truth only for clean closed meshes."""
+
+import numpy as np
+import pytest
+import trimesh
+from scipy.spatial.transform import Rotation
+
+from backend.geometry.normalize import normalize_mesh
+from backend.geometry.perturb import points, scan
+from backend.geometry.solid import program_to_mesh
+from backend.intake.check import InputMeshError, check_input_mesh
+from backend.intake.prepare import prepare
+from tests.cad.programs import plate_with_hole
+
+
+@pytest.fixture(scope="module")
+def part():
+    return program_to_mesh(plate_with_hole())
+
+
+def test_aligned_mesh_gives_todays_frame(part):
+    prep = prepare(check_input_mesh(part))
+    mesh_n, frame = normalize_mesh(check_input_mesh(part))
+    assert prep.frame == frame and prep.frame.rotation is None
+    assert np.array_equal(prep.geometry.vertices, mesh_n.vertices)
+    assert prep.volume_truth is not None and prep.noise < 1e-4
+
+
+def test_turned_mesh_maps_programs_back_exactly(part):
+    q = Rotation.random(random_state=3).as_matrix()
+    turned = trimesh.Trimesh(part.vertices @ q.T, part.faces, process=False)
+    prep = prepare(check_input_mesh(turned))
+    assert prep.frame.rotation is not None
+    # the normalised geometry is axis-aligned again: its bounding box is the part's
+    assert np.allclose(sorted(prep.geometry.extents), sorted(normalize_mesh(part)[0].extents), atol=1e-6)
+    program_n = plate_with_hole().transformed(0.5, (0.1, -0.2, 0.05))
+    built_n = program_to_mesh(program_n)
+    built_in = program_to_mesh(prep.frame.program_to_input(program_n))
+    assert np.allclose(prep.frame.invert_mesh(built_n).bounds, built_in.bounds, atol=1e-9)
+    assert built_in.volume == pytest.approx(built_n.volume * prep.frame.scale**3, rel=1e-9)
+    back = prep.frame.program_to_normalized(prep.frame.program_to_input(program_n))
+    assert np.allclose(program_to_mesh(back).bounds, built_n.bounds, atol=1e-9)
+
+
+def test_scan_is_no_volume_truth(part):
+    prep = prepare(check_input_mesh(scan(part, 0)))
+    assert prep.volume_truth is None and prep.noise > 1e-3
+
+
+def test_point_cloud_is_prepared_with_normals(part):
+    cloud = points(part, 0)
+    prep = prepare(check_input_mesh(cloud))
+    assert prep.is_cloud and prep.volume_truth is None
+    assert np.allclose(np.linalg.norm(prep.normals, axis=1), 1.0)
+    pts, normals = prep.sample(100, seed=1)
+    assert pts.shape == (100, 3) and normals.shape == (100, 3)
+    assert np.array_equal(cloud.vertices, points(part, 0).vertices)  # the input is not modified
+
+
+@pytest.mark.parametrize(
+    ("geometry", "message"),
+    [
+        (trimesh.PointCloud(np.random.default_rng(0).random((10, 3))), "at least 64"),
+        (
+            trimesh.PointCloud(np.c_[np.random.default_rng(0).random((100, 2)), np.zeros(100)]),
+            "flat point cloud",
+        ),
+        (trimesh.PointCloud(np.full((100, 3), np.nan)), "non-finite"),
+    ],
+)
+def test_bad_point_clouds_are_refused_clearly(geometry, message):
+    with pytest.raises(InputMeshError, match=message):
+        check_input_mesh(geometry)
