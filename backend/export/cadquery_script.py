@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 
 from backend.cad.program import Arc, Circle, Extent, ExtentKind, Extrude, Loop, Operation, Program
-from backend.geometry.solid import plane_basis
+from backend.cad.validate import validate
+from backend.geometry.solid import plane_basis, program_scale
 
 SIGNIFICANT_DIGITS = 10
 COMBINE = {
@@ -137,7 +138,9 @@ def feature_block(feature: Extrude, i: int) -> list[str]:
 
 
 def program_to_cadquery(program: Program, title: str = "mesh2cad part") -> str:
-    """The CadQuery script of ``program`` (text; ends with a newline)."""
+    """The CadQuery script of ``program`` (text; ends with a newline). Raises ``ProgramError`` (a
+    ``ValueError`` naming the feature, profile and loop) for a program that gives no solid."""
+    validate(program, program_scale(program))
     n = len(program.features)
     out = [HEADER.format(title=title, n=n, s="" if n == 1 else "s")]
     for i, feature in enumerate(program.features, start=1):
