@@ -45,3 +45,31 @@ def test_bad_input_is_a_clear_error_not_a_crash(tmp_path, capsys):
     bad.write_text('{"format": "cadprog/1", "features": [{"operation": "merge"}]}')
     assert main(["rebuild", str(bad), "--out", str(tmp_path / "x.stl")]) == 2
     assert "unknown operation 'merge'" in capsys.readouterr().err
+
+
+def test_every_command_follows_the_convention():
+    """Each registered module exposes add_arguments(parser) and run(args); the parser builds for each."""
+    import argparse
+    from importlib import import_module
+
+    from backend.cli import COMMANDS, build_parser
+
+    for name, (module, _help) in COMMANDS.items():
+        mod = import_module(module)
+        assert callable(mod.add_arguments) and callable(mod.run), module
+        mod.add_arguments(argparse.ArgumentParser())
+        sub = next(a for a in build_parser([name])._actions if isinstance(a, argparse._SubParsersAction))
+        assert sub.choices[name].get_default("func") is mod.run
+
+
+def test_evaluate_shares_the_reconstruct_options():
+    import argparse
+
+    from backend.cli import evaluate, reconstruct
+
+    p = argparse.ArgumentParser()
+    evaluate.add_arguments(p)
+    args = p.parse_args(["--synthetic", "2", "--seed", "7", "--candidates", "3", "--decoder", "unmask"])
+    options = reconstruct.options_from_args(args)
+    assert (options.candidates, options.decoder, options.seed, options.refine) == (3, "unmask", 0, True)
+    assert args.seed == 7  # evaluate's --seed skips held-out seeds; the sampling seed stays the default
