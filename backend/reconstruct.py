@@ -43,6 +43,7 @@ from backend.geometry.metrics import evaluate_against_points, evaluate_pair
 from backend.geometry.normalize import Frame
 from backend.intake.budget import fit_work_budget
 from backend.intake.check import FLAT_TOLERANCE, MAX_TRIANGLES, InputMeshError, check_input_mesh
+from backend.intake.options import check_options
 from backend.intake.prepare import Prepared, prepare
 from backend.model.checkpoint import (
     CONFIG_FILE,
@@ -239,6 +240,7 @@ class Reconstructor:
         if opt.decoder not in self.decoders:
             hint = " (no unmask checkpoint loaded)" if opt.decoder in DECODERS else ""
             raise ValueError(f"unknown decoder {opt.decoder!r}{hint}; available: {', '.join(self.decoders)}")
+        check_options(opt)  # ranges that cannot make sampling fail (backend.intake.options)
         timings: dict[str, float] = {}
         clock = [time.perf_counter()]
 

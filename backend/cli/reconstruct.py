@@ -4,20 +4,29 @@ Per input ``<name>.json`` (program in the input frame, cadprog/1), ``<name>.stl`
 input frame) and ``<name>.txt`` (text form of the normalised program, after a ``# frame`` comment
 giving the map back: input = scale * normalised + translation). One bad file is reported and the
 others go on; the exit code is non-zero only when no input succeeded.
+
+Flags are checked before any file is read (``backend.intake.options``: the error names the flag).
+Two inputs never share output names (``intake.files.output_stems``), and each input's files are
+written into a temporary folder first and renamed into place together: a failure leaves none of them.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
+import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from tqdm import tqdm
 
 from backend.cli import export as export_cli
-from backend.intake.files import collect_inputs
+from backend.intake import options as limits
+from backend.intake.files import collect_inputs, output_stems
 
 if TYPE_CHECKING:
     from backend.reconstruct import ReconstructOptions, ReconstructResult
@@ -46,22 +55,32 @@ def add_reconstruct_options(
 
     d = ReconstructOptions()
     parser.add_argument(
-        "--candidates", type=int, default=d.candidates, help=f"model candidates (default {d.candidates})"
+        "--candidates",
+        type=limits.argparse_candidates,
+        default=d.candidates,
+        help=f"model candidates, 0..{limits.MAX_CANDIDATES} (default {d.candidates}; 0: sections only)",
     )
     parser.add_argument(
         "--temperature",
-        type=float,
+        type=limits.argparse_temperature,
         default=d.temperature,
-        help=f"sampling temperature (default {d.temperature})",
+        help=f"sampling temperature: 0 (greedy) or {limits.MIN_TEMPERATURE:g}..{limits.MAX_TEMPERATURE:g}"
+        f" (default {d.temperature})",
+    )
+    parser.add_argument(
+        "--top-p",
+        type=limits.argparse_top_p,
+        default=d.top_p,
+        help=f"nucleus sampling mass, {limits.MIN_TOP_P:g}..1 (default {d.top_p})",
     )
     if seed:
         parser.add_argument(
             "--seed",
             dest="sample_seed",
             metavar="SEED",
-            type=int,
+            type=limits.argparse_seed,
             default=d.seed,
-            help=f"sampling seed (default {d.seed})",
+            help=f"sampling seed, 0..{limits.MAX_SEED} (default {d.seed})",
         )
     else:
         parser.set_defaults(sample_seed=d.seed)
@@ -76,7 +95,7 @@ def add_reconstruct_options(
     )
     parser.add_argument(
         "--steps",
-        type=int,
+        type=limits.argparse_steps,
         default=None,
         help="model passes of the unmask decoder (default: its DEFAULT_STEPS)",
     )
@@ -94,6 +113,7 @@ def options_from_args(args: argparse.Namespace) -> ReconstructOptions:
     return ReconstructOptions(
         candidates=args.candidates,
         temperature=args.temperature,
+        top_p=args.top_p,
         seed=args.sample_seed,
         decoder=args.decoder,
         steps=args.steps,
@@ -102,30 +122,47 @@ def options_from_args(args: argparse.Namespace) -> ReconstructOptions:
     )
 
 
-def _unique_stems(paths: list[Path]) -> list[str]:
-    seen: dict[str, int] = {}
-    stems = []
-    for p in paths:
-        n = seen.get(p.stem, 0)
-        seen[p.stem] = n + 1
-        stems.append(p.stem if n == 0 else f"{p.stem}_{n + 1}")
-    return stems
-
-
-def write_outputs(result: ReconstructResult, out_dir: Path, stem: str) -> list[Path]:
-    """The three files of one reconstruction; returns their paths."""
+def _write_files(result: ReconstructResult, folder: Path, stem: str) -> list[Path]:
     from backend.cad.serialize import dumps
     from backend.cad.text import program_to_text
     from backend.geometry.mesh_io import save_mesh
 
-    out_dir.mkdir(parents=True, exist_ok=True)
     f = result.frame
     header = f"# frame scale={f.scale:.9g} translation={' '.join(f'{t:.9g}' for t in f.translation)}"
-    paths = [out_dir / f"{stem}.json", out_dir / f"{stem}.stl", out_dir / f"{stem}.txt"]
+    paths = [folder / f"{stem}.json", folder / f"{stem}.stl", folder / f"{stem}.txt"]
     paths[0].write_text(dumps(result.program, indent=1))
     save_mesh(result.mesh, paths[1])
     paths[2].write_text(header + "\n" + program_to_text(result.program_normalized))
     return paths
+
+
+def write_outputs(result: ReconstructResult, out_dir: Path, stem: str) -> list[Path]:
+    """The three files of one reconstruction, placed together (``publish``); returns their paths."""
+    return publish(out_dir, stem, lambda folder: _write_files(result, folder, stem))
+
+
+def publish(out_dir: Path, stem: str, write: Callable[[Path], object]) -> list[Path]:
+    """Run ``write(folder)`` into a fresh temporary folder inside ``out_dir``, then rename every file it
+    wrote into ``out_dir``; on any failure nothing of this call is left (temporaries or renamed files)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{stem}.", suffix=".tmp", dir=out_dir))
+    placed: list[Path] = []
+    try:
+        write(tmp)
+        files = sorted(tmp.iterdir())
+        for f in files:
+            if (out_dir / f.name).is_dir():
+                raise IsADirectoryError(f"cannot write {out_dir / f.name}: a folder has that name")
+        for f in files:
+            os.replace(f, out_dir / f.name)
+            placed.append(out_dir / f.name)
+    except BaseException:
+        for p in placed:
+            p.unlink(missing_ok=True)
+        raise
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return placed
 
 
 def run(args: argparse.Namespace) -> int:
@@ -144,15 +181,24 @@ def run(args: argparse.Namespace) -> int:
     options = options_from_args(args)
     export_cli.check_formats(args.export_formats)
     ok, failed, seconds = 0, [], []
-    for path, stem in tqdm(list(zip(paths, _unique_stems(paths))), desc="reconstruct", unit="part"):
+    stems = output_stems(paths)
+    for path, stem in zip(paths, stems):
+        if stem != path.stem:
+            print(f"note: {path} writes {stem}.* (another input has the name {path.stem})")
+    for path, stem in tqdm(list(zip(paths, stems)), desc="reconstruct", unit="part"):
         start = time.perf_counter()
         try:
             result = reconstructor.reconstruct(load_mesh(path), options)
-            write_outputs(result, out_dir, stem)
-            export_cli.write_exports(result.program, out_dir, stem, args.export_formats)
-        except (OSError, ValueError) as exc:  # MeshError, InputMeshError, GeometryError are ValueErrors
+
+            def write(folder: Path, result=result, stem=stem) -> None:
+                _write_files(result, folder, stem)
+                export_cli.write_exports(result.program, folder, stem, args.export_formats)
+
+            publish(out_dir, stem, write)
+        except Exception as exc:  # one bad file never stops the batch (MeshError etc. are ValueErrors)
             failed.append(path)
-            tqdm.write(f"FAILED {path}: {exc}")
+            why = str(exc) if isinstance(exc, OSError | ValueError) else f"{type(exc).__name__}: {exc}"
+            tqdm.write(f"FAILED {path}: {why}")
             continue
         dt = time.perf_counter() - start
         seconds.append(dt)

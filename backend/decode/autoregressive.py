@@ -98,11 +98,16 @@ def _masker(tokenizer: CadTokenizer, device: torch.device) -> _Masker:
 def _top_p_sample(
     logits: torch.Tensor, temperature: float, top_p: float, gen: torch.Generator
 ) -> torch.Tensor:
-    """One token per row from softmax(logits / T) restricted to the smallest set with mass >= top_p."""
-    probs = torch.softmax(logits / temperature, dim=-1)
+    """One token per row from softmax(logits / T) restricted to the smallest set with mass >= top_p.
+
+    Logits are shifted so their row maximum is 0 before dividing by T: however small T is, the best
+    token keeps probability 1 instead of overflowing to inf/inf = NaN.
+    """
+    probs = torch.softmax((logits - logits.amax(dim=-1, keepdim=True)) / temperature, dim=-1)
     if top_p < 1.0:
         sorted_p, order = probs.sort(dim=-1, descending=True)
-        drop = (sorted_p.cumsum(-1) - sorted_p) >= top_p  # the first token is always kept
+        drop = (sorted_p.cumsum(-1) - sorted_p) >= top_p
+        drop[..., 0] = False  # the first token is always kept (a tiny top_p rounds to 0 in float32)
         sorted_p = sorted_p.masked_fill(drop, 0.0)
         pick = torch.multinomial(sorted_p.cpu(), 1, generator=gen).to(logits.device)
         return order.gather(-1, pick).squeeze(-1)
