@@ -20,7 +20,8 @@ from backend.geometry.sampling import sample_surface
 from backend.intake.orient import Orientation, find_rotation
 
 OBSERVE_POINTS = 8192  # surface samples of a mesh for orientation and noise
-CLEAN_NOISE = 2e-4  # estimated noise (normalised units) below which a closed mesh is volume truth
+COPLANAR_DEG = 0.5  # adjacent triangles closer than this to coplanar are one flat face
+CLEAN_FLAT_SHARE = 0.1  # a mesh with at least this share of coplanar neighbours is a clean (CAD) export
 
 
 @dataclass
@@ -30,7 +31,7 @@ class Prepared:
     orientation: Orientation
     points: np.ndarray  # (n, 3) surface points, normalised frame
     normals: np.ndarray  # (n, 3) unit normals (estimated for a point cloud)
-    noise: float  # estimated surface noise, normalised units
+    noise: float  # estimated surface noise, normalised units (0 for a clean mesh)
     volume_truth: trimesh.Trimesh | None  # closed, clean normalised mesh; None for scans and points
 
     @property
@@ -45,6 +46,15 @@ class Prepared:
         rng = np.random.default_rng(seed)
         idx = rng.choice(len(self.points), size=n, replace=n > len(self.points))
         return self.points[idx].astype(np.float32), self.normals[idx].astype(np.float32)
+
+
+def flat_share(mesh: trimesh.Trimesh) -> float:
+    """Share of adjacent triangle pairs that are coplanar (within ``COPLANAR_DEG``): high for a CAD export
+    (flat faces triangulated), near zero for a scan (every triangle tilted by the noise)."""
+    angles = mesh.face_adjacency_angles
+    if len(angles) == 0:
+        return 0.0
+    return float(np.mean(angles < np.radians(COPLANAR_DEG)))
 
 
 def _observe(
@@ -70,8 +80,9 @@ def prepare(checked: trimesh.Trimesh | trimesh.PointCloud, orient: bool = True) 
     """The checked input made ready for sections, the model and the verifier (never modified)."""
     points, normals, _ = _observe(checked)
     size = float(np.max(np.ptp(points, axis=0)))
-    noise = estimate_noise(points) / size if size > 0 else 0.0
-    noisy = noise > CLEAN_NOISE
+    is_mesh = isinstance(checked, trimesh.Trimesh)
+    noisy = not is_mesh or flat_share(checked) < CLEAN_FLAT_SHARE
+    noise = estimate_noise(points) / size if noisy and size > 0 else 0.0
     orientation = (
         _orientation(checked, points, normals, noisy) if orient else Orientation(np.eye(3), 0.0, "identity")
     )

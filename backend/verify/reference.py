@@ -27,9 +27,12 @@ class IouScorer:
     """IoU of programs against one mesh; exact (manifold booleans) when the mesh is closed, else a
     coarse voxel proxy fit for ranking only (``best_section_program`` reports the protocol IoU)."""
 
-    def __init__(self, mesh: trimesh.Trimesh) -> None:
+    def __init__(self, mesh: trimesh.Trimesh, exact: bool = True) -> None:
+        """``exact=False``: voxel occupancy even for a closed mesh (a noisy scan is no exact truth)."""
         self.mesh = mesh
         try:
+            if not exact:
+                raise NotManifoldError("voxels asked for")
             self.target: manifold3d.Manifold | None = trimesh_to_manifold(mesh)
             self.volume = self.target.volume()
         except NotManifoldError:

@@ -11,14 +11,15 @@ import trimesh
 
 from backend.cad.program import ExtentKind, Program
 from backend.cad.quantize import LIMIT
-from backend.geometry.metrics import EXACT, iou_with_method
 from backend.geometry.solid import GeometryError, program_to_mesh
 from backend.verify.rank import Candidate
+from backend.verify.reference import IouScorer
 
 REFINE_STEP, REFINE_MIN_STEP = 0.01, 0.00125  # coordinate-search step (normalised units) and when to stop
 REFINE_BUDGET_S = 1.0  # wall-clock budget of the refine stage
 REFINE_MIN_GAIN = 0.02  # keep the refined program only if the ranking CD drops by this fraction
 REFINE_MAX_IOU_LOSS = 1e-3  # ... and, for a closed input, if its exact IoU does not drop by more than this
+REFINE_MAX_VOXEL_LOSS = 0.01  # ... or, for an open or noisy mesh, its voxel-occupancy IoU
 REFINE_ACCEPT = 1e-3  # a refinement trial is taken when it lowers the ranking CD by this fraction
 PARAM_LIMIT = LIMIT  # refined numbers stay inside the token range [-LIMIT, LIMIT]
 
@@ -84,20 +85,31 @@ def refine_candidate(
     return cur
 
 
-def keeps_volume(refined: Candidate, original: Candidate, reference: trimesh.Trimesh | None) -> bool:
-    """False when the refined solid overlaps ``reference`` (a closed input taken as volume truth) less,
-    by exact IoU, than the original: on thin parts a shift by the thickness can lower the surface distance
-    while losing the volume. ``reference=None`` (no trustworthy volume: open, noisy or point input), or a
-    reference that is not closed, accepts."""
+def volume_reference(prepared_geometry, volume_truth: trimesh.Trimesh | None) -> IouScorer | None:
+    """What the keeps-volume guard compares with: exact volumes of a closed, clean input (``volume_truth``);
+    voxel occupancy of any other mesh (open or noisy: never exact truth); nothing for a point cloud."""
+    if volume_truth is not None:
+        return IouScorer(volume_truth)
+    if isinstance(prepared_geometry, trimesh.Trimesh):
+        return IouScorer(prepared_geometry, exact=False)
+    return None
+
+
+def keeps_volume(
+    refined: Candidate, original: Candidate, reference: IouScorer | trimesh.Trimesh | None
+) -> bool:
+    """False when the refined solid overlaps the input's volume less than the original: on thin parts a
+    shift by the thickness can lower the surface distance while losing the volume. The allowed loss is
+    ``REFINE_MAX_IOU_LOSS`` against exact volumes, ``REFINE_MAX_VOXEL_LOSS`` against voxel occupancy.
+    ``reference=None`` (a point cloud: no volume) accepts; a mesh is wrapped as ``volume_reference`` does."""
     if reference is None:
         return True
-    after, method = iou_with_method(refined.mesh, reference)
-    if method != EXACT:
-        return True
-    return after >= iou_with_method(original.mesh, reference)[0] - REFINE_MAX_IOU_LOSS
+    scorer = reference if isinstance(reference, IouScorer) else IouScorer(reference)
+    allowed = REFINE_MAX_IOU_LOSS if scorer.exact else REFINE_MAX_VOXEL_LOSS
+    return scorer(refined.program) >= scorer(original.program) - allowed
 
 
-def accept_refinement(refined: Candidate, original: Candidate, reference: trimesh.Trimesh | None) -> bool:
+def accept_refinement(refined: Candidate, original: Candidate, reference: IouScorer | None) -> bool:
     """The refined candidate replaces the original when its ranking CD drops enough and it keeps volume."""
     gain = refined.rank_cd < original.rank_cd * (1 - REFINE_MIN_GAIN)
     return gain and keeps_volume(refined, original, reference)

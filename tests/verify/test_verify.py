@@ -72,3 +72,20 @@ def test_keeps_volume_accepts_without_a_trusted_volume():
     moved = Candidate(shifted, "section", program_to_mesh(shifted), 5e-5)
     original = Candidate(exact, "section", program_to_mesh(exact), 1e-4)
     assert keeps_volume(moved, original, None)  # a scan or point cloud is no volume truth
+
+
+def test_open_mesh_guards_volume_with_voxels():
+    from backend.verify.refine import volume_reference
+
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.05))
+    open_sheet = trimesh.Trimesh(sheet.vertices, sheet.faces[:-1], process=False)  # one triangle missing
+    exact = bbox_program(sheet)
+    f = exact.features[0]
+    shifted = Program((replace(f, extent=replace(f.extent, d1=-f.extent.d1)),))
+    moved = Candidate(shifted, "section", program_to_mesh(shifted), 5e-5)
+    original = Candidate(exact, "section", program_to_mesh(exact), 1e-4)
+    reference = volume_reference(open_sheet, None)
+    assert reference is not None and not reference.exact
+    assert not keeps_volume(moved, original, reference)
+    assert keeps_volume(original, original, reference)
+    assert volume_reference(trimesh.PointCloud(sheet.vertices), None) is None
