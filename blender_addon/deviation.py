@@ -3,6 +3,7 @@
 ``make_deviation(source, reference)`` copies ``source``'s evaluated mesh (world space) into a new
 object "<source> deviation" in its own collection, with
 
+- vertices added where its edges are long (``densify``: a CAD-like mesh has few), then
 - a float point attribute ``DISTANCE_ATTR``: signed distance of each vertex to ``reference``'s
   evaluated surface (``mathutils.bvhtree.BVHTree.find_nearest``; positive where the vertex lies
   outside the reference, on the side its nearest face's normal points to: excess material;
@@ -33,6 +34,9 @@ DEVIATION_KEY = "mesh2cad_deviation"
 DISTANCE_ATTR = "mesh2cad_distance"
 COLOR_ATTR = "mesh2cad_deviation_color"
 RAMP_NODE = "Deviation Ramp"
+DETAIL = 100  # densify: edges at most 1/DETAIL of the bounding-box diagonal ...
+MAX_FACES = 300_000  # ... unless the mesh has this many faces already
+MAX_SPLIT_PASSES = 12
 # (position on [0, 1] for [-range, +range], linear RGBA): inside blue ... on-surface green ... outside red
 RAMP = (
     (0.0, (0.05, 0.1, 0.9, 1.0)),
@@ -48,6 +52,30 @@ def world_mesh(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> bpy.typ
     mesh = bpy.data.meshes.new_from_object(obj.evaluated_get(depsgraph), depsgraph=depsgraph)
     mesh.transform(obj.matrix_world)
     return mesh
+
+
+def densify(mesh: bpy.types.Mesh, detail: int, max_faces: int = MAX_FACES) -> None:
+    """Split edges longer than 1/``detail`` of the mesh's bounding-box diagonal (same surface, more
+    vertices), so a sparse CAD-like mesh gets a map with as much detail as a scan; 0: leave it."""
+    if detail <= 0 or not mesh.vertices:
+        return
+    co = array("f", bytes(4 * 3 * len(mesh.vertices)))
+    mesh.vertices.foreach_get("co", co)
+    lo = [min(co[i::3]) for i in range(3)]
+    hi = [max(co[i::3]) for i in range(3)]
+    max_edge = math.dist(lo, hi) / detail
+    bm = bmesh.new()
+    try:
+        bm.from_mesh(mesh)
+        for _ in range(MAX_SPLIT_PASSES):
+            long = [e for e in bm.edges if e.calc_length() > max_edge]
+            if not long or len(bm.faces) > max_faces:
+                break
+            bmesh.ops.subdivide_edges(bm, edges=long, cuts=1, use_grid_fill=True)
+            bmesh.ops.triangulate(bm, faces=[f for f in bm.faces if len(f.verts) > 3])
+        bm.to_mesh(mesh)
+    finally:
+        bm.free()
 
 
 def surface_tree(mesh: bpy.types.Mesh) -> BVHTree:
@@ -162,9 +190,11 @@ def make_deviation(
     depsgraph: bpy.types.Depsgraph | None = None,
     limit: float = 0.0,
     role: str = "input",
+    detail: int = DETAIL,
 ) -> bpy.types.Object:
     """The deviation object of ``source`` against ``reference`` (replacing an earlier one of the same
-    source); ``limit`` is the ramp's half range (0: a clean number above the largest |d|)."""
+    source); ``limit`` is the ramp's half range (0: a clean number above the largest |d|); ``detail``:
+    see ``densify`` (the copy is densified, never the source)."""
     start = time.perf_counter()
     depsgraph = depsgraph or bpy.context.evaluated_depsgraph_get()
     reference_mesh = world_mesh(reference, depsgraph)
@@ -175,6 +205,7 @@ def make_deviation(
     finally:
         bpy.data.meshes.remove(reference_mesh)
     mesh = world_mesh(source, depsgraph)
+    densify(mesh, detail)
     distances = signed_distances(mesh, tree)
     stats = statistics(distances)
     limit = limit if limit > 0 else nice_range(stats["max"])

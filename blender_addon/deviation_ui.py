@@ -78,6 +78,13 @@ class MESH2CAD_OT_deviation_map(bpy.types.Operator):
         min=0.0,
         subtype="DISTANCE",
     )
+    detail: bpy.props.IntProperty(
+        name="Detail",
+        description="Split the map's edges to at most 1/Detail of the part's diagonal (0: the mesh's own vertices)",
+        default=deviation.DETAIL,
+        min=0,
+        max=1000,
+    )
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         pair = input_and_result(context)
@@ -89,7 +96,12 @@ class MESH2CAD_OT_deviation_map(bpy.types.Operator):
         source, reference = pair if self.role == "INPUT" else (pair[1], pair[0])
         try:
             obj = deviation.make_deviation(
-                source, reference, context.evaluated_depsgraph_get(), self.limit, self.role.lower()
+                source,
+                reference,
+                context.evaluated_depsgraph_get(),
+                self.limit,
+                self.role.lower(),
+                self.detail,
             )
         except ValueError as exc:
             self.report({"WARNING"}, str(exc))

@@ -183,3 +183,16 @@ def test_deviation_needs_a_pair(addon):
     add_cube("Lonely")
     _select(bpy.data.objects["Lonely"])
     assert bpy.ops.mesh2cad.deviation_map() == {"CANCELLED"}
+
+
+def test_densify_adds_vertices_on_the_same_surface():
+    cube = _box("Sparse", (1.0, 1.0, 1.0))
+    bpy.context.view_layer.update()
+    mesh = deviation.world_mesh(cube, bpy.context.evaluated_depsgraph_get())
+    deviation.densify(mesh, 20)  # edges <= diagonal (3.46) / 20
+    assert len(mesh.vertices) > 500
+    assert all(max(abs(c) for c in v.co) > 1 - 1e-6 for v in mesh.vertices)  # still on the cube's faces
+    longest = max(
+        (mesh.vertices[a].co - mesh.vertices[b].co).length for a, b in (e.vertices for e in mesh.edges)
+    )
+    assert longest <= 2 * math.sqrt(3) / 20 + 1e-6
