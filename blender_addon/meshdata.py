@@ -11,17 +11,18 @@ import bpy
 
 
 def mesh_payload(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> dict[str, Any]:
-    """The evaluated mesh of ``obj`` (modifiers applied) in its local frame, triangulated.
+    """The evaluated mesh of ``obj`` (modifiers applied) in its local frame, triangulated; an object with
+    vertices and no faces (a point cloud, e.g. an imported scan) is sent as points (``face_count`` 0).
 
-    Raises ValueError when the object has no faces. Reads only; the object is not changed.
+    Raises ValueError when the object has no vertices. Reads only; the object is not changed.
     """
     evaluated = obj.evaluated_get(depsgraph)
     mesh = evaluated.to_mesh()
     try:
         mesh.calc_loop_triangles()
         n, m = len(mesh.vertices), len(mesh.loop_triangles)
-        if n == 0 or m == 0:
-            raise ValueError(f"{obj.name} has no faces to reconstruct")
+        if n == 0:
+            raise ValueError(f"{obj.name} has no vertices (no faces or points) to reconstruct")
         co = array("f", bytes(4 * 3 * n))
         tris = array("i", bytes(4 * 3 * m))
         mesh.vertices.foreach_get("co", co)

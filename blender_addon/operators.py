@@ -80,7 +80,7 @@ class MESH2CAD_OT_reconstruct(_Reporting, bpy.types.Operator):
             try:
                 mesh = mesh_payload(obj, depsgraph)
             except ValueError as exc:
-                return self.fail(str(exc), "select objects with faces")
+                return self.fail(str(exc), "select objects with faces (or vertices: a point cloud)")
             matrix = tuple(tuple(row) for row in obj.matrix_world)
             items.append(JobItem(obj.name, mesh, matrix))
         scene_opts = getattr(context.scene, "mesh2cad", None)

@@ -1,4 +1,5 @@
-"""Meshes on the wire: packed base64 arrays and uploaded files <-> checked ``trimesh.Trimesh``.
+"""Meshes on the wire: packed base64 arrays and uploaded files <-> checked ``trimesh.Trimesh`` (or a
+``trimesh.PointCloud``: ``face_count`` 0 with a vertex buffer, or a PLY/OBJ/XYZ file without faces).
 
 Everything that can be checked cheaply at submission is checked here (counts, base64,
 finiteness, face indices, emptiness, zero area, size, and the pipeline's own input check,
@@ -16,7 +17,7 @@ from typing import BinaryIO
 import numpy as np
 import trimesh
 
-from backend.geometry.mesh_io import MeshError, load_mesh, mesh_from_arrays
+from backend.geometry.mesh_io import MeshError, load_mesh, mesh_from_arrays, points_from_array
 from backend.intake.check import InputMeshError, check_input_mesh
 from backend.server.schema import (
     MAX_COORDINATE,
@@ -41,14 +42,12 @@ def _decode(text: str, field: str, count: int, count_field: str, dtype: str, wha
     return np.frombuffer(raw, dtype=dtype).reshape(-1, 3)
 
 
-def decode_mesh(payload: MeshPayload) -> trimesh.Trimesh:
-    """The checked mesh of a submission; raises ``MeshError``."""
+def decode_mesh(payload: MeshPayload) -> trimesh.Trimesh | trimesh.PointCloud:
+    """The checked mesh of a submission (a point cloud when ``face_count`` is 0); raises ``MeshError``."""
     v = _decode(
         payload.vertices, "vertices", payload.vertex_count, "vertex_count", "<f4", "float32 xyz triples"
     )
     f = _decode(payload.faces, "faces", payload.face_count, "face_count", "<i4", "int32 index triples")
-    if len(f) == 0:
-        raise MeshError("empty mesh: no faces")
     if len(v) == 0:
         raise MeshError("empty mesh: no vertices")
     if np.all(np.isfinite(v)) and np.abs(v).max() > MAX_COORDINATE:
@@ -56,10 +55,12 @@ def decode_mesh(payload: MeshPayload) -> trimesh.Trimesh:
             f"coordinates too large: up to {np.abs(v).max():.3g} in magnitude (the limit is {MAX_COORDINATE:g});"
             " rescale the mesh"
         )
+    if len(f) == 0:  # a point cloud: vertices only
+        return check_mesh(points_from_array(v, "the point cloud"))
     return check_mesh(mesh_from_arrays(v, f))
 
 
-def check_mesh(mesh: trimesh.Trimesh) -> trimesh.Trimesh:
+def check_mesh(mesh: trimesh.Trimesh | trimesh.PointCloud) -> trimesh.Trimesh | trimesh.PointCloud:
     """The server's vertex limit, then the pipeline's input check (``check_input_mesh``: size, flatness);
     returns the checked mesh."""
     if len(mesh.vertices) > MAX_VERTICES:

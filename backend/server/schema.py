@@ -17,7 +17,7 @@ KEEP_FINISHED_S = 15 * 60  # finished jobs stay readable this long ...
 KEEP_FINISHED = 64  # ... and at most this many (oldest evicted first)
 MAX_CANDIDATES = 64  # the add-on's Candidates property allows up to 64
 MAX_COORDINATE = 1e9  # larger |x|, |y|, |z| overflow vertex merging (rescale such meshes first)
-UPLOAD_FORMATS = ("stl", "obj", "ply", "off", "glb")
+UPLOAD_FORMATS = ("stl", "obj", "ply", "off", "glb", "xyz")
 
 JobStateName = Literal["queued", "running", "done", "failed", "cancelled"]
 JOB_STATES: tuple[str, ...] = ("queued", "running", "done", "failed", "cancelled")

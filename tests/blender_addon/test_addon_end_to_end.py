@@ -248,11 +248,11 @@ def test_cancel_mid_job_leaves_the_scene_alone(addon):
 
 
 def test_errors_are_reported_not_raised(addon):
-    # no faces: refused by the add-on before any request
+    # no vertices: refused by the add-on before any request
     empty = _add_object("Empty", [], [])
     _select(empty)
     assert bpy.ops.mesh2cad.reconstruct() == {"CANCELLED"}
-    assert "no faces" in STATE.last_error and "faces" in STATE.last_hint and not STATE.busy
+    assert "no vertices" in STATE.last_error and "faces" in STATE.last_hint and not STATE.busy
 
     # a flat mesh: the server answers 422; the message reaches the panel
     flat = _add_object("Flat", [(0, 0, 0), (10, 0, 0), (10, 5, 0), (0, 5, 0)], [(0, 1, 2, 3)])

@@ -99,5 +99,12 @@ def test_mesh_payload_round_trip_and_empty_mesh():
     assert all(0 <= i < 8 for f in faces for i in f)
     empty = bpy.data.objects.new("Empty mesh", bpy.data.meshes.new("e"))
     bpy.context.scene.collection.objects.link(empty)
-    with pytest.raises(ValueError, match="no faces"):
+    with pytest.raises(ValueError, match="no vertices"):
         mesh_payload(empty, bpy.context.evaluated_depsgraph_get())
+    cloud_mesh = bpy.data.meshes.new("pts")
+    cloud_mesh.from_pydata([(0.1 * i, 0.02 * i * i, 0.3 * (i % 3)) for i in range(80)], [], [])
+    cloud = bpy.data.objects.new("Points", cloud_mesh)
+    bpy.context.scene.collection.objects.link(cloud)
+    payload = mesh_payload(cloud, bpy.context.evaluated_depsgraph_get())  # vertices only: sent as points
+    assert (payload["vertex_count"], payload["face_count"]) == (80, 0)
+    assert len(decode_mesh(payload)[0]) == 80
