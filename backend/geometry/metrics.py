@@ -1,4 +1,4 @@
-"""Evaluation metrics, exactly as the protocol in DESIGN.md ("Evaluation protocol").
+"""Evaluation metrics, exactly as the protocol in the README ("Evaluation protocol").
 
 - Chamfer distance: ``CD_SAMPLES`` area-uniform surface samples on each mesh; mean squared
   nearest-neighbour distance pred -> gt plus the same gt -> pred. Raw value; reports multiply by 1000.
