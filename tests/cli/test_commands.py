@@ -7,7 +7,7 @@ import pytest
 
 from backend.cli import main
 
-REALPARTS = Path(__file__).resolve().parents[1].parent / "shared" / "realparts" / "json_fusion360"
+REALPARTS = Path(__file__).resolve().parents[2].parent / "shared" / "realparts" / "json_fusion360"
 
 
 def test_generate_rebuild_metrics(tmp_path, capsys):

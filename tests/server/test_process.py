@@ -22,7 +22,7 @@ import pytest
 from backend.server.schema import MAX_QUEUE
 from tests.server.test_app import box_mesh, check_done, job_body, make_tiny_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 START_TIMEOUT_S = 90.0  # importing torch on a busy 2-core machine
 
 
