@@ -22,8 +22,8 @@ MIN_PLANAR_SHARE = 0.08  # area share the first direction must cover to count as
 MIN_SECOND_SHARE = 0.01  # ... and the second (side faces of a plate are small)
 FRAME_TIE = 0.02  # frames whose flat-area shares differ by less are told apart by box volume
 KEEP_IDENTITY_MARGIN = 0.01  # keep the world axes when they explain the flat area within this share
-MAX_NORMALS = 20_000  # normals used (drawn by weight), bounds the work on huge meshes
-N_CANDIDATES = 384  # directions tried for each axis
+MAX_NORMALS = 8_000  # normals used (drawn by weight), bounds the work on huge meshes
+N_CANDIDATES = 192  # directions tried for each axis
 
 
 @dataclass(frozen=True)
