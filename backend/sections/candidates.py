@@ -19,7 +19,9 @@ import trimesh
 from backend.cad.canonical import canonicalize
 from backend.cad.program import Extent, ExtentKind, Extrude, Operation, Plane, Profile, Program, Sketch
 from backend.cad.quantize import quantize_value
+from backend.sections.cloud import is_clean_mesh
 from backend.sections.fit import FIT_TOLERANCE, MIN_AREA, fit_section, snap_profile
+from backend.sections.slices import RobustSlicer, robust_slicer
 
 RELATIVE_HEIGHTS = (0.1, 0.3, 0.5, 0.7, 0.9)
 HEIGHT_JITTER = 0.00731  # of the extent: keeps slices off faces placed at round fractions
@@ -81,6 +83,34 @@ def extrusion_feature(
     return Extrude(Sketch(plane, tuple(profiles)), Extent(ExtentKind.ONE_SIDE, qhi - qlo), operation)
 
 
+class MeshSlicer:
+    """The exact route for a clean mesh: its own sections and flat faces, the fixed fitting tolerance.
+    (``slices.RobustSlicer`` is the same for scans and point clouds.)"""
+
+    def __init__(self, mesh: trimesh.Trimesh) -> None:
+        self.mesh = mesh
+        self.bounds = np.asarray(mesh.bounds)
+
+    def polygons(self, axis: int, level: float):
+        return section_polygons(self.mesh, axis, level)
+
+    def steps(self, axis: int, max_steps: int) -> list[float]:
+        return step_heights(self.mesh, axis, max_steps)
+
+    def profiles(self, geom, quantize: bool = True) -> tuple[Profile, ...]:
+        return fitted_profiles(geom, quantize=quantize)
+
+
+Target = trimesh.Trimesh | trimesh.PointCloud | MeshSlicer | RobustSlicer
+
+
+def slicer_for(target: Target) -> MeshSlicer | RobustSlicer:
+    """The exact route for a clean (CAD) mesh, the robust one for scans, open meshes and point clouds."""
+    if isinstance(target, MeshSlicer | RobustSlicer):
+        return target
+    return MeshSlicer(target) if is_clean_mesh(target) else robust_slicer(target)
+
+
 def _same_section(a, b) -> bool:
     if abs(a.area - b.area) > DUPLICATE_SECTION * max(a.area, b.area):
         return False
@@ -93,14 +123,15 @@ def _heights(lo: float, hi: float, relative: Sequence[float]) -> list[float]:
 
 
 def section_candidates(
-    mesh_normalized: trimesh.Trimesh, heights_per_axis: int = 5, quantize: bool = True
+    mesh_normalized: Target, heights_per_axis: int = 5, quantize: bool = True
 ) -> list[Program]:
     """Canonical one-feature programs, each a section extruded over the mesh's extent along its axis.
 
     ``quantize``: numbers on the token grid (expressible as tokens); else continuous values.
     """
     relative = RELATIVE_HEIGHTS if heights_per_axis == 5 else _spread(heights_per_axis)
-    bounds = np.asarray(mesh_normalized.bounds)
+    slicer = slicer_for(mesh_normalized)
+    bounds = slicer.bounds
     out: list[Program] = []
     for axis in (2, 0, 1):
         lo, hi = float(bounds[0, axis]), float(bounds[1, axis])
@@ -108,11 +139,11 @@ def section_candidates(
             continue
         kept = []
         for level in _heights(lo, hi, relative):
-            geom = section_polygons(mesh_normalized, axis, level)
+            geom = slicer.polygons(axis, level)
             if geom is None or any(_same_section(geom, k) for k in kept):
                 continue
             kept.append(geom)
-            profiles = fitted_profiles(geom, quantize=quantize)
+            profiles = slicer.profiles(geom, quantize=quantize)
             if profiles:
                 feature = extrusion_feature(profiles, axis, lo, hi, quantize=quantize)
                 out.append(canonicalize(Program((feature,)), quantize=quantize))
@@ -145,18 +176,19 @@ def step_heights(mesh: trimesh.Trimesh, axis: int, max_steps: int = MAX_LAYERS -
     return [float(h) for h in mean_h[inside][order][:max_steps]]
 
 
-def layered_candidates(mesh_normalized: trimesh.Trimesh, quantize: bool = True) -> list[Program]:
+def layered_candidates(mesh_normalized: Target, quantize: bool = True) -> list[Program]:
     """Per axis, one program of stacked extrusions (new, then join), one per slab between the step
     heights, each slab extruding its own mid-height section; slabs with the same section merge.
     Only axes with at least two distinct slabs give a program."""
+    slicer = slicer_for(mesh_normalized)
     out = []
     for axis in (2, 0, 1):
-        lo, hi = (float(v) for v in mesh_normalized.bounds[:, axis])
+        lo, hi = (float(v) for v in slicer.bounds[:, axis])
         q = quantize_value if quantize else float
-        cuts = sorted({q(v) for v in (lo, hi, *step_heights(mesh_normalized, axis))})
+        cuts = sorted({q(v) for v in (lo, hi, *slicer.steps(axis, MAX_LAYERS - 1))})
         slabs: list[list] = []  # [bottom, top, section]
         for bottom, top in zip(cuts, cuts[1:]):
-            geom = section_polygons(mesh_normalized, axis, 0.5 * (bottom + top))
+            geom = slicer.polygons(axis, 0.5 * (bottom + top))
             if geom is None:
                 continue
             if slabs and slabs[-1][1] == bottom and _same_section(slabs[-1][2], geom):
@@ -167,7 +199,7 @@ def layered_candidates(mesh_normalized: trimesh.Trimesh, quantize: bool = True) 
             continue
         features = []
         for bottom, top, geom in slabs:
-            profiles = fitted_profiles(geom, quantize=quantize)
+            profiles = slicer.profiles(geom, quantize=quantize)
             if profiles:
                 op = Operation.JOIN if features else Operation.NEW
                 features.append(extrusion_feature(profiles, axis, bottom, top, op, quantize=quantize))
@@ -176,8 +208,9 @@ def layered_candidates(mesh_normalized: trimesh.Trimesh, quantize: bool = True) 
     return out
 
 
-def all_candidates(mesh_normalized: trimesh.Trimesh, quantize: bool = True) -> list[Program]:
-    """Section candidates then layered candidates: everything this package offers the verifier."""
-    return section_candidates(mesh_normalized, quantize=quantize) + layered_candidates(
-        mesh_normalized, quantize=quantize
-    )
+def all_candidates(mesh_normalized: Target, quantize: bool = True) -> list[Program]:
+    """Section candidates then layered candidates: everything this package offers the verifier.
+
+    ``mesh_normalized``: a clean mesh, a scan-like (open, noisy) mesh or a point cloud, normalised."""
+    slicer = slicer_for(mesh_normalized)
+    return section_candidates(slicer, quantize=quantize) + layered_candidates(slicer, quantize=quantize)

@@ -31,7 +31,7 @@ class IouScorer:
         """``exact=False``: voxel occupancy even for a closed mesh (a noisy scan is no exact truth)."""
         self.mesh = mesh
         try:
-            if not exact:
+            if not exact or not isinstance(mesh, trimesh.Trimesh):
                 raise NotManifoldError("voxels asked for")
             self.target: manifold3d.Manifold | None = trimesh_to_manifold(mesh)
             self.volume = self.target.volume()
@@ -40,7 +40,7 @@ class IouScorer:
             b = np.asarray(mesh.bounds)
             pad = 0.02 * float(np.max(b[1] - b[0]))
             self.lo, self.hi = b[0] - pad, b[1] + pad
-            self.occ = occupancy(mesh, self.lo, self.hi, RANKING_VOXELS)
+            self.occ = _target_occupancy(mesh, self.lo, self.hi)
 
     @property
     def exact(self) -> bool:
@@ -67,6 +67,19 @@ class IouScorer:
             return self.iou(build_manifold(program))
         except GeometryError:
             return 0.0
+
+
+def _target_occupancy(
+    mesh: trimesh.Trimesh | trimesh.PointCloud, lo: np.ndarray, hi: np.ndarray
+) -> np.ndarray:
+    """Crossing parity for a closed or clean mesh; the robust closed solid (``sections.slices``) of an open
+    scan or a point cloud, where parity has no meaning."""
+    from backend.sections.cloud import is_clean_mesh
+    from backend.sections.slices import robust_occupancy
+
+    if isinstance(mesh, trimesh.Trimesh) and (mesh.is_watertight or is_clean_mesh(mesh)):
+        return occupancy(mesh, lo, hi, RANKING_VOXELS)
+    return robust_occupancy(mesh, lo, hi, RANKING_VOXELS)
 
 
 def _choose(scored: Sequence[tuple[Program, float]]) -> tuple[Program, float]:
@@ -106,7 +119,7 @@ def best_program(mesh: trimesh.Trimesh, programs: Sequence[Program]) -> tuple[Pr
     if not scored:
         return None
     best = _choose(scored)
-    if scorer.exact:
+    if scorer.exact or not isinstance(mesh, trimesh.Trimesh):
         return best
     return best[0], iou_with_method(program_to_mesh(best[0]), mesh)[0]
 

@@ -1,0 +1,179 @@
+"""What a scan or a point cloud tells about a part: surface samples, their normals, the noise, a solid.
+
+``Surface``: points on the input's surface (a point cloud's own points, or area-uniform samples of an
+open or noisy mesh) with normals from principal components of their neighbourhoods, the estimated noise
+(median distance of a point's neighbours from their fitted plane) and the sample spacing.
+``Occupancy``: which voxels are inside the part, robust to holes in the surface: surface samples grown by
+a sealing radius, the outside flooded from the border, grown back by the same radius; what remains is
+solid (a morphological closing of the part). The sealing radius starts at the largest gap expected
+between the samples and grows until the interior stops leaking out through the gaps.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+from backend.geometry.sampling import sample_surface
+
+MESH_SAMPLES = 16_384  # surface samples of a mesh input
+SHAPE_SAMPLES = 8_192  # samples that get normals (and give the noise)
+NEIGHBOURS = 12  # points per neighbourhood for normals and noise
+NOISE_QUANTILE = 25  # percentile of the neighbourhood plane residuals read as the noise (flat regions)
+NOISE_GAIN = 1.0  # that percentile -> noise sigma (calibrated on noisy planes)
+SAME_NORMAL = 1e-5  # face normals equal to this rounding are one
+CLEAN_SHARED = 0.2  # a mesh with at least this share of faces sharing their normal is a clean (CAD) mesh
+VOXELS = 1_000_000  # voxel budget of the occupancy grid
+VOXELS_PER_RADIUS = 2.2  # the grid's pitch is the sealing radius over this (and within the budget)
+SEAL_EDGE = 0.8  # a mesh's sealing radius is at least this times its (95th percentile) edge length
+SEAL_GROWTH = 1.4  # sealing radius factor per try
+SEAL_TRIES = 4
+SEAL_STABLE = 0.9  # the interior at a radius is this share of the next one's: sealed
+
+
+def is_clean_mesh(target: object) -> bool:
+    """A mesh as CAD exports it: faces, and noise-free: most triangles share their exact normal with
+    another (planar faces, and the quads of curved ones, are split into triangles). Scans have none."""
+    if not isinstance(target, trimesh.Trimesh) or len(target.faces) == 0:
+        return False
+    tri = np.asarray(target.vertices, dtype=np.float64)[np.asarray(target.faces)]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])
+    length = np.linalg.norm(cross, axis=1)
+    cross = cross[length > 0] / length[length > 0, None]
+    if len(cross) < 2:
+        return True
+    q = np.round(cross / SAME_NORMAL).astype(np.int64) + int(round(1.0 / SAME_NORMAL))  # 0 .. 2e5 < 2^18
+    _, counts = np.unique((q[:, 0] << 36) | (q[:, 1] << 18) | q[:, 2], return_counts=True)
+    return float(np.sum(counts[counts > 1])) / len(cross) >= CLEAN_SHARED
+
+
+@dataclass(frozen=True)
+class Surface:
+    points: np.ndarray  # (n, 3) surface samples
+    shape_points: np.ndarray  # (m, 3) a subset of them with normals
+    normals: np.ndarray  # (m, 3) unit normals of ``shape_points``, unoriented
+    area: float  # surface area (estimated for a point cloud)
+    noise: float  # estimated noise sigma of the samples (normalised units)
+    seal: float  # smallest radius that may close the gaps between samples
+    mesh: trimesh.Trimesh | None  # the input mesh (open or noisy), None for a point cloud
+
+
+def surface_of(target: trimesh.Trimesh | trimesh.PointCloud, seed: int = 0) -> Surface:
+    """Surface samples of a mesh (area-uniform) or a point cloud (its distinct points)."""
+    mesh = target if isinstance(target, trimesh.Trimesh) and len(target.faces) else None
+    rng = np.random.default_rng(seed)
+    if mesh is not None:
+        pts = sample_surface(mesh, MESH_SAMPLES, rng)[0].astype(np.float64)
+    else:
+        pts = np.unique(np.asarray(target.vertices, dtype=np.float64), axis=0)
+    if len(pts) < NEIGHBOURS + 1:
+        raise ValueError(f"too few points for sections: {len(pts)}")
+    tree = cKDTree(pts)
+    shape = pts if len(pts) <= SHAPE_SAMPLES else pts[np.sort(rng.choice(len(pts), SHAPE_SAMPLES, False))]
+    dist, idx = tree.query(shape, k=NEIGHBOURS + 1)
+    nbr = pts[idx]
+    centred = nbr - nbr.mean(axis=1, keepdims=True)
+    values, vectors = np.linalg.eigh(np.einsum("nki,nkj->nij", centred, centred) / (NEIGHBOURS + 1))
+    residual = np.sqrt(np.maximum(values[:, 0], 0.0))
+    noise = NOISE_GAIN * float(np.percentile(residual, NOISE_QUANTILE))
+    # area-uniform (Poisson) samples: mean nearest-neighbour distance 0.5 / sqrt(density)
+    density = 0.25 / max(float(np.mean(dist[:, 1])), 1e-12) ** 2
+    area = float(mesh.area) if mesh is not None else len(pts) / density
+    # the largest empty disc among n uniform samples has radius about sqrt(ln n / (pi density))
+    seal = float(np.sqrt(np.log(len(pts)) / (np.pi * len(pts) / area)))
+    if mesh is not None:
+        seal = max(seal, SEAL_EDGE * float(np.percentile(mesh.edges_unique_length, 95)))
+    return Surface(pts, shape, vectors[:, :, 0], area, noise, seal, mesh)
+
+
+@dataclass(frozen=True)
+class Occupancy:
+    solid: np.ndarray  # (nx, ny, nz) bool: inside the part
+    origin: np.ndarray  # (3,) centre of voxel (0, 0, 0)
+    pitch: float
+    radius: float  # sealing radius: gaps, holes and slots narrower than twice this are filled
+
+    def index(self, axis: int, level: float) -> int | None:
+        k = int(round((level - self.origin[axis]) / self.pitch))
+        return k if 0 <= k < self.solid.shape[axis] else None
+
+    def section(self, axis: int, level: float) -> np.ndarray | None:
+        """The solid's voxel layer at ``level``, as a (u, v) image in the sketch columns of ``axis``."""
+        k = self.index(axis, level)
+        if k is None:
+            return None
+        layer = np.take(self.solid, k, axis=axis)  # remaining axes in increasing order
+        u, v = {0: (1, 2), 1: (2, 0), 2: (0, 1)}[axis]
+        return layer if u < v else layer.T
+
+    def inside(self, points: np.ndarray) -> np.ndarray:
+        """Which points lie in solid voxels (outside the grid: False)."""
+        ijk = np.round((np.asarray(points, dtype=np.float64) - self.origin) / self.pitch).astype(np.int64)
+        ok = np.all((ijk >= 0) & (ijk < np.array(self.solid.shape)), axis=1)
+        out = np.zeros(len(ijk), dtype=bool)
+        out[ok] = self.solid[tuple(ijk[ok].T)]
+        return out
+
+
+def occupancy_of(surface: Surface) -> Occupancy:
+    """The closed solid of the surface samples (see the module docstring)."""
+    previous: tuple[Occupancy, float] | None = None
+    for k in range(SEAL_TRIES):
+        occ, interior = _closed(surface.points, surface.seal * SEAL_GROWTH**k)
+        if previous is not None and previous[1] >= SEAL_STABLE * interior:
+            return previous[0]
+        previous = (occ, interior)
+    assert previous is not None
+    return previous[0]
+
+
+def _closed(pts: np.ndarray, radius: float) -> tuple[Occupancy, float]:
+    """(occupancy sealed at ``radius``, its volume farther than ``radius`` from every sample)."""
+    lo, hi = pts.min(axis=0), pts.max(axis=0)
+    pitch = radius / VOXELS_PER_RADIUS
+    pitch = max(pitch, float(np.prod(hi - lo + 2.0 * radius + 4.0 * pitch) / VOXELS) ** (1.0 / 3.0))
+    pad = radius + 2.0 * pitch
+    origin = lo - pad
+    shape = tuple(int(n) for n in np.ceil((hi + pad - origin) / pitch).astype(np.int64) + 1)
+    cells = np.unique(np.round((pts - origin) / pitch).astype(np.int64), axis=0)
+    band = np.zeros(shape, dtype=bool)
+    for offset in _ball(radius / pitch):
+        band[tuple((cells + offset).T)] = True
+    outside = _outside(~band)
+    interior = float(np.count_nonzero(~outside & ~band)) * pitch**3
+    # erode the closed solid back by the radius: the outside grown by a ball from its boundary cells
+    rim = np.argwhere(outside & ~ndimage.binary_erosion(outside, border_value=1))
+    grown = outside.copy()
+    for offset in _ball(radius / pitch):
+        grown[tuple(np.clip(rim + offset, 0, np.array(shape) - 1).T)] = True
+    return Occupancy(~grown, origin, pitch, radius), interior
+
+
+def _ball(r: float) -> np.ndarray:
+    n = int(np.floor(r))
+    g = np.arange(-n, n + 1)
+    offsets = np.stack(np.meshgrid(g, g, g, indexing="ij"), axis=-1).reshape(-1, 3)
+    return offsets[(offsets**2).sum(axis=1) <= r * r]
+
+
+def _outside(free: np.ndarray) -> np.ndarray:
+    """Free voxels connected (6-neighbourhood) to the grid's border."""
+    labels, _ = ndimage.label(free)
+    border = np.concatenate(
+        [
+            labels[0].ravel(),
+            labels[-1].ravel(),
+            labels[:, 0].ravel(),
+            labels[:, -1].ravel(),
+            labels[:, :, 0].ravel(),
+            labels[:, :, -1].ravel(),
+        ]
+    )
+    ids = np.unique(border[border > 0])
+    lookup = np.zeros(int(labels.max()) + 1, dtype=bool)
+    lookup[ids] = True
+    return lookup[labels]

@@ -1,0 +1,393 @@
+"""Noisy 2D rings -> clean loops of lines, arcs and circles.
+
+``fit.py`` reads exact sections (every point on the curve, turning angles meaningful); a scan's or a
+point cloud's section is noisy, so here each run is fitted by least squares instead: a ring is resampled
+evenly, split greedily (from its sharpest corner) into the longest runs that fit a line or a circle with
+most residuals within the tolerance, runs too short to be a feature are dropped, neighbouring runs on one
+line or circle are merged, and each corner is placed where the neighbouring fitted curves meet (so
+corners are sharp although the samples round them). A ring on one circle becomes a ``Circle``. A loop
+that does not tessellate to a simple polygon falls back to the ring simplified to straight lines.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+
+from backend.cad.program import Arc, Circle, Curve, Line, Loop, Profile, map_loop
+from backend.cad.tessellate import TessellationError, tessellate_loop
+from backend.sections.fit import MIN_AREA
+
+MAX_POINTS = 300  # ring samples at most (the spacing grows for long rings)
+SPACING_PER_TOL = 1.0  # ring sample spacing, in tolerances
+INLIER_SHARE = 0.9  # share of a run's residuals that must be within the tolerance
+OUTLIER_FACTOR = 2.0  # and all of them within this many tolerances
+MAX_RADIUS = 5.0  # flatter runs are lines
+MIN_ARC_POINTS = 6
+MIN_SWEEP = 0.2  # radians: flatter arcs are lines
+MIN_RUN = 4.0  # runs shorter than this many tolerances are corners, not features
+CORNER_SCALE = 3  # samples either side when measuring the turn at a sample
+NOISE_TOLERANCE = 3.0  # tolerance in noise sigmas measured on the ring itself (at least the given one)
+
+
+@dataclass
+class _Run:
+    i: int  # first sample
+    j: int  # last sample (shared with the next run)
+    kind: str  # "line" | "arc"
+    center: np.ndarray  # line: a point on it; arc: the centre
+    axis: np.ndarray  # line: unit direction; arc: unused
+    radius: float = 0.0
+
+
+def fit_noisy_section(geom, tol: float, corner: float = 0.0) -> list[Profile]:
+    """A shapely (Multi)Polygon of a noisy section -> profiles (outer loop, holes). Arcs of radius up to
+    ``corner`` between two lines are read as the corner the sampling rounded."""
+    out = []
+    for poly in _polygons(geom):
+        if poly.area < MIN_AREA:
+            continue
+        outer = fit_noisy_ring(np.asarray(poly.exterior.coords), tol, corner)
+        holes = tuple(
+            fit_noisy_ring(np.asarray(r.coords), tol, corner)
+            for r in poly.interiors
+            if Polygon(r).area >= MIN_AREA
+        )
+        out.append(Profile(outer, holes))
+    return out
+
+
+def fit_noisy_ring(points: np.ndarray, tol: float, corner: float = 0.0) -> Loop:
+    """A closed noisy ring of 2D points (closing duplicate optional) -> one loop, or a circle."""
+    ring = np.asarray(points, dtype=np.float64)[:, :2]
+    if len(ring) > 1 and np.allclose(ring[0], ring[-1]):
+        ring = ring[:-1]
+    origin = ring.mean(axis=0)  # fit about the centroid: small, well-conditioned sums
+    loop = _fit_centred(ring - origin, tol, corner)
+    return map_loop(loop, lambda q: (float(q[0] + origin[0]), float(q[1] + origin[1])))
+
+
+def _fit_centred(ring: np.ndarray, tol: float, corner: float) -> Loop:
+    perimeter = float(np.sum(np.linalg.norm(np.roll(ring, -1, axis=0) - ring, axis=1)))
+    p = _resample(ring, max(SPACING_PER_TOL * tol, perimeter / MAX_POINTS))
+    tol = max(tol, NOISE_TOLERANCE * ring_noise(p))
+    if len(p) < 3:
+        raise ValueError("a ring needs at least 3 distinct points")
+    circle = _circle_of(p, tol)
+    if circle is not None:
+        return Loop((circle,))
+    start = _sharpest(p)
+    c = np.vstack([np.roll(p, -start, axis=0), p[start : start + 1]])  # closed: c[n] == c[0]
+    runs = _merge(_drop_short(_greedy(c, tol), c, tol, corner), c, tol)
+    loop = _loop(runs, c, max(10.0 * tol, 2.0 * corner)) if len(runs) >= 2 else None
+    if loop is not None and _simple(loop):
+        return loop
+    return _polyline(ring, tol)
+
+
+# --- fitting ----------------------------------------------------------------------------------------
+
+
+def _ok(residuals: np.ndarray, tol: float) -> bool:
+    r = np.abs(residuals)
+    return bool(np.max(r) <= OUTLIER_FACTOR * tol and np.count_nonzero(r <= tol) >= INLIER_SHARE * len(r))
+
+
+class _Sums:
+    """Prefix sums of a point sequence: least-squares lines and circles of any run in O(1) (plus the
+    residual check)."""
+
+    def __init__(self, c: np.ndarray, tol: float) -> None:
+        self.c, self.tol = c, tol
+        x, y = c[:, 0], c[:, 1]
+        z = x * x + y * y
+        cols = [np.ones_like(x), x, y, x * x, x * y, y * y, x * z, y * z, z]
+        self.s = np.vstack([np.zeros(len(cols)), np.cumsum(np.column_stack(cols), axis=0)])
+
+    def line(self, i: int, j: int) -> _Run | None:
+        n, sx, sy, sxx, sxy, syy = (self.s[j + 1] - self.s[i])[:6]
+        mx, my = sx / n, sy / n
+        cxx, cxy, cyy = sxx / n - mx * mx, sxy / n - mx * my, syy / n - my * my
+        angle = 0.5 * math.atan2(2.0 * cxy, cxx - cyy)
+        d = np.array([math.cos(angle), math.sin(angle)])
+        m = np.array([mx, my])
+        q = self.c[i : j + 1] - m
+        if not _ok(q @ np.array([-d[1], d[0]]), self.tol):
+            return None
+        along = q @ d
+        if np.any(np.diff(along) * np.sign(along[-1] - along[0]) < -2.0 * self.tol):
+            return None
+        return _Run(i, j, "line", m, d)
+
+    def arc(self, i: int, j: int) -> _Run | None:
+        if j - i + 1 < MIN_ARC_POINTS:
+            return None
+        n, sx, sy, sxx, sxy, syy, sxz, syz, sz = self.s[j + 1] - self.s[i]
+        a = np.array([[2 * sxx, 2 * sxy, sx], [2 * sxy, 2 * syy, sy], [2 * sx, 2 * sy, n]])
+        try:
+            u, v, w = np.linalg.solve(a, np.array([sxz, syz, sz]))
+        except np.linalg.LinAlgError:
+            return None
+        center = np.array([u, v])
+        r2 = w + u * u + v * v
+        if not 0 < r2 <= MAX_RADIUS**2:
+            return None
+        r = math.sqrt(r2)
+        q = self.c[i : j + 1]
+        if not _ok(np.linalg.norm(q - center, axis=1) - r, self.tol):
+            return None
+        if not MIN_SWEEP <= abs(_sweep(q, center)) < 2.0 * math.pi - MIN_SWEEP:
+            return None
+        return _Run(i, j, "arc", center, np.zeros(2), r)
+
+
+def _sweep(q: np.ndarray, center: np.ndarray) -> float:
+    """Signed angle swept about ``center`` from the first to the last point."""
+    v = q - center
+    a, b = v[:-1], v[1:]
+    return float(np.sum(np.arctan2(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0], np.einsum("nd,nd->n", a, b))))
+
+
+def _longest(fits, i: int, last: int, first: int) -> int:
+    """Largest j in [i + first, last] with fits(i, j) (doubling, then bisection), else i."""
+    if i + first > last or fits(i, i + first) is None:
+        return i
+    good, step = i + first, 1
+    while good + step <= last and fits(i, good + step) is not None:
+        good += step
+        step *= 2
+    bad = min(good + step, last + 1)
+    while bad - good > 1:
+        mid = (good + bad) // 2
+        if fits(i, mid) is not None:
+            good = mid
+        else:
+            bad = mid
+    return good
+
+
+def _greedy(c: np.ndarray, tol: float) -> list[_Run]:
+    n = len(c) - 1
+    f = _Sums(c, tol)
+    runs: list[_Run] = []
+    i = 0
+    while i < n:
+        jl = max(_longest(f.line, i, n, 1), i + 1)
+        ja = _longest(f.arc, i, n, MIN_ARC_POINTS - 1)
+        run = f.arc(i, ja) if ja > jl + 1 else None
+        if run is None:
+            run = f.line(i, jl) or _Run(i, jl, "line", c[i], _unit(c[jl] - c[i]))
+        runs.append(run)
+        i = run.j
+    return runs
+
+
+def _drop_short(runs: list[_Run], c: np.ndarray, tol: float, corner: float) -> list[_Run]:
+    """Runs shorter than ``MIN_RUN`` tolerances, and runs between two lines whose samples those lines
+    explain (a corner the sampling rounded: samples more than ``2 corner`` from where the lines meet lie
+    on one of them), give their samples to no one: the neighbours are extended to meet."""
+    keep = list(runs)
+    k = 0
+    while k < len(keep) and len(keep) > 3:
+        a, r, b = keep[k - 1], keep[k], keep[(k + 1) % len(keep)]
+        if _chord(r, c) < MIN_RUN * tol or (a.kind == b.kind == "line" and _rounded(r, a, b, c, tol, corner)):
+            del keep[k]
+        else:
+            k += 1
+    return keep if len(keep) >= 2 else runs
+
+
+def _rounded(run: _Run, a: _Run, b: _Run, c: np.ndarray, tol: float, corner: float) -> bool:
+    meet = _intersections(a, b)
+    if not meet:
+        return False
+    q = c[np.arange(run.i, run.j + 1) % (len(c) - 1)]
+    far = np.linalg.norm(q - meet[0], axis=1) > 2.0 * corner
+    if not far.any():
+        return True
+    q = q[far]
+    da = np.abs((q - a.center) @ np.array([-a.axis[1], a.axis[0]]))
+    db = np.abs((q - b.center) @ np.array([-b.axis[1], b.axis[0]]))
+    return _ok(np.minimum(da, db), tol)
+
+
+def _chord(run: _Run, c: np.ndarray) -> float:
+    n = len(c) - 1
+    return float(np.linalg.norm(c[run.j % n] - c[run.i % n]))
+
+
+def _refit(c: np.ndarray, i: int, j: int, kind: str, tol: float) -> _Run | None:
+    q = c[np.arange(i, j + 1) % (len(c) - 1)]
+    f = _Sums(q, tol)
+    return f.line(0, len(q) - 1) if kind == "line" else f.arc(0, len(q) - 1)
+
+
+def _merge(runs: list[_Run], c: np.ndarray, tol: float) -> list[_Run]:
+    """Neighbouring runs of one kind that fit together become one (the last and the first included)."""
+    n = len(c) - 1
+    changed = True
+    while changed and len(runs) > 2:
+        changed = False
+        for k in range(len(runs)):
+            a, b = runs[k], runs[(k + 1) % len(runs)]
+            if a.kind != b.kind:
+                continue
+            j = b.j if b.j > a.i else b.j + n
+            fit = _refit(c, a.i, j, a.kind, tol)
+            if fit is None:
+                continue
+            merged = _Run(a.i, j, a.kind, fit.center, fit.axis, fit.radius)
+            runs = [merged] + [runs[(k + m) % len(runs)] for m in range(2, len(runs))]
+            changed = True
+            break
+    return runs
+
+
+# --- corners and curves -----------------------------------------------------------------------------
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return v / max(float(np.linalg.norm(v)), 1e-12)
+
+
+def _project(run: _Run, x: np.ndarray) -> np.ndarray:
+    if run.kind == "line":
+        return run.center + ((x - run.center) @ run.axis) * run.axis
+    return run.center + run.radius * _unit(x - run.center)
+
+
+def _meet(a: _Run, b: _Run, x: np.ndarray, reach: float) -> np.ndarray:
+    """Where runs a and b meet near sample x: their intersection closest to x when within ``reach``, else
+    the mean of x's projections onto both."""
+    near = [p for p in _intersections(a, b) if np.linalg.norm(p - x) <= reach]
+    if near:
+        return min(near, key=lambda p: float(np.linalg.norm(p - x)))
+    return 0.5 * (_project(a, x) + _project(b, x))
+
+
+def _intersections(a: _Run, b: _Run) -> list[np.ndarray]:
+    if a.kind == "line" and b.kind == "line":
+        m = np.column_stack([a.axis, -b.axis])
+        if abs(np.linalg.det(m)) < math.sin(math.radians(5.0)):
+            return []
+        t = np.linalg.solve(m, b.center - a.center)
+        return [a.center + t[0] * a.axis]
+    if a.kind == "arc" and b.kind == "line":
+        a, b = b, a
+    if a.kind == "line":  # line a, circle b
+        f = a.center - b.center
+        t0 = -(f @ a.axis)
+        disc = t0 * t0 - (f @ f - b.radius**2)
+        if disc < 0:
+            return []
+        s = math.sqrt(disc)
+        return [a.center + (t0 + k * s) * a.axis for k in (-1.0, 1.0)]
+    d = b.center - a.center  # two circles
+    dist = float(np.linalg.norm(d))
+    if dist < 1e-12 or dist > a.radius + b.radius or dist < abs(a.radius - b.radius):
+        return []
+    x = (dist**2 + a.radius**2 - b.radius**2) / (2.0 * dist)
+    h = math.sqrt(max(a.radius**2 - x * x, 0.0))
+    e = d / dist
+    base = a.center + x * e
+    return [base + k * h * np.array([-e[1], e[0]]) for k in (-1.0, 1.0)]
+
+
+def _loop(runs: list[_Run], c: np.ndarray, reach: float) -> Loop | None:
+    n = len(c) - 1
+    corners = []
+    for k in range(len(runs)):
+        end, start = c[runs[k - 1].j % n], c[runs[k].i % n]  # apart where runs were dropped between
+        gap = float(np.linalg.norm(start - end))
+        corners.append(_meet(runs[k - 1], runs[k], 0.5 * (start + end), reach + gap))
+    curves: list[Curve] = []
+    for k, run in enumerate(runs):
+        s, e = corners[k], corners[(k + 1) % len(runs)]
+        if np.linalg.norm(e - s) <= 1e-9:
+            continue
+        if run.kind == "line":
+            curves.append(Line(_pt(s), _pt(e)))
+            continue
+        mid_sample = c[((run.i + run.j) // 2) % n]
+        mid = run.center + run.radius * _unit(mid_sample - run.center)
+        curves.append(Arc(_pt(s), _pt(mid), _pt(e)))
+    return Loop(tuple(curves)) if len(curves) >= 2 else None
+
+
+def _pt(v: np.ndarray) -> tuple[float, float]:
+    return (float(v[0]), float(v[1]))
+
+
+def _simple(loop: Loop) -> bool:
+    try:
+        ring = tessellate_loop(loop)
+    except (TessellationError, ValueError):
+        return False
+    return len(ring) >= 3 and bool(Polygon(ring).is_valid)
+
+
+def _polyline(ring: np.ndarray, tol: float) -> Loop:
+    simple = shapely.simplify(Polygon(ring), tol, preserve_topology=True)
+    pts = np.asarray(simple.exterior.coords)[:-1] if isinstance(simple, Polygon) else ring
+    if len(pts) < 3:
+        pts = ring
+    return Loop(tuple(Line(_pt(pts[k]), _pt(pts[(k + 1) % len(pts)])) for k in range(len(pts))))
+
+
+# --- rings ------------------------------------------------------------------------------------------
+
+
+def ring_noise(p: np.ndarray, half: int = 3) -> float:
+    """Noise sigma of a closed ring: the median distance of a sample from the line fitted to its
+    ``2 half + 1`` neighbours (robust to the few windows across corners), read as a Gaussian's."""
+    if len(p) < 2 * half + 3:
+        return 0.0
+    w = np.stack([np.roll(p, -k, axis=0) for k in range(-half, half + 1)], axis=1)  # (n, 2h+1, 2)
+    q = w - w.mean(axis=1, keepdims=True)
+    cov = np.einsum("nki,nkj->nij", q, q)
+    values, vectors = np.linalg.eigh(cov)
+    normal = vectors[:, :, 0]
+    residual = np.abs(np.einsum("nd,nd->n", q[:, half], normal))
+    return float(np.median(residual)) * 1.4826 * math.sqrt((2 * half + 1) / (2 * half - 1))
+
+
+def _resample(ring: np.ndarray, step: float) -> np.ndarray:
+    closed = np.vstack([ring, ring[:1]])
+    s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(closed, axis=0), axis=1))])
+    n = max(int(round(s[-1] / step)), 3)
+    t = np.linspace(0.0, s[-1], n, endpoint=False)
+    return np.column_stack([np.interp(t, s, closed[:, 0]), np.interp(t, s, closed[:, 1])])
+
+
+def _circle_of(p: np.ndarray, tol: float) -> Circle | None:
+    if len(p) < 2 * MIN_ARC_POINTS:
+        return None
+    a = np.column_stack([2.0 * p, np.ones(len(p))])
+    sol, *_ = np.linalg.lstsq(a, (p * p).sum(axis=1), rcond=None)
+    center = sol[:2]
+    r = math.sqrt(max(float(sol[2] + center @ center), 0.0))
+    if not (0 < r <= MAX_RADIUS) or not _ok(np.linalg.norm(p - center, axis=1) - r, tol):
+        return None
+    if abs(_sweep(np.vstack([p, p[:1]]), center)) < 6.0:
+        return None
+    return Circle(_pt(center), r)
+
+
+def _sharpest(p: np.ndarray) -> int:
+    k = CORNER_SCALE
+    a = p - np.roll(p, k, axis=0)
+    b = np.roll(p, -k, axis=0) - p
+    turn = np.abs(np.arctan2(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0], (a * b).sum(axis=1)))
+    return int(np.argmax(turn))
+
+
+def _polygons(geom) -> list[Polygon]:
+    if isinstance(geom, Polygon):
+        return [] if geom.is_empty else [geom]
+    if hasattr(geom, "geoms"):
+        return [p for g in geom.geoms for p in _polygons(g)]
+    return []
