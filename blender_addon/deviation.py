@@ -23,6 +23,7 @@ import json
 import math
 import time
 from array import array
+from itertools import chain
 from typing import Any
 
 import bmesh
@@ -34,9 +35,12 @@ DEVIATION_KEY = "mesh2cad_deviation"
 DISTANCE_ATTR = "mesh2cad_distance"
 COLOR_ATTR = "mesh2cad_deviation_color"
 RAMP_NODE = "Deviation Ramp"
-DETAIL = 100  # densify: edges at most 1/DETAIL of the bounding-box diagonal ...
-MAX_FACES = 300_000  # ... unless the mesh has this many faces already
+DETAIL = 50  # densify: edges at most 1/DETAIL of the bounding-box diagonal, for meshes ...
+DENSE_FACES = 50_000  # ... with fewer faces than this (a scan has vertices enough) ...
+MAX_FACES = 300_000  # ... and stopping once the copy has this many
 MAX_SPLIT_PASSES = 12
+MAX_CUTS = 4  # cuts per long edge and pass
+LUT_SIZE = 1024  # colours of the ramp table used for the vertex colours
 # (position on [0, 1] for [-range, +range], linear RGBA): inside blue ... on-surface green ... outside red
 RAMP = (
     (0.0, (0.05, 0.1, 0.9, 1.0)),
@@ -56,8 +60,9 @@ def world_mesh(obj: bpy.types.Object, depsgraph: bpy.types.Depsgraph) -> bpy.typ
 
 def densify(mesh: bpy.types.Mesh, detail: int, max_faces: int = MAX_FACES) -> None:
     """Split edges longer than 1/``detail`` of the mesh's bounding-box diagonal (same surface, more
-    vertices), so a sparse CAD-like mesh gets a map with as much detail as a scan; 0: leave it."""
-    if detail <= 0 or not mesh.vertices:
+    vertices), so a sparse CAD-like mesh gets a map with as much detail as a scan; 0, or a mesh with
+    ``DENSE_FACES`` faces or more: leave it."""
+    if detail <= 0 or not mesh.vertices or len(mesh.polygons) >= DENSE_FACES:
         return
     co = array("f", bytes(4 * 3 * len(mesh.vertices)))
     mesh.vertices.foreach_get("co", co)
@@ -67,13 +72,19 @@ def densify(mesh: bpy.types.Mesh, detail: int, max_faces: int = MAX_FACES) -> No
     bm = bmesh.new()
     try:
         bm.from_mesh(mesh)
+        changed = False
         for _ in range(MAX_SPLIT_PASSES):
-            long = [e for e in bm.edges if e.calc_length() > max_edge]
+            lengths = [(e.calc_length(), e) for e in bm.edges]
+            long = [e for length, e in lengths if length > max_edge]
             if not long or len(bm.faces) > max_faces:
                 break
-            bmesh.ops.subdivide_edges(bm, edges=long, cuts=1, use_grid_fill=True)
+            typical = sorted(length for length, _ in lengths if length > max_edge)[len(long) // 2]
+            cuts = max(1, min(MAX_CUTS, math.ceil(typical / max_edge) - 1))  # fewer passes on long edges
+            bmesh.ops.subdivide_edges(bm, edges=long, cuts=cuts)
             bmesh.ops.triangulate(bm, faces=[f for f in bm.faces if len(f.verts) > 3])
-        bm.to_mesh(mesh)
+            changed = True
+        if changed:
+            bm.to_mesh(mesh)
     finally:
         bm.free()
 
@@ -148,12 +159,14 @@ def ramp_color(t: float) -> tuple[float, float, float, float]:
 
 
 def colors_for(distances: array, limit: float) -> array:
-    """Flat RGBA per vertex for distances mapped from [-limit, +limit] onto the ramp (NaN: grey)."""
-    out = array("f", bytes(4 * 4 * len(distances)))
-    for i, d in enumerate(distances):
-        c = (0.5, 0.5, 0.5, 1.0) if d != d else ramp_color(0.5 + 0.5 * d / limit)
-        out[4 * i : 4 * i + 4] = array("f", c)
-    return out
+    """Flat RGBA per vertex for distances mapped from [-limit, +limit] onto the ramp (NaN: grey),
+    through a table of ``LUT_SIZE`` ramp colours."""
+    top = LUT_SIZE - 1
+    lut = [ramp_color(i / top) for i in range(LUT_SIZE)] + [(0.5, 0.5, 0.5, 1.0)]  # last: NaN
+    k = 0.5 * top / limit
+    mid = 0.5 * top + 0.5
+    index = [top + 1 if d != d else min(top, max(0, int(mid + k * d))) for d in distances]
+    return array("f", chain.from_iterable(lut[i] for i in index))
 
 
 def deviation_material(name: str, limit: float) -> bpy.types.Material:
