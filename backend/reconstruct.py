@@ -289,7 +289,7 @@ class Reconstructor:
         lap("decode")
 
         stage(0.6, "verify")
-        candidates, n_sections = self._verify(results, mesh_n, target, opt, stats, stage, lap)
+        candidates, n_sections = self._verify(results, prep, target, opt, stats, stage, lap)
         best = pick_best(candidates)
         best_by_source: dict[str, Candidate] = {}
         for c in candidates:
@@ -408,7 +408,7 @@ class Reconstructor:
             **extra,
         )
 
-    def _verify(self, results, mesh_n, target, opt, stats, stage, lap) -> tuple[list[Candidate], int]:
+    def _verify(self, results, prep: Prepared, target, opt, stats, stage, lap) -> tuple[list[Candidate], int]:
         programs: list[tuple[Program, str]] = []
         seen: set[tuple[int, ...]] = set()
         for r in results:
@@ -422,7 +422,11 @@ class Reconstructor:
             programs.append((r.program, SOURCE_MODEL))
         n_model = len(programs)
         lap("verify")
-        sections = section_programs(mesh_n) if opt.use_sections else []
+        sections = section_programs(prep.geometry) if opt.use_sections else []
+        for alt_frame, alt_geometry in prep.alternatives if opt.use_sections else []:
+            # another plausible frame: its sections, written in the main frame (turned planes)
+            for p in section_programs(alt_geometry):
+                sections.append(prep.frame.program_to_normalized(alt_frame.program_to_input(p)))
         lap("sections")
         programs += [(p, SOURCE_SECTION) for p in sections]
 
@@ -435,5 +439,5 @@ class Reconstructor:
             log.warning(
                 "no candidate rebuilt (%d model, %d section): using the bounding box", n_model, len(sections)
             )
-            candidates.append(bbox_candidate(mesh_n, target))
+            candidates.append(bbox_candidate(prep.geometry, target))
         return candidates, len(sections)

@@ -31,6 +31,7 @@ class Orientation:
     rotation: np.ndarray  # (3, 3) proper rotation, part = rotation @ input
     planar_share: float  # area share facing one of the three axes
     method: str  # "identity" | "planar" | "planar+pca" | "pca"
+    identity_share: float = 0.0  # area share the input's own axes explain
 
     @property
     def is_identity(self) -> bool:
@@ -173,5 +174,5 @@ def find_rotation(points: np.ndarray, normals: np.ndarray, weights: np.ndarray |
     rotation = _closest_to_world(axes)
     share = axis_share(n, w, rotation)
     if identity_share >= share - KEEP_IDENTITY_MARGIN:
-        return Orientation(np.eye(3), identity_share, "identity")
-    return Orientation(rotation, share, method)
+        return Orientation(np.eye(3), identity_share, "identity", identity_share)
+    return Orientation(rotation, share, method, identity_share)

@@ -9,7 +9,7 @@ volume truth (only a closed mesh whose surface is not noisy: a scan is no volume
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import trimesh
@@ -22,6 +22,8 @@ from backend.intake.orient import Orientation, find_rotation
 OBSERVE_POINTS = 8192  # surface samples of a mesh for orientation and noise
 COPLANAR_DEG = 0.5  # adjacent triangles closer than this to coplanar are one flat face
 CLEAN_FLAT_SHARE = 0.1  # a mesh with at least this share of coplanar neighbours is a clean (CAD) export
+ALTERNATIVE_SHARE = 0.5  # the input's own axes stay a candidate frame when they explain this share of
+# what the part's frame explains (an aligned part whose largest flat faces are turned): the verifier chooses
 
 
 @dataclass
@@ -33,6 +35,8 @@ class Prepared:
     normals: np.ndarray  # (n, 3) unit normals (estimated for a point cloud)
     noise: float  # estimated surface noise, normalised units (0 for a clean mesh)
     volume_truth: trimesh.Trimesh | None  # closed, clean normalised mesh; None for scans and points
+    # other plausible frames and the input normalised in each (the verifier chooses among their candidates)
+    alternatives: list[tuple[Frame, trimesh.Trimesh | trimesh.PointCloud]] = field(default_factory=list)
 
     @property
     def is_cloud(self) -> bool:
@@ -93,4 +97,11 @@ def prepare(checked: trimesh.Trimesh | trimesh.PointCloud, orient: bool = True) 
     normals_n = normals @ r.T
     closed = isinstance(geometry, trimesh.Trimesh) and geometry.is_watertight
     truth = geometry if closed and not noisy else None
-    return Prepared(geometry, frame, orientation, points_n, normals_n, noise, truth)
+    alternatives = []
+    if (
+        not orientation.is_identity
+        and orientation.identity_share >= ALTERNATIVE_SHARE * orientation.planar_share
+    ):
+        own = normalizing_frame(checked)
+        alternatives.append((own, own.apply_to_mesh(checked)))
+    return Prepared(geometry, frame, orientation, points_n, normals_n, noise, truth, alternatives)
