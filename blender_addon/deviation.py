@@ -284,6 +284,7 @@ def set_visible(obj: bpy.types.Object, visible: bool) -> None:
     source = bpy.data.objects.get(info(obj).get("source", ""))
     if source is not None:
         source.hide_set(visible)
+        source.hide_render = visible
 
 
 def remove_deviation(obj: bpy.types.Object | None) -> None:

@@ -33,13 +33,13 @@ RIPPLE = 0.2  # mm
 
 
 def scan_like(mesh: trimesh.Trimesh, triangles: int) -> trimesh.Trimesh:
-    """``mesh`` subdivided to within 10 % of ``triangles`` faces (bisection on the longest edge allowed),
+    """``mesh`` subdivided to within 2 % of ``triangles`` faces (bisection on the longest edge allowed),
     with a smooth normal ripple."""
     lo, hi = 1e-3 * mesh.scale, mesh.scale
     for _ in range(30):
         edge = float(np.sqrt(lo * hi))
         v, f = trimesh.remesh.subdivide_to_size(mesh.vertices, mesh.faces, max_edge=edge)
-        if abs(len(f) - triangles) <= 0.1 * triangles:
+        if abs(len(f) - triangles) <= 0.02 * triangles:
             break
         lo, hi = (edge, hi) if len(f) > triangles else (lo, edge)
     dense = trimesh.Trimesh(v, f, process=True)
