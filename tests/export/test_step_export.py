@@ -3,6 +3,11 @@ the backend's manifold solid within 0.5 %, with cylindrical faces where the prog
 
 from __future__ import annotations
 
+import json
+import math
+import shutil
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -12,7 +17,7 @@ from tests.export.export_programs import cases
 
 pytest.importorskip("OCP", reason='needs the step extra: pip install -e ".[step]"')
 
-from backend.cad.program import Profile  # noqa: E402
+from backend.cad.program import Extent, ExtentKind, Profile  # noqa: E402
 from backend.export.brep import count_solids, face_types, shape_bounds, shape_volume  # noqa: E402
 from backend.export.step import read_step, write_step  # noqa: E402
 
@@ -61,3 +66,40 @@ def test_invalid_program_is_a_clear_geometry_error(tmp_path):
     with pytest.raises(GeometryError, match="invalid program"):
         write_step(bad, tmp_path / "bad.step")
     assert not (tmp_path / "bad.step").exists()
+
+
+FREECAD_READ = """
+import json, sys
+import Part
+shape = Part.read(sys.argv[-2])
+json.dump({"volume": shape.Volume, "solids": len(shape.Solids), "valid": shape.isValid(),
+           "surfaces": sorted({f.Surface.__class__.__name__ for f in shape.Faces})}, open(sys.argv[-1], "w"))
+"""
+
+
+@pytest.mark.skipif(shutil.which("freecadcmd") is None, reason="FreeCAD (freecadcmd) is not installed")
+def test_freecad_opens_the_step_file(tmp_path):
+    """A second program (FreeCAD; apt package freecad-python3) reads the same solid."""
+    program = CASES["kitchen_sink"]
+    step = write_step(program, tmp_path / "k.step").path
+    script, out = tmp_path / "read.py", tmp_path / "out.json"
+    script.write_text(FREECAD_READ)
+    subprocess.run(
+        ["freecadcmd", str(script), str(step), str(out)], cwd=tmp_path, capture_output=True, timeout=300
+    )
+    got = json.loads(out.read_text())
+    assert got["valid"] and got["solids"] == 1 and got["surfaces"] == ["Cylinder", "Plane"]
+    mesh = program_to_mesh(program)
+    assert abs(got["volume"] - mesh.volume) <= TOLERANCE * mesh.volume
+
+
+def test_arcs_and_circles_are_exact_not_chords(tmp_path):
+    """A disc with an off-centre hole: the STEP volume is the analytic one (the backend's mesh
+    solid, with chords, is within its tessellation tolerance of it)."""
+    program = prog(
+        Profile(circle(0.0, 0.0, 0.5), (circle(0.1, 0.0, 0.2),)), extent=Extent(ExtentKind.ONE_SIDE, 0.3)
+    )
+    shape = read_step(write_step(program, tmp_path / "disc.step").path)
+    exact = math.pi * (0.5**2 - 0.2**2) * 0.3
+    assert abs(shape_volume(shape) - exact) <= 1e-9 * exact
+    assert face_types(shape) == {"plane": 2, "cylinder": 2}
