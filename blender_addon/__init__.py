@@ -3,7 +3,8 @@
 Modules: build (program → objects), nodes (extrude node group), sketch (program JSON →
 polygons), bake (apply), client (HTTP), backend_process (server process), worker
 (thread tasks), poll (queue → bpy), state, meshdata, preferences, properties,
-operators, panel. Only the stdlib and bpy are used.
+operators, panel, cad_export (STEP / CadQuery through the backend), deviation and
+deviation_ui (deviation map). Only the stdlib and bpy are used.
 """
 
 from __future__ import annotations
