@@ -87,6 +87,8 @@ class MeshSlicer:
     """The exact route for a clean mesh: its own sections and flat faces, the fixed fitting tolerance.
     (``slices.RobustSlicer`` is the same for scans and point clouds.)"""
 
+    duplicate = DUPLICATE_SECTION
+
     def __init__(self, mesh: trimesh.Trimesh) -> None:
         self.mesh = mesh
         self.bounds = np.asarray(mesh.bounds)
@@ -111,11 +113,11 @@ def slicer_for(target: Target) -> MeshSlicer | RobustSlicer:
     return MeshSlicer(target) if is_clean_mesh(target) else robust_slicer(target)
 
 
-def _same_section(a, b) -> bool:
-    if abs(a.area - b.area) > DUPLICATE_SECTION * max(a.area, b.area):
+def _same_section(a, b, tolerance: float = DUPLICATE_SECTION) -> bool:
+    if abs(a.area - b.area) > tolerance * max(a.area, b.area):
         return False
     union = a.union(b).area
-    return union <= 0 or a.symmetric_difference(b).area <= DUPLICATE_SECTION * union
+    return union <= 0 or a.symmetric_difference(b).area <= tolerance * union
 
 
 def _heights(lo: float, hi: float, relative: Sequence[float]) -> list[float]:
@@ -140,7 +142,7 @@ def section_candidates(
         kept = []
         for level in _heights(lo, hi, relative):
             geom = slicer.polygons(axis, level)
-            if geom is None or any(_same_section(geom, k) for k in kept):
+            if geom is None or any(_same_section(geom, k, slicer.duplicate) for k in kept):
                 continue
             kept.append(geom)
             profiles = slicer.profiles(geom, quantize=quantize)
@@ -191,7 +193,7 @@ def layered_candidates(mesh_normalized: Target, quantize: bool = True) -> list[P
             geom = slicer.polygons(axis, 0.5 * (bottom + top))
             if geom is None:
                 continue
-            if slabs and slabs[-1][1] == bottom and _same_section(slabs[-1][2], geom):
+            if slabs and slabs[-1][1] == bottom and _same_section(slabs[-1][2], geom, slicer.duplicate):
                 slabs[-1][1] = top
             else:
                 slabs.append([bottom, top, geom])

@@ -23,8 +23,10 @@ from backend.geometry.sampling import sample_surface
 MESH_SAMPLES = 16_384  # surface samples of a mesh input
 SHAPE_SAMPLES = 8_192  # samples that get normals (and give the noise)
 NEIGHBOURS = 12  # points per neighbourhood for normals and noise
-NOISE_QUANTILE = 25  # percentile of the neighbourhood plane residuals read as the noise (flat regions)
-NOISE_GAIN = 1.0  # that percentile -> noise sigma (calibrated on noisy planes)
+LAPLACIAN_GAIN = 0.93  # median offset from the neighbours' mean -> noise of surface points (calibrated)
+CLOUD_NEIGHBOURS = 8  # neighbours of a point whose plane it is measured against
+CLOUD_QUANTILE = 15  # percentile of those offsets read as the noise
+CLOUD_GAIN = 1.0 / (0.189 * 1.1)  # the 15th percentile of a half-normal is 0.189 sigma (plus the plane's)
 SAME_NORMAL = 1e-5  # face normals equal to this rounding are one
 CLEAN_SHARED = 0.2  # a mesh with at least this share of faces sharing their normal is a clean (CAD) mesh
 VOXELS = 1_000_000  # voxel budget of the occupancy grid
@@ -78,8 +80,7 @@ def surface_of(target: trimesh.Trimesh | trimesh.PointCloud, seed: int = 0) -> S
     nbr = pts[idx]
     centred = nbr - nbr.mean(axis=1, keepdims=True)
     values, vectors = np.linalg.eigh(np.einsum("nki,nkj->nij", centred, centred) / (NEIGHBOURS + 1))
-    residual = np.sqrt(np.maximum(values[:, 0], 0.0))
-    noise = NOISE_GAIN * float(np.percentile(residual, NOISE_QUANTILE))
+    noise = _mesh_noise(mesh) if mesh is not None else _cloud_noise(pts, tree)
     # area-uniform (Poisson) samples: mean nearest-neighbour distance 0.5 / sqrt(density)
     density = 0.25 / max(float(np.mean(dist[:, 1])), 1e-12) ** 2
     area = float(mesh.area) if mesh is not None else len(pts) / density
@@ -90,9 +91,46 @@ def surface_of(target: trimesh.Trimesh | trimesh.PointCloud, seed: int = 0) -> S
     return Surface(pts, shape, vectors[:, :, 0], area, noise, seal, mesh)
 
 
+def _mesh_noise(mesh: trimesh.Trimesh) -> float:
+    """Noise of a mesh's surface: the median distance of a vertex from the mean of its neighbours along
+    its normal (neighbours lie on the same sheet, however thin the part). Half-edges, not unique edges:
+    every neighbour of an inner vertex is counted twice, which leaves the mean as it is."""
+    v = np.asarray(mesh.vertices, dtype=np.float64)
+    f = np.asarray(mesh.faces, dtype=np.int64)
+    src, dst = f.ravel(), f[:, [1, 2, 0]].ravel()
+    src, dst = np.concatenate([src, dst]), np.concatenate([dst, src])
+    count = np.bincount(src, minlength=len(v)).astype(np.float64)
+    total = np.column_stack([np.bincount(src, weights=v[dst, k], minlength=len(v)) for k in range(3)])
+    tri = v[f]
+    cross = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0])  # area-weighted face normals
+    normal = np.column_stack(
+        [np.bincount(f.ravel(), weights=np.repeat(cross[:, k], 3), minlength=len(v)) for k in range(3)]
+    )
+    length = np.linalg.norm(normal, axis=1)
+    ok = (count > 0) & (length > 0)
+    if not ok.any():
+        return 0.0
+    offset = v[ok] - total[ok] / count[ok, None]
+    along = np.abs(np.einsum("nd,nd->n", offset, normal[ok] / length[ok, None]))
+    return LAPLACIAN_GAIN * float(np.median(along))
+
+
+def _cloud_noise(pts: np.ndarray, tree: cKDTree) -> float:
+    """Noise sigma of points: a low percentile of the distances of points from the plane of their
+    neighbours, read as a half-normal's (low: neighbourhoods across thin walls or edges read high)."""
+    _, idx = tree.query(pts, k=CLOUD_NEIGHBOURS + 1)
+    nbr = pts[idx[:, 1:]]
+    mean = nbr.mean(axis=1)
+    centred = nbr - mean[:, None]
+    _, vectors = np.linalg.eigh(np.einsum("nki,nkj->nij", centred, centred))
+    off = np.abs(np.einsum("nd,nd->n", pts - mean, vectors[:, :, 0]))
+    return CLOUD_GAIN * float(np.percentile(off, CLOUD_QUANTILE))
+
+
 @dataclass(frozen=True)
 class Occupancy:
     solid: np.ndarray  # (nx, ny, nz) bool: inside the part
+    sealed: np.ndarray  # (nx, ny, nz) bool: inside the part or within ``radius`` of its surface samples
     origin: np.ndarray  # (3,) centre of voxel (0, 0, 0)
     pitch: float
     radius: float  # sealing radius: gaps, holes and slots narrower than twice this are filled
@@ -101,12 +139,13 @@ class Occupancy:
         k = int(round((level - self.origin[axis]) / self.pitch))
         return k if 0 <= k < self.solid.shape[axis] else None
 
-    def section(self, axis: int, level: float) -> np.ndarray | None:
-        """The solid's voxel layer at ``level``, as a (u, v) image in the sketch columns of ``axis``."""
+    def section(self, axis: int, level: float, sealed: bool = False) -> np.ndarray | None:
+        """The solid's (or the sealed solid's) voxel layer at ``level``, as a (u, v) image in the sketch
+        columns of ``axis``."""
         k = self.index(axis, level)
         if k is None:
             return None
-        layer = np.take(self.solid, k, axis=axis)  # remaining axes in increasing order
+        layer = np.take(self.sealed if sealed else self.solid, k, axis=axis)  # other axes in order
         u, v = {0: (1, 2), 1: (2, 0), 2: (0, 1)}[axis]
         return layer if u < v else layer.T
 
@@ -139,7 +178,7 @@ def _closed(pts: np.ndarray, radius: float) -> tuple[Occupancy, float]:
     pad = radius + 2.0 * pitch
     origin = lo - pad
     shape = tuple(int(n) for n in np.ceil((hi + pad - origin) / pitch).astype(np.int64) + 1)
-    cells = np.unique(np.round((pts - origin) / pitch).astype(np.int64), axis=0)
+    cells = unique_cells(np.round((pts - origin) / pitch).astype(np.int64))
     band = np.zeros(shape, dtype=bool)
     for offset in _ball(radius / pitch):
         band[tuple((cells + offset).T)] = True
@@ -150,7 +189,16 @@ def _closed(pts: np.ndarray, radius: float) -> tuple[Occupancy, float]:
     grown = outside.copy()
     for offset in _ball(radius / pitch):
         grown[tuple(np.clip(rim + offset, 0, np.array(shape) - 1).T)] = True
-    return Occupancy(~grown, origin, pitch, radius), interior
+    return Occupancy(~grown, ~outside, origin, pitch, radius), interior
+
+
+def unique_cells(cells: np.ndarray) -> np.ndarray:
+    """Distinct rows of a (n, d) array of small non-negative integers (faster than ``unique(axis=0)``)."""
+    if len(cells) == 0:
+        return cells
+    span = cells.max(axis=0) + 1
+    keys = np.ravel_multi_index(tuple(cells.T), tuple(int(x) for x in span))
+    return np.stack(np.unravel_index(np.unique(keys), tuple(int(x) for x in span)), axis=1)
 
 
 def _ball(r: float) -> np.ndarray:

@@ -30,6 +30,7 @@ MAX_RADIUS = 5.0  # flatter runs are lines
 MIN_ARC_POINTS = 6
 MIN_SWEEP = 0.2  # radians: flatter arcs are lines
 MIN_RUN = 4.0  # runs shorter than this many tolerances are corners, not features
+TANGENT_GAP = 0.2  # projections closer than this share of the reach meet halfway
 CORNER_SCALE = 3  # samples either side when measuring the turn at a sample
 NOISE_TOLERANCE = 3.0  # tolerance in noise sigmas measured on the ring itself (at least the given one)
 
@@ -187,18 +188,21 @@ def _greedy(c: np.ndarray, tol: float) -> list[_Run]:
 
 
 def _drop_short(runs: list[_Run], c: np.ndarray, tol: float, corner: float) -> list[_Run]:
-    """Runs shorter than ``MIN_RUN`` tolerances, and runs between two lines whose samples those lines
-    explain (a corner the sampling rounded: samples more than ``2 corner`` from where the lines meet lie
-    on one of them), give their samples to no one: the neighbours are extended to meet."""
-    keep = list(runs)
+    """Runs shorter than ``MIN_RUN`` tolerances, then runs between two lines that those lines explain (a
+    corner the sampling rounded: samples more than ``2 corner`` from where the lines meet lie on one of
+    them), give their samples to no one: the neighbours are extended to meet."""
+    keep = [r for r in runs if _chord(r, c) >= MIN_RUN * tol]
+    if len(keep) < 2:
+        return runs
     k = 0
     while k < len(keep) and len(keep) > 3:
         a, r, b = keep[k - 1], keep[k], keep[(k + 1) % len(keep)]
-        if _chord(r, c) < MIN_RUN * tol or (a.kind == b.kind == "line" and _rounded(r, a, b, c, tol, corner)):
+        lines = a.kind == b.kind == "line" and min(_chord(a, c), _chord(b, c)) >= 2.0 * corner
+        if lines and _rounded(r, a, b, c, tol, corner):
             del keep[k]
         else:
             k += 1
-    return keep if len(keep) >= 2 else runs
+    return keep
 
 
 def _rounded(run: _Run, a: _Run, b: _Run, c: np.ndarray, tol: float, corner: float) -> bool:
@@ -260,13 +264,14 @@ def _project(run: _Run, x: np.ndarray) -> np.ndarray:
     return run.center + run.radius * _unit(x - run.center)
 
 
-def _meet(a: _Run, b: _Run, x: np.ndarray, reach: float) -> np.ndarray:
-    """Where runs a and b meet near sample x: their intersection closest to x when within ``reach``, else
-    the mean of x's projections onto both."""
+def _meet(a: _Run, b: _Run, x: np.ndarray, reach: float) -> np.ndarray | None:
+    """Where runs a and b meet near x: their intersection closest to x when within ``reach``; else, when
+    both projections of x are close together (a tangent junction), their mean; else None."""
     near = [p for p in _intersections(a, b) if np.linalg.norm(p - x) <= reach]
     if near:
         return min(near, key=lambda p: float(np.linalg.norm(p - x)))
-    return 0.5 * (_project(a, x) + _project(b, x))
+    pa, pb = _project(a, x), _project(b, x)
+    return 0.5 * (pa + pb) if np.linalg.norm(pa - pb) <= TANGENT_GAP * reach else None
 
 
 def _intersections(a: _Run, b: _Run) -> list[np.ndarray]:
@@ -299,22 +304,32 @@ def _intersections(a: _Run, b: _Run) -> list[np.ndarray]:
 
 def _loop(runs: list[_Run], c: np.ndarray, reach: float) -> Loop | None:
     n = len(c) - 1
-    corners = []
+    starts, ends = [], []  # each run's first and last vertex
     for k in range(len(runs)):
-        end, start = c[runs[k - 1].j % n], c[runs[k].i % n]  # apart where runs were dropped between
+        a, b = runs[k - 1], runs[k]
+        end, start = c[a.j % n], c[b.i % n]  # apart where runs were dropped between
         gap = float(np.linalg.norm(start - end))
-        corners.append(_meet(runs[k - 1], runs[k], 0.5 * (start + end), reach + gap))
+        meet = _meet(a, b, 0.5 * (start + end), reach + gap)
+        if meet is None:  # no corner near (e.g. the end of a thin wall): joined by a line
+            ends.append(_project(a, end))
+            starts.append(_project(b, start))
+        else:
+            ends.append(meet)
+            starts.append(meet)
+    ends = ends[1:] + ends[:1]  # ends[k]: the end of runs[k]
     curves: list[Curve] = []
     for k, run in enumerate(runs):
-        s, e = corners[k], corners[(k + 1) % len(runs)]
-        if np.linalg.norm(e - s) <= 1e-9:
-            continue
-        if run.kind == "line":
-            curves.append(Line(_pt(s), _pt(e)))
-            continue
-        mid_sample = c[((run.i + run.j) // 2) % n]
-        mid = run.center + run.radius * _unit(mid_sample - run.center)
-        curves.append(Arc(_pt(s), _pt(mid), _pt(e)))
+        s, e = starts[k], ends[k]
+        if np.linalg.norm(e - s) > 1e-9:
+            if run.kind == "line":
+                curves.append(Line(_pt(s), _pt(e)))
+            else:
+                mid_sample = c[((run.i + run.j) // 2) % n]
+                mid = run.center + run.radius * _unit(mid_sample - run.center)
+                curves.append(Arc(_pt(s), _pt(mid), _pt(e)))
+        following = starts[(k + 1) % len(runs)]
+        if np.linalg.norm(following - e) > 1e-9:
+            curves.append(Line(_pt(e), _pt(following)))
     return Loop(tuple(curves)) if len(curves) >= 2 else None
 
 

@@ -21,24 +21,30 @@ import shapely
 import trimesh
 from scipy.spatial import cKDTree
 from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry.polygon import orient
 
 from backend.cad.program import Profile
-from backend.sections.cloud import Occupancy, Surface, occupancy_of, surface_of
+from backend.sections.cloud import Occupancy, Surface, occupancy_of, surface_of, unique_cells
 from backend.sections.fit import FIT_TOLERANCE, MIN_AREA, snap_profile
 from backend.sections.noisy_fit import fit_noisy_section
 
 SKETCH_COLUMNS = {0: (1, 2), 1: (2, 0), 2: (0, 1)}
 _SLICER_CACHE = 4
 _SLICERS: dict[int, tuple[weakref.ref, RobustSlicer]] = {}
-NOISE_TOLERANCE = 3.0  # fitting tolerance in estimated noise sigmas (at least ``FIT_TOLERANCE``)
-FLAT_NORMAL = 0.95  # |normal . axis| above which a sample lies on a flat face across the axis
+NOISE_TOLERANCE = 1.5  # fitting tolerance floor in surface noise sigmas (at least ``FIT_TOLERANCE``)
+FLAT_NORMAL = 0.98  # |normal . axis| above which a sample lies on a flat face across the axis
 STEP_MIN_AREA = 0.01  # total flat area of a step (normalised units²), as ``candidates.MIN_STEP_AREA``
+FACE_SIGMAS = 5.0  # sections keep this many noise sigmas away from flat faces (and half a slab of points)
+FACE_CLEARANCE = 0.002  # and this much more (normalised units)
+STEP_SIGMAS = 3.0  # a flat face's samples lie within this many noise sigmas of its height
 STEP_BIN = 0.001  # histogram bin of flat sample heights (normalised units)
 END_MARGIN = 0.005  # steps this close to the input's ends are its top / bottom (plus a few sigmas)
-REFINE_REACH = 2.0  # ring vertices look for surface samples this many voxels away along their normal
 CORNER_VOXELS = 1.5  # arcs of a smaller radius (in voxels) between two lines are rounded corners
 SPECK_VOXELS = 2.0  # rings enclosing less than this many voxels squared are dropped (holes filled)
-REFINE_NEIGHBOURS = 10  # samples looked at per ring vertex
+DUPLICATE_SECTION = 0.03  # symmetric-difference share under which two noisy sections are one
+SAME_FIT = 0.01  # sections closer than this (symmetric difference / union) share their fitted profiles
+SNAP_NEIGHBOURS = 24  # samples looked at per ring vertex
+SNAP_REACH = 2.0  # ring vertices look this many voxels beyond the sealing radius for the surface
 MIN_SUPPORT = 0.3  # rings with fewer vertices beside a sample keep their voxel outline
 
 
@@ -69,10 +75,15 @@ def robust_occupancy(target: trimesh.Trimesh | trimesh.PointCloud, lo, hi, res: 
 class RobustSlicer:
     """Sections, steps and fitted profiles of a scan-like mesh or a point cloud (normalised frame)."""
 
+    duplicate = DUPLICATE_SECTION  # noisy sections of one prism differ by more than exact ones
+
     def __init__(self, target: trimesh.Trimesh | trimesh.PointCloud) -> None:
         self.surface: Surface = surface_of(target)
-        self.tol = max(FIT_TOLERANCE, NOISE_TOLERANCE * self.surface.noise)
+        self.tol = max(
+            FIT_TOLERANCE, NOISE_TOLERANCE * self.surface.noise
+        )  # the fit raises it by its ring's noise
         self._clusters: dict[int, list[tuple[float, float]]] = {}
+        self._fitted: list[tuple[object, bool, tuple[Profile, ...]]] = []
 
     @cached_property
     def occupancy(self) -> Occupancy:
@@ -85,17 +96,22 @@ class RobustSlicer:
         return np.asarray(mesh.vertices, dtype=np.float64)[np.asarray(mesh.faces)]
 
     @cached_property
+    def _triangle_ranges(self) -> list[tuple[np.ndarray, np.ndarray]]:
+        tri = self._triangles
+        return [(tri[:, :, a].min(axis=1), tri[:, :, a].max(axis=1)) for a in range(3)]
+
+    @cached_property
     def bounds(self) -> np.ndarray:
         """(2, 3) [min, max] per axis: the end faces' heights where the ends are flat, else the samples'."""
         pts = self.surface.points
         out = np.stack([pts.min(axis=0), pts.max(axis=0)])
-        slack = END_MARGIN + 4.0 * self.surface.noise
+        slack = END_MARGIN + 6.0 * self.surface.noise
         for axis in range(3):
-            for height, _ in self.flat_clusters(axis):
-                if height < out[0, axis] + slack:
-                    out[0, axis] = max(out[0, axis], height)
-                if height > out[1, axis] - slack:
-                    out[1, axis] = min(out[1, axis], height)
+            faces = self.flat_clusters(axis)  # largest first: the first near an end is that end
+            low = [h for h, _ in faces if h < out[0, axis] + slack]
+            high = [h for h, _ in faces if h > out[1, axis] - slack]
+            out[0, axis] = low[0] if low else out[0, axis]
+            out[1, axis] = high[0] if high else out[1, axis]
         return out
 
     # --- flat faces -------------------------------------------------------------------------------
@@ -118,32 +134,54 @@ class RobustSlicer:
     def polygons(self, axis: int, level: float):
         """The section at ``level`` as shapely geometry in sketch coordinates, or None."""
         occ = self.occupancy
-        image = occ.section(axis, level)
-        if image is None or not image.any():
+        level = self._clear_of_faces(axis, level)
+        solid, sealed = occ.section(axis, level), occ.section(axis, level, sealed=True)
+        samples = self._samples(axis, level)
+        if solid is None or sealed is None or len(samples) < 3:
             return None
         u, v = SKETCH_COLUMNS[axis]
         origin = np.array([occ.origin[u], occ.origin[v]])
+        # the solid, and the sealed solid near the surface at this level (thin walls the erosion lost)
+        image = solid | (sealed & _near(samples, origin, occ.pitch, occ.radius, sealed.shape))
+        if not image.any():
+            return None
         outline = _pixel_polygons(image, origin, occ.pitch)
         if outline is None:
             return None
-        samples = self._samples(axis, level)
-        if len(samples) >= 3:
-            outline = _refine(outline, samples, occ.pitch)
+        outline = _refine(outline, samples, occ.pitch, occ.radius + SNAP_REACH * occ.pitch)
         if outline is not None:  # rings smaller than a few voxels are artefacts of the voxel layer
             outline = _without_specks(outline, (SPECK_VOXELS * occ.pitch) ** 2)
         if outline is None or outline.is_empty or outline.area < MIN_AREA:
             return None
         return outline
 
+    def _clear_of_faces(self, axis: int, level: float) -> float:
+        """The level moved (within its slab) at least a margin away from flat faces across the axis: a
+        noisy face's samples spread over a few sigmas, a slab of points over its thickness, a voxel layer
+        over a voxel."""
+        margin = max(FACE_SIGMAS * self.surface.noise, self._slab_half(), self.occupancy.pitch)
+        margin += FACE_CLEARANCE
+        lo, hi = self.bounds[:, axis]
+        faces = [h for h, _ in self.flat_clusters(axis)] + [lo, hi]
+        below = max((h for h in faces if h <= level), default=lo)
+        above = min((h for h in faces if h > level), default=hi)
+        if above - below < 2.0 * margin:
+            return 0.5 * (below + above)
+        return float(np.clip(level, below + margin, above - margin))
+
+    def _slab_half(self) -> float:
+        return 0.0 if self.surface.mesh is not None else 0.5 * self.surface.seal
+
     def _samples(self, axis: int, level: float) -> np.ndarray:
         """2D surface samples at the level: the mesh's section segments, else a slab of points."""
         cols = list(SKETCH_COLUMNS[axis])
         step = 0.5 * self.occupancy.pitch
         if self.surface.mesh is not None:
-            segs = _plane_segments(self._triangles, axis, level)
+            lo, hi = self._triangle_ranges[axis]
+            segs = _plane_segments(self._triangles[(lo < level) & (hi > level)], axis, level)
             return _along(segs[:, :, cols], step) if len(segs) else np.zeros((0, 2))
         pts, normals = self.surface.shape_points, self.surface.normals
-        half = 0.5 * self.surface.seal
+        half = self._slab_half()
         keep = (np.abs(pts[:, axis] - level) <= half) & (np.abs(normals[:, axis]) < FLAT_NORMAL)
         return pts[keep][:, cols]
 
@@ -151,30 +189,66 @@ class RobustSlicer:
 
     def profiles(self, geom, quantize: bool = True) -> tuple[Profile, ...]:
         """Fitted, valid profiles of a section (on the token grid when ``quantize``)."""
+        for seen, q, profiles in self._fitted:  # layers and levels often repeat a section
+            if q == quantize and _similar(seen, geom):
+                return profiles
         fitted = fit_noisy_section(geom, self.tol, CORNER_VOXELS * self.occupancy.pitch)
         snapped = (snap_profile(p, quantize) for p in fitted)
-        return tuple(p for p in snapped if p is not None)
+        profiles = tuple(p for p in snapped if p is not None)
+        self._fitted.append((geom, quantize, profiles))
+        return profiles
 
 
 # --- helpers ----------------------------------------------------------------------------------------
 
 
 def _flat_clusters(surface: Surface, axis: int) -> list[tuple[float, float]]:
-    """Peaks of the area histogram of flat samples' heights: (mean height, area), largest area first."""
+    """Dense layers of flat samples' heights: (median height, area), largest area first. Peaks of the
+    count within ``width`` of each sample, taken greedily, none overlapping another."""
     flat = np.abs(surface.normals[:, axis]) > FLAT_NORMAL
-    if not flat.any():
-        return []
-    heights = np.sort(surface.shape_points[flat, axis])
+    h = np.sort(surface.shape_points[flat, axis])
     per_point = surface.area / len(surface.shape_points)
-    width = max(STEP_BIN, 2.0 * surface.noise)
-    # consecutive heights closer than the width are one layer
-    breaks = np.flatnonzero(np.diff(heights) > width) + 1
+    width = max(STEP_BIN, STEP_SIGMAS * surface.noise)
+    lo = np.searchsorted(h, h - width, side="left")
+    hi = np.searchsorted(h, h + width, side="right")
+    count = hi - lo
+    # a peak suppresses the samples of its face's noise tails (no satellite steps beside a noisy face)
+    zlo = np.searchsorted(h, h - 2.0 * width, side="left")
+    zhi = np.searchsorted(h, h + 2.0 * width, side="right")
+    taken = np.zeros(len(h), dtype=bool)
     out = []
-    for group in np.split(heights, breaks):
-        area = per_point * len(group)
-        if area >= STEP_MIN_AREA and np.ptp(group) <= 10.0 * width:
-            out.append((float(np.median(group)), area))
-    return sorted(out, key=lambda ha: -ha[1])
+    for i in np.argsort(-count, kind="stable"):
+        if count[i] * per_point < STEP_MIN_AREA:
+            break
+        if taken[i]:
+            continue
+        taken[zlo[i] : zhi[i]] = True
+        out.append((float(np.median(h[lo[i] : hi[i]])), float(count[i] * per_point)))
+    return out
+
+
+def _similar(a, b) -> bool:
+    """Two sections the same within ``SAME_FIT`` of their union's area (they get the same profiles)."""
+    if abs(a.area - b.area) > SAME_FIT * max(a.area, b.area):
+        return False
+    union = a.union(b).area
+    return union <= 0 or a.symmetric_difference(b).area <= SAME_FIT * union
+
+
+def _near(samples: np.ndarray, origin: np.ndarray, pitch: float, radius: float, shape) -> np.ndarray:
+    """Pixels within ``radius`` of a sample."""
+    cells = np.round((samples - origin) / pitch).astype(np.int64)
+    cells = unique_cells(cells[np.all((cells >= 0) & (cells < np.array(shape)), axis=1)])
+    n = int(np.floor(radius / pitch))
+    g = np.arange(-n, n + 1)
+    offsets = np.stack(np.meshgrid(g, g, indexing="ij"), axis=-1).reshape(-1, 2)
+    offsets = offsets[(offsets**2).sum(axis=1) <= (radius / pitch) ** 2]
+    out = np.zeros(shape, dtype=bool)
+    for o in offsets:
+        c = cells + o
+        ok = np.all((c >= 0) & (c < np.array(shape)), axis=1)
+        out[c[ok, 0], c[ok, 1]] = True
+    return out
 
 
 def _pixel_polygons(image: np.ndarray, origin: np.ndarray, pitch: float):
@@ -219,16 +293,19 @@ def _along(segments: np.ndarray, step: float) -> np.ndarray:
     return a[seg] + t[:, None] * (b - a)[seg]
 
 
-def _refine(geom, samples: np.ndarray, pitch: float):
-    """Every ring of the outline moved onto the surface samples beside it (see the module docstring)."""
+def _refine(geom, samples: np.ndarray, pitch: float, reach: float):
+    """Every ring of the sealed outline moved inward onto the first surface samples it meets."""
     tree = cKDTree(samples)
     polys = []
     for poly in _polygons(geom):
-        shell = _refine_ring(np.asarray(poly.exterior.coords)[:-1], samples, tree, pitch)
-        holes = [_refine_ring(np.asarray(r.coords)[:-1], samples, tree, pitch) for r in poly.interiors]
-        candidate = Polygon(shell, [h for h in holes if len(h) >= 3])
+        poly = orient(poly, 1.0)  # exterior counter-clockwise, holes clockwise: material on the left
+        shell = _snap_ring(np.asarray(poly.exterior.coords)[:-1], samples, tree, pitch, reach)
+        holes = [_snap_ring(np.asarray(r.coords)[:-1], samples, tree, pitch, reach) for r in poly.interiors]
+        if shell is None:
+            continue
+        candidate = Polygon(shell, [h for h in holes if h is not None])
         if not candidate.is_valid:
-            candidate = shapely.make_valid(candidate)
+            candidate = shapely.make_valid(candidate, method="structure", keep_collapsed=False)
         polys.extend(p for p in _polygons(candidate) if p.area >= MIN_AREA)
     if not polys:
         return None
@@ -238,32 +315,31 @@ def _refine(geom, samples: np.ndarray, pitch: float):
     return merged if merged.is_valid else shapely.union_all(polys)
 
 
-def _refine_ring(ring: np.ndarray, samples: np.ndarray, tree: cKDTree, pitch: float) -> np.ndarray:
-    """Resample the pixel outline at half a voxel, smooth it, and move each vertex along its normal onto
-    the median offset of the samples beside it; vertices without samples are dropped."""
+def _snap_ring(ring: np.ndarray, samples: np.ndarray, tree: cKDTree, pitch: float, reach: float):
+    """Resample a sealed outline ring at half a voxel, smooth it, and move each vertex inward (against its
+    outward normal) onto the samples first met within ``reach`` in a voxel-wide lane; vertices that meet
+    none are dropped (None when too few remain)."""
     pts = _resample_closed(ring, 0.5 * pitch)
     if len(pts) < 8:
-        return ring
+        return None
     k = 3
     smooth = sum(np.roll(pts, s, axis=0) for s in range(-k, k + 1)) / (2 * k + 1)
     tangent = np.roll(smooth, -2, axis=0) - np.roll(smooth, 2, axis=0)
     tangent /= np.maximum(np.linalg.norm(tangent, axis=1, keepdims=True), 1e-12)
-    normal = np.column_stack([tangent[:, 1], -tangent[:, 0]])
-    reach = REFINE_REACH * pitch
-    dist, idx = tree.query(smooth, k=REFINE_NEIGHBOURS, distance_upper_bound=reach)
+    outward = np.column_stack([tangent[:, 1], -tangent[:, 0]])  # material on the left of the direction
+    dist, idx = tree.query(smooth, k=SNAP_NEIGHBOURS, distance_upper_bound=reach)
     found = np.isfinite(dist)
     d = np.vstack([samples, np.zeros((1, 2))])[idx] - smooth[:, None, :]
     along = np.einsum("nkd,nd->nk", d, tangent)
-    off = np.einsum("nkd,nd->nk", d, normal)
-    valid = found & (np.abs(along) <= 0.75 * pitch)
+    depth = -np.einsum("nkd,nd->nk", d, outward)  # how far inward
+    valid = found & (np.abs(along) <= 0.75 * pitch) & (depth >= -pitch)
     ok = valid.any(axis=1)
     if ok.mean() < MIN_SUPPORT:
-        return smooth
-    # the samples of the nearest wall: offsets within a voxel of the one nearest the outline
-    nearest = np.take_along_axis(off, np.argmin(np.where(valid, np.abs(off), np.inf), axis=1)[:, None], 1)
-    valid &= np.abs(off - nearest) <= pitch
-    shift = np.nanmedian(np.where(valid, off, np.nan)[ok], axis=1)
-    return smooth[ok] + shift[:, None] * normal[ok]
+        return None
+    first = np.min(np.where(valid, depth, np.inf), axis=1, keepdims=True)
+    valid &= depth <= first + 0.5 * pitch
+    shift = np.nanmedian(np.where(valid, depth, np.nan)[ok], axis=1)
+    return smooth[ok] - shift[:, None] * outward[ok]
 
 
 def _resample_closed(ring: np.ndarray, step: float) -> np.ndarray:
