@@ -1,18 +1,20 @@
-"""The FastAPI app of the local server: token and body-size guard, job endpoints under /v1.
+"""The FastAPI app of the local server: the request guard, job endpoints under /v1.
 
-``create_app(reconstructor, token)`` wraps a loaded ``backend.reconstruct.Reconstructor``; the
-process around it (port, token file, signals) is ``backend.server.process``.
+``create_app(reconstructor, token)`` wraps a loaded ``backend.reconstruct.Reconstructor``; with
+``worker=`` (a ``worker.ProcessRunner``, what ``backend.server.process`` passes) jobs run in a worker
+process, else in a thread of this one (the tests' in-process app). ``guard.Guard`` checks Host, token,
+size and queue room before a body is read; the process around it (port, token file, signals,
+connection limits) is ``backend.server.process``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hmac
 import json
 import logging
 import math
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Iterable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,7 +30,8 @@ from backend import reconstruct as rc
 from backend.decode import DECODERS
 from backend.geometry.mesh_io import MeshError
 from backend.server.export import router as export_router
-from backend.server.jobs import JobCancelled, JobFailed, JobManager, QueueFull
+from backend.server.guard import LOOPBACK_NAMES, MAX_JSON_DEPTH, Guard, json_too_deep
+from backend.server.jobs import JobManager, QueueFull
 from backend.server.mesh import decode_mesh, encode_mesh, load_upload
 from backend.server.schema import (
     KEEP_FINISHED,
@@ -43,81 +46,12 @@ from backend.server.schema import (
     JobStatus,
     JobSubmission,
 )
+from backend.server.worker import ProcessRunner, run_job
 
 API = "/v1"
 PUBLIC_PATHS = frozenset({f"{API}/health"})
+SUBMIT_PATHS = frozenset({f"{API}/jobs", f"{API}/jobs/upload"})
 log = logging.getLogger("mesh2cad.server")
-
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
-
-
-# --- request guard: token and body size, before any body is parsed ----------------------------------
-
-
-class Guard:
-    """ASGI middleware: 401 without the bearer token (except public paths), 413 for an oversized body.
-
-    The body is read here (up to ``max_body_bytes``) and replayed to the app, so both the declared
-    Content-Length and the bytes actually sent are bounded.
-    """
-
-    def __init__(self, app: Callable, token: str, max_body_bytes: int) -> None:
-        self.app, self.token, self.max_body_bytes = app, token.encode(), max_body_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return await self.app(scope, receive, send)
-        headers = dict(scope["headers"])
-        if scope["path"] not in PUBLIC_PATHS and not self._authorised(headers.get(b"authorization", b"")):
-            return await _send_error(
-                send, 401, "missing or wrong bearer token (Authorization: Bearer <token from the token file>)"
-            )
-        limit = f"request body too large: the limit is {self.max_body_bytes:,} bytes"
-        declared = headers.get(b"content-length")
-        if declared is not None:
-            if not declared.isdigit():
-                return await _send_error(send, 400, f"bad Content-Length header {declared[:40]!r}")
-            if int(declared) > self.max_body_bytes:
-                return await _send_error(send, 413, f"{limit} (Content-Length says {int(declared):,})")
-        chunks, total = [], 0
-        while True:
-            message = await receive()
-            if message["type"] != "http.request":
-                return  # client went away
-            chunk = message.get("body", b"")
-            total += len(chunk)
-            if total > self.max_body_bytes:
-                return await _send_error(send, 413, limit)
-            chunks.append(chunk)
-            if not message.get("more_body", False):
-                break
-        body, replayed = b"".join(chunks), False
-
-        async def replay() -> Message:
-            nonlocal replayed
-            if replayed:
-                return await receive()
-            replayed = True
-            return {"type": "http.request", "body": body, "more_body": False}
-
-        await self.app(scope, replay, send)
-
-    def _authorised(self, header: bytes) -> bool:
-        scheme, _, value = header.partition(b" ")
-        return scheme.lower() == b"bearer" and hmac.compare_digest(value.strip(), self.token)
-
-
-async def _send_error(send: Send, status: int, detail: str) -> None:
-    body = json.dumps({"detail": detail}).encode()
-    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
-    if status == 401:
-        headers.append((b"www-authenticate", b"Bearer"))
-    headers.append((b"connection", b"close"))  # any request body is left unread
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
 
 
 # --- the app ---------------------------------------------------------------------------------------
@@ -188,33 +122,31 @@ def create_app(
     max_queue: int = MAX_QUEUE,
     keep_s: float = KEEP_FINISHED_S,
     keep_count: int = KEEP_FINISHED,
+    worker: ProcessRunner | None = None,
+    allowed_hosts: Iterable[str] = LOOPBACK_NAMES,
 ) -> FastAPI:
     """The ASGI app around a loaded ``Reconstructor`` (anything with its ``reconstruct`` signature)."""
     option_names = {f.name for f in dataclasses.fields(rc.ReconstructOptions)}
 
-    def runner(
-        payload: Any, progress: Callable[[float, str], None], should_cancel: Callable[[], bool]
-    ) -> dict:
-        mesh, options = payload
-        try:
-            res = reconstructor.reconstruct(mesh, options, progress=progress, should_cancel=should_cancel)
-        except rc.Cancelled:
-            raise JobCancelled from None
-        except rc.InputMeshError as exc:
-            raise JobFailed(str(exc)) from None
-        return result_to_dict(res)
+    def in_thread(payload: Any, progress: Any, should_cancel: Any) -> dict[str, Any]:
+        return run_job(reconstructor, payload, progress, should_cancel)
 
+    runner = worker if worker is not None else in_thread
     jobs = JobManager(runner, max_queue=max_queue, keep_s=keep_s, keep_count=keep_count)
     decoders = [str(d) for d in (getattr(reconstructor, "decoders", None) or DECODERS)]
     model_name = model_label(reconstructor)
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        if worker is not None:
+            worker.start()
         jobs.start()
         try:
             yield
         finally:
             jobs.stop()
+            if worker is not None:
+                worker.shutdown()
 
     errors = lambda *codes: {c: {"model": ErrorResponse} for c in codes}  # noqa: E731
     submit_errors, job_errors = errors(400, 401, 413, 422, 429), errors(401, 404)
@@ -228,7 +160,21 @@ def create_app(
         openapi_url=f"{API}/openapi.json",
     )
     app.state.jobs = jobs
-    app.add_middleware(Guard, token=token, max_body_bytes=max_body_bytes)
+
+    def admit(scope: dict[str, Any]) -> tuple[int, str] | None:
+        """Before a submission's body is read: 429 when the queue has no room."""
+        if scope["method"] == "POST" and scope["path"] in SUBMIT_PATHS and jobs.is_full():
+            return 429, f"the queue is full ({jobs.max_queue} jobs waiting); try again later"
+        return None
+
+    app.add_middleware(
+        Guard,
+        token=token,
+        max_body_bytes=max_body_bytes,
+        public_paths=PUBLIC_PATHS,
+        allowed_hosts=allowed_hosts,
+        admit=admit,
+    )
     bearer = HTTPBearer(
         auto_error=False, description="the token in the file named at start (checked by Guard)"
     )
@@ -299,6 +245,8 @@ def create_app(
         """Queue a reconstruction of an uploaded mesh file; options as form fields or a JSON ``options`` field."""
         fields = {"candidates": candidates, "temperature": temperature, "top_p": top_p, "seed": seed}
         fields["decoder"] = decoder
+        if options and json_too_deep(options):
+            raise HTTPException(400, f"options: JSON nested deeper than {MAX_JSON_DEPTH} levels")
         try:
             merged = json.loads(options) if options else {}
             if not isinstance(merged, dict):
@@ -331,7 +279,8 @@ def create_app(
 
     @app.delete(f"{API}/jobs/{{job_id}}", response_model=JobStatus, responses=job_errors, **jobs_route)
     async def cancel(job_id: str) -> dict[str, Any]:
-        """Cancel: a queued job at once, a running one between stages and candidates."""
+        """Cancel a queued job (at once) or a running one (within about a second; its worker is stopped if
+        need be); remove a finished one with its result. ``action`` says which was done."""
         return status_or_404(jobs.cancel(job_id), job_id)
 
     app.include_router(export_router, dependencies=[Depends(bearer)], responses=errors(401, 422, 503))

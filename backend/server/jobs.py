@@ -2,8 +2,11 @@
 
 A job's runner gets ``progress(fraction, stage)`` and ``should_cancel()`` callbacks; it raises
 ``JobCancelled`` to end as cancelled and ``JobFailed`` to end as failed with its message (any other
-exception also fails the job, as an internal error, and is logged). Finished jobs are kept for a
-bounded time and count, oldest evicted first.
+exception also fails the job, as an internal error, and is logged). Finished jobs are kept for
+``keep_s``; within that, a result nobody has read yet is never evicted to make room for others
+(up to ``keep_unread`` of them), while read results and cancelled or failed jobs are kept up to
+``keep_count``, oldest evicted first. DELETE (``cancel``) says what it did: a queued job is
+cancelled, a running one asked to stop, a finished one removed with its result.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from backend.server.schema import FINISHED_STATES, KEEP_FINISHED, KEEP_FINISHED_S, MAX_QUEUE
+from backend.server.schema import FINISHED_STATES, KEEP_FINISHED, KEEP_FINISHED_S, KEEP_UNREAD, MAX_QUEUE
 
 log = logging.getLogger("mesh2cad.server")
 
@@ -49,9 +52,10 @@ class Job:
     error: str | None = None
     result: dict[str, Any] | None = None
     finished_at: float | None = None
+    read: bool = False  # a finished state was returned to a client
     cancel: threading.Event = field(default_factory=threading.Event)
 
-    def snapshot(self) -> dict[str, Any]:
+    def snapshot(self, action: str | None = None) -> dict[str, Any]:
         return {
             "id": self.id,
             "state": self.state,
@@ -59,7 +63,13 @@ class Job:
             "stage": self.stage,
             "error": self.error,
             "result": self.result,
+            "action": action,
         }
+
+    @property
+    def disposable(self) -> bool:
+        """Finished and either read or without a result: evicted before unread results."""
+        return self.state in FINISHED_STATES and (self.read or self.state != "done")
 
 
 class JobManager:
@@ -71,9 +81,11 @@ class JobManager:
         max_queue: int = MAX_QUEUE,
         keep_s: float = KEEP_FINISHED_S,
         keep_count: int = KEEP_FINISHED,
+        keep_unread: int = KEEP_UNREAD,
     ) -> None:
         self._runner = runner
         self.max_queue, self.keep_s, self.keep_count = max_queue, keep_s, keep_count
+        self.keep_unread = keep_unread
         self._jobs: OrderedDict[str, Job] = OrderedDict()
         self._pending: deque[Job] = deque()
         self._cond = threading.Condition()
@@ -116,14 +128,23 @@ class JobManager:
             self._cond.notify_all()
             return job
 
+    def is_full(self) -> bool:
+        """True when a submission now would get ``QueueFull`` (asked before a request body is read)."""
+        with self._cond:
+            return self._stopping or len(self._pending) >= self.max_queue
+
     def get(self, job_id: str) -> dict[str, Any] | None:
         with self._cond:
             self._evict()
             job = self._jobs.get(job_id)
-            return None if job is None else job.snapshot()
+            if job is None:
+                return None
+            job.read = job.read or job.state in FINISHED_STATES
+            return job.snapshot()
 
     def cancel(self, job_id: str) -> dict[str, Any] | None:
-        """Queued: cancelled at once. Running: asked to stop at its next check. Finished: unchanged."""
+        """Queued: cancelled at once. Running: asked to stop (the runner makes it stop within about a
+        second). Finished: removed, result included. The snapshot's ``action`` says which."""
         with self._cond:
             job = self._jobs.get(job_id)
             if job is None:
@@ -131,10 +152,14 @@ class JobManager:
             if job.state == "queued":
                 self._pending.remove(job)
                 self._finish(job, "cancelled", stage="cancelled")
-            elif job.state == "running":
+                job.read = True
+                return job.snapshot("cancelled before it started")
+            if job.state == "running":
                 job.cancel.set()
                 job.stage = f"cancelling ({job.stage})"
-            return job.snapshot()
+                return job.snapshot("cancel requested: the running job stops within about a second")
+            del self._jobs[job.id]
+            return job.snapshot(f"removed: the job had already finished ({job.state}); it is gone now")
 
     def counts(self) -> tuple[int, int]:
         """(jobs waiting, jobs running)."""
@@ -186,11 +211,20 @@ class JobManager:
         job.payload = None  # free the mesh
 
     def _evict(self) -> None:
-        """Drop finished jobs past ``keep_s`` and beyond the newest ``keep_count`` (lock held)."""
-        finished = [j for j in self._jobs.values() if j.state in FINISHED_STATES]
-        finished.sort(key=lambda j: j.finished_at or 0.0)
+        """Drop finished jobs past ``keep_s``; then the oldest disposable ones beyond ``keep_count`` and
+        the oldest unread results beyond ``keep_unread`` (lock held)."""
         now = time.monotonic()
-        excess = len(finished) - self.keep_count
-        for i, j in enumerate(finished):
-            if i < excess or now - (j.finished_at or now) > self.keep_s:
+        finished = sorted(
+            (j for j in self._jobs.values() if j.state in FINISHED_STATES), key=lambda j: j.finished_at or 0.0
+        )
+        for j in finished:
+            if now - (j.finished_at or now) > self.keep_s:
+                del self._jobs[j.id]
+        finished = [j for j in finished if j.id in self._jobs]
+        disposable = [j for j in finished if j.disposable]
+        unread = [j for j in finished if not j.disposable]
+        for group, keep in ((disposable, self.keep_count), (unread, self.keep_unread)):
+            for j in group[: max(0, len(group) - keep)]:
+                if not j.disposable:
+                    log.warning("unread result of job %s dropped: %d unread results are kept", j.id, keep)
                 del self._jobs[j.id]

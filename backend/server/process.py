@@ -1,15 +1,21 @@
-"""The local inference server: FastAPI under uvicorn on 127.0.0.1, one model, one worker thread.
+"""The local inference server: FastAPI under uvicorn on 127.0.0.1, jobs in one worker process.
 
 ``python -m backend serve [--port P|0] [--checkpoint PATH] [--device auto]`` loads the model once,
 binds the port (0: the OS picks), writes a fresh bearer token to a 0600 file in the user's state
 folder and prints one JSON line on stdout: ``{"port": ..., "pid": ..., "token_file": ...}``.
 Every request but ``GET /v1/health`` needs ``Authorization: Bearer <token>``. SIGTERM/SIGINT stop
 it cleanly: the running job is cancelled, the port released, the token file removed.
+
+Jobs run in a worker process (``worker.ProcessRunner``, its own copy of the model), so this process
+answers health and cancel in milliseconds whatever a job does. Connections are capped and must send
+their request head in time (``connections``); log lines are rate-limited; the open-file limit is
+raised towards 4096 so a flood of idle sockets meets the cap, not the descriptor limit.
 """
 
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -82,6 +88,17 @@ def serve(
     try:
         from backend.reconstruct import Reconstructor
         from backend.server.app import API, create_app
+        from backend.server.connections import (
+            KEEP_ALIVE_S,
+            MAX_CONNECTIONS,
+            guarded_protocol,
+            raise_open_file_limit,
+            rate_limit_logging,
+        )
+        from backend.server.worker import ProcessRunner
+
+        rate_limit_logging()
+        raise_open_file_limit()
 
         with contextlib.redirect_stdout(sys.stderr):  # stdout carries exactly one JSON line
             reconstructor = Reconstructor(checkpoint, device=device, unmask_checkpoint=unmask_checkpoint)
@@ -89,8 +106,19 @@ def serve(
         port = sock.getsockname()[1]
         token = secrets.token_urlsafe(32)
         token_file = write_token_file(token, port)
-        app = create_app(reconstructor, token)
-        config = uvicorn.Config(app, log_config=None, access_log=False, timeout_graceful_shutdown=5)
+        factory = functools.partial(
+            Reconstructor, checkpoint, device=device, unmask_checkpoint=unmask_checkpoint
+        )
+        app = create_app(reconstructor, token, worker=ProcessRunner(factory))
+        config = uvicorn.Config(
+            app,
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+            http=guarded_protocol(),
+            timeout_keep_alive=KEEP_ALIVE_S,
+            limit_concurrency=MAX_CONNECTIONS,
+        )
         print(json.dumps({"port": port, "pid": os.getpid(), "token_file": str(token_file)}), flush=True)
         sys.stdout = sys.stderr  # a parent that reads one line must never block us on a full pipe
         log.info("serving on http://%s:%d%s", HOST, port, API)

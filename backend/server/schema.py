@@ -5,17 +5,18 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from backend.intake.check import MAX_TRIANGLES
+from backend.intake.options import MAX_CANDIDATES, MAX_SEED, MAX_TEMPERATURE, MIN_TOP_P, temperature_problem
 from backend.reconstruct import ReconstructOptions
 
 MAX_VERTICES = 3 * MAX_TRIANGLES  # a triangle soup: three vertices per face
 MAX_BODY_BYTES = 200 * 1024 * 1024  # one request body (JSON or multipart upload)
 MAX_QUEUE = 8  # jobs waiting behind the running one; more -> 429
 KEEP_FINISHED_S = 15 * 60  # finished jobs stay readable this long ...
-KEEP_FINISHED = 64  # ... and at most this many (oldest evicted first)
-MAX_CANDIDATES = 64  # the add-on's Candidates property allows up to 64
+KEEP_FINISHED = 64  # ... read results and cancelled/failed jobs: at most this many (oldest evicted first)
+KEEP_UNREAD = 64  # unread results are kept apart from those, up to this many
 MAX_COORDINATE = 1e9  # larger |x|, |y|, |z| overflow vertex merging (rescale such meshes first)
 UPLOAD_FORMATS = ("stl", "obj", "ply", "off", "glb", "xyz")
 
@@ -41,9 +42,9 @@ class MeshData(BaseModel):
 
 
 class MeshPayload(MeshData):
-    """A triangle mesh as submitted: the counts must agree with the arrays."""
+    """A triangle mesh as submitted: the counts must agree with the arrays (strict types: no coercion)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     vertices: str = Field(
         max_length=b64_length(12 * MAX_VERTICES),
@@ -65,25 +66,42 @@ _D = ReconstructOptions()
 
 
 class JobOptions(BaseModel):
-    """How to reconstruct (``backend.reconstruct.ReconstructOptions``); every field has a default."""
+    """How to reconstruct (``backend.reconstruct.ReconstructOptions``); every field has a default.
 
-    model_config = ConfigDict(extra="forbid")
+    Types are strict (``"8"`` or ``true`` is not a number, ``"yes"`` not a boolean): wrong types are 422.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     candidates: int = Field(
         _D.candidates, ge=1, le=MAX_CANDIDATES, description="model programs sampled and verified"
     )
     temperature: float = Field(
-        _D.temperature, ge=0.0, le=2.0, allow_inf_nan=False, description="sampling temperature (0: greedy)"
+        _D.temperature,
+        ge=0.0,
+        le=MAX_TEMPERATURE,
+        allow_inf_nan=False,
+        description="sampling temperature: 0 (greedy) or 0.001..2",
     )
-    top_p: float = Field(_D.top_p, gt=0.0, le=1.0, allow_inf_nan=False, description="nucleus sampling mass")
+    top_p: float = Field(
+        _D.top_p, ge=MIN_TOP_P, le=1.0, allow_inf_nan=False, description="nucleus sampling mass"
+    )
     seed: int = Field(
-        _D.seed, ge=0, le=2**31 - 1, description="random seed; same seed and mesh -> same result"
+        _D.seed, ge=0, le=MAX_SEED, description="random seed; same seed and mesh -> same result"
     )
     decoder: str = Field(
         _D.decoder, min_length=1, max_length=32, description="decoder mode, one of GET /v1/health's decoders"
     )
     use_sections: bool = Field(_D.use_sections, description="add candidates fitted to mesh sections (quick)")
     refine: bool = Field(_D.refine, description="refine the winner's distances and offsets (about 1 s)")
+
+    @field_validator("temperature")
+    @classmethod
+    def _usable_temperature(cls, value: float) -> float:
+        problem = temperature_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
 
 class JobSubmission(BaseModel):
@@ -125,6 +143,7 @@ class JobStatus(BaseModel):
     stage: str = Field(description="current stage: queued, validate, encode, decode k/N, verify, ...")
     error: str | None = Field(None, description="why the job failed (state failed)")
     result: JobResult | None = Field(None, description="set when state is done")
+    action: str | None = Field(None, description="DELETE only: what it did (cancelled, cancelling, removed)")
 
 
 class Health(BaseModel):

@@ -26,6 +26,7 @@ from backend.server.mesh import encode_arrays
 from tests import tiny_models
 
 TOKEN = "test-token"
+LOCAL = "http://127.0.0.1"  # the server answers loopback Host names only
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 FAST = {"candidates": 1, "refine": False}  # about a second a job on the tiny model
 SMALL_BODY = 200_000  # body limit of the in-process app, so 413 needs no 200 MB request
@@ -81,7 +82,7 @@ def reconstructor(tiny_checkpoint: Path) -> Reconstructor:
 
 @pytest.fixture(scope="module")
 def client(reconstructor: Reconstructor):
-    with TestClient(create_app(reconstructor, TOKEN, max_body_bytes=SMALL_BODY)) as c:
+    with TestClient(create_app(reconstructor, TOKEN, max_body_bytes=SMALL_BODY), base_url=LOCAL) as c:
         yield c
 
 
@@ -306,7 +307,7 @@ def test_pipeline_input_error_fails_the_job(client: TestClient) -> None:
 
 
 def test_queue_full_gives_429(reconstructor: Reconstructor) -> None:
-    with TestClient(create_app(reconstructor, TOKEN, max_queue=1)) as c:
+    with TestClient(create_app(reconstructor, TOKEN, max_queue=1), base_url=LOCAL) as c:
         codes = [c.post("/v1/jobs", json=job_body(), headers=AUTH).status_code for _ in range(4)]
         assert codes[:2] == [202, 202] and 429 in codes
         r = c.post("/v1/jobs", json=job_body(), headers=AUTH)
@@ -334,17 +335,18 @@ def test_job_manager_eviction_and_outcomes() -> None:
             raise RuntimeError("boom")
         return {"payload": payload}
 
-    jobs = JobManager(runner, max_queue=8, keep_s=60, keep_count=3)
+    jobs = JobManager(runner, max_queue=8, keep_s=60, keep_count=2)
     jobs.start()
     try:
         ids = [jobs.submit(p).id for p in ("ok", "fail", "cancel", "crash")]
         deadline = time.monotonic() + 5
-        while jobs.counts() != (0, 0) or jobs.get(ids[-1])["state"] != "failed":
+        while jobs.counts() != (0, 0) or jobs._jobs[ids[-1]].state != "failed":
             assert time.monotonic() < deadline
             time.sleep(0.01)
-        assert jobs.get(ids[0]) is None  # evicted: only the newest 3 finished jobs are kept
-        assert [jobs.get(i)["state"] for i in ids[1:]] == ["failed", "cancelled", "failed"]
-        assert jobs.get(ids[1])["error"] == "bad input" and "RuntimeError: boom" in jobs.get(ids[3])["error"]
+        assert jobs.get(ids[1]) is None  # evicted: the oldest of 3 jobs without a result (2 are kept)
+        assert jobs.get(ids[0])["result"] == {"payload": "ok"}  # an unread result is never evicted for them
+        assert [jobs.get(i)["state"] for i in ids[2:]] == ["cancelled", "failed"]
+        assert "RuntimeError: boom" in jobs.get(ids[3])["error"]
         jobs.keep_s = 0.0
         time.sleep(0.01)
         assert all(jobs.get(i) is None for i in ids)  # evicted by age

@@ -11,6 +11,7 @@ from backend.server.app import create_app
 from tests.cad.programs import circle, plate_with_hole, prog, rect
 
 TOKEN = "t0k3n"
+LOCAL = "http://127.0.0.1"  # the server answers loopback Host names only
 
 
 class NoModel:
@@ -22,7 +23,7 @@ class NoModel:
 
 @pytest.fixture(scope="module")
 def client():
-    with TestClient(create_app(NoModel(), TOKEN)) as c:
+    with TestClient(create_app(NoModel(), TOKEN), base_url=LOCAL) as c:
         c.headers["Authorization"] = f"Bearer {TOKEN}"
         yield c
 
@@ -51,7 +52,7 @@ def test_step_comes_back_as_one_solid(client):
 
 
 def test_needs_the_token():
-    with TestClient(create_app(NoModel(), TOKEN)) as c:
+    with TestClient(create_app(NoModel(), TOKEN), base_url=LOCAL) as c:
         assert c.post("/v1/export", json=body("cadquery")).status_code == 401
 
 

@@ -156,7 +156,7 @@ def test_bad_inputs_leave_it_serving(server: Server) -> None:
     token = server.token
     status, answer = raw_request(
         server.port,
-        "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+        "POST /v1/jobs HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
         f"Authorization: Bearer {token}\r\nContent-Length: 300000000\r\n\r\n",
     )
     assert status == 413 and "209,715,200 bytes" in answer["detail"]
