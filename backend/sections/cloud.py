@@ -87,7 +87,9 @@ def surface_of(target: trimesh.Trimesh | trimesh.PointCloud, seed: int = 0) -> S
     # the largest empty disc among n uniform samples has radius about sqrt(ln n / (pi density))
     seal = float(np.sqrt(np.log(len(pts)) / (np.pi * len(pts) / area)))
     if mesh is not None:
-        seal = max(seal, SEAL_EDGE * float(np.percentile(mesh.edges_unique_length, 95)))
+        tri = np.asarray(mesh.vertices, dtype=np.float64)[np.asarray(mesh.faces)]
+        edges = np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2)  # inner edges twice: same percentile
+        seal = max(seal, SEAL_EDGE * float(np.percentile(edges, 95)))
     return Surface(pts, shape, vectors[:, :, 0], area, noise, seal, mesh)
 
 

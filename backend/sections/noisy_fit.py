@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from shapely.geometry import Polygon
+from shapely.geometry import LineString, Polygon
 
 from backend.cad.program import Arc, Circle, Curve, Line, Loop, Profile, map_loop
 from backend.cad.tessellate import TessellationError, tessellate_loop
@@ -31,6 +31,7 @@ MIN_ARC_POINTS = 6
 MIN_SWEEP = 0.2  # radians: flatter arcs are lines
 MIN_RUN = 4.0  # runs shorter than this many tolerances are corners, not features
 TANGENT_GAP = 0.2  # projections closer than this share of the reach meet halfway
+PREFILTER = 1.2  # runs whose RMS residual exceeds this many tolerances fail without a closer look
 CORNER_SCALE = 3  # samples either side when measuring the turn at a sample
 NOISE_TOLERANCE = 3.0  # tolerance in noise sigmas measured on the ring itself (at least the given one)
 
@@ -106,13 +107,16 @@ class _Sums:
         self.c, self.tol = c, tol
         x, y = c[:, 0], c[:, 1]
         z = x * x + y * y
-        cols = [np.ones_like(x), x, y, x * x, x * y, y * y, x * z, y * z, z]
+        cols = [np.ones_like(x), x, y, x * x, x * y, y * y, x * z, y * z, z, z * z]
         self.s = np.vstack([np.zeros(len(cols)), np.cumsum(np.column_stack(cols), axis=0)])
 
     def line(self, i: int, j: int) -> _Run | None:
         n, sx, sy, sxx, sxy, syy = (self.s[j + 1] - self.s[i])[:6]
         mx, my = sx / n, sy / n
         cxx, cxy, cyy = sxx / n - mx * mx, sxy / n - mx * my, syy / n - my * my
+        smallest = 0.5 * (cxx + cyy) - math.sqrt(0.25 * (cxx - cyy) ** 2 + cxy * cxy)  # mean squared residual
+        if smallest > (PREFILTER * self.tol) ** 2:  # too far off on average: no need to look at the samples
+            return None
         angle = 0.5 * math.atan2(2.0 * cxy, cxx - cyy)
         d = np.array([math.cos(angle), math.sin(angle)])
         m = np.array([mx, my])
@@ -127,7 +131,7 @@ class _Sums:
     def arc(self, i: int, j: int) -> _Run | None:
         if j - i + 1 < MIN_ARC_POINTS:
             return None
-        n, sx, sy, sxx, sxy, syy, sxz, syz, sz = self.s[j + 1] - self.s[i]
+        n, sx, sy, sxx, sxy, syy, sxz, syz, sz, szz = self.s[j + 1] - self.s[i]
         a = np.array([[2 * sxx, 2 * sxy, sx], [2 * sxy, 2 * syy, sy], [2 * sx, 2 * sy, n]])
         try:
             u, v, w = np.linalg.solve(a, np.array([sxz, syz, sz]))
@@ -138,6 +142,21 @@ class _Sums:
         if not 0 < r2 <= MAX_RADIUS**2:
             return None
         r = math.sqrt(r2)
+        # algebraic residuals z - 2ux - 2vy - w ~ 2 r (distance - r): their mean square from the sums
+        sq = (
+            szz
+            + 4 * u * u * sxx
+            + 4 * v * v * syy
+            + w * w * n
+            - 4 * u * sxz
+            - 4 * v * syz
+            - 2 * w * sz
+            + 8 * u * v * sxy
+            + 4 * u * w * sx
+            + 4 * v * w * sy
+        )
+        if sq > n * (2.0 * r * PREFILTER * self.tol) ** 2:
+            return None
         q = self.c[i : j + 1]
         if not _ok(np.linalg.norm(q - center, axis=1) - r, self.tol):
             return None
@@ -172,19 +191,35 @@ def _longest(fits, i: int, last: int, first: int) -> int:
 
 
 def _greedy(c: np.ndarray, tol: float) -> list[_Run]:
-    n = len(c) - 1
+    """Longest line or arc runs from the start on, each ending at a breakpoint of the ring's
+    Douglas-Peucker simplification (corners and chords of arcs: few candidates, each a natural end)."""
     f = _Sums(c, tol)
+    stops = _breakpoints(c, tol)  # sample indices, 0 ... n
     runs: list[_Run] = []
-    i = 0
-    while i < n:
-        jl = max(_longest(f.line, i, n, 1), i + 1)
-        ja = _longest(f.arc, i, n, MIN_ARC_POINTS - 1)
-        run = f.arc(i, ja) if ja > jl + 1 else None
+    a = 0
+    while a < len(stops) - 1:
+        i = stops[a]
+        bl = max(_longest(lambda x, y: f.line(stops[x], stops[y]), a, len(stops) - 1, 1), a + 1)
+        # only an arc longer than the line matters: start looking for one past the line's end
+        first = max(int(np.searchsorted(stops, i + MIN_ARC_POINTS - 1)) - a, bl + 1 - a)
+        ba = _longest(lambda x, y: f.arc(stops[x], stops[y]), a, len(stops) - 1, first)
+        run = f.arc(i, stops[ba]) if ba > bl else None
         if run is None:
-            run = f.line(i, jl) or _Run(i, jl, "line", c[i], _unit(c[jl] - c[i]))
+            j = stops[bl]
+            run = f.line(i, j) or _Run(i, j, "line", c[i], _unit(c[j] - c[i]))
+            a = bl
+        else:
+            a = ba
         runs.append(run)
-        i = run.j
     return runs
+
+
+def _breakpoints(c: np.ndarray, tol: float) -> np.ndarray:
+    """Indices of the samples the Douglas-Peucker simplification (at half the tolerance) keeps."""
+    kept = np.asarray(shapely.simplify(LineString(c), 0.5 * tol, preserve_topology=False).coords)
+    index = {(float(x), float(y)): k for k, (x, y) in enumerate(c[:-1])}
+    stops = sorted({index.get((float(x), float(y)), -1) for x, y in kept[:-1]} - {-1} | {0})
+    return np.array([*stops, len(c) - 1], dtype=np.int64)
 
 
 def _drop_short(runs: list[_Run], c: np.ndarray, tol: float, corner: float) -> list[_Run]:

@@ -42,7 +42,7 @@ END_MARGIN = 0.005  # steps this close to the input's ends are its top / bottom 
 CORNER_VOXELS = 1.5  # arcs of a smaller radius (in voxels) between two lines are rounded corners
 SPECK_VOXELS = 2.0  # rings enclosing less than this many voxels squared are dropped (holes filled)
 DUPLICATE_SECTION = 0.03  # symmetric-difference share under which two noisy sections are one
-SAME_FIT = 0.01  # sections closer than this (symmetric difference / union) share their fitted profiles
+SAME_FIT = 0.03  # sections closer than this (symmetric difference / union) share their fitted profiles
 SNAP_NEIGHBOURS = 24  # samples looked at per ring vertex
 SNAP_REACH = 2.0  # ring vertices look this many voxels beyond the sealing radius for the surface
 MIN_SUPPORT = 0.3  # rings with fewer vertices beside a sample keep their voxel outline
@@ -338,7 +338,10 @@ def _snap_ring(ring: np.ndarray, samples: np.ndarray, tree: cKDTree, pitch: floa
         return None
     first = np.min(np.where(valid, depth, np.inf), axis=1, keepdims=True)
     valid &= depth <= first + 0.5 * pitch
-    shift = np.nanmedian(np.where(valid, depth, np.nan)[ok], axis=1)
+    ranked = np.sort(np.where(valid, depth, np.inf)[ok], axis=1)  # valid depths first, in order
+    half = valid[ok].sum(axis=1) - 1
+    rows = np.arange(len(ranked))
+    shift = 0.5 * (ranked[rows, half // 2] + ranked[rows, (half + 1) // 2])  # the median
     return smooth[ok] - shift[:, None] * outward[ok]
 
 
