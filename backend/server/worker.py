@@ -163,14 +163,14 @@ class ProcessRunner:
         self._stopped = True
         self.close()
 
-    def close(self) -> None:
-        """Stop the worker (killed if it does not exit at once)."""
+    def close(self, wait_s: float = 0.5) -> None:
+        """Stop the worker: it exits when its pipe closes, or is killed after ``wait_s``."""
         with self._lock:
             proc, conn, self._proc, self._conn = self._proc, self._conn, None, None
         if conn is not None:
             conn.close()
         if proc is not None:
-            proc.join(0.5)
+            proc.join(wait_s)
             if proc.is_alive():
                 proc.kill()
                 proc.join(5)
@@ -181,7 +181,7 @@ class ProcessRunner:
 
     def _kill(self, why: str) -> None:
         log.warning("stopping the worker process (pid %s): %s", self.pid, why)
-        self.close()
+        self.close(wait_s=0.0)  # it is busy in its job: no use waiting for it to notice the pipe
         self._restart()
 
     def _restart(self) -> None:
