@@ -31,6 +31,7 @@ MIN_ARC_POINTS = 6
 MIN_SWEEP = 0.2  # radians: flatter arcs are lines
 MIN_RUN = 4.0  # runs shorter than this many tolerances are corners, not features
 TANGENT_GAP = 0.2  # projections closer than this share of the reach meet halfway
+MERGE_SLACK = 1.5  # neighbouring runs of one kind merge at this many tolerances
 PREFILTER = 1.2  # runs whose RMS residual exceeds this many tolerances fail without a closer look
 CORNER_SCALE = 3  # samples either side when measuring the turn at a sample
 NOISE_TOLERANCE = 3.0  # tolerance in noise sigmas measured on the ring itself (at least the given one)
@@ -84,7 +85,7 @@ def _fit_centred(ring: np.ndarray, tol: float, corner: float) -> Loop:
         return Loop((circle,))
     start = _sharpest(p)
     c = np.vstack([np.roll(p, -start, axis=0), p[start : start + 1]])  # closed: c[n] == c[0]
-    runs = _merge(_drop_short(_greedy(c, tol), c, tol, corner), c, tol)
+    runs = _merge(_drop_short(_greedy(c, tol), c, tol, corner), c, tol, corner)
     loop = _loop(runs, c, max(10.0 * tol, 2.0 * corner)) if len(runs) >= 2 else None
     if loop is not None and _simple(loop):
         return loop
@@ -265,25 +266,48 @@ def _refit(c: np.ndarray, i: int, j: int, kind: str, tol: float) -> _Run | None:
     return f.line(0, len(q) - 1) if kind == "line" else f.arc(0, len(q) - 1)
 
 
-def _merge(runs: list[_Run], c: np.ndarray, tol: float) -> list[_Run]:
-    """Neighbouring runs of one kind that fit together become one (the last and the first included)."""
+def _merge(runs: list[_Run], c: np.ndarray, tol: float, corner: float) -> list[_Run]:
+    """Neighbouring runs of one kind that fit together become one (the last and the first included);
+    so do two lines on one line with a short bump between them (``2 corner`` long at most)."""
     n = len(c) - 1
     changed = True
     while changed and len(runs) > 2:
         changed = False
         for k in range(len(runs)):
             a, b = runs[k], runs[(k + 1) % len(runs)]
-            if a.kind != b.kind:
+            merged = None
+            if a.kind == b.kind:
+                j = b.j if b.j > a.i else b.j + n
+                fit = _refit(c, a.i, j, a.kind, MERGE_SLACK * tol)
+                if fit is not None:
+                    merged, drop = _Run(a.i, j, a.kind, fit.center, fit.axis, fit.radius), 2
+            if merged is None and len(runs) > 3 and a.kind == "line" and _chord(b, c) < 4.0 * corner:
+                d = runs[(k + 2) % len(runs)]
+                if d.kind == "line":
+                    merged, drop = _bridge(a, b, d, c, tol, 0.5 * corner), 3
+            if merged is None:
                 continue
-            j = b.j if b.j > a.i else b.j + n
-            fit = _refit(c, a.i, j, a.kind, tol)
-            if fit is None:
-                continue
-            merged = _Run(a.i, j, a.kind, fit.center, fit.axis, fit.radius)
-            runs = [merged] + [runs[(k + m) % len(runs)] for m in range(2, len(runs))]
+            runs = [merged] + [runs[(k + m) % len(runs)] for m in range(drop, len(runs))]
             changed = True
             break
     return runs
+
+
+def _bridge(a: _Run, b: _Run, d: _Run, c: np.ndarray, tol: float, bump: float) -> _Run | None:
+    """One line through the samples of lines a and d, if it fits them and the samples of b between them
+    are within ``bump`` of it (a bump below the sampling's resolution)."""
+    n = len(c) - 1
+    ia = np.arange(a.i, a.j + 1) % n
+    j = d.j if d.j > a.i else d.j + n
+    i = d.i if d.i >= a.j else d.i + n
+    q = np.vstack([c[ia], c[np.arange(i, j + 1) % n]])
+    fit = _Sums(q, MERGE_SLACK * tol).line(0, len(q) - 1)
+    if fit is None:
+        return None
+    mid = c[np.arange(b.i, b.j + (n if b.j < b.i else 0) + 1) % n] - fit.center
+    if np.max(np.abs(mid @ np.array([-fit.axis[1], fit.axis[0]]))) > bump:
+        return None
+    return _Run(a.i, j, "line", fit.center, fit.axis)
 
 
 # --- corners and curves -----------------------------------------------------------------------------
