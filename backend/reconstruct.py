@@ -57,6 +57,8 @@ from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, refine_can
 
 log = logging.getLogger(__name__)
 
+DECODE_BUDGET_S = 2.5  # wall-clock budget of autoregressive decoding (a clean part takes ~0.5 s on a laptop CPU)
+
 __all__ = [  # the pipeline's names, and the intake / verifier names its callers use through it
     "FLAT_TOLERANCE",
     "MAX_TRIANGLES",
@@ -95,6 +97,7 @@ class ReconstructOptions:
     n_points: int | None = None  # points for the encoder (default: the model's config, ModelConfig.n_points)
     max_tokens: int | None = None  # default: the model's config (LoRA models: base-tokenizer tokens)
     refine_budget_s: float = REFINE_BUDGET_S
+    decode_budget_s: float = DECODE_BUDGET_S  # autoregressive candidates still decoding then are dropped
     orient: bool = True  # find the part's own axes (False: reconstruct in the input's axes as given)
 
 
@@ -395,6 +398,8 @@ class Reconstructor:
 
         model, tokenizer = self._model_for(opt.decoder)
         extra = {"steps": opt.steps} if opt.decoder == "unmask" and opt.steps is not None else {}
+        if opt.decoder == "ar" and opt.decode_budget_s > 0:
+            extra["deadline"] = time.perf_counter() + opt.decode_budget_s
         return DECODERS[opt.decoder](
             model,
             tokenizer,

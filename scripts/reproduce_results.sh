@@ -10,6 +10,16 @@ $PY -m backend evaluate --synthetic 200 --out out/eval/synthetic
 $PY -m backend evaluate --meshes "$REAL/fusion360" --out out/eval/fusion360
 $PY -m backend evaluate --meshes "$REAL/mendel90" --out out/eval/mendel90
 
+# the inputs people actually have: turned, scanned, point clouds (scored against the clean originals);
+# prusa_mk3s and voron0 were never looked at while tuning (held out)
+for set in fusion360 mendel90 prusa_mk3s voron0; do
+    for p in rotate scan points; do
+        $PY -m backend evaluate --meshes "$REAL/$set" --perturb $p --no-reference --out out/eval/$set-$p
+    done
+done
+$PY -m backend evaluate --meshes "$REAL/prusa_mk3s" --out out/eval/prusa_mk3s
+$PY -m backend evaluate --meshes "$REAL/voron0" --out out/eval/voron0
+
 # the two decoders side by side (model candidates only, no sections, no refinement)
 $PY scripts/compare_decoders.py --decoders ar --candidates 1 8 --synthetic 100 --meshes "$REAL/fusion360" --out out/compare_ar
 $PY scripts/compare_decoders.py --decoders unmask --candidates 1 8 --steps 4 8 16 32 --synthetic 100 --meshes "$REAL/fusion360" --out out/compare_unmask

@@ -13,6 +13,7 @@ requested temperature is 0). Sampling uses its own ``torch.Generator`` seeded wi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -132,13 +133,15 @@ def decode_autoregressive(
     prefix: torch.Tensor | None = None,
     greedy_first: bool = True,
     progress: Callable[[int, int, int], None] | None = None,
+    deadline: float | None = None,
 ) -> list[DecodeResult]:
     """Decode ``n_candidates`` programs for one part.
 
     ``points``: (N, 6) or (1, N, 6) points + normals in the normalised frame; or give the encoded
     ``prefix`` (1, P, H) instead. ``max_tokens`` counts BOS (default: the model's ``max_tokens``).
     ``progress(step, max_steps, n_finished)`` is called every 16 steps and at the end; it may raise
-    to abort (the reconstruction pipeline raises ``Cancelled`` from it).
+    to abort (the reconstruction pipeline raises ``Cancelled`` from it). ``deadline`` (a
+    ``time.perf_counter()`` value): candidates still decoding then stop and are reported unfinished.
     """
     if n_candidates < 1:
         raise ValueError(f"n_candidates must be >= 1, got {n_candidates}")
@@ -168,9 +171,13 @@ def decode_autoregressive(
     results = [DecodeResult(tokens=[], greedy=i < n_greedy) for i in range(n_candidates)]
     active = list(range(n_candidates))  # candidate index of each batch row
     words = tokenizer.id_to_word
+    out_of_time = False
     for step in range(max_new):
         if progress is not None and step % 16 == 0:
             progress(step, max_new, n_candidates - len(active))
+        if deadline is not None and step % 8 == 0 and time.perf_counter() > deadline:
+            out_of_time = True
+            break
         allowed = torch.stack([masker(states[i].allowed()) for i in active])
         logits = logits.float().masked_fill(~allowed, float("-inf"))
         log_probs = torch.log_softmax(logits, dim=-1)
@@ -210,6 +217,8 @@ def decode_autoregressive(
                 res.program = states[i].program()
             except GrammarError as exc:  # pragma: no cover - the grammar built it word by word
                 res.error = str(exc)
+        elif out_of_time:
+            res.error = f"unfinished: out of decoding time after {len(res.tokens)} tokens"
         else:
             res.error = f"unfinished: no end of program within {max_new} tokens"
     return results

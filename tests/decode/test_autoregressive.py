@@ -97,3 +97,12 @@ def test_progress_is_reported_and_can_abort():
 
     with pytest.raises(KeyboardInterrupt):
         decode_autoregressive(model, tok, points(), n_candidates=2, progress=stop)
+
+
+def test_deadline_stops_decoding_and_reports_unfinished():
+    import time
+
+    model, tok = tiny_model()
+    results = decode_autoregressive(model, tok, points(), n_candidates=3, deadline=time.perf_counter() - 1.0)
+    assert all(not r.finished and "out of decoding time" in r.error for r in results)
+    assert all(len(r.tokens) == 0 for r in results)  # stopped before the first step
