@@ -81,7 +81,10 @@ def _child(conn: Any, cancel: Any, factory: Callable[[], Any]) -> None:
         except (EOFError, OSError):
             return
         vertices, faces, options = message
-        mesh = trimesh.Trimesh(vertices, faces, process=False)
+        if faces is None:  # a point cloud
+            mesh = trimesh.PointCloud(vertices)
+        else:
+            mesh = trimesh.Trimesh(vertices, faces, process=False)
 
         def progress(fraction: float, stage: str, sent: list = [0.0, ""]) -> None:  # noqa: B006
             now = time.monotonic()
@@ -223,7 +226,8 @@ class ProcessRunner:
         self.start()
         self._wait_ready(progress, should_cancel)
         self._cancel.clear()
-        self._conn.send((np.asarray(mesh.vertices), np.asarray(mesh.faces), options))
+        faces = getattr(mesh, "faces", None)  # None: a trimesh.PointCloud
+        self._conn.send((np.asarray(mesh.vertices), None if faces is None else np.asarray(faces), options))
         deadline = time.monotonic() + self.time_limit_s
         cancelled_at: float | None = None
         while True:

@@ -53,4 +53,6 @@ class FakeReconstructor:
             while not should_cancel():
                 time.sleep(0.01)
             raise Cancelled("cancelled")
+        if not hasattr(mesh, "faces"):  # a point cloud: its bounding box stands in for a solid
+            return Result(trimesh.creation.box(bounds=mesh.bounds))
         return Result(trimesh.Trimesh(np.asarray(mesh.vertices), np.asarray(mesh.faces), process=False))

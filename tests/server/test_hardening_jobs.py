@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import pytest
 import trimesh
 from fastapi.testclient import TestClient
@@ -175,6 +176,15 @@ def test_worker_runs_jobs_in_another_process(worker_client):
     status = wait(worker_client, job, timeout=120)
     assert status["state"] == "done", status
     assert worker_client.runner.pid not in (None, os.getpid())
+
+
+def test_worker_takes_point_clouds(worker_client):
+    points = np.random.default_rng(0).random((200, 3))
+    cloud = {"mesh": encode_arrays(points, np.zeros((0, 3))), "options": {}}
+    job = worker_client.post("/v1/jobs", json=cloud)
+    assert job.status_code == 202, job.text
+    status = wait(worker_client, job.json()["id"], timeout=120)
+    assert status["state"] == "done", status
 
 
 def test_gil_holding_job_health_fast_and_cancel_within_a_second(worker_client):
