@@ -97,7 +97,7 @@ class MeshSlicer:
         return section_polygons(self.mesh, axis, level)
 
     def steps(self, axis: int, max_steps: int) -> list[float]:
-        return step_heights(self.mesh, axis, max_steps)
+        return _face_steps(self.mesh, axis, max_steps)
 
     def profiles(self, geom, quantize: bool = True) -> tuple[Profile, ...]:
         return fitted_profiles(geom, quantize=quantize)
@@ -159,9 +159,18 @@ def _spread(k: int) -> tuple[float, ...]:
 # --- stacked sections (stepped parts) ---------------------------------------------------------------
 
 
-def step_heights(mesh: trimesh.Trimesh, axis: int, max_steps: int = MAX_LAYERS - 1) -> list[float]:
+def step_heights(
+    mesh: trimesh.Trimesh | trimesh.PointCloud, axis: int, max_steps: int = MAX_LAYERS - 1
+) -> list[float]:
     """Heights along ``axis`` of the largest flat faces facing it, strictly inside the mesh's extent
-    (where a stepped part changes section), largest total area first, at most ``max_steps``."""
+    (where a stepped part changes section), largest total area first, at most ``max_steps``. Scans and
+    point clouds: dense layers of samples with normals along the axis (``RobustSlicer.steps``)."""
+    if not is_clean_mesh(mesh):
+        return robust_slicer(mesh).steps(axis, max_steps)
+    return _face_steps(mesh, axis, max_steps)
+
+
+def _face_steps(mesh: trimesh.Trimesh, axis: int, max_steps: int) -> list[float]:
     normals = np.asarray(mesh.face_normals)
     flat = np.abs(normals[:, axis]) > FLAT_COS
     if not flat.any():

@@ -12,7 +12,13 @@ from backend.geometry.metrics import iou_with_method
 from backend.geometry.normalize import normalize_mesh, normalizing_frame
 from backend.geometry.perturb import points, scan
 from backend.geometry.solid import program_to_mesh
-from backend.sections.candidates import MeshSlicer, all_candidates, section_candidates, slicer_for
+from backend.sections.candidates import (
+    MeshSlicer,
+    all_candidates,
+    section_candidates,
+    slicer_for,
+    step_heights,
+)
 from backend.sections.cloud import is_clean_mesh, occupancy_of, surface_of
 from backend.sections.slices import RobustSlicer
 from tests.cad.programs import circle, feat, rect
@@ -105,6 +111,7 @@ def test_steps_found(step, name):
     slicer = RobustSlicer(variants[name])
     # normalised frame: z from -0.25 to 0.25, the step at z = 0.2 - 0.25 = -0.05
     assert slicer.steps(2, 3)[:1] == [pytest.approx(-0.05, abs=0.01)]
+    assert step_heights(variants[name], 2)[:1] == [pytest.approx(-0.05, abs=0.01)]
     assert slicer.bounds[:, 2] == pytest.approx([-0.25, 0.25], abs=0.004)
     program, iou = _best(all_candidates(slicer, quantize=False), clean)
     assert iou > 0.9
