@@ -6,6 +6,8 @@ import bpy
 
 from .state import STATE
 
+MIN_TEMPERATURE = 1e-3  # the backend's smallest sampling temperature (backend/intake/options.py)
+
 _decoder_items: list[tuple[str, str, str]] = []  # kept alive: Blender does not own dynamic enum strings
 
 
@@ -36,7 +38,8 @@ class Mesh2CadOptions(bpy.types.PropertyGroup):
         """The job's "options" object."""
         return {
             "candidates": self.candidates,
-            "temperature": self.temperature,
+            # the backend takes 0 (greedy) or 0.001..2; what the slider leaves below 0.001 is greedy
+            "temperature": self.temperature if self.temperature >= MIN_TEMPERATURE else 0.0,
             "seed": self.seed,
             "decoder": self.decoder or STATE.decoders()[0],
         }

@@ -205,4 +205,9 @@ def evaluate_against_points(
     d_pg, _ = cKDTree(g).query(p, k=1)
     d_gp, _ = cKDTree(p).query(g, k=1)
     cd = float(np.mean(d_pg**2) + np.mean(d_gp**2))
-    return {"cd": cd, "iou": None, "iou_method": "none", "iou_note": "point-cloud input: no volume to compare"}
+    return {
+        "cd": cd,
+        "iou": None,
+        "iou_method": "none",
+        "iou_note": "point-cloud input: no volume to compare",
+    }

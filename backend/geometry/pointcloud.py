@@ -42,7 +42,9 @@ def estimate_noise(points: np.ndarray, k: int = NORMAL_NEIGHBOURS, max_points: i
     p = np.asarray(points, dtype=np.float64)
     if len(p) < 3:
         return 0.0
-    sample = p if len(p) <= max_points else p[np.random.default_rng(0).choice(len(p), max_points, replace=False)]
+    sample = (
+        p if len(p) <= max_points else p[np.random.default_rng(0).choice(len(p), max_points, replace=False)]
+    )
     k = max(3, min(k, len(p)))
     _, idx = cKDTree(p).query(sample, k=k)
     nb = p[idx]

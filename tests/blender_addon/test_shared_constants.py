@@ -32,6 +32,14 @@ def test_segments_per_circle_agree(radius):
     ) == tessellate.segments_per_circle(radius, scale)
 
 
+def test_sampling_temperature_floor_agrees():
+    pytest.importorskip("bpy")
+    from backend.intake import options
+    from blender_addon import properties
+
+    assert properties.MIN_TEMPERATURE == options.MIN_TEMPERATURE
+
+
 def test_circle_and_arc_polygons_agree():
     circle = Circle((0.1, -0.2), 0.3)
     ours = sketch._circle_points(
