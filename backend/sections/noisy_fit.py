@@ -12,14 +12,13 @@ that does not tessellate to a simple polygon falls back to the ring simplified t
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import numpy as np
 import shapely
 from shapely.geometry import LineString, Polygon
 
-from backend.cad.program import Arc, Circle, Curve, Line, Loop, Profile, map_loop
-from backend.cad.tessellate import TessellationError, tessellate_loop
+from backend.cad.program import Circle, Loop, Profile, map_loop
+from backend.sections.corners import Run, build_loop, intersections, is_simple, point, polyline_loop, unit
 from backend.sections.fit import MIN_AREA
 
 MAX_POINTS = 300  # ring samples at most (the spacing grows for long rings)
@@ -30,21 +29,10 @@ MAX_RADIUS = 5.0  # flatter runs are lines
 MIN_ARC_POINTS = 6
 MIN_SWEEP = 0.2  # radians: flatter arcs are lines
 MIN_RUN = 4.0  # runs shorter than this many tolerances are corners, not features
-TANGENT_GAP = 0.2  # projections closer than this share of the reach meet halfway
 MERGE_SLACK = 1.5  # neighbouring runs of one kind merge at this many tolerances
 PREFILTER = 1.2  # runs whose RMS residual exceeds this many tolerances fail without a closer look
 CORNER_SCALE = 3  # samples either side when measuring the turn at a sample
 NOISE_TOLERANCE = 3.0  # tolerance in noise sigmas measured on the ring itself (at least the given one)
-
-
-@dataclass
-class _Run:
-    i: int  # first sample
-    j: int  # last sample (shared with the next run)
-    kind: str  # "line" | "arc"
-    center: np.ndarray  # line: a point on it; arc: the centre
-    axis: np.ndarray  # line: unit direction; arc: unused
-    radius: float = 0.0
 
 
 def fit_noisy_section(geom, tol: float, corner: float = 0.0) -> list[Profile]:
@@ -86,10 +74,10 @@ def _fit_centred(ring: np.ndarray, tol: float, corner: float) -> Loop:
     start = _sharpest(p)
     c = np.vstack([np.roll(p, -start, axis=0), p[start : start + 1]])  # closed: c[n] == c[0]
     runs = _merge(_drop_short(_greedy(c, tol), c, tol, corner), c, tol, corner)
-    loop = _loop(runs, c, max(10.0 * tol, 2.0 * corner)) if len(runs) >= 2 else None
-    if loop is not None and _simple(loop):
+    loop = build_loop(runs, c, max(10.0 * tol, 2.0 * corner)) if len(runs) >= 2 else None
+    if loop is not None and is_simple(loop):
         return loop
-    return _polyline(ring, tol)
+    return polyline_loop(ring, tol)
 
 
 # --- fitting ----------------------------------------------------------------------------------------
@@ -111,7 +99,7 @@ class _Sums:
         cols = [np.ones_like(x), x, y, x * x, x * y, y * y, x * z, y * z, z, z * z]
         self.s = np.vstack([np.zeros(len(cols)), np.cumsum(np.column_stack(cols), axis=0)])
 
-    def line(self, i: int, j: int) -> _Run | None:
+    def line(self, i: int, j: int) -> Run | None:
         n, sx, sy, sxx, sxy, syy = (self.s[j + 1] - self.s[i])[:6]
         mx, my = sx / n, sy / n
         cxx, cxy, cyy = sxx / n - mx * mx, sxy / n - mx * my, syy / n - my * my
@@ -127,9 +115,9 @@ class _Sums:
         along = q @ d
         if np.any(np.diff(along) * np.sign(along[-1] - along[0]) < -2.0 * self.tol):
             return None
-        return _Run(i, j, "line", m, d)
+        return Run(i, j, "line", m, d)
 
-    def arc(self, i: int, j: int) -> _Run | None:
+    def arc(self, i: int, j: int) -> Run | None:
         if j - i + 1 < MIN_ARC_POINTS:
             return None
         n, sx, sy, sxx, sxy, syy, sxz, syz, sz, szz = self.s[j + 1] - self.s[i]
@@ -163,7 +151,7 @@ class _Sums:
             return None
         if not MIN_SWEEP <= abs(_sweep(q, center)) < 2.0 * math.pi - MIN_SWEEP:
             return None
-        return _Run(i, j, "arc", center, np.zeros(2), r)
+        return Run(i, j, "arc", center, np.zeros(2), r)
 
 
 def _sweep(q: np.ndarray, center: np.ndarray) -> float:
@@ -191,12 +179,12 @@ def _longest(fits, i: int, last: int, first: int) -> int:
     return good
 
 
-def _greedy(c: np.ndarray, tol: float) -> list[_Run]:
+def _greedy(c: np.ndarray, tol: float) -> list[Run]:
     """Longest line or arc runs from the start on, each ending at a breakpoint of the ring's
     Douglas-Peucker simplification (corners and chords of arcs: few candidates, each a natural end)."""
     f = _Sums(c, tol)
     stops = _breakpoints(c, tol)  # sample indices, 0 ... n
-    runs: list[_Run] = []
+    runs: list[Run] = []
     a = 0
     while a < len(stops) - 1:
         i = stops[a]
@@ -207,7 +195,7 @@ def _greedy(c: np.ndarray, tol: float) -> list[_Run]:
         run = f.arc(i, stops[ba]) if ba > bl else None
         if run is None:
             j = stops[bl]
-            run = f.line(i, j) or _Run(i, j, "line", c[i], _unit(c[j] - c[i]))
+            run = f.line(i, j) or Run(i, j, "line", c[i], unit(c[j] - c[i]))
             a = bl
         else:
             a = ba
@@ -223,7 +211,7 @@ def _breakpoints(c: np.ndarray, tol: float) -> np.ndarray:
     return np.array([*stops, len(c) - 1], dtype=np.int64)
 
 
-def _drop_short(runs: list[_Run], c: np.ndarray, tol: float, corner: float) -> list[_Run]:
+def _drop_short(runs: list[Run], c: np.ndarray, tol: float, corner: float) -> list[Run]:
     """Runs shorter than ``MIN_RUN`` tolerances, then runs between two lines that those lines explain (a
     corner the sampling rounded: samples more than ``2 corner`` from where the lines meet lie on one of
     them), give their samples to no one: the neighbours are extended to meet."""
@@ -241,8 +229,8 @@ def _drop_short(runs: list[_Run], c: np.ndarray, tol: float, corner: float) -> l
     return keep
 
 
-def _rounded(run: _Run, a: _Run, b: _Run, c: np.ndarray, tol: float, corner: float) -> bool:
-    meet = _intersections(a, b)
+def _rounded(run: Run, a: Run, b: Run, c: np.ndarray, tol: float, corner: float) -> bool:
+    meet = intersections(a, b)
     if not meet:
         return False
     q = c[np.arange(run.i, run.j + 1) % (len(c) - 1)]
@@ -255,18 +243,18 @@ def _rounded(run: _Run, a: _Run, b: _Run, c: np.ndarray, tol: float, corner: flo
     return _ok(np.minimum(da, db), tol)
 
 
-def _chord(run: _Run, c: np.ndarray) -> float:
+def _chord(run: Run, c: np.ndarray) -> float:
     n = len(c) - 1
     return float(np.linalg.norm(c[run.j % n] - c[run.i % n]))
 
 
-def _refit(c: np.ndarray, i: int, j: int, kind: str, tol: float) -> _Run | None:
+def _refit(c: np.ndarray, i: int, j: int, kind: str, tol: float) -> Run | None:
     q = c[np.arange(i, j + 1) % (len(c) - 1)]
     f = _Sums(q, tol)
     return f.line(0, len(q) - 1) if kind == "line" else f.arc(0, len(q) - 1)
 
 
-def _merge(runs: list[_Run], c: np.ndarray, tol: float, corner: float) -> list[_Run]:
+def _merge(runs: list[Run], c: np.ndarray, tol: float, corner: float) -> list[Run]:
     """Neighbouring runs of one kind that fit together become one (the last and the first included);
     so do two lines on one line with a short bump between them (``2 corner`` long at most)."""
     n = len(c) - 1
@@ -280,7 +268,7 @@ def _merge(runs: list[_Run], c: np.ndarray, tol: float, corner: float) -> list[_
                 j = b.j if b.j > a.i else b.j + n
                 fit = _refit(c, a.i, j, a.kind, MERGE_SLACK * tol)
                 if fit is not None:
-                    merged, drop = _Run(a.i, j, a.kind, fit.center, fit.axis, fit.radius), 2
+                    merged, drop = Run(a.i, j, a.kind, fit.center, fit.axis, fit.radius), 2
             if merged is None and len(runs) > 3 and a.kind == "line" and _chord(b, c) < 4.0 * corner:
                 d = runs[(k + 2) % len(runs)]
                 if d.kind == "line":
@@ -293,7 +281,7 @@ def _merge(runs: list[_Run], c: np.ndarray, tol: float, corner: float) -> list[_
     return runs
 
 
-def _bridge(a: _Run, b: _Run, d: _Run, c: np.ndarray, tol: float, bump: float) -> _Run | None:
+def _bridge(a: Run, b: Run, d: Run, c: np.ndarray, tol: float, bump: float) -> Run | None:
     """One line through the samples of lines a and d, if it fits them and the samples of b between them
     are within ``bump`` of it (a bump below the sampling's resolution)."""
     n = len(c) - 1
@@ -307,109 +295,7 @@ def _bridge(a: _Run, b: _Run, d: _Run, c: np.ndarray, tol: float, bump: float) -
     mid = c[np.arange(b.i, b.j + (n if b.j < b.i else 0) + 1) % n] - fit.center
     if np.max(np.abs(mid @ np.array([-fit.axis[1], fit.axis[0]]))) > bump:
         return None
-    return _Run(a.i, j, "line", fit.center, fit.axis)
-
-
-# --- corners and curves -----------------------------------------------------------------------------
-
-
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-12)
-
-
-def _project(run: _Run, x: np.ndarray) -> np.ndarray:
-    if run.kind == "line":
-        return run.center + ((x - run.center) @ run.axis) * run.axis
-    return run.center + run.radius * _unit(x - run.center)
-
-
-def _meet(a: _Run, b: _Run, x: np.ndarray, reach: float) -> np.ndarray | None:
-    """Where runs a and b meet near x: their intersection closest to x when within ``reach``; else, when
-    both projections of x are close together (a tangent junction), their mean; else None."""
-    near = [p for p in _intersections(a, b) if np.linalg.norm(p - x) <= reach]
-    if near:
-        return min(near, key=lambda p: float(np.linalg.norm(p - x)))
-    pa, pb = _project(a, x), _project(b, x)
-    return 0.5 * (pa + pb) if np.linalg.norm(pa - pb) <= TANGENT_GAP * reach else None
-
-
-def _intersections(a: _Run, b: _Run) -> list[np.ndarray]:
-    if a.kind == "line" and b.kind == "line":
-        m = np.column_stack([a.axis, -b.axis])
-        if abs(np.linalg.det(m)) < math.sin(math.radians(5.0)):
-            return []
-        t = np.linalg.solve(m, b.center - a.center)
-        return [a.center + t[0] * a.axis]
-    if a.kind == "arc" and b.kind == "line":
-        a, b = b, a
-    if a.kind == "line":  # line a, circle b
-        f = a.center - b.center
-        t0 = -(f @ a.axis)
-        disc = t0 * t0 - (f @ f - b.radius**2)
-        if disc < 0:
-            return []
-        s = math.sqrt(disc)
-        return [a.center + (t0 + k * s) * a.axis for k in (-1.0, 1.0)]
-    d = b.center - a.center  # two circles
-    dist = float(np.linalg.norm(d))
-    if dist < 1e-12 or dist > a.radius + b.radius or dist < abs(a.radius - b.radius):
-        return []
-    x = (dist**2 + a.radius**2 - b.radius**2) / (2.0 * dist)
-    h = math.sqrt(max(a.radius**2 - x * x, 0.0))
-    e = d / dist
-    base = a.center + x * e
-    return [base + k * h * np.array([-e[1], e[0]]) for k in (-1.0, 1.0)]
-
-
-def _loop(runs: list[_Run], c: np.ndarray, reach: float) -> Loop | None:
-    n = len(c) - 1
-    starts, ends = [], []  # each run's first and last vertex
-    for k in range(len(runs)):
-        a, b = runs[k - 1], runs[k]
-        end, start = c[a.j % n], c[b.i % n]  # apart where runs were dropped between
-        gap = float(np.linalg.norm(start - end))
-        meet = _meet(a, b, 0.5 * (start + end), reach + gap)
-        if meet is None:  # no corner near (e.g. the end of a thin wall): joined by a line
-            ends.append(_project(a, end))
-            starts.append(_project(b, start))
-        else:
-            ends.append(meet)
-            starts.append(meet)
-    ends = ends[1:] + ends[:1]  # ends[k]: the end of runs[k]
-    curves: list[Curve] = []
-    for k, run in enumerate(runs):
-        s, e = starts[k], ends[k]
-        if np.linalg.norm(e - s) > 1e-9:
-            if run.kind == "line":
-                curves.append(Line(_pt(s), _pt(e)))
-            else:
-                mid_sample = c[((run.i + run.j) // 2) % n]
-                mid = run.center + run.radius * _unit(mid_sample - run.center)
-                curves.append(Arc(_pt(s), _pt(mid), _pt(e)))
-        following = starts[(k + 1) % len(runs)]
-        if np.linalg.norm(following - e) > 1e-9:
-            curves.append(Line(_pt(e), _pt(following)))
-    return Loop(tuple(curves)) if len(curves) >= 2 else None
-
-
-def _pt(v: np.ndarray) -> tuple[float, float]:
-    return (float(v[0]), float(v[1]))
-
-
-def _simple(loop: Loop) -> bool:
-    try:
-        ring = tessellate_loop(loop)
-    except (TessellationError, ValueError):
-        return False
-    return len(ring) >= 3 and bool(Polygon(ring).is_valid)
-
-
-def _polyline(ring: np.ndarray, tol: float) -> Loop:
-    simple = shapely.simplify(Polygon(ring), tol, preserve_topology=True)
-    pts = np.asarray(simple.exterior.coords)[:-1] if isinstance(simple, Polygon) else ring
-    if len(pts) < 3:
-        pts = ring
-    return Loop(tuple(Line(_pt(pts[k]), _pt(pts[(k + 1) % len(pts)])) for k in range(len(pts))))
+    return Run(a.i, j, "line", fit.center, fit.axis)
 
 
 # --- rings ------------------------------------------------------------------------------------------
@@ -448,7 +334,7 @@ def _circle_of(p: np.ndarray, tol: float) -> Circle | None:
         return None
     if abs(_sweep(np.vstack([p, p[:1]]), center)) < 6.0:
         return None
-    return Circle(_pt(center), r)
+    return Circle(point(center), r)
 
 
 def _sharpest(p: np.ndarray) -> int:
