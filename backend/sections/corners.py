@@ -55,6 +55,7 @@ def meet(a: Run, b: Run, x: np.ndarray, reach: float) -> np.ndarray | None:
 
 
 def intersections(a: Run, b: Run) -> list[np.ndarray]:
+    """Where the runs' lines or circles cross (lines within 5 degrees of parallel: nowhere)."""
     if a.kind == "line" and b.kind == "line":
         m = np.column_stack([a.axis, -b.axis])
         if abs(np.linalg.det(m)) < math.sin(math.radians(5.0)):
@@ -83,6 +84,7 @@ def intersections(a: Run, b: Run) -> list[np.ndarray]:
 
 
 def build_loop(runs: list[Run], c: np.ndarray, reach: float) -> Loop | None:
+    """The loop of lines and arcs through the runs of the closed samples ``c`` (``c[n] == c[0]``)."""
     n = len(c) - 1
     starts, ends = [], []  # each run's first and last vertex
     for k in range(len(runs)):
@@ -114,10 +116,12 @@ def build_loop(runs: list[Run], c: np.ndarray, reach: float) -> Loop | None:
 
 
 def point(v: np.ndarray) -> tuple[float, float]:
+    """A 2D point of the schema."""
     return (float(v[0]), float(v[1]))
 
 
 def is_simple(loop: Loop) -> bool:
+    """The loop tessellates to a simple polygon."""
     try:
         ring = tessellate_loop(loop)
     except (TessellationError, ValueError):
@@ -126,6 +130,7 @@ def is_simple(loop: Loop) -> bool:
 
 
 def polyline_loop(ring: np.ndarray, tol: float) -> Loop:
+    """The ring simplified (Douglas-Peucker at ``tol``) to straight lines: the fallback loop."""
     simple = shapely.simplify(Polygon(ring), tol, preserve_topology=True)
     pts = np.asarray(simple.exterior.coords)[:-1] if isinstance(simple, Polygon) else ring
     if len(pts) < 3:
