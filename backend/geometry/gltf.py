@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from backend.geometry.mesh_io import MeshError
+from backend.geometry.errors import MeshError
 
 MAX_NODE_DEPTH = 64  # levels in the node hierarchy (real exports use a handful)
 MAX_INSTANCES = 100_000  # mesh placements once instancing is expanded

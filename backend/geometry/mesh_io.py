@@ -18,16 +18,14 @@ from pathlib import Path
 import numpy as np
 import trimesh
 
+from backend.geometry.errors import MeshError  # defined once; importers use it from here too
+
 SUPPORTED_FORMATS = ("stl", "obj", "ply", "glb", "gltf", "off", "xyz")
 MESH_FORMATS = ("stl", "obj", "ply", "glb", "gltf", "off")  # what save_mesh writes
 MIN_POINTS = 64  # a point cloud needs at least this many distinct points
 MAX_POINTS = 2_000_000
 MAX_TRIANGLES = 2_000_000  # files declaring more are refused before parsing (decimate them first)
 _FAR_FROM_ORIGIN = 1e-6  # vertex spread below this fraction of the coordinates' size: precision lost
-
-
-class MeshError(ValueError):
-    """The mesh cannot be used; the message says why."""
 
 
 def points_from_array(vertices: object, what: str = "the point cloud") -> trimesh.PointCloud:

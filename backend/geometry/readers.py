@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from backend.geometry.mesh_io import MeshError
+from backend.geometry.errors import MeshError
 
 STL_HEADER, STL_RECORD = 84, 50
 _CHUNK = 1 << 22

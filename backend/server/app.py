@@ -13,13 +13,11 @@ import contextlib
 import dataclasses
 import json
 import logging
-import math
 from collections.abc import AsyncIterator, Iterable
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 from fastapi import Depends, FastAPI, File, Form, HTTPException, Request, UploadFile
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -32,7 +30,7 @@ from backend.geometry.mesh_io import MeshError
 from backend.server.export import router as export_router
 from backend.server.guard import LOOPBACK_NAMES, MAX_JSON_DEPTH, Guard, json_too_deep
 from backend.server.jobs import JobManager, QueueFull
-from backend.server.mesh import decode_mesh, encode_mesh, load_upload
+from backend.server.mesh import decode_mesh, load_upload
 from backend.server.schema import (
     KEEP_FINISHED,
     KEEP_FINISHED_S,
@@ -73,27 +71,6 @@ def describe_errors(errors: list[dict[str, Any]]) -> str:
         parts.append(f"{loc}: {msg}" if loc else msg)
     more = f" (and {len(parts) - 5} more)" if len(parts) > 5 else ""
     return "; ".join(parts[:5]) + more or "invalid request"
-
-
-def _clean(x: Any) -> Any:
-    """JSON-safe copy: numpy scalars -> Python, non-finite floats -> None."""
-    if isinstance(x, dict):
-        return {str(k): _clean(v) for k, v in x.items()}
-    if isinstance(x, list | tuple):
-        return [_clean(v) for v in x]
-    if isinstance(x, bool | np.bool_):
-        return bool(x)
-    if isinstance(x, int | np.integer):
-        return int(x)
-    if isinstance(x, float | np.floating):
-        return float(x) if math.isfinite(x) else None
-    return x if x is None or isinstance(x, str) else str(x)
-
-
-def result_to_dict(res: rc.ReconstructResult) -> dict[str, Any]:
-    """A ReconstructResult as the JSON of ``JobResult``: the pipeline's own ``to_dict`` (made JSON-safe)
-    and the rebuilt solid; fields ``JobResult`` does not name are left out of the response."""
-    return {**_clean(res.to_dict()), "mesh": encode_mesh(res.mesh).model_dump()}
 
 
 def model_label(reconstructor: Any) -> str:

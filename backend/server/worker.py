@@ -36,7 +36,7 @@ log = logging.getLogger("mesh2cad.server")
 def run_job(reconstructor: Any, payload: Any, progress: Callable, should_cancel: Callable) -> dict[str, Any]:
     """One reconstruction as a ``JobResult`` dict; raises ``JobCancelled`` / ``JobFailed``."""
     from backend import reconstruct as rc
-    from backend.server.app import result_to_dict
+    from backend.server.results import result_to_dict
 
     mesh, options = payload
     try:

@@ -18,7 +18,7 @@ QUICK, BUSY, SLEEPY, DIES, POLITE = 0, 1, 2, 3, 4
 
 
 class Result:
-    """What ``backend.server.app.result_to_dict`` needs of a ReconstructResult."""
+    """What ``backend.server.results.result_to_dict`` needs of a ReconstructResult."""
 
     def __init__(self, mesh: trimesh.Trimesh) -> None:
         self.mesh = mesh
