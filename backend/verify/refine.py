@@ -87,10 +87,11 @@ def refine_candidate(
 
 def volume_reference(prepared_geometry, volume_truth: trimesh.Trimesh | None) -> IouScorer | None:
     """What the keeps-volume guard compares with: exact volumes of a closed, clean input (``volume_truth``);
-    voxel occupancy of any other mesh (open or noisy: never exact truth); nothing for a point cloud."""
+    voxel occupancy of any other input (open or noisy meshes and point clouds are never exact truth: their
+    occupancy comes from the robust closed solid the sections build, ``sections.slices``)."""
     if volume_truth is not None:
         return IouScorer(volume_truth)
-    if isinstance(prepared_geometry, trimesh.Trimesh):
+    if isinstance(prepared_geometry, trimesh.Trimesh | trimesh.PointCloud):
         return IouScorer(prepared_geometry, exact=False)
     return None
 

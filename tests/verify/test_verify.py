@@ -88,4 +88,7 @@ def test_open_mesh_guards_volume_with_voxels():
     assert reference is not None and not reference.exact
     assert not keeps_volume(moved, original, reference)
     assert keeps_volume(original, original, reference)
-    assert volume_reference(trimesh.PointCloud(sheet.vertices), None) is None
+    cloud = trimesh.PointCloud(trimesh.sample.sample_surface(sheet, 4000, seed=0)[0])
+    from_points = volume_reference(cloud, None)
+    assert from_points is not None and not from_points.exact
+    assert not keeps_volume(moved, original, from_points)  # the points' robust solid guards it too
