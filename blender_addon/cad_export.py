@@ -13,11 +13,10 @@ import os
 from typing import Any
 
 import bpy
-from bpy_extras.io_utils import ExportHelper
 
 from . import build, poll, worker
 from .client import BackendError
-from .operators import _begin, _Reporting, target_collection
+from .operators import _begin, _ExportsResult, target_collection
 from .preferences import Settings, current_settings
 from .state import STATE, AddonState, Progress
 
@@ -49,15 +48,9 @@ def export_task(
     worker._guarded(state, run)
 
 
-class _ExportCad(_Reporting, ExportHelper):
+class _ExportCad(_ExportsResult):
     export_format = ""  # "step" | "cadquery" (the backend's names)
     bl_options = {"REGISTER"}
-
-    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        coll = target_collection(context)
-        if coll is not None and not self.filepath:
-            self.filepath = bpy.path.clean_name(coll.name) + self.filename_ext
-        return ExportHelper.invoke(self, context, event)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         coll = target_collection(context)

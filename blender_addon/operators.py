@@ -156,7 +156,17 @@ class MESH2CAD_OT_apply(_Reporting, bpy.types.Operator):
         return {"FINISHED"}
 
 
-class MESH2CAD_OT_export_program(_Reporting, bpy.types.Operator, ExportHelper):
+class _ExportsResult(_Reporting, ExportHelper):
+    """Export operators of a reconstruction: the file name defaults to the result collection's."""
+
+    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
+        coll = target_collection(context)
+        if coll is not None and not self.filepath:
+            self.filepath = bpy.path.clean_name(coll.name) + self.filename_ext
+        return ExportHelper.invoke(self, context, event)
+
+
+class MESH2CAD_OT_export_program(_ExportsResult, bpy.types.Operator):
     bl_idname = "mesh2cad.export_program"
     bl_label = "Export Program"
     bl_description = "Write the CAD program of the active (or last) reconstruction as JSON (cadprog/1)"
@@ -164,12 +174,6 @@ class MESH2CAD_OT_export_program(_Reporting, bpy.types.Operator, ExportHelper):
 
     filename_ext = ".json"
     filter_glob: bpy.props.StringProperty(default="*.json", options={"HIDDEN"})
-
-    def invoke(self, context: bpy.types.Context, event: bpy.types.Event) -> set[str]:
-        coll = target_collection(context)
-        if coll is not None and not self.filepath:
-            self.filepath = bpy.path.clean_name(coll.name) + self.filename_ext
-        return ExportHelper.invoke(self, context, event)
 
     def execute(self, context: bpy.types.Context) -> set[str]:
         coll = target_collection(context)

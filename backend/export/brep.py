@@ -19,7 +19,7 @@ import numpy as np
 
 from backend.cad.program import Arc, Circle, Loop, Operation, Program
 from backend.cad.validate import ProgramError, validated_polygons
-from backend.geometry.solid import HEIGHT_DIGITS, GeometryError, plane_basis, program_scale
+from backend.geometry.solid import HEIGHT_DIGITS, GeometryError, feature_placement, program_scale
 
 INSTALL_HINT = 'OpenCascade bindings are missing: install the extra with  pip install -e ".[step]"'
 
@@ -136,13 +136,7 @@ def program_to_shape(program: Program, scale: float | None = None):
     tol = 10.0**-digits
     solid = None
     for i, feature in enumerate(program.features):
-        basis = plane_basis(feature.sketch.plane)
-        origin = basis[:, 3]
-        offset = np.array([origin @ basis[:, 0], origin @ basis[:, 1]])
-        height = origin @ basis[:, 2]
-        lo, hi = (round(float(height + t), digits) for t in feature.extent.interval())
-        if hi <= lo:
-            raise GeometryError(f"feature {i}: the extrusion has no depth")
+        basis, offset, lo, hi = feature_placement(feature, digits, i)
         n = basis[:, 2] * (hi - lo)
         body = None
         for profile in feature.sketch.profiles:

@@ -97,6 +97,19 @@ def _prism(loops: list[np.ndarray], lo: float, hi: float) -> manifold3d.Manifold
     return body
 
 
+def feature_placement(feature, digits: int, index: int = 0) -> tuple[np.ndarray, np.ndarray, float, float]:
+    """(plane basis, the plane origin's in-plane offset, low and high extrusion heights along the normal,
+    rounded to ``digits`` decimals so coinciding faces of different features coincide exactly)."""
+    basis = plane_basis(feature.sketch.plane)
+    origin = basis[:, 3]
+    offset = np.array([origin @ basis[:, 0], origin @ basis[:, 1]])
+    height = origin @ basis[:, 2]
+    lo, hi = (round(float(height + t), digits) for t in feature.extent.interval())
+    if hi <= lo:
+        raise GeometryError(f"feature {index}: the extrusion has no depth")
+    return basis, offset, lo, hi
+
+
 def build_manifold(program: Program, scale: float | None = None) -> manifold3d.Manifold:
     """The program's solid. ``scale`` is the part's size for the chord tolerance and the snap grid
     (default: ``program_scale(program)``).
@@ -112,13 +125,7 @@ def build_manifold(program: Program, scale: float | None = None) -> manifold3d.M
     digits = HEIGHT_DIGITS - math.ceil(math.log10(scale))
     solid = manifold3d.Manifold()
     for i, (feature, profiles) in enumerate(zip(program.features, polygons)):
-        basis = plane_basis(feature.sketch.plane)
-        origin = basis[:, 3]
-        offset = np.array([origin @ basis[:, 0], origin @ basis[:, 1]])
-        height = origin @ basis[:, 2]
-        lo, hi = (round(float(height + t), digits) for t in feature.extent.interval())
-        if hi <= lo:
-            raise GeometryError(f"feature {i}: the extrusion has no depth")
+        basis, offset, lo, hi = feature_placement(feature, digits, i)
         prisms = [_prism([poly + offset for poly in loops], lo, hi) for loops in profiles]
         body = (
             prisms[0]
