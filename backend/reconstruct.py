@@ -57,7 +57,7 @@ from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, refine_can
 
 log = logging.getLogger(__name__)
 
-DECODE_BUDGET_S = 2.5  # wall-clock budget of autoregressive decoding (a clean part: ~0.5 s on a laptop)
+DECODE_BUDGET_S = 1.2  # wall-clock budget of autoregressive decoding (a clean part: ~0.5-1 s on 2 cores)
 
 __all__ = [  # the pipeline's names, and the intake / verifier names its callers use through it
     "FLAT_TOLERANCE",
