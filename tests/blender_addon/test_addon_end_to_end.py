@@ -43,6 +43,7 @@ JOB_TIMEOUT_S = 120.0
 CD_BOUND = 5e-3  # raw protocol CD in the input's normalised frame
 PART_SEED = 5  # a plate with arcs and a cut
 MM = 80.0  # generator parts are ~1 unit: scale to ~80 mm
+CLOUD_SEED = 1  # a plate with a boss (4 % thin plates are beyond 8,192 points: see the README)
 PLACEMENT = Matrix.Translation((120.0, -40.0, 15.0)) @ Matrix.Rotation(0.5, 4, "Z")
 
 _T0 = time.monotonic()
@@ -205,6 +206,33 @@ def test_reconstruct_overlays_the_input(addon):
     frame = normalizing_frame(want)  # input's bbox: centre -> origin, largest extent -> 1
     cd = chamfer_distance(frame.apply_to_mesh(got), frame.apply_to_mesh(want))
     print(f"\nend-to-end: CD in Blender {cd:.2e}, server {STATE.last_result['cd']:.2e}; {STATE.last_result}")
+    assert cd < CD_BOUND
+
+
+def test_turned_point_cloud_object_is_reconstructed_over_itself(addon):
+    """A vertex-only object whose points are turned in its own frame (a scan laid at an angle), placed
+    and scaled: the result overlays it (the part's frame is found, the program mapped back exactly)."""
+    from scipy.spatial.transform import Rotation
+
+    _, mesh = generate(CLOUD_SEED)
+    turn = Rotation.from_euler("xyz", (25.0, -40.0, 70.0), degrees=True).as_matrix()
+    part = trimesh.Trimesh(mesh.vertices @ turn.T * MM, mesh.faces, process=False)
+    points = trimesh.sample.sample_surface(part, 8192, seed=1)[0]
+    placement = PLACEMENT @ Matrix.Scale(0.5, 4)
+    cloud = _add_object("Cloud", points, [], placement)
+    _select(cloud)
+    bpy.context.scene.mesh2cad.candidates = 2
+    assert bpy.ops.mesh2cad.reconstruct() == {"FINISHED"}
+    _drain(JOB_TIMEOUT_S, until=lambda: not STATE.busy and "Cloud CAD" in bpy.data.collections)
+    assert STATE.last_error == "", STATE.last_hint
+    result = build.result_object(bpy.data.collections["Cloud CAD"])
+    assert len(cloud.data.vertices) == 8192 and len(cloud.data.polygons) == 0  # the input is unchanged
+    want = part.copy()
+    want.apply_transform(np.array(placement))
+    got = _world_trimesh(result)
+    frame = normalizing_frame(want)
+    cd = chamfer_distance(frame.apply_to_mesh(got), frame.apply_to_mesh(want))
+    print(f"\npoint cloud end-to-end: CD {cd:.2e}; {STATE.last_result}")
     assert cd < CD_BOUND
 
 
