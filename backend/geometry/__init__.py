@@ -1,1 +1,2 @@
-"""Geometry: program -> solid (manifold3d), mesh I/O, normalisation, sampling, metrics."""
+"""Geometry: program -> solid (manifold3d), mesh and point-cloud I/O, normalisation, sampling, perturbations,
+metrics."""
