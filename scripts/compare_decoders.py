@@ -48,6 +48,7 @@ def measure(parts: list, reconstructor, decoder: str, n: int, k: int | None, arg
         decoder=decoder,
         steps=k,
         use_sections=args.sections,
+        decode_budget_s=0.0,  # the decoders compared as they are, without the pipeline's time budget
         refine=args.refine,
     )
     rows, n_cand, n_parsed, n_unfinished = [], 0, 0, 0
