@@ -53,7 +53,7 @@ from backend.model.checkpoint import (
 )
 from backend.verify import SOURCE_BBOX, SOURCE_MODEL, SOURCE_SECTION, Candidate, ChamferTarget, pick_best
 from backend.verify.candidates import bbox_candidate, score_programs, section_programs
-from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, refine_candidate, volume_reference
+from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, refine_candidate
 
 log = logging.getLogger(__name__)
 
@@ -304,7 +304,7 @@ class Reconstructor:
         if opt.refine and opt.refine_budget_s > 0:
             stage(0.85, "refine")
             better = refine_candidate(best, target, opt.refine_budget_s, check)
-            if accept_refinement(better, best, volume_reference(mesh_n, prep.volume_truth)):
+            if accept_refinement(better, best, mesh_n, prep.volume_truth):
                 best, refined = better, True
             lap("refine")
 

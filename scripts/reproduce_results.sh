@@ -28,3 +28,7 @@ $PY scripts/compare_decoders.py --decoders unmask --candidates 1 8 --steps 4 8 1
 $PY scripts/benchmark_generator.py
 $PY scripts/benchmark_server.py
 $PY scripts/benchmark_addon.py
+$PY scripts/benchmark_hostile.py                      # health latency and cancel time during a 2 M-triangle job, peak RSS
+$PY scripts/benchmark_deviation.py                    # deviation map of a ~100k-triangle input in headless Blender
+$PY -m backend reconstruct "$REAL/fusion360" --out-dir out/rec_f360
+$PY scripts/benchmark_export.py out/rec_f360          # STEP export time and volume error (add --cadquery-python PY)

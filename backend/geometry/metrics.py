@@ -38,7 +38,11 @@ def chamfer_distance(pred: trimesh.Trimesh, gt: trimesh.Trimesh, n: int = CD_SAM
     seq_pred, seq_gt = np.random.SeedSequence(seed).spawn(2)
     p, _ = sample_surface(pred, n, np.random.default_rng(seq_pred))
     g, _ = sample_surface(gt, n, np.random.default_rng(seq_gt))
-    p, g = p.astype(np.float64), g.astype(np.float64)
+    return two_way_squared(p.astype(np.float64), g.astype(np.float64))
+
+
+def two_way_squared(p: np.ndarray, g: np.ndarray) -> float:
+    """Mean squared nearest-neighbour distance p -> g plus the same g -> p (point sets (n, 3))."""
     d_pg, _ = cKDTree(g).query(p, k=1)
     d_gp, _ = cKDTree(p).query(g, k=1)
     return float(np.mean(d_pg**2) + np.mean(d_gp**2))
@@ -201,10 +205,7 @@ def evaluate_against_points(
     rng = np.random.default_rng(seed)
     if len(g) > n:
         g = g[rng.choice(len(g), size=n, replace=False)]
-    p = frame.apply(sample_surface(pred, n, rng)[0])
-    d_pg, _ = cKDTree(g).query(p, k=1)
-    d_gp, _ = cKDTree(p).query(g, k=1)
-    cd = float(np.mean(d_pg**2) + np.mean(d_gp**2))
+    cd = two_way_squared(frame.apply(sample_surface(pred, n, rng)[0]), g)
     return {
         "cd": cd,
         "iou": None,

@@ -61,15 +61,14 @@ def flat_share(mesh: trimesh.Trimesh) -> float:
     return float(np.mean(angles < np.radians(COPLANAR_DEG)))
 
 
-def _observe(
-    geometry: trimesh.Trimesh | trimesh.PointCloud,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """(points, normals, area weights of the normals or None) in the geometry's own frame."""
+def _observe(geometry: trimesh.Trimesh | trimesh.PointCloud) -> tuple[np.ndarray, np.ndarray]:
+    """(surface points, unit normals) in the geometry's own frame: a point cloud's own points with
+    estimated normals, or area-uniform samples of a mesh with their face normals."""
     if isinstance(geometry, trimesh.PointCloud):
         pts = np.asarray(geometry.vertices, dtype=np.float64)
-        return pts, estimate_normals(pts), None
+        return pts, estimate_normals(pts)
     pts, normals = sample_surface(geometry, OBSERVE_POINTS, 0)
-    return np.asarray(pts, dtype=np.float64), np.asarray(normals, dtype=np.float64), None
+    return np.asarray(pts, dtype=np.float64), np.asarray(normals, dtype=np.float64)
 
 
 def _orientation(geometry, points: np.ndarray, normals: np.ndarray, noisy: bool) -> Orientation:
@@ -82,7 +81,7 @@ def _orientation(geometry, points: np.ndarray, normals: np.ndarray, noisy: bool)
 
 def prepare(checked: trimesh.Trimesh | trimesh.PointCloud, orient: bool = True) -> Prepared:
     """The checked input made ready for sections, the model and the verifier (never modified)."""
-    points, normals, _ = _observe(checked)
+    points, normals = _observe(checked)
     size = float(np.max(np.ptp(points, axis=0)))
     is_mesh = isinstance(checked, trimesh.Trimesh)
     noisy = not is_mesh or flat_share(checked) < CLEAN_FLAT_SHARE

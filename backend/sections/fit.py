@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPolygon, Polygon
+from shapely.geometry import Polygon
 
 from backend.cad.curves import circle_through
 from backend.cad.program import Arc, Circle, Curve, Line, Loop, Profile
@@ -214,13 +214,12 @@ def _simple(loop: Loop) -> bool:
 # --- polygons -> profiles ---------------------------------------------------------------------------
 
 
-def _polygons(geom) -> list[Polygon]:
+def polygons_of(geom) -> list[Polygon]:
+    """The non-empty polygons of any shapely geometry (collections flattened)."""
     if isinstance(geom, Polygon):
-        return [geom]
-    if isinstance(geom, MultiPolygon):
-        return list(geom.geoms)
+        return [] if geom.is_empty else [geom]
     if hasattr(geom, "geoms"):
-        return [g for sub in geom.geoms for g in _polygons(sub)]
+        return [p for sub in geom.geoms for p in polygons_of(sub)]
     return []
 
 
@@ -233,7 +232,7 @@ def fit_polygon(poly: Polygon, tol: float = FIT_TOLERANCE, min_area: float = MIN
 def fit_section(geom, tol: float = FIT_TOLERANCE, min_area: float = MIN_AREA) -> list[Profile]:
     """A shapely (Multi)Polygon section -> profiles; polygons under ``min_area`` are dropped."""
     out = []
-    for poly in _polygons(geom):
+    for poly in polygons_of(geom):
         if poly.is_empty or poly.area < min_area:
             continue
         if not poly.is_valid:

@@ -19,7 +19,7 @@ from shapely.geometry import LineString, Polygon
 
 from backend.cad.program import Circle, Loop, Profile, map_loop
 from backend.sections.corners import Run, build_loop, intersections, is_simple, point, polyline_loop, unit
-from backend.sections.fit import MIN_AREA
+from backend.sections.fit import MIN_AREA, polygons_of
 
 MAX_POINTS = 300  # ring samples at most (the spacing grows for long rings)
 SPACING_PER_TOL = 1.0  # ring sample spacing, in tolerances
@@ -39,7 +39,7 @@ def fit_noisy_section(geom, tol: float, corner: float = 0.0) -> list[Profile]:
     """A shapely (Multi)Polygon of a noisy section -> profiles (outer loop, holes). Arcs of radius up to
     ``corner`` between two lines are read as the corner the sampling rounded."""
     out = []
-    for poly in _polygons(geom):
+    for poly in polygons_of(geom):
         if poly.area < MIN_AREA:
             continue
         outer = fit_noisy_ring(np.asarray(poly.exterior.coords), tol, corner)
@@ -343,11 +343,3 @@ def _sharpest(p: np.ndarray) -> int:
     b = np.roll(p, -k, axis=0) - p
     turn = np.abs(np.arctan2(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0], (a * b).sum(axis=1)))
     return int(np.argmax(turn))
-
-
-def _polygons(geom) -> list[Polygon]:
-    if isinstance(geom, Polygon):
-        return [] if geom.is_empty else [geom]
-    if hasattr(geom, "geoms"):
-        return [p for g in geom.geoms for p in _polygons(g)]
-    return []

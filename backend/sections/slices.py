@@ -25,7 +25,7 @@ from shapely.geometry.polygon import orient
 
 from backend.cad.program import Profile
 from backend.sections.cloud import Occupancy, Surface, occupancy_of, surface_of, unique_cells
-from backend.sections.fit import FIT_TOLERANCE, MIN_AREA, snap_profile
+from backend.sections.fit import FIT_TOLERANCE, MIN_AREA, polygons_of, snap_profile
 from backend.sections.noisy_fit import fit_noisy_section
 
 SKETCH_COLUMNS = {0: (1, 2), 1: (2, 0), 2: (0, 1)}
@@ -297,7 +297,7 @@ def _refine(geom, samples: np.ndarray, pitch: float, reach: float):
     """Every ring of the sealed outline moved inward onto the first surface samples it meets."""
     tree = cKDTree(samples)
     polys = []
-    for poly in _polygons(geom):
+    for poly in polygons_of(geom):
         poly = orient(poly, 1.0)  # exterior counter-clockwise, holes clockwise: material on the left
         shell = _snap_ring(np.asarray(poly.exterior.coords)[:-1], samples, tree, pitch, reach)
         holes = [_snap_ring(np.asarray(r.coords)[:-1], samples, tree, pitch, reach) for r in poly.interiors]
@@ -306,7 +306,7 @@ def _refine(geom, samples: np.ndarray, pitch: float, reach: float):
         candidate = Polygon(shell, [h for h in holes if h is not None])
         if not candidate.is_valid:
             candidate = shapely.make_valid(candidate, method="structure", keep_collapsed=False)
-        polys.extend(p for p in _polygons(candidate) if p.area >= MIN_AREA)
+        polys.extend(p for p in polygons_of(candidate) if p.area >= MIN_AREA)
     if not polys:
         return None
     if len(polys) == 1:
@@ -356,18 +356,10 @@ def _resample_closed(ring: np.ndarray, step: float) -> np.ndarray:
 
 def _without_specks(geom, min_area: float):
     polys = []
-    for p in _polygons(geom):
+    for p in polygons_of(geom):
         if p.area >= min_area:
             holes = [r for r in p.interiors if Polygon(r).area >= min_area]
             polys.append(Polygon(p.exterior, holes) if len(holes) < len(p.interiors) else p)
     if not polys:
         return None
     return polys[0] if len(polys) == 1 else MultiPolygon(polys)
-
-
-def _polygons(geom) -> list[Polygon]:
-    if isinstance(geom, Polygon):
-        return [] if geom.is_empty else [geom]
-    if hasattr(geom, "geoms"):
-        return [p for g in geom.geoms for p in _polygons(g)]
-    return []

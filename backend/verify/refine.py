@@ -110,7 +110,11 @@ def keeps_volume(
     return scorer(refined.program) >= scorer(original.program) - allowed
 
 
-def accept_refinement(refined: Candidate, original: Candidate, reference: IouScorer | None) -> bool:
-    """The refined candidate replaces the original when its ranking CD drops enough and it keeps volume."""
-    gain = refined.rank_cd < original.rank_cd * (1 - REFINE_MIN_GAIN)
-    return gain and keeps_volume(refined, original, reference)
+def accept_refinement(
+    refined: Candidate, original: Candidate, geometry, volume_truth: trimesh.Trimesh | None
+) -> bool:
+    """The refined candidate replaces the original when its ranking CD drops enough and it keeps volume
+    (``volume_reference(geometry, volume_truth)``, built only when the CD gain is there)."""
+    if not refined.rank_cd < original.rank_cd * (1 - REFINE_MIN_GAIN):
+        return False
+    return keeps_volume(refined, original, volume_reference(geometry, volume_truth))

@@ -1,6 +1,8 @@
-"""Helpers for the add-on tests: measure evaluated meshes, add input objects."""
+"""Helpers for the add-on tests: measure evaluated meshes, add and select input objects, drain messages."""
 
 from __future__ import annotations
+
+import time
 
 import bmesh
 import bpy
@@ -41,3 +43,26 @@ def add_cube(name: str = "Part", size: float = 1.0, matrix=None):
     verts = [(x, y, z) for x in (-s, s) for y in (-s, s) for z in (-s, s)]
     faces = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
     return add_mesh_object(name, verts, faces, matrix)
+
+
+def select(*objs) -> None:
+    """Select exactly ``objs``; the first is active."""
+    for obj in bpy.context.scene.objects:
+        obj.select_set(obj in objs)
+    bpy.context.view_layer.objects.active = objs[0] if objs else None
+
+
+def drain(timeout: float = 30.0, until=None) -> None:
+    """Stand in for the add-on's timer (timers never fire in headless bpy): poll until ``until()`` holds
+    (default: the add-on is no longer busy)."""
+    from blender_addon import poll_once
+    from blender_addon.state import STATE
+
+    done = until or (lambda: not STATE.busy)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        poll_once()
+        if done():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out; stage {STATE.stage!r}, error {STATE.last_error!r}")

@@ -26,6 +26,7 @@ import bpy
 import numpy as np
 import pytest
 import trimesh
+from addon_helpers import select
 from mathutils import Matrix
 
 from backend.data.generator import generate
@@ -123,12 +124,6 @@ def fresh_blender(addon):
     yield
 
 
-def _select(*objs) -> None:
-    for obj in bpy.context.scene.objects:
-        obj.select_set(obj in objs)
-    bpy.context.view_layer.objects.active = objs[0] if objs else None
-
-
 def _add_object(name: str, verts, faces, matrix=None) -> bpy.types.Object:
     mesh = bpy.data.meshes.new(name)
     mesh.from_pydata([tuple(map(float, v)) for v in verts], [], [tuple(map(int, f)) for f in faces])
@@ -187,7 +182,7 @@ def test_start_backend_operator_starts_the_real_server(addon):
 def test_reconstruct_overlays_the_input(addon):
     part = _generator_part()
     before = _snapshot(part)
-    _select(part)
+    select(part)
     bpy.context.scene.mesh2cad.candidates = 4
     assert bpy.ops.mesh2cad.reconstruct() == {"FINISHED"}
     _drain(JOB_TIMEOUT_S, until=lambda: not STATE.busy and "Part CAD" in bpy.data.collections)
@@ -220,7 +215,7 @@ def test_turned_point_cloud_object_is_reconstructed_over_itself(addon):
     points = trimesh.sample.sample_surface(part, 8192, seed=1)[0]
     placement = PLACEMENT @ Matrix.Scale(0.5, 4)
     cloud = _add_object("Cloud", points, [], placement)
-    _select(cloud)
+    select(cloud)
     bpy.context.scene.mesh2cad.candidates = 2
     assert bpy.ops.mesh2cad.reconstruct() == {"FINISHED"}
     _drain(JOB_TIMEOUT_S, until=lambda: not STATE.busy and "Cloud CAD" in bpy.data.collections)
@@ -258,7 +253,7 @@ def test_cancel_mid_job_leaves_the_scene_alone(addon):
     part = _generator_part()
     before = _snapshot(part)
     objects = set(bpy.data.objects.keys())
-    _select(part)
+    select(part)
     bpy.context.scene.mesh2cad.candidates = 64  # a long job
     bpy.context.scene.mesh2cad.seed = 7
     assert bpy.ops.mesh2cad.reconstruct() == {"FINISHED"}
@@ -278,13 +273,13 @@ def test_cancel_mid_job_leaves_the_scene_alone(addon):
 def test_errors_are_reported_not_raised(addon):
     # no vertices: refused by the add-on before any request
     empty = _add_object("Empty", [], [])
-    _select(empty)
+    select(empty)
     assert bpy.ops.mesh2cad.reconstruct() == {"CANCELLED"}
     assert "no vertices" in STATE.last_error and "faces" in STATE.last_hint and not STATE.busy
 
     # a flat mesh: the server answers 422; the message reaches the panel
     flat = _add_object("Flat", [(0, 0, 0), (10, 0, 0), (10, 5, 0), (0, 5, 0)], [(0, 1, 2, 3)])
-    _select(flat)
+    select(flat)
     assert bpy.ops.mesh2cad.reconstruct() == {"FINISHED"}
     _drain(JOB_TIMEOUT_S)
     assert "(422)" in STATE.last_error and "flat mesh" in STATE.last_error, STATE.last_error

@@ -7,18 +7,17 @@ import json
 import math
 import os
 import sys
-import time
 from array import array
 from pathlib import Path
 
 import bpy
 import pytest
-from addon_helpers import add_cube
+from addon_helpers import add_cube, drain, select
 from golden_programs import plate_pocket
 from mathutils import Matrix
 
 import blender_addon
-from blender_addon import build, deviation, deviation_ui, poll_once
+from blender_addon import build, deviation, deviation_ui
 from blender_addon.cad_export import LAST_EXPORT
 from blender_addon.state import STATE
 
@@ -46,22 +45,6 @@ def backend_json(tmp_path):
     return tmp_path
 
 
-def _drain(timeout: float = 120.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        poll_once()
-        if not STATE.busy:
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out; stage {STATE.stage!r}, error {STATE.last_error!r}")
-
-
-def _select(*objs) -> None:
-    for obj in bpy.context.scene.objects:
-        obj.select_set(obj in objs)
-    bpy.context.view_layer.objects.active = objs[0] if objs else None
-
-
 def _reconstruction(program: dict, source: bpy.types.Object | None = None) -> bpy.types.Collection:
     coll = build.build_program(program, name="Part CAD", matrix_world=Matrix.Identity(4))
     if source is not None:
@@ -72,16 +55,16 @@ def _reconstruction(program: dict, source: bpy.types.Object | None = None) -> bp
 def test_export_step_and_cadquery_through_the_backend(addon, backend_json, tmp_path):
     pytest.importorskip("OCP")
     coll = _reconstruction(plate_pocket()[0])
-    _select(build.result_object(coll))
+    select(build.result_object(coll))
     step, script = tmp_path / "part.step", tmp_path / "part.py"
     assert bpy.ops.mesh2cad.export_step(filepath=str(step)) == {"FINISHED"}
-    _drain()
+    drain(120.0)
     assert not STATE.last_error, STATE.last_error
     text = step.read_text()
     assert text.startswith("ISO-10303-21;") and "MANIFOLD_SOLID_BREP" in text and "PRODUCT('part'" in text
     assert LAST_EXPORT["path"] == str(step)
     assert bpy.ops.mesh2cad.export_cadquery(filepath=str(script)) == {"FINISHED"}
-    _drain()
+    drain(120.0)
     assert (
         "import cadquery as cq" in script.read_text() and "part = part.cut(feature_2)" in script.read_text()
     )
@@ -150,7 +133,7 @@ def test_deviation_map_operator_on_a_reconstruction(addon):
     )
     coll[build.SOURCE_KEY] = scan.name
     before = [tuple(v.co) for v in scan.data.vertices]
-    _select(build.result_object(coll))
+    select(build.result_object(coll))
     assert deviation_ui.input_and_result(bpy.context) == (scan, build.result_object(coll))
     assert bpy.ops.mesh2cad.deviation_map(role="INPUT") == {"FINISHED"}
     dev = deviation.find_deviation("Scan")
@@ -181,7 +164,7 @@ def test_deviation_map_operator_on_a_reconstruction(addon):
 
 def test_deviation_needs_a_pair(addon):
     add_cube("Lonely")
-    _select(bpy.data.objects["Lonely"])
+    select(bpy.data.objects["Lonely"])
     assert bpy.ops.mesh2cad.deviation_map() == {"CANCELLED"}
 
 

@@ -5,17 +5,16 @@ from __future__ import annotations
 import json
 import os
 import sys
-import time
 from pathlib import Path
 
 import bpy
 import pytest
-from addon_helpers import add_cube, evaluated
+from addon_helpers import add_cube, drain, evaluated, select
 from golden_programs import plate_pocket
 from mathutils import Matrix
 
 import blender_addon
-from blender_addon import build, operators, poll_once
+from blender_addon import build, operators
 from blender_addon.client import BackendError, Client
 from blender_addon.preferences import Settings
 from blender_addon.state import STATE
@@ -56,23 +55,6 @@ def fake_backend(tmp_path, monkeypatch):
     return tmp_path
 
 
-def _drain(timeout: float = 30.0, until=lambda: not STATE.busy) -> None:
-    """Stand in for the timer: poll until the condition holds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        poll_once()
-        if until():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out; stage {STATE.stage!r}, error {STATE.last_error!r}")
-
-
-def _select(*objs) -> None:
-    for obj in bpy.context.scene.objects:
-        obj.select_set(obj in objs)
-    bpy.context.view_layer.objects.active = objs[0] if objs else None
-
-
 def test_reconstruct_without_selection_reports(addon):
     assert bpy.ops.mesh2cad.reconstruct() == {"CANCELLED"}
     assert STATE.last_error == "no mesh selected" and "select" in STATE.last_hint
@@ -80,7 +62,7 @@ def test_reconstruct_without_selection_reports(addon):
 
 
 def test_reconstruct_with_backend_not_installed(addon):
-    _select(add_cube("Part"))
+    select(add_cube("Part"))
     assert bpy.ops.mesh2cad.reconstruct() == {"CANCELLED"}
     assert "not installed" in STATE.last_error and "install.py" in STATE.last_hint
     assert STATE.last_action == "mesh2cad.open_preferences"  # the error carries its fix
@@ -92,7 +74,7 @@ def test_reconstruct_with_backend_not_installed(addon):
 
 def test_reconstruct_with_backend_not_running_and_no_auto_start(addon, monkeypatch):
     monkeypatch.setattr(operators, "current_settings", lambda context=None: Settings(auto_start=False))
-    _select(add_cube("Part"))
+    select(add_cube("Part"))
     assert bpy.ops.mesh2cad.reconstruct() == {"CANCELLED"}
     assert STATE.last_error == "the backend is not running" and "Start Backend" in STATE.last_hint
     assert STATE.last_action == "mesh2cad.start_backend"
@@ -104,7 +86,7 @@ def test_backend_that_dies_at_start_reports_its_output(addon, tmp_path):
     )
     _write_backend_json(python)
     assert bpy.ops.mesh2cad.start_backend() == {"FINISHED"}
-    _drain()
+    drain()
     assert "exited (1)" in STATE.last_error and "No module named backend" in STATE.last_error
     assert "install.py" in STATE.last_hint and not STATE.backend_alive()
 
@@ -117,10 +99,10 @@ def test_apply_and_export_without_result_report(addon, tmp_path):
 
 def test_reconstruct_two_meshes_apply_export_stop(addon, fake_backend):
     a, b = add_cube("A"), add_cube("B", matrix=Matrix.Translation((5, 0, 0)))
-    _select(a, b)
+    select(a, b)
     assert bpy.ops.mesh2cad.reconstruct() == {"FINISHED"}
     assert STATE.busy
-    _drain()
+    drain()
     assert STATE.last_error == ""
     assert "A CAD" in bpy.data.collections and "B CAD" in bpy.data.collections
     assert STATE.last_result["source"] == "B" and STATE.last_result["iou"] == pytest.approx(0.987)
@@ -135,11 +117,11 @@ def test_reconstruct_two_meshes_apply_export_stop(addon, fake_backend):
 
     program, volume, _ = plate_pocket()
     out = fake_backend / "program_out.json"
-    _select(build.result_object(bpy.data.collections["A CAD"]))
+    select(build.result_object(bpy.data.collections["A CAD"]))
     assert bpy.ops.mesh2cad.export_program(filepath=str(out)) == {"FINISHED"}
     assert json.loads(out.read_text()) == program
 
-    _select(build.result_object(bpy.data.collections["B CAD"]))
+    select(build.result_object(bpy.data.collections["B CAD"]))
     assert bpy.ops.mesh2cad.apply() == {"FINISHED"}
     baked = bpy.data.objects["B baked"]
     assert "B CAD" not in bpy.data.collections and baked.type == "MESH" and not baked.modifiers
@@ -153,13 +135,13 @@ def test_reconstruct_two_meshes_apply_export_stop(addon, fake_backend):
 
 
 def test_cancel_deletes_the_job_and_unregister_stops_the_backend(addon, fake_backend):
-    _select(add_cube("Part"))
+    select(add_cube("Part"))
     bpy.context.scene.mesh2cad.seed = 999  # the fake never finishes this job
     assert bpy.ops.mesh2cad.reconstruct() == {"FINISHED"}
-    _drain(until=lambda: STATE.stage == "decoding")
+    drain(until=lambda: STATE.stage == "decoding")
     assert STATE.progress == pytest.approx(0.5) and STATE.current == "Part"
     assert bpy.ops.mesh2cad.cancel() == {"FINISHED"}
-    _drain()
+    drain()
     assert (fake_backend / "cancelled").exists() and STATE.stage == "cancelled"
     assert "Part CAD" not in bpy.data.collections
     popen = STATE.backend.popen
@@ -186,7 +168,7 @@ def test_panel_draws_every_state(addon):
     from blender_addon.panel import MESH2CAD_PT_panel
 
     part = add_cube("Part")
-    _select(part)
+    select(part)
     calls: list = []
     panel = type("P", (), {"layout": _Layout(calls)})()
     MESH2CAD_PT_panel.draw(panel, bpy.context)
