@@ -1,14 +1,10 @@
 """The evaluation table (README, "Evaluation protocol"); its command is ``backend.cli.evaluate``.
 
-Inputs: mesh files of a folder (``--meshes DIR``, optional ``INDEX.tsv`` with ``model`` and
-``bucket`` columns for per-complexity tables) or generator parts for held-out seeds
-(``--synthetic N``). Rows:
-
-- ``pipeline``: the full Reconstructor (model candidates + section candidates, verified, refined);
-- ``model only``: the best rebuilt model candidate of the same run (no sections, no refinement;
-  no extra decoding), shown when sections are on, so the model's own contribution is visible;
-- ``section reference``: ``backend.verify.reference.best_section_program`` on the same inputs;
-- ``bounding box``: the input's axis-aligned bounding box as a solid (doing nothing clever).
+Inputs: mesh files of a folder (``--meshes DIR``, optional ``INDEX.tsv`` with ``model``, ``bucket``
+and ``n_extrudes`` columns for per-complexity tables and the design's feature count) or generator
+parts for held-out seeds (``--synthetic N``; the design is the generator's program). The method rows
+(pipeline, section-only pipeline, model only, section reference, bounding box) and their summaries
+are described in ``backend.evaluate_report``; this module runs them part by part.
 
 With a perturbation (``--perturb rotate|scan|points``, ``backend.geometry.perturb``) every clean mesh is
 turned into the input people actually have, deterministically per part (seed = CRC-32 of its name):
@@ -17,14 +13,15 @@ perturbation's inverse, are scored against the clean original (the section refer
 
 Per row: CD x1000 (strict and own-bbox; median and mean over valid parts), IoU (mean and median
 over valid parts), invalidity ratio (no valid solid: error, empty or over TIMEOUT_S), median seconds,
-compactness (mean features and curves; circles / arcs / lines). Writes results.json, results.md and
-sheet.png (input | reconstruction for the best and worst parts by strict CD).
+compactness (mean features and curves; circles / arcs / lines), feature count against the design,
+cut usage and, for the pipeline, model wins. Writes results.json, results.md and sheet.png (input |
+reconstruction for the best and worst parts by strict CD).
 """
 
 from __future__ import annotations
 
 import csv
-import statistics
+import dataclasses
 import time
 import zlib
 from collections.abc import Callable
@@ -35,10 +32,22 @@ from typing import Any
 import numpy as np
 import trimesh
 
-from backend.cad.program import Arc, Circle, Line, Program
+from backend.cad.program import Arc, Circle, Line, Operation, Program
+from backend.evaluate_report import (  # noqa: F401  (re-exported: the evaluation's one import)
+    BBOX,
+    METHODS,
+    MODEL_ONLY,
+    PIPELINE,
+    REFERENCE,
+    SECTION_ONLY,
+    TIMEOUT_S,
+    build_buckets,
+    build_summary,
+    markdown,
+    methods_of,
+    summarize,
+)
 
-TIMEOUT_S = 60.0  # a part that takes longer counts as invalid (protocol)
-PIPELINE, MODEL_ONLY, REFERENCE, BBOX = "pipeline", "model only", "section reference", "bounding box"
 INDEX_FILE = "INDEX.tsv"
 SHEET_PARTS = 4  # best and worst parts on the sheet
 
@@ -52,14 +61,23 @@ class Part:
     load: Callable[[], trimesh.Trimesh]
     bucket: str | None = None
     gt_program: Program | None = None
+    n_extrudes: int | None = None  # the design's extrude count (INDEX.tsv, or the generator's program)
 
 
-def _read_index(folder: Path) -> dict[str, str]:
+def _int_or_none(text: str | None) -> int | None:
+    try:
+        return int(text) if text not in (None, "") else None
+    except ValueError:
+        return None
+
+
+def _read_index(folder: Path) -> dict[str, dict[str, str]]:
+    """INDEX.tsv's rows by model name (columns model, bucket, n_sketches, n_extrudes, has_nurbs)."""
     path = folder / INDEX_FILE
     if not path.is_file():
         return {}
     with path.open(newline="") as f:
-        return {row["model"]: row.get("bucket", "") for row in csv.DictReader(f, delimiter="\t")}
+        return {row["model"]: row for row in csv.DictReader(f, delimiter="\t")}
 
 
 def mesh_parts(folder: str | Path, limit: int | None = None) -> list[Part]:
@@ -71,7 +89,12 @@ def mesh_parts(folder: str | Path, limit: int | None = None) -> list[Part]:
         raise FileNotFoundError(f"not a folder: {folder}")
     index = _read_index(folder)
     paths = collect_inputs([str(folder)])[:limit]
-    return [Part(p.stem, (lambda p=p: load_mesh(p)), index.get(p.stem)) for p in paths]
+    parts = []
+    for p in paths:
+        entry = index.get(p.stem, {})
+        bucket, n_extrudes = entry.get("bucket"), _int_or_none(entry.get("n_extrudes"))
+        parts.append(Part(p.stem, (lambda p=p: load_mesh(p)), bucket, None, n_extrudes))
+    return parts
 
 
 def synthetic_parts(n: int, skip: int = 0) -> list[Part]:
@@ -81,7 +104,7 @@ def synthetic_parts(n: int, skip: int = 0) -> list[Part]:
     parts = []
     for seed in eval_seeds(skip + n)[skip:]:
         program, mesh = generate(seed)
-        parts.append(Part(f"seed_{seed}", (lambda m=mesh: m.copy()), None, program))
+        parts.append(Part(f"seed_{seed}", (lambda m=mesh: m.copy()), None, program, len(program.features)))
     return parts
 
 
@@ -89,7 +112,16 @@ def synthetic_parts(n: int, skip: int = 0) -> list[Part]:
 
 
 def curve_counts(program: Program) -> dict[str, int]:
-    counts = {"features": len(program.features), "curves": 0, "circles": 0, "arcs": 0, "lines": 0}
+    """Features, cut features and curves (circles / arcs / lines) of ``program``."""
+    cuts = sum(f.operation is Operation.CUT for f in program.features)
+    counts = {
+        "features": len(program.features),
+        "cuts": cuts,
+        "curves": 0,
+        "circles": 0,
+        "arcs": 0,
+        "lines": 0,
+    }
     for f in program.features:
         for p in f.sketch.profiles:
             for loop in p.loops:
@@ -133,53 +165,119 @@ def _back(pred: trimesh.Trimesh, matrix: np.ndarray | None) -> trimesh.Trimesh:
     )
 
 
-def evaluate_part(
-    part: Part, reconstructor, options, reference: bool, perturb: str | None = None
-) -> tuple[dict[str, Any], Any]:
-    """Rows of one part (pipeline, model only, reference, bounding box) and the pipeline's result (or
-    None). With ``perturb`` the pipeline reads the perturbed input and is scored against the clean mesh."""
-    from backend.reconstruct import SOURCE_MODEL, Cancelled
+def grid_text(program: Program) -> str:
+    """``program`` on the token grid in canonical form: the same text is the same program."""
+    from backend.cad.canonical import canonicalize
+    from backend.cad.text import program_to_text
 
-    row: dict[str, Any] = {"name": part.name, "bucket": part.bucket}
-    if part.gt_program is not None:
-        row["ground_truth"] = curve_counts(part.gt_program)
-    try:
-        mesh = part.load()
-        given, matrix = perturbed_input(mesh, part.name, perturb)
-    except (OSError, ValueError) as exc:  # MeshError is a ValueError
-        row[PIPELINE] = row[MODEL_ONLY] = row[REFERENCE] = row[BBOX] = _invalid(f"input: {exc}")
-        return row, None
+    return program_to_text(canonicalize(program, quantize=True))
+
+
+def model_novelty(result: Any, section_only: Any = None) -> bool | None:
+    """Whether the pipeline's winning model program is none of the section programs known (None: the
+    winner is not the model's).
+
+    Compared on the token grid (``grid_text``: model candidates are on the grid, section candidates are
+    continuous). The model's program before refinement is the chosen one when the pipeline did not
+    refine, else its lowest-CD model candidate (``best_by_source``: the chosen program before
+    refinement is not kept). The section programs are the lowest-CD section candidates
+    (``best_by_source``) of the pipeline and of the section-only run, and the section-only run's
+    chosen program when it did not refine (both runs see the same section candidates).
+    """
+    from backend.reconstruct import SOURCE_MODEL, SOURCE_SECTION
+
+    if result is None or result.source != SOURCE_MODEL:
+        return None
+    model = result.best_by_source.get(SOURCE_MODEL)
+    won = result.program_normalized if not result.refined or model is None else model.program
+    sections = [
+        r.best_by_source[SOURCE_SECTION].program
+        for r in (result, section_only)
+        if r is not None and SOURCE_SECTION in r.best_by_source
+    ]
+    if section_only is not None and not section_only.refined and section_only.source == SOURCE_SECTION:
+        sections.append(section_only.program_normalized)
+    return grid_text(won) not in {grid_text(p) for p in sections}
+
+
+def _decodes(reconstructor: Any, decoder: str) -> bool:
+    """Whether ``decoder`` has a model to run (without one the pipeline is already sections only)."""
+    return getattr(reconstructor, "unmask_model" if decoder == "unmask" else "model", None) is not None
+
+
+def _run_pipeline(
+    reconstructor: Any, given, mesh: trimesh.Trimesh, matrix: np.ndarray | None, options, perturb: str | None
+) -> tuple[dict[str, Any], Any]:
+    """One timed reconstruction of ``given``, scored against the clean ``mesh``: (row, result or None)."""
+    from backend.reconstruct import Cancelled
+
     start = time.perf_counter()
     deadline = start + TIMEOUT_S
-    result = None
     try:
         result = reconstructor.reconstruct(
             given, options, should_cancel=lambda: time.perf_counter() > deadline
         )
     except Cancelled:
-        row[PIPELINE] = _invalid(f"timeout ({TIMEOUT_S:.0f} s)", time.perf_counter() - start)
+        return _invalid(f"timeout ({TIMEOUT_S:.0f} s)", time.perf_counter() - start), None
     except ValueError as exc:
-        row[PIPELINE] = _invalid(str(exc), time.perf_counter() - start)
-    if result is not None:
-        seconds = time.perf_counter() - start
-        row[PIPELINE] = {
-            "valid": seconds <= TIMEOUT_S,
-            "seconds": seconds,
-            "source": result.source,
-            "refined": result.refined,
-            "candidates": {**result.stats.to_dict(), "section": result.n_section_candidates},
-            "timings": result.timings,
-            "input": result.input,
-            **curve_counts(result.program_normalized),
-            **_metrics(_back(result.mesh, matrix), mesh, None if perturb else result.scores),
-        }
-        if options.use_sections and result.stats.candidates > 0:  # no row without model candidates
-            best_model = result.best_by_source.get(SOURCE_MODEL)
-            if best_model is None:
-                row[MODEL_ONLY] = _invalid("no model candidate rebuilt")
-            else:
-                pred = _back(result.frame.invert_mesh(best_model.mesh), matrix)
-                row[MODEL_ONLY] = {"valid": True, **curve_counts(best_model.program), **_metrics(pred, mesh)}
+        return _invalid(str(exc), time.perf_counter() - start), None
+    seconds = time.perf_counter() - start
+    row = {
+        "valid": seconds <= TIMEOUT_S,
+        "seconds": seconds,
+        "source": result.source,
+        "refined": result.refined,
+        "candidates": {**result.stats.to_dict(), "section": result.n_section_candidates},
+        "timings": result.timings,
+        "input": result.input,
+        **curve_counts(result.program_normalized),
+        **_metrics(_back(result.mesh, matrix), mesh, None if perturb else result.scores),
+    }
+    return row, result
+
+
+def evaluate_part(
+    part: Part,
+    reconstructor: Any,
+    options: Any,
+    reference: bool,
+    perturb: str | None = None,
+    section_only: bool = False,
+) -> tuple[dict[str, Any], Any]:
+    """Rows of one part (pipeline, section-only pipeline, model only, reference, bounding box) and the
+    pipeline's result (or None). With ``perturb`` the pipeline reads the perturbed input and is scored
+    against the clean mesh. ``section_only``: run the same Reconstructor again with ``candidates=0``
+    (only when the pipeline has model candidates; otherwise the two runs are the same)."""
+    from backend.reconstruct import SOURCE_MODEL
+
+    row: dict[str, Any] = {"name": part.name, "bucket": part.bucket, "n_extrudes": part.n_extrudes}
+    if part.gt_program is not None:
+        row["ground_truth"] = curve_counts(part.gt_program)
+    second = section_only and options.use_sections and options.candidates > 0
+    second = second and _decodes(reconstructor, options.decoder)
+    try:
+        mesh = part.load()
+        given, matrix = perturbed_input(mesh, part.name, perturb)
+    except (OSError, ValueError) as exc:  # MeshError is a ValueError
+        for method in (PIPELINE, MODEL_ONLY, REFERENCE, BBOX) + ((SECTION_ONLY,) if second else ()):
+            row[method] = _invalid(f"input: {exc}")
+        return row, None
+    row[PIPELINE], result = _run_pipeline(reconstructor, given, mesh, matrix, options, perturb)
+    if result is not None and options.use_sections and result.stats.candidates > 0:
+        best_model = result.best_by_source.get(SOURCE_MODEL)  # no row without model candidates
+        if best_model is None:
+            row[MODEL_ONLY] = _invalid("no model candidate rebuilt")
+        else:
+            pred = _back(result.frame.invert_mesh(best_model.mesh), matrix)
+            row[MODEL_ONLY] = {"valid": True, **curve_counts(best_model.program), **_metrics(pred, mesh)}
+    sections_result = None
+    if second:
+        no_model = dataclasses.replace(options, candidates=0)
+        row[SECTION_ONLY], sections_result = _run_pipeline(
+            reconstructor, given, mesh, matrix, no_model, perturb
+        )
+    if result is not None and result.source == SOURCE_MODEL:
+        row[PIPELINE]["model_novel"] = model_novelty(result, sections_result)
     if reference and perturb is None:
         row[REFERENCE] = _reference(mesh)
     row[BBOX] = _bbox(given, mesh, matrix)
@@ -191,7 +289,7 @@ def _bbox(given, mesh: trimesh.Trimesh, matrix: np.ndarray | None) -> dict[str, 
     start = time.perf_counter()
     box = trimesh.creation.box(bounds=np.asarray(given.bounds))
     seconds = time.perf_counter() - start
-    counts = {"features": 1, "curves": 4, "circles": 0, "arcs": 0, "lines": 4}
+    counts = {"features": 1, "cuts": 0, "curves": 4, "circles": 0, "arcs": 0, "lines": 4}
     return {"valid": True, "seconds": seconds, **counts, **_metrics(_back(box, matrix), mesh)}
 
 
@@ -209,137 +307,6 @@ def _reference(mesh: trimesh.Trimesh) -> dict[str, Any]:
         return _invalid(str(exc), time.perf_counter() - start)
     seconds = time.perf_counter() - start
     return {"valid": True, "seconds": seconds, **curve_counts(program), **_metrics(pred, mesh)}
-
-
-# --- summaries --------------------------------------------------------------------------------------
-
-
-def _stat(values: list[float], fn) -> float | None:
-    return float(fn(values)) if values else None
-
-
-def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    """Summary of one method's rows (dicts with "valid" and metrics)."""
-    valid = [r for r in rows if r.get("valid")]
-    cd = [r["cd"] * 1000 for r in valid]
-    cd_own = [r["cd_own"] * 1000 for r in valid]
-    iou = [r["iou"] for r in valid]
-    secs = [r["seconds"] for r in rows if "seconds" in r]
-    out = {
-        "n": len(rows),
-        "valid": len(valid),
-        "invalid_ratio": (1 - len(valid) / len(rows)) if rows else None,
-        "cd_x1000_median": _stat(cd, statistics.median),
-        "cd_x1000_mean": _stat(cd, statistics.fmean),
-        "cd_own_x1000_median": _stat(cd_own, statistics.median),
-        "cd_own_x1000_mean": _stat(cd_own, statistics.fmean),
-        "iou_mean": _stat(iou, statistics.fmean),
-        "iou_median": _stat(iou, statistics.median),
-        "seconds_median": _stat(secs, statistics.median),
-    }
-    for key in ("features", "curves"):
-        out[f"{key}_mean"] = _stat([r[key] for r in valid], statistics.fmean)
-    for key in ("circles", "arcs", "lines"):
-        out[key] = sum(r[key] for r in valid)
-    stats = [r["candidates"] for r in rows if r.get("candidates")]
-    decoded = sum(s.get("candidates", 0) for s in stats)
-    if decoded:  # model candidates over all parts: how many parse, and how many of those fail to rebuild
-        parsed = sum(s.get("parsed", 0) for s in stats)
-        out["candidates_parsed_ratio"] = parsed / decoded
-        out["candidates_unfinished_ratio"] = sum(s.get("unfinished", 0) for s in stats) / decoded
-        out["parsed_failed_rebuild_ratio"] = sum(s.get("failed_rebuild", 0) for s in stats) / max(parsed, 1)
-        out["model_won_ratio"] = sum(r.get("source") == "model" for r in valid) / max(len(valid), 1)
-    return out
-
-
-def methods_of(parts: list[dict[str, Any]]) -> list[str]:
-    return [m for m in (PIPELINE, MODEL_ONLY, REFERENCE, BBOX) if any(m in p for p in parts)]
-
-
-def build_summary(parts: list[dict[str, Any]]) -> dict[str, Any]:
-    summary = {m: summarize([p[m] for p in parts if m in p]) for m in methods_of(parts)}
-    gt = [p["ground_truth"] for p in parts if "ground_truth" in p]
-    if gt:
-        summary["ground truth"] = {
-            "n": len(gt),
-            **{f"{k}_mean": statistics.fmean(g[k] for g in gt) for k in ("features", "curves")},
-            **{k: sum(g[k] for g in gt) for k in ("circles", "arcs", "lines")},
-        }
-    return summary
-
-
-def build_buckets(parts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    buckets = sorted({p["bucket"] for p in parts if p.get("bucket")})
-    return {
-        b: {m: summarize([p[m] for p in parts if p.get("bucket") == b and m in p]) for m in methods_of(parts)}
-        for b in buckets
-    }
-
-
-def _f(v: float | None, digits: int = 3) -> str:
-    return "–" if v is None else f"{v:.{digits}f}"
-
-
-def markdown(summary: dict[str, Any], buckets: dict[str, Any], config: dict[str, Any]) -> str:
-    lines = [
-        "# Evaluation",
-        "",
-        f"Inputs: {config['inputs']} ({config['n_parts']} parts); candidates {config['candidates']},"
-        f" temperature {config['temperature']}, sections {'on' if config['sections'] else 'off'},"
-        f" decoder {config.get('decoder', 'ar')}"
-        + (f" ({config['steps']} steps)" if config.get("steps") else "")
-        + f", model: {config['model']}.",
-        "CD: Chamfer distance x1000 (8,192 samples, squared, two-way) over valid parts; strict = the input's"
-        " normalisation, own = the prediction's own bbox. IoU over valid parts. Invalid: no valid solid"
-        f" (error, empty, > {TIMEOUT_S:.0f} s).",
-        "",
-        "| method | n | CD median | CD mean | CD own median | CD own mean | IoU mean | IoU median"
-        " | invalid | s/part median | features | curves | circles / arcs / lines |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
-    ]
-    for m, s in summary.items():
-        if m == "ground truth":
-            continue
-        lines.append(
-            f"| {m} | {s['n']} | {_f(s['cd_x1000_median'])} | {_f(s['cd_x1000_mean'])}"
-            f" | {_f(s['cd_own_x1000_median'])} | {_f(s['cd_own_x1000_mean'])} | {_f(s['iou_mean'])}"
-            f" | {_f(s['iou_median'])} | {_f(100 * s['invalid_ratio'], 1)} % | {_f(s['seconds_median'], 2)}"
-            f" | {_f(s['features_mean'], 2)} | {_f(s['curves_mean'], 1)}"
-            f" | {s['circles']} / {s['arcs']} / {s['lines']} |"
-        )
-    if "ground truth" in summary:
-        g = summary["ground truth"]
-        lines.append(
-            f"| ground truth | {g['n']} | | | | | | | | | {_f(g['features_mean'], 2)} | {_f(g['curves_mean'], 1)}"
-            f" | {g['circles']} / {g['arcs']} / {g['lines']} |"
-        )
-    pipe = summary.get(PIPELINE, {})
-    if "candidates_parsed_ratio" in pipe:
-        lines += [
-            "",
-            f"Model candidates: {_f(100 * pipe['candidates_parsed_ratio'], 1)} % parse (grammar-masked),"
-            f" {_f(100 * pipe['candidates_unfinished_ratio'], 1)} % unfinished at the token limit;"
-            f" {_f(100 * pipe['parsed_failed_rebuild_ratio'], 1)} % of the parsed ones fail to rebuild;"
-            f" the model's candidate won on {_f(100 * pipe['model_won_ratio'], 1)} % of the parts.",
-        ]
-    if buckets:
-        methods = list(next(iter(buckets.values())))
-        lines += [
-            "",
-            "## By complexity bucket",
-            "",
-            "CD x1000 median / IoU mean / invalid count per method.",
-            "",
-        ]
-        lines.append("| bucket | n | " + " | ".join(methods) + " |")
-        lines.append("|---|---|" + "---|" * len(methods))
-        for b, per in buckets.items():
-            cells = [
-                f"{_f(per[m]['cd_x1000_median'])} / {_f(per[m]['iou_mean'])} / {per[m]['n'] - per[m]['valid']}"
-                for m in methods
-            ]
-            lines.append(f"| {b} | {per[methods[0]]['n']} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
 
 
 def write_sheet(

@@ -18,6 +18,7 @@ from tqdm import tqdm
 from backend.cli.reconstruct import add_reconstruct_options, options_from_args
 from backend.evaluate import (
     PIPELINE,
+    SECTION_ONLY,
     Part,
     build_buckets,
     build_summary,
@@ -42,6 +43,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_reconstruct_options(parser, seed=False, refine=False)
     parser.add_argument("--no-reference", action="store_true", help="skip the section reference row")
     parser.add_argument(
+        "--no-section-only",
+        action="store_true",
+        help="skip the section-only pipeline row (by default each part is reconstructed a second time with"
+        " --candidates 0, so the model's contribution shows as the difference to the pipeline row)",
+    )
+    parser.add_argument(
         "--perturb",
         choices=PERTURBATION_NAMES,
         default=None,
@@ -57,6 +64,16 @@ def model_label(reconstructor: Any, decoder: str) -> str:
     if decoder == "unmask" and getattr(reconstructor, "unmask_model", None) is not None:
         return str(reconstructor.unmask_checkpoint)
     return str(reconstructor.checkpoint) if reconstructor.has_model else "none (sections only)"
+
+
+def _line(p: dict[str, Any]) -> str:
+    """One method's result for one part, for the progress output."""
+    if not p.get("valid"):
+        return f"invalid ({p.get('error')})"
+    return (
+        f"CD x1000 {p['cd'] * 1000:.3f} IoU {p['iou']:.3f} {p['features']} features"
+        f" {p['seconds']:.2f} s ({p['source']})"
+    )
 
 
 def _iter_parts(parts: list[Part]) -> Iterator[Part]:
@@ -85,18 +102,15 @@ def run(args: argparse.Namespace) -> int:
     rows: list[dict[str, Any]] = []
     meshes: dict[str, trimesh.Trimesh] = {}
     for part in _iter_parts(parts):
-        row, result = evaluate_part(part, reconstructor, options, reference, args.perturb)
+        row, result = evaluate_part(
+            part, reconstructor, options, reference, args.perturb, section_only=not args.no_section_only
+        )
         rows.append(row)
         if result is not None:
             meshes[part.name] = result.mesh
-        p = row[PIPELINE]
-        if p.get("valid"):
-            tqdm.write(
-                f"{part.name}: CD x1000 {p['cd'] * 1000:.3f} IoU {p['iou']:.3f} {p['features']} features"
-                f" {p['seconds']:.2f} s ({p['source']})"
-            )
-        else:
-            tqdm.write(f"{part.name}: invalid ({p.get('error')})")
+        tqdm.write(f"{part.name}: {_line(row[PIPELINE])}")
+        if SECTION_ONLY in row:
+            tqdm.write(f"  section only: {_line(row[SECTION_ONLY])}")
     config = {
         "inputs": inputs,
         "n_parts": len(parts),
@@ -107,6 +121,7 @@ def run(args: argparse.Namespace) -> int:
         "model": model_label(reconstructor, options.decoder),
         "steps": options.steps,
         "perturb": args.perturb,
+        "section_only": not args.no_section_only,
     }
     summary, buckets = build_summary(rows), build_buckets(rows)
     out = Path(args.out)
