@@ -65,6 +65,7 @@ def model_config(args: argparse.Namespace) -> Any:
         bos_id=tok.bos_id,
         eos_id=tok.eos_id,
         objective=getattr(args, "objective", "ar"),
+        n_obs_tokens=getattr(args, "observe", 0),
     )
 
 
@@ -77,7 +78,9 @@ def make_loader(args: argparse.Namespace, start: int) -> Any:
 
     from backend.data.dataset import TRAIN_SEED_START, ProceduralDataset
 
-    ds = ProceduralDataset(seed_start=TRAIN_SEED_START + start, max_tokens=args.max_tokens)
+    ds = ProceduralDataset(
+        seed_start=TRAIN_SEED_START + start, max_tokens=args.max_tokens, obs_len=getattr(args, "observe", 0)
+    )
     return DataLoader(
         ds,
         batch_size=args.batch_size,
@@ -104,117 +107,14 @@ def bucketed(
             yield collate_fn(b)
 
 
-def eval_batch(n: int, pad_id: int, max_tokens: int) -> dict[str, Any]:
-    """A fixed batch of ``n`` held-out parts."""
+def eval_batch(n: int, pad_id: int, max_tokens: int, obs_len: int = 0) -> dict[str, Any]:
+    """A fixed batch of ``n`` held-out parts (with their observations when ``obs_len`` > 0)."""
     from backend.cad.tokens import CadTokenizer
     from backend.data.dataset import collate, eval_seeds, make_item
 
     tok = CadTokenizer()
-    items = [make_item(s, 2048, tok) for s in eval_seeds(n)]
+    items = [make_item(s, 2048, tok, obs_len) for s in eval_seeds(n)]
     return collate([it for it in items if len(it["tokens"]) <= max_tokens], pad_id)
-
-
-# --- evaluation ------------------------------------------------------------------------------------
-
-
-def evaluate(
-    model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, max_tokens: int
-) -> dict[str, Any]:
-    """Teacher-forced loss / token accuracy on ``batch``; ``decode_autoregressive`` (greedy) of ``n_decode`` parts."""
-    import torch
-
-    if model.config.objective == "unmask":
-        return evaluate_unmask(model, tokenizer, batch, n_decode, max_tokens)
-
-    from backend.decode.autoregressive import decode_autoregressive
-    from backend.geometry.solid import program_to_mesh
-
-    device = model.device
-    points, tokens = batch["points"].to(device), batch["tokens"].to(device)
-    was_training = model.training
-    model.eval()
-    with torch.no_grad():
-        losses, correct, total = [], 0, 0
-        for i in range(0, len(tokens), 16):
-            out = model(points[i : i + 16], tokens[i : i + 16])
-            target, mask = tokens[i : i + 16, 1:], tokens[i : i + 16, 1:] != tokenizer.pad_id
-            correct += int(((out.logits[:, :-1].argmax(-1) == target) & mask).sum())
-            total += int(mask.sum())
-            losses.append(float(out.loss) * int(mask.sum()))
-        result: dict[str, Any] = {
-            "eval_loss": sum(losses) / max(1, total),
-            "token_acc": correct / max(1, total),
-        }
-        if n_decode > 0:
-            valid = exact = rebuilt = 0
-            for i in range(min(n_decode, len(tokens))):  # the pipeline's decoder, greedy, one candidate
-                res = decode_autoregressive(
-                    model, tokenizer, points[i], n_candidates=1, max_tokens=max_tokens
-                )[0]
-                if res.program is None:
-                    continue
-                valid += 1
-                exact += [tokenizer.bos_id, *res.tokens] == [
-                    t for t in tokens[i].tolist() if t != tokenizer.pad_id
-                ]
-                try:
-                    rebuilt += len(program_to_mesh(res.program).faces) > 0
-                except Exception:  # noqa: BLE001 - any geometry failure counts as not rebuilt
-                    pass
-            result |= {
-                "parse_valid": valid / n_decode,
-                "exact": exact / n_decode,
-                "rebuilds": rebuilt / n_decode,
-            }
-    model.train(was_training)
-    return result
-
-
-def evaluate_unmask(
-    model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, max_tokens: int
-) -> dict[str, Any]:
-    """Masked-diffusion loss / accuracy on masked positions (fixed ratios spread over (0, 1], fixed
-    draws) on ``batch``; greedy ``decode_unmask`` (default steps) of ``n_decode`` parts of it."""
-    import torch
-
-    from backend.decode.unmask import decode_unmask
-    from backend.geometry.solid import program_to_mesh
-
-    device = model.device
-    points, tokens = batch["points"].to(device), batch["tokens"].to(device)
-    was_training = model.training
-    model.eval()
-    gen = torch.Generator().manual_seed(0)
-    ratios = (torch.arange(len(tokens)) + 0.5) / len(tokens)
-    with torch.no_grad():
-        loss_sum, correct, total = 0.0, 0, 0
-        for i in range(0, len(tokens), 16):
-            out = model(points[i : i + 16], tokens[i : i + 16], ratio=ratios[i : i + 16], generator=gen)
-            n = int(out.masked.sum())
-            correct += int(((out.logits.argmax(-1) == out.targets) & out.masked).sum())
-            total += n
-            loss_sum += float(out.loss) * n
-        result: dict[str, Any] = {"eval_loss": loss_sum / max(1, total), "token_acc": correct / max(1, total)}
-        valid = exact = rebuilt = 0
-        for i in range(min(n_decode, len(tokens))):
-            res = decode_unmask(model, tokenizer, points[i], n_candidates=1, max_tokens=max_tokens)[0]
-            if res.program is None:
-                continue
-            valid += 1
-            ref = [t for t in tokens[i].tolist() if t != tokenizer.pad_id]
-            exact += [tokenizer.bos_id, *res.tokens] == ref
-            try:
-                rebuilt += len(program_to_mesh(res.program).faces) > 0
-            except Exception:  # noqa: BLE001 - any geometry failure counts as not rebuilt
-                pass
-        if n_decode > 0:
-            result |= {
-                "parse_valid": valid / n_decode,
-                "exact": exact / n_decode,
-                "rebuilds": rebuilt / n_decode,
-            }
-    model.train(was_training)
-    return result
 
 
 # --- checkpoints -----------------------------------------------------------------------------------
@@ -276,7 +176,12 @@ def build(args: argparse.Namespace, device: Any) -> tuple[Any, Any, Any]:
             )
         from backend.model.unmask_model import UnmaskModel
 
-        return UnmaskModel(model_config(args)).to(device), tokenizer, None
+        model = UnmaskModel(model_config(args))
+        if getattr(args, "init_from", None):
+            from backend.model.warm_start import warm_start
+
+            print(warm_start(model, args.init_from))
+        return model.to(device), tokenizer, None
     if args.base_model:
         from backend.model.lora import build_lora_model, text_collate
 
@@ -284,7 +189,12 @@ def build(args: argparse.Namespace, device: Any) -> tuple[Any, Any, Any]:
         return model.to(device), tokenizer, text_collate(text_tok, tokenizer)
     from backend.model.cad_model import CadModel
 
-    return CadModel(model_config(args)).to(device), tokenizer, None
+    model = CadModel(model_config(args))
+    if getattr(args, "init_from", None):
+        from backend.model.warm_start import warm_start
+
+        print(warm_start(model, args.init_from))
+    return model.to(device), tokenizer, None
 
 
 def train(args: argparse.Namespace) -> int:
@@ -292,8 +202,18 @@ def train(args: argparse.Namespace) -> int:
     import torch
     from tqdm import tqdm
 
+    from backend.train_eval import evaluate
+
     if args.steps is None and args.minutes is None:
         raise ValueError("give --steps or --minutes")
+    if getattr(args, "observe", None) is None:
+        from backend.sections.observe import DEFAULT_OBSERVATION_TOKENS
+
+        args.observe = 0 if args.base_model else DEFAULT_OBSERVATION_TOKENS
+    if args.observe and args.base_model:
+        raise ValueError(
+            "--observe is for the from-scratch decoders; LoRA runs read points only (--observe 0)"
+        )
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
@@ -318,7 +238,9 @@ def train(args: argparse.Namespace) -> int:
     budget = args.minutes * 60 if args.minutes is not None else math.inf
     n_params = sum(p.numel() for p in model.parameters())
     print(f"model: {n_params:,} parameters ({sum(p.numel() for p in params):,} trainable) on {device}")
-    ev_batch = eval_batch(args.eval_n, tokenizer.pad_id, args.max_tokens) if args.eval_n > 0 else None
+    ev_batch = None
+    if args.eval_n > 0:
+        ev_batch = eval_batch(args.eval_n, tokenizer.pad_id, args.max_tokens, getattr(args, "observe", 0))
     if collate_fn is not None and ev_batch is not None:
         ev_batch = None  # LoRA runs: held-out evaluation is done by backend.model.lora's own helpers
     from functools import partial
@@ -355,8 +277,9 @@ def train(args: argparse.Namespace) -> int:
         mask = batch.get("attention_mask")
         for g in optimizer.param_groups:
             g["lr"] = args.lr * lr_factor(state["step"], progress(), args.warmup, args.min_lr_ratio)
+        obs = {k: batch[k].to(device) for k in ("obs", "obs_mask") if k in batch}
         with autocast:
-            out_ = model(points, tokens, None if mask is None else mask.to(device))
+            out_ = model(points, tokens, None if mask is None else mask.to(device), **obs)
         out_.loss.backward()
         grad_norm = float(torch.nn.utils.clip_grad_norm_(params, args.grad_clip))
         optimizer.step()

@@ -35,6 +35,17 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         default="ar",
         help="ar: causal LM (next token); unmask: bidirectional masked-token diffusion (decoder 'unmask')",
     )
+    p.add_argument(
+        "--observe",
+        type=int,
+        default=None,
+        metavar="M",
+        help="observation tokens the model reads after the point prefix (backend.sections.observe; 0: none;"
+        " default 256, and 0 for --base-model)",
+    )
+    p.add_argument(
+        "--init-from", default=None, help="saved model folder whose matching weights start the run"
+    )
     g = p.add_argument_group("model size (from-scratch decoder)")
     g.add_argument("--hidden", type=int, default=256)
     g.add_argument("--layers", type=int, default=4)

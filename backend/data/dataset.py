@@ -35,14 +35,20 @@ def sample_points(mesh, n_points: int, seed: int) -> np.ndarray:
     return np.concatenate([pts, normals], axis=1).astype(np.float32)
 
 
-def make_item(seed: int, n_points: int, tokenizer: CadTokenizer) -> dict:
-    """One example: {"points": (n_points, 6) float32, "tokens": int64 ids, "seed": int}."""
+def make_item(seed: int, n_points: int, tokenizer: CadTokenizer, obs_len: int = 0) -> dict:
+    """One example: {"points": (n_points, 6) float32, "tokens": int64 ids, "seed": int}, and with
+    ``obs_len`` > 0 "obs": the mesh's observation ids (``backend.sections.observe``, at most obs_len)."""
     program, mesh = generate(seed)
-    return {
+    item = {
         "points": torch.from_numpy(sample_points(mesh, n_points, seed)),
         "tokens": torch.tensor(tokenizer.encode(program), dtype=torch.int64),
         "seed": seed,
     }
+    if obs_len > 0:
+        from backend.sections.observe import observation_ids
+
+        item["obs"] = torch.tensor(observation_ids(mesh, tokenizer, obs_len), dtype=torch.int64)
+    return item
 
 
 class ProceduralDataset(IterableDataset):
@@ -61,6 +67,7 @@ class ProceduralDataset(IterableDataset):
         num_samples: int | None = None,
         rank: int = 0,
         world_size: int = 1,
+        obs_len: int = 0,
     ) -> None:
         super().__init__()
         if seed_stride < 1 or world_size < 1 or not 0 <= rank < world_size:
@@ -68,6 +75,7 @@ class ProceduralDataset(IterableDataset):
         self.seed_start, self.seed_stride = seed_start, seed_stride
         self.n_points, self.max_tokens, self.num_samples = n_points, max_tokens, num_samples
         self.rank, self.world_size = rank, world_size
+        self.obs_len = obs_len
         self.tokenizer = CadTokenizer()
 
     def shard(self) -> tuple[int, int]:
@@ -89,23 +97,33 @@ class ProceduralDataset(IterableDataset):
 
     def __iter__(self) -> Iterator[dict]:
         for seed in self.seeds():
-            item = make_item(seed, self.n_points, self.tokenizer)
+            item = make_item(seed, self.n_points, self.tokenizer, self.obs_len)
             if len(item["tokens"]) <= self.max_tokens:
                 yield item
 
 
+def _pad(rows: list[torch.Tensor], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-pad id rows: (B, L) ids and the (B, L) bool mask of real ones."""
+    lengths = [len(r) for r in rows]
+    ids = torch.full((len(rows), max(lengths)), pad_id, dtype=torch.int64)
+    mask = torch.zeros((len(rows), max(lengths)), dtype=torch.bool)
+    for i, r in enumerate(rows):
+        ids[i, : lengths[i]] = r
+        mask[i, : lengths[i]] = True
+    return ids, mask
+
+
 def collate(batch: list[dict], pad_id: int = 0) -> dict:
     """Stack points; right-pad tokens with pad_id. Returns points (B, N, 6), tokens (B, L),
-    attention_mask (B, L) bool (True on real tokens) and seeds (B,)."""
-    lengths = [len(b["tokens"]) for b in batch]
-    tokens = torch.full((len(batch), max(lengths)), pad_id, dtype=torch.int64)
-    mask = torch.zeros((len(batch), max(lengths)), dtype=torch.bool)
-    for i, b in enumerate(batch):
-        tokens[i, : lengths[i]] = b["tokens"]
-        mask[i, : lengths[i]] = True
-    return {
+    attention_mask (B, L) bool (True on real tokens) and seeds (B,); with observations also obs (B, M)
+    and obs_mask (B, M)."""
+    tokens, mask = _pad([b["tokens"] for b in batch], pad_id)
+    out = {
         "points": torch.stack([torch.as_tensor(b["points"]) for b in batch]),
         "tokens": tokens,
         "attention_mask": mask,
         "seeds": torch.tensor([b["seed"] for b in batch], dtype=torch.int64),
     }
+    if "obs" in batch[0]:
+        out["obs"], out["obs_mask"] = _pad([b["obs"] for b in batch], pad_id)
+    return out

@@ -26,6 +26,7 @@ class ModelConfig:
     n_points: int = 2048
     n_prefix_tokens: int = 32
     max_tokens: int = 256
+    n_obs_tokens: int = 0  # > 0: conditioned on the mesh's observation tokens (backend.sections.observe)
     encoder_width: int = 128
     encoder_centroids: int = 128
     encoder_k1: int = 32
@@ -44,6 +45,11 @@ class ModelConfig:
         names = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in names})
 
+    @property
+    def context_length(self) -> int:
+        """Longest input: point prefix, observation tokens, program tokens."""
+        return self.n_prefix_tokens + self.n_obs_tokens + self.max_tokens
+
     def decoder_config(self) -> Qwen2Config:
         """The Qwen2 configuration of the from-scratch decoder."""
         return Qwen2Config(
@@ -53,7 +59,7 @@ class ModelConfig:
             num_hidden_layers=self.n_layers,
             num_attention_heads=self.n_heads,
             num_key_value_heads=self.n_kv_heads,
-            max_position_embeddings=self.n_prefix_tokens + self.max_tokens,
+            max_position_embeddings=self.context_length,
             tie_word_embeddings=True,
             rope_theta=10000.0,
             pad_token_id=self.pad_id,
@@ -101,19 +107,48 @@ class CadModel(nn.Module):
     def embed_tokens(self, tokens: torch.Tensor) -> torch.Tensor:
         return self.decoder.get_input_embeddings()(tokens)
 
+    @property
+    def observes(self) -> bool:
+        """The model reads observation tokens after the point prefix (``ModelConfig.n_obs_tokens``)."""
+        return self.config.n_obs_tokens > 0
+
+    def condition(
+        self, points: torch.Tensor, obs: torch.Tensor | None = None, obs_mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """``[point prefix; observation embeddings]`` (B, P + M, H) and its key mask (None without
+        observations). ``obs`` (B, M) ids, right-padded; ``obs_mask`` marks real ones."""
+        prefix = self.encode_prefix(points)
+        if obs is None:
+            return prefix, None
+        if obs_mask is None:
+            obs_mask = obs != self.config.pad_id
+        ones = torch.ones(prefix.shape[:2], dtype=torch.bool, device=prefix.device)
+        return torch.cat([prefix, self.embed_tokens(obs)], dim=1), torch.cat([ones, obs_mask], dim=1)
+
     def forward(
-        self, points: torch.Tensor, tokens: torch.Tensor, token_mask: torch.Tensor | None = None
+        self,
+        points: torch.Tensor,
+        tokens: torch.Tensor,
+        token_mask: torch.Tensor | None = None,
+        obs: torch.Tensor | None = None,
+        obs_mask: torch.Tensor | None = None,
     ) -> CadOutput:
         """Teacher-forced pass; cross-entropy on CAD tokens only (not the prefix, not padding).
 
         ``tokens`` (B, T) start with BOS and are right-padded; ``token_mask`` (B, T) marks real tokens
-        (default: ``tokens != pad_id``).
+        (default: ``tokens != pad_id``). ``obs`` (B, M): observation ids, right-padded (padding is
+        masked out and skipped by the positions, so a part reads as it does unpadded at inference).
         """
         if token_mask is None:
             token_mask = tokens != self.config.pad_id
-        x = torch.cat([self.encode_prefix(points), self.embed_tokens(tokens)], dim=1)
+        cond, cond_mask = self.condition(points, obs, obs_mask)
+        x = torch.cat([cond, self.embed_tokens(tokens)], dim=1)
         t = tokens.shape[1]
-        logits = self.decoder(inputs_embeds=x, use_cache=False, logits_to_keep=t).logits
+        extra = {}
+        if cond_mask is not None:
+            keys = torch.cat([cond_mask, token_mask], dim=1)
+            extra = {"attention_mask": keys.long(), "position_ids": (keys.long().cumsum(1) - 1).clamp(min=0)}
+        logits = self.decoder(inputs_embeds=x, use_cache=False, logits_to_keep=t, **extra).logits
         labels = tokens[:, 1:].masked_fill(~token_mask[:, 1:], -100)
         loss = F.cross_entropy(logits[:, :-1].flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
         return CadOutput(loss=loss, logits=logits)
@@ -131,9 +166,12 @@ class CadModel(nn.Module):
         )
         return out.logits[:, -1].float(), out.past_key_values
 
-    def prefill(self, points: torch.Tensor, tokens: torch.Tensor) -> tuple[torch.Tensor, Cache]:
-        """Encode ``points``, run ``[prefix; tokens]`` (tokens usually just BOS); next-token logits + cache."""
-        x = torch.cat([self.encode_prefix(points), self.embed_tokens(tokens)], dim=1)
+    def prefill(
+        self, points: torch.Tensor, tokens: torch.Tensor, obs: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, Cache]:
+        """Encode ``points`` (and ``obs``, unpadded), run ``[prefix; tokens]`` (tokens usually just BOS);
+        next-token logits + cache."""
+        x = torch.cat([self.condition(points, obs)[0], self.embed_tokens(tokens)], dim=1)
         return self.run_lm(x)
 
     def step(self, tokens: torch.Tensor, past_key_values: Cache) -> tuple[torch.Tensor, Cache]:

@@ -49,7 +49,7 @@ def bert_config(config: ModelConfig) -> BertConfig:
         num_hidden_layers=config.n_layers,
         num_attention_heads=config.n_heads,
         intermediate_size=config.intermediate_size,
-        max_position_embeddings=config.n_prefix_tokens + config.max_tokens,
+        max_position_embeddings=config.context_length,
         type_vocab_size=2,
         hidden_dropout_prob=0.0,
         attention_probs_dropout_prob=0.0,
@@ -75,15 +75,23 @@ class UnmaskModel(CadModel):
         """Longest canvas: ``max_tokens`` counts BOS, the canvas does not."""
         return self.config.max_tokens - 1
 
-    def canvas_logits(self, prefix: torch.Tensor, canvas: torch.Tensor) -> torch.Tensor:
-        """``prefix`` (B or 1, P, H), ``canvas`` (B, L) ids (``mask_id`` where unknown) -> (B, L, V) logits."""
+    def canvas_logits(
+        self, prefix: torch.Tensor, canvas: torch.Tensor, prefix_mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """``prefix`` (B or 1, P, H), ``canvas`` (B, L) ids (``mask_id`` where unknown) -> (B, L, V) logits.
+        ``prefix_mask`` (B, P): real prefix positions (padded observations); padding is masked out and
+        skipped by the positions."""
         b, p = canvas.shape[0], prefix.shape[1]
         if prefix.shape[0] != b:
             prefix = prefix.expand(b, -1, -1)
         x = torch.cat([prefix, self.embed_tokens(canvas)], dim=1)
         types = torch.ones(b, x.shape[1], dtype=torch.long, device=x.device)
         types[:, :p] = 0
-        return self.decoder(inputs_embeds=x, token_type_ids=types).logits[:, p:]
+        extra = {}
+        if prefix_mask is not None:
+            keys = torch.cat([prefix_mask, torch.ones_like(canvas, dtype=torch.bool)], dim=1).long()
+            extra = {"attention_mask": keys, "position_ids": (keys.cumsum(1) - 1).clamp(min=0)}
+        return self.decoder(inputs_embeds=x, token_type_ids=types, **extra).logits[:, p:]
 
     def canvas_from_tokens(
         self, tokens: torch.Tensor, token_mask: torch.Tensor | None = None
@@ -129,6 +137,8 @@ class UnmaskModel(CadModel):
         token_mask: torch.Tensor | None = None,
         ratio: torch.Tensor | None = None,
         generator: torch.Generator | None = None,
+        obs: torch.Tensor | None = None,
+        obs_mask: torch.Tensor | None = None,
     ) -> UnmaskOutput:
         """Masked-diffusion loss. ``tokens`` (B, T) BOS-first and right-padded as for ``CadModel``.
 
@@ -139,7 +149,8 @@ class UnmaskModel(CadModel):
         if self.training:
             canvas = self.add_tail(canvas, generator)
         masked = self.random_mask(canvas, ratio, generator)
-        logits = self.canvas_logits(self.encode_prefix(points), canvas.masked_fill(masked, self.mask_id))
+        prefix, prefix_mask = self.condition(points, obs, obs_mask)
+        logits = self.canvas_logits(prefix, canvas.masked_fill(masked, self.mask_id), prefix_mask)
         labels = canvas.masked_fill(~masked, -100)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
         return UnmaskOutput(loss=loss, logits=logits, masked=masked, targets=canvas)

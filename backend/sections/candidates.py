@@ -92,9 +92,13 @@ class MeshSlicer:
     def __init__(self, mesh: trimesh.Trimesh) -> None:
         self.mesh = mesh
         self.bounds = np.asarray(mesh.bounds)
+        self._sections: dict[tuple[int, float], object] = {}  # candidates and observations share slices
 
     def polygons(self, axis: int, level: float):
-        return section_polygons(self.mesh, axis, level)
+        key = (axis, level)
+        if key not in self._sections:
+            self._sections[key] = section_polygons(self.mesh, axis, level)
+        return self._sections[key]
 
     def steps(self, axis: int, max_steps: int) -> list[float]:
         return _face_steps(self.mesh, axis, max_steps)
@@ -194,29 +198,53 @@ def layered_candidates(mesh_normalized: Target, quantize: bool = True) -> list[P
     slicer = slicer_for(mesh_normalized)
     out = []
     for axis in (2, 0, 1):
-        lo, hi = (float(v) for v in slicer.bounds[:, axis])
-        q = quantize_value if quantize else float
-        cuts = sorted({q(v) for v in (lo, hi, *slicer.steps(axis, MAX_LAYERS - 1))})
-        slabs: list[list] = []  # [bottom, top, section]
-        for bottom, top in zip(cuts, cuts[1:]):
-            geom = slicer.polygons(axis, 0.5 * (bottom + top))
-            if geom is None:
-                continue
-            if slabs and slabs[-1][1] == bottom and _same_section(slabs[-1][2], geom, slicer.duplicate):
-                slabs[-1][1] = top
-            else:
-                slabs.append([bottom, top, geom])
-        if len(slabs) < 2:
-            continue
-        features = []
-        for bottom, top, geom in slabs:
-            profiles = slicer.profiles(geom, quantize=quantize)
-            if profiles:
-                op = Operation.JOIN if features else Operation.NEW
-                features.append(extrusion_feature(profiles, axis, bottom, top, op, quantize=quantize))
-        if len(features) >= 2:
-            out.append(canonicalize(Program(tuple(features)), quantize=quantize))
+        program = layered_program(slicer, axis, quantize)
+        if program is not None:
+            out.append(program)
     return out
+
+
+def layered_program(slicer: MeshSlicer | RobustSlicer, axis: int, quantize: bool = True) -> Program | None:
+    """The stacked extrusions along ``axis`` (see ``layered_candidates``), or None for fewer than two slabs."""
+    lo, hi = (float(v) for v in slicer.bounds[:, axis])
+    q = quantize_value if quantize else float
+    cuts = sorted({q(v) for v in (lo, hi, *slicer.steps(axis, MAX_LAYERS - 1))})
+    slabs: list[list] = []  # [bottom, top, section]
+    for bottom, top in zip(cuts, cuts[1:]):
+        geom = slicer.polygons(axis, 0.5 * (bottom + top))
+        if geom is None:
+            continue
+        if slabs and slabs[-1][1] == bottom and _same_section(slabs[-1][2], geom, slicer.duplicate):
+            slabs[-1][1] = top
+        else:
+            slabs.append([bottom, top, geom])
+    if len(slabs) < 2:
+        return None
+    features = []
+    for bottom, top, geom in slabs:
+        profiles = slicer.profiles(geom, quantize=quantize)
+        if profiles:
+            op = Operation.JOIN if features else Operation.NEW
+            features.append(extrusion_feature(profiles, axis, bottom, top, op, quantize=quantize))
+    if len(features) < 2:
+        return None
+    return canonicalize(Program(tuple(features)), quantize=quantize)
+
+
+def mid_section_program(
+    slicer: MeshSlicer | RobustSlicer, axis: int, quantize: bool = True
+) -> Program | None:
+    """The section at mid-height along ``axis`` extruded over the mesh's extent, or None."""
+    lo, hi = (float(v) for v in slicer.bounds[:, axis])
+    if quantize and quantize_value(hi) - quantize_value(lo) <= 0:
+        return None
+    geom = slicer.polygons(axis, _heights(lo, hi, (0.5,))[0])
+    profiles = slicer.profiles(geom, quantize=quantize) if geom is not None else ()
+    if not profiles:
+        return None
+    return canonicalize(
+        Program((extrusion_feature(profiles, axis, lo, hi, quantize=quantize),)), quantize=quantize
+    )
 
 
 def all_candidates(mesh_normalized: Target, quantize: bool = True) -> list[Program]:

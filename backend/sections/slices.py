@@ -84,6 +84,7 @@ class RobustSlicer:
         )  # the fit raises it by its ring's noise
         self._clusters: dict[int, list[tuple[float, float]]] = {}
         self._fitted: list[tuple[object, bool, tuple[Profile, ...]]] = []
+        self._sections: dict[tuple[int, float], object] = {}  # candidates and observations share slices
 
     @cached_property
     def occupancy(self) -> Occupancy:
@@ -133,6 +134,12 @@ class RobustSlicer:
 
     def polygons(self, axis: int, level: float):
         """The section at ``level`` as shapely geometry in sketch coordinates, or None."""
+        key = (axis, level)
+        if key not in self._sections:
+            self._sections[key] = self._section(axis, level)
+        return self._sections[key]
+
+    def _section(self, axis: int, level: float):
         occ = self.occupancy
         level = self._clear_of_faces(axis, level)
         solid, sealed = occ.section(axis, level), occ.section(axis, level, sealed=True)
