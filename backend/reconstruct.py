@@ -8,11 +8,15 @@ Stages (the names passed to ``progress``)::
     frame      the part's own axes (``intake.orient``: flat-face normals, PCA fallback; an aligned input
                keeps the identity), normalise (bbox centre -> origin, largest extent 1), observe the
                surface (points + normals, estimated for a point cloud) and its noise (``intake.prepare``)
-    encode     sample points + normals of the normalised input, encode
+    sections   slice the normalised input (exact route for a clean mesh, robust for scans and clouds):
+               the section candidates, and the observation tokens a conditioned model reads
+    encode     sample points + normals of the normalised input, encode (with the observation tokens)
     decode k/N grammar-constrained decoding of N model candidates (k finished so far); a LoRA checkpoint
                (base-model vocabulary) decodes greedy text instead, one point sample per candidate, parsed
-    verify     section candidates join; every candidate is rebuilt, measured against the input and
-               chosen by the verifier's one rule (``backend.verify``: fidelity first, then compactness)
+    verify     the model's programs, each also snapped to the mesh (``verify.snap``: extents onto flat
+               levels, loops onto the section's loops), and the section candidates are rebuilt, measured
+               against the input and chosen by the verifier's one rule (``backend.verify``: fidelity first,
+               then compactness)
     refine     the verifier's coordinate search on extrude distances and plane offsets of the winner
     score      protocol metrics (metrics.evaluate_pair) of the result against the input
 
@@ -26,8 +30,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,8 +54,12 @@ from backend.model.checkpoint import (
     DEFAULT_UNMASK_CHECKPOINT,
     load_checkpoint,
 )
+from backend.model.lora import decode_text_candidates
+from backend.model.runtime import SINGLE_THREAD_PARAMETERS, pick_device, torch_threads
+from backend.sections.candidates import slicer_for
+from backend.sections.observe import observation_ids
 from backend.verify import SOURCE_BBOX, SOURCE_MODEL, SOURCE_SECTION, Candidate, ChamferTarget, pick_best
-from backend.verify.candidates import bbox_candidate, score_programs, section_programs
+from backend.verify.candidates import bbox_candidate, frame_section_programs, score_programs, snapped_programs
 from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, refine_candidate
 
 log = logging.getLogger(__name__)
@@ -71,10 +78,6 @@ __all__ = [  # the pipeline's names, and the intake / verifier names its callers
     "ReconstructResult",
     "Reconstructor",
 ]
-
-# Models smaller than this decode on one CPU thread: their per-token matmuls (batch of N candidates) are
-# too small to gain from threads, and on a shared machine extra threads made decoding ~10x slower.
-SINGLE_THREAD_PARAMETERS = 50_000_000
 
 Progress = Callable[[float, str], None]
 ShouldCancel = Callable[[], bool]
@@ -137,25 +140,6 @@ class ReconstructResult:
 # --- the pipeline -----------------------------------------------------------------------------------
 
 
-def _device(device: str | torch.device) -> torch.device:
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-@contextmanager
-def _torch_threads(n: int | None) -> Iterator[None]:
-    """Run the block with ``n`` torch CPU threads (None: unchanged), then restore the setting."""
-    old = torch.get_num_threads()
-    if n is not None and n != old:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != old:
-            torch.set_num_threads(old)
-
-
 class Reconstructor:
     """Loads the model once; ``reconstruct`` turns meshes into verified programs.
 
@@ -174,7 +158,7 @@ class Reconstructor:
         threads: int | None = None,
         unmask_checkpoint: str | Path | None = None,
     ) -> None:
-        self.device = _device(device)
+        self.device = pick_device(device)
         self.model = self.tokenizer = None
         self.unmask_model = self.unmask_tokenizer = None
         self.meta: dict[str, Any] = {}
@@ -279,20 +263,25 @@ class Reconstructor:
             target = ChamferTarget(mesh_n, seed=opt.seed)
         lap("frame")
 
+        stage(0.015, "sections")
+        slicer = _slicer(prep)
+        sections = frame_section_programs(prep, slicer) if opt.use_sections and slicer is not None else []
+        lap("sections")
+
         stage(0.02, "encode")
-        with _torch_threads(self.threads):
+        with torch_threads(self.threads):
             if opt.decoder == "ar" and self.is_lora:
                 lap("encode")  # the text decoder encodes its own point samples
                 results = self._decode_text(prep, opt, stage)
             else:
-                prefix = self._encode(prep, opt)
+                prefix = self._encode(prep, opt, slicer)
                 lap("encode")
                 results = self._decode(prefix, opt, stage) if prefix is not None else []
         stats = DecodeStats.from_results(results)
         lap("decode")
 
         stage(0.6, "verify")
-        candidates, n_sections = self._verify(results, prep, target, opt, stats, stage, lap)
+        candidates, n_sections = self._verify(results, sections, slicer, prep, target, stats, stage, lap)
         best = pick_best(candidates)
         best_by_source: dict[str, Candidate] = {}
         for c in candidates:
@@ -358,36 +347,29 @@ class Reconstructor:
         pts, normals = prep.sample(n, seed)
         return torch.from_numpy(np.concatenate([pts, normals], axis=1)).to(self.device)
 
-    def _encode(self, prep: Prepared, opt: ReconstructOptions) -> torch.Tensor | None:
-        model = self._model_for(opt.decoder)[0]
+    def _encode(self, prep: Prepared, opt: ReconstructOptions, slicer) -> torch.Tensor | None:
+        """The decoders' prefix: encoded points, then the observation tokens for a conditioned model."""
+        model, tokenizer = self._model_for(opt.decoder)
         if model is None or opt.candidates < 1:
             return None
         points = self._points(prep, opt.n_points or model.config.n_points, opt.seed)[None]
+        obs = None
+        if model.observes:
+            ids = observation_ids(slicer, tokenizer, model.config.n_obs_tokens) if slicer is not None else []
+            obs = torch.tensor([ids or [tokenizer.bos_id, tokenizer.eos_id]], device=self.device)
         with torch.inference_mode():
-            return model.encode_prefix(points)
+            return model.condition(points, obs)[0]
 
     def _decode_text(self, prep: Prepared, opt: ReconstructOptions, stage) -> list[DecodeResult]:
-        """LoRA model: greedy unconstrained text, parsed (``LoraCadModel.decode_programs``); outputs that
-        do not parse are kept with their error (``DecodeStats.unfinished`` / ``unparsed``). Greedy decoding
-        of one point set would repeat itself, so candidate k reads its own sample (seed + k).
-        Cancellation is checked before and after (the generation loop has no progress hook)."""
-        n = opt.candidates
-        if n < 1:
+        """LoRA model: greedy unconstrained text, parsed (``lora.decode_text_candidates``); candidate k
+        reads its own point sample (seed + k). Cancellation is checked before and after."""
+        if opt.candidates < 1:
             return []
-        model = self.model
-        n_points = opt.n_points or model.config.n_points
-        points = torch.stack([self._points(prep, n_points, opt.seed + k) for k in range(n)])
-        stage(0.05, f"decode 0/{n}")
-        with torch.inference_mode():
-            texts = model.decode_programs(points, opt.max_tokens)
-        results = [
-            DecodeResult(tokens=t.tokens, program=t.program, error=t.error, finished=t.finished, greedy=True)
-            for t in texts
-        ]
-        for k, t in enumerate(texts):
-            if t.error is not None:
-                log.debug("LoRA candidate %d has no program: %s", k, t.error)
-        stage(0.6, f"decode {sum(r.finished for r in results)}/{n}")
+        n_points = opt.n_points or self.model.config.n_points
+        points = torch.stack([self._points(prep, n_points, opt.seed + k) for k in range(opt.candidates)])
+        stage(0.05, f"decode 0/{opt.candidates}")
+        results = decode_text_candidates(self.model, points, opt.max_tokens)
+        stage(0.6, f"decode {sum(r.finished for r in results)}/{opt.candidates}")
         return results
 
     def _decode(self, prefix: torch.Tensor, opt: ReconstructOptions, stage) -> list[DecodeResult]:
@@ -413,7 +395,9 @@ class Reconstructor:
             **extra,
         )
 
-    def _verify(self, results, prep: Prepared, target, opt, stats, stage, lap) -> tuple[list[Candidate], int]:
+    def _verify(
+        self, results, sections, slicer, prep: Prepared, target, stats, stage, lap
+    ) -> tuple[list[Candidate], int]:
         programs: list[tuple[Program, str]] = []
         seen: set[tuple[int, ...]] = set()
         for r in results:
@@ -425,14 +409,10 @@ class Reconstructor:
                 continue
             seen.add(key)
             programs.append((r.program, SOURCE_MODEL))
+        if slicer is not None and programs:  # the model's structure, the mesh's numbers
+            programs += [(p, SOURCE_MODEL) for p in snapped_programs([p for p, _ in programs], slicer)]
         n_model = len(programs)
         lap("verify")
-        sections = section_programs(prep.geometry) if opt.use_sections else []
-        for alt_frame, alt_geometry in prep.alternatives if opt.use_sections else []:
-            # another plausible frame: its sections, written in the main frame (turned planes)
-            for p in section_programs(alt_geometry):
-                sections.append(prep.frame.program_to_normalized(alt_frame.program_to_input(p)))
-        lap("sections")
         programs += [(p, SOURCE_SECTION) for p in sections]
 
         def on_candidate(k: int, n: int) -> None:
@@ -446,3 +426,12 @@ class Reconstructor:
             )
             candidates.append(bbox_candidate(prep.geometry, target))
         return candidates, len(sections)
+
+
+def _slicer(prep: Prepared):
+    """The input's slicer (``sections.candidates.slicer_for``), or None when slicing fails (logged)."""
+    try:
+        return slicer_for(prep.geometry)
+    except Exception as exc:  # the model and the bounding box still work without sections
+        log.warning("slicing failed: %s: %s", type(exc).__name__, exc)
+        return None

@@ -105,3 +105,56 @@ def test_without_checkpoint_uses_sections(monkeypatch, tmp_path, part_mm):
     assert res.source == "bbox"  # nothing else: the bounding box, and the result says so
     with pytest.raises(FileNotFoundError):
         Reconstructor(tmp_path / "missing")
+
+
+def test_a_conditioned_model_reads_the_mesh_observation(tmp_path, part_mm, monkeypatch):
+    from backend.cad.tokens import CadTokenizer
+    from backend.model.cad_model import CadModel
+    from backend.sections.observe import observation_ids
+
+    seen = []
+    condition = CadModel.condition
+
+    def spy(self, points, obs=None, obs_mask=None):
+        seen.append(None if obs is None else obs[0].tolist())
+        return condition(self, points, obs, obs_mask)
+
+    monkeypatch.setattr(CadModel, "condition", spy)
+    r = Reconstructor(
+        tiny_checkpoint(tmp_path / "c", n_obs_tokens=48), device="cpu", unmask_checkpoint="none"
+    )
+    res = r.reconstruct(part_mm, FAST)
+    tok = CadTokenizer()
+    assert seen and seen[0] == observation_ids(rc.slicer_for(r_prep_geometry(part_mm)), tok, 48)
+    assert res.stats.candidates == 3 and "sections" in res.timings
+
+
+def r_prep_geometry(mesh):
+    from backend.intake.prepare import prepare
+
+    return prepare(mesh).geometry
+
+
+def test_model_programs_are_also_offered_snapped(reconstructor, part_mm, monkeypatch):
+    from backend.verify import candidates
+
+    offered = []
+    snapped = candidates.snapped_programs
+
+    def spy(programs, slicer):
+        out = snapped(programs, slicer)
+        offered.append((len(programs), len(out)))
+        return out
+
+    from backend.decode import DecodeResult
+
+    program, _ = generate(1_000_000_001)  # the part's own design, as a model would write it
+
+    def decoder(*args, n_candidates, **kwargs):
+        return [DecodeResult(tokens=[k], program=program, finished=True) for k in range(n_candidates)]
+
+    monkeypatch.setattr(rc, "snapped_programs", spy)
+    monkeypatch.setitem(rc.DECODERS, "ar", decoder)
+    res = reconstructor.reconstruct(part_mm, FAST)
+    assert offered == [(3, offered[0][1])] and offered[0][1] <= 3
+    assert "model" in res.best_by_source

@@ -67,3 +67,20 @@ def test_lora_run(tmp_path: Path) -> None:
     assert not any("base_layer" in k for k in ck["model"])  # only trainable weights in checkpoint.pt
     assert train.train(args(*lora_args, "--steps", "3", "--resume")) == 0
     assert load_checkpoint(out / "model")[2]["steps"] == 3
+
+
+def test_conditioned_run_reads_observations_and_warm_starts(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = tmp_path / "first"
+    assert train.train(args("--out", str(first), "--steps", "1", "--observe", "64")) == 0
+    model, _, _ = load_checkpoint(first / "model")
+    assert model.config.n_obs_tokens == 64 and model.observes
+    second = tmp_path / "second"
+    assert train.train(args("--out", str(second), "--steps", "1", "--init-from", str(first / "model"))) == 0
+    assert "warm start from" in capsys.readouterr().out
+    assert load_checkpoint(second / "model")[0].config.n_obs_tokens == 256  # the default
+    with pytest.raises(ValueError, match="--observe"):
+        train.train(
+            args("--out", str(tmp_path / "x"), "--steps", "1", "--observe", "8", "--base-model", str(first))
+        )

@@ -352,3 +352,17 @@ def load_lora_checkpoint(
     if merge:
         model.merge()
     return model.float().to(device).eval(), CadTokenizer(), config.get("meta", {})
+
+
+def decode_text_candidates(model: LoraCadModel, points: torch.Tensor, max_tokens: int | None) -> list:
+    """The pipeline's LoRA candidates: ``decode_programs`` on (K, N, 6) points (one sample per candidate:
+    greedy decoding of one sample would repeat itself) as ``DecodeResult``s; outputs that do not parse
+    keep their error (``DecodeStats.unfinished`` / ``unparsed``)."""
+    from backend.decode.autoregressive import DecodeResult
+
+    with torch.inference_mode():
+        texts = model.decode_programs(points, max_tokens)
+    return [
+        DecodeResult(tokens=t.tokens, program=t.program, error=t.error, finished=t.finished, greedy=True)
+        for t in texts
+    ]

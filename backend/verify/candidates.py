@@ -25,9 +25,10 @@ def bbox_program(mesh: trimesh.Trimesh | trimesh.PointCloud) -> Program:
     return Program((Extrude(Sketch(plane, (Profile(loop),)), Extent(ExtentKind.ONE_SIDE, z1 - z0)),))
 
 
-def section_programs(target_n: trimesh.Trimesh | trimesh.PointCloud) -> list[Program]:
+def section_programs(target_n) -> list[Program]:
     """Programs fitted from the input's cross-sections (single and stacked extrusions), with continuous
-    coordinates: the verifier needs no token grid, and the grid costs thin parts several IoU points."""
+    coordinates: the verifier needs no token grid, and the grid costs thin parts several IoU points.
+    ``target_n``: the normalised mesh or point cloud, or its slicer (``sections.candidates.slicer_for``)."""
     from backend.sections.candidates import all_candidates
 
     try:
@@ -35,6 +36,33 @@ def section_programs(target_n: trimesh.Trimesh | trimesh.PointCloud) -> list[Pro
     except Exception as exc:  # a failing fitter must not take the pipeline down; it is logged
         log.warning("section candidates failed: %s: %s", type(exc).__name__, exc)
         return []
+
+
+def frame_section_programs(prep, slicer) -> list[Program]:
+    """Section programs of the prepared input (``intake.prepare.Prepared``, through ``slicer``), then
+    those of each other plausible frame, written in the main frame (turned planes)."""
+    programs = section_programs(slicer)
+    for alt_frame, alt_geometry in prep.alternatives:
+        for p in section_programs(alt_geometry):
+            programs.append(prep.frame.program_to_normalized(alt_frame.program_to_input(p)))
+    return programs
+
+
+def snapped_programs(programs: Sequence[Program], slicer) -> list[Program]:
+    """The model's programs snapped to the mesh (``verify.snap``), those that changed, without repeats."""
+    from backend.verify.snap import Snapper
+
+    snapper, out, seen = Snapper(slicer), [], set(programs)
+    for p in programs:
+        try:
+            q = snapper.snap(p)
+        except Exception as exc:  # a failing snap must not take the pipeline down; the original stays
+            log.debug("snapping failed: %s: %s", type(exc).__name__, exc)
+            continue
+        if q not in seen:
+            seen.add(q)
+            out.append(q)
+    return out
 
 
 def score_programs(

@@ -1,0 +1,166 @@
+"""Snap a model's program to the mesh: right structure, rough numbers -> exact numbers.
+
+For every feature sketched on an axis plane (the others are kept as written):
+
+1. Extent: both ends of the extrusion move to the nearest level where the mesh has a flat face facing
+   that axis (or to the mesh's end), when one lies within ``STEP_SNAP`` of it.
+2. Sketch: each loop is replaced by the loop of the mesh's cross-section, at the middle of the snapped
+   extrusion, that overlaps it best, when their intersection over union is at least ``MATCH_IOU``.
+   A join's outline matches an outer ring of the section, a cut's outline a hole in it. The section
+   loops are the fitted lines, arcs and circles of the section candidates (``backend.sections``), so a
+   snapped loop is as exact as theirs; a loop keeps the turning sense the model gave it.
+
+The slicer is the pipeline's own (exact for a clean mesh, robust for scans and point clouds); its
+sections are cached, so candidates that snap to the same slab cost one slice.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from shapely.geometry import Polygon
+
+from backend.cad.curves import loop_area, oriented
+from backend.cad.program import (
+    Extent,
+    ExtentKind,
+    Extrude,
+    Loop,
+    Plane,
+    Profile,
+    Program,
+    Sketch,
+    dot,
+    map_loop,
+)
+from backend.cad.tessellate import tessellate_loop
+from backend.sections.candidates import SKETCH_COLUMNS, MeshSlicer
+from backend.sections.slices import RobustSlicer
+
+STEP_SNAP = 0.03  # normalised units: an extrusion end this close to a flat level moves onto it
+MATCH_IOU = 0.5  # a predicted loop and a section loop overlapping less than this are not the same loop
+AXIS_COS = 0.9999  # a sketch normal this close to an axis is on that axis
+MAX_STEPS = 16  # flat levels per axis considered
+
+
+def _axis_of(plane: Plane) -> tuple[int, float] | None:
+    """(axis, sign) of an axis-aligned sketch normal, else None."""
+    n = np.asarray(plane.normal, dtype=float)
+    axis = int(np.argmax(np.abs(n)))
+    if abs(n[axis]) < AXIS_COS:
+        return None
+    return axis, float(np.sign(n[axis]))
+
+
+def _polygon(loop: Loop) -> Polygon | None:
+    pts = tessellate_loop(loop)
+    if len(pts) < 3:
+        return None
+    poly = shapely.make_valid(Polygon(pts))
+    return poly if poly.area > 0 else None
+
+
+class Snapper:
+    """Snaps programs in the normalised frame to one mesh (through its slicer)."""
+
+    def __init__(self, slicer: MeshSlicer | RobustSlicer) -> None:
+        self.slicer = slicer
+        self._levels: dict[int, np.ndarray] = {}
+        self._rings: dict[tuple[int, float], list[tuple[Loop, Polygon]]] = {}
+
+    def levels(self, axis: int) -> np.ndarray:
+        """World heights along ``axis`` where an extrusion may end: the flat steps and both ends."""
+        if axis not in self._levels:
+            lo, hi = (float(v) for v in self.slicer.bounds[:, axis])
+            self._levels[axis] = np.array(sorted({lo, hi, *self.slicer.steps(axis, MAX_STEPS)}))
+        return self._levels[axis]
+
+    def rings(self, axis: int, level: float) -> list[tuple[Loop, Polygon]]:
+        """Fitted loops (outer rings and holes, section coordinates) of the section at ``level``."""
+        key = (axis, round(level, 9))
+        if key not in self._rings:
+            geom = self.slicer.polygons(axis, level)
+            profiles = self.slicer.profiles(geom, quantize=False) if geom is not None else ()
+            loops = [lp for p in profiles for lp in p.loops]
+            self._rings[key] = [(lp, poly) for lp in loops if (poly := _polygon(lp)) is not None]
+        return self._rings[key]
+
+    def _snap_height(self, t: float, levels_t: np.ndarray) -> float:
+        k = int(np.argmin(np.abs(levels_t - t)))
+        return float(levels_t[k]) if abs(levels_t[k] - t) <= STEP_SNAP else t
+
+    def snap_feature(self, feature: Extrude) -> Extrude:
+        """The feature with its extent ends and loops snapped (see the module doc)."""
+        found = _axis_of(feature.sketch.plane)
+        if found is None:
+            return feature
+        axis, sign = found
+        plane, extent = feature.sketch.plane, feature.extent
+        normal = plane.normal
+        h = dot(plane.origin, normal)  # plane height along its normal
+        levels_t = sign * self.levels(axis)  # heights along the normal
+        snap = lambda t: self._snap_height(t, levels_t)  # noqa: E731
+        if extent.kind is ExtentKind.ONE_SIDE:
+            h2 = snap(h)
+            extent2 = Extent(extent.kind, snap(h + extent.d1) - h2)
+        elif extent.kind is ExtentKind.SYMMETRIC:
+            lo, hi = snap(h - abs(extent.d1)), snap(h + abs(extent.d1))
+            h2, extent2 = 0.5 * (lo + hi), Extent(extent.kind, 0.5 * (hi - lo))
+        else:
+            h2 = h
+            extent2 = Extent(extent.kind, snap(h + extent.d1) - h, h - snap(h - extent.d2))
+        lo_t, hi_t = (h2 + t for t in extent2.interval())
+        if hi_t - lo_t <= 0:
+            return feature
+        origin = tuple(o + (h2 - h) * n for o, n in zip(plane.origin, normal))
+        plane2 = Plane(origin, plane.x_dir, normal)
+        rings = self.rings(axis, sign * 0.5 * (lo_t + hi_t))
+        to_section, to_sketch = _maps(plane2, axis)
+        profiles = tuple(
+            Profile(
+                self._snap_loop(p.outer, rings, to_section, to_sketch),
+                tuple(self._snap_loop(hole, rings, to_section, to_sketch) for hole in p.holes),
+            )
+            for p in feature.sketch.profiles
+        )
+        return Extrude(Sketch(plane2, profiles), extent2, feature.operation)
+
+    @staticmethod
+    def _snap_loop(loop: Loop, rings, to_section, to_sketch) -> Loop:
+        poly = _polygon(map_loop(loop, to_section))
+        if poly is None or not rings:
+            return loop
+        best, best_iou = None, MATCH_IOU
+        for ring, ring_poly in rings:
+            inter = poly.intersection(ring_poly).area
+            if inter <= 0:
+                continue
+            iou = inter / poly.union(ring_poly).area
+            if iou >= best_iou:
+                best, best_iou = ring, iou
+        if best is None:
+            return loop
+        return oriented(map_loop(best, to_sketch), loop_area(loop) > 0)
+
+    def snap(self, program: Program) -> Program:
+        """Every feature snapped; the program's structure (features, operations, planes' axes) is kept."""
+        return Program(tuple(self.snap_feature(f) for f in program.features))
+
+
+def _maps(plane: Plane, axis: int):
+    """(sketch -> section coordinates, section -> sketch coordinates) for a plane on ``axis``."""
+    cols = SKETCH_COLUMNS[axis]
+    o = np.asarray(plane.origin, dtype=float)
+    x, y = np.asarray(plane.x_dir, dtype=float), np.asarray(plane.y_dir, dtype=float)
+
+    def to_section(p: tuple[float, float]) -> tuple[float, float]:
+        w = o + p[0] * x + p[1] * y
+        return (float(w[cols[0]]), float(w[cols[1]]))
+
+    def to_sketch(p: tuple[float, float]) -> tuple[float, float]:
+        w = o.copy()
+        w[cols[0]], w[cols[1]] = p
+        d = w - o
+        return (float(d @ x), float(d @ y))
+
+    return to_section, to_sketch

@@ -1,0 +1,103 @@
+"""Snapping a model's program to the mesh: the structure is kept, the numbers become the mesh's."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.cad.curves import loop_area
+from backend.cad.program import (
+    Circle,
+    Extent,
+    ExtentKind,
+    Extrude,
+    Line,
+    Loop,
+    Operation,
+    Plane,
+    Profile,
+    Program,
+    Sketch,
+)
+from backend.geometry.solid import program_to_mesh
+from backend.sections.candidates import slicer_for
+from backend.verify.snap import STEP_SNAP, Snapper
+
+Z = Plane((0.0, 0.0, -0.1), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+
+
+def rect(x0: float, y0: float, x1: float, y1: float) -> Loop:
+    pts = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
+    return Loop(tuple(Line(pts[i], pts[(i + 1) % 4]) for i in range(4)))
+
+
+def plate_with_hole(w: float = 0.5, r: float = 0.1, depth: float = 0.2, z0: float = -0.1) -> Program:
+    plane = Plane((0.0, 0.0, z0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    base = Extrude(Sketch(plane, (Profile(rect(-w, -0.3, w, 0.3)),)), Extent(ExtentKind.ONE_SIDE, depth))
+    top = Plane((0.0, 0.0, z0 + depth), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    hole = Extrude(
+        Sketch(top, (Profile(Loop((Circle((0.1, 0.0), r),))),)),
+        Extent(ExtentKind.ONE_SIDE, -depth),
+        Operation.CUT,
+    )
+    return Program((base, hole))
+
+
+def iou(program: Program, truth) -> float:
+    mesh = program_to_mesh(program)
+    return mesh.intersection(truth).volume / mesh.union(truth).volume
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return program_to_mesh(plate_with_hole())
+
+
+def test_rough_numbers_become_the_mesh_numbers(truth) -> None:
+    rough = plate_with_hole(w=0.47, r=0.085, depth=0.2 + 0.6 * STEP_SNAP, z0=-0.11)
+    snapped = Snapper(slicer_for(truth)).snap(rough)
+    assert iou(rough, truth) < 0.9
+    assert iou(snapped, truth) > 0.995
+    # the structure is the model's: a base and a cut, the cut's loop still one circle
+    assert [f.operation for f in snapped.features] == [Operation.NEW, Operation.CUT]
+    circle = snapped.features[1].sketch.profiles[0].outer.curves
+    assert len(circle) == 1 and circle[0].radius == pytest.approx(0.1, abs=2e-3)
+    assert snapped.features[0].extent.d1 == pytest.approx(0.2, abs=1e-6)
+
+
+def test_a_loop_that_matches_nothing_is_kept(truth) -> None:
+    far = Program(
+        (Extrude(Sketch(Z, (Profile(rect(2.0, 2.0, 2.2, 2.2)),)), Extent(ExtentKind.ONE_SIDE, 0.2)),)
+    )
+    snapped = Snapper(slicer_for(truth)).snap(far)
+    assert snapped.features[0].sketch.profiles == far.features[0].sketch.profiles
+
+
+def test_an_extent_far_from_every_level_is_kept(truth) -> None:
+    tall = plate_with_hole(depth=0.2 + 5 * STEP_SNAP)
+    snapped = Snapper(slicer_for(truth)).snap(tall)
+    assert snapped.features[0].extent.d1 == pytest.approx(0.2 + 5 * STEP_SNAP)
+
+
+def test_turning_sense_and_tilted_planes_are_kept(truth) -> None:
+    clockwise = Loop(tuple(reversed([Line(c.end, c.start) for c in rect(-0.48, -0.3, 0.48, 0.3).curves])))
+    feature = Extrude(Sketch(Z, (Profile(clockwise),)), Extent(ExtentKind.ONE_SIDE, 0.2))
+    tilted = Extrude(
+        Sketch(Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.6, 0.8)), (Profile(rect(0, 0, 0.1, 0.1)),)),
+        Extent(ExtentKind.ONE_SIDE, 0.05),
+    )
+    snapped = Snapper(slicer_for(truth)).snap(Program((feature, tilted)))
+    assert loop_area(snapped.features[0].sketch.profiles[0].outer) < 0
+    assert snapped.features[0].sketch.profiles[0].outer != clockwise  # moved onto the mesh's outline
+    assert snapped.features[1] == tilted
+
+
+def test_a_symmetric_extent_snaps_both_ends(truth) -> None:
+    plane = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    sym = Program(
+        (Extrude(Sketch(plane, (Profile(rect(-0.5, -0.3, 0.5, 0.3)),)), Extent(ExtentKind.SYMMETRIC, 0.11)),)
+    )
+    snapped = Snapper(slicer_for(truth)).snap(sym)
+    f = snapped.features[0]
+    assert f.extent.d1 == pytest.approx(0.1, abs=1e-6) and f.sketch.plane.origin[2] == pytest.approx(
+        0.0, abs=1e-6
+    )
