@@ -14,6 +14,7 @@ Token layout: ``BOS feature feature ... EOS``, each feature as the grammar write
 from __future__ import annotations
 
 from backend.cad.program import Program
+from backend.cad.quantize import QuantizationRangeError
 from backend.cad.tokens import CadTokenizer
 from backend.sections.candidates import (
     MeshSlicer,
@@ -33,7 +34,10 @@ def observation_programs(target: Target | MeshSlicer | RobustSlicer) -> list[Pro
     slicer = slicer_for(target)
     out = []
     for axis in OBSERVED_AXES:
-        program = layered_program(slicer, axis) or mid_section_program(slicer, axis)
+        try:
+            program = layered_program(slicer, axis) or mid_section_program(slicer, axis)
+        except QuantizationRangeError:  # a section past the token grid (a part over the unit size)
+            continue
         if program is not None:
             out.append(program)
     return out

@@ -4,8 +4,10 @@ Every candidate (the model's programs, the section fitter's, the bounding box as
 rebuilt, measured against the input and ranked by one rule (``rank.choose``):
 
     fidelity first: the lowest loss wins; every candidate whose loss is within the tie tolerance of the
-    lowest counts as equally faithful, and among those the most compact program (features + curves:
-    what a person would edit) wins, then the lower loss.
+    lowest counts as equally faithful, and among those the most compact program wins: the fewest sketch
+    curves (what a person edits), and for the same curves the one that gives them more features (a hole
+    as its own cut, a boss as its own join); then the lower loss; then the earlier candidate (the
+    model's come first).
 
 The pipeline's loss is the ranking Chamfer distance against fixed surface samples of the input
 (``target.ChamferTarget``): it is meaningful for closed meshes, open or noisy scans and point clouds
@@ -14,7 +16,8 @@ alike. The evaluation's section reference row (by definition the best single ext
 and a refinement is kept only when it does not lose volume overlap with a closed, clean input.
 
 Modules: ``target`` (what candidates are measured against), ``rank`` (the rule, ``Candidate``),
-``candidates`` (rebuild and score programs; section and bounding-box candidates), ``refine``
+``candidates`` (rebuild and score programs; section and bounding-box candidates), ``snap`` (a model
+program's extents and loops moved onto the mesh's levels and sections), ``refine``
 (coordinate search and the keeps-volume guard), ``reference`` (IoU scoring of programs; the reference row).
 """
 

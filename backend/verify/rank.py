@@ -16,9 +16,14 @@ TIE_RELATIVE, TIE_ABSOLUTE = 0.03, 2e-5
 T = TypeVar("T")
 
 
-def complexity(program: Program) -> int:
-    """What a person edits: features + curves (a circle is one curve)."""
-    return len(program.features) + program.curve_count
+LOSS_DIGITS = 6  # losses equal to this many significant digits are equal (rebuild round-off)
+
+
+def complexity(program: Program) -> tuple[int, int]:
+    """What a person edits, smallest first: the sketch curves (a circle is one curve); then, for the same
+    curves, the program that gives them more features (a hole as its own cut, a boss as its own join:
+    each with its own depth and operation) comes first."""
+    return (program.curve_count, -len(program.features))
 
 
 def choose(
@@ -29,12 +34,12 @@ def choose(
     tie_absolute: float = TIE_ABSOLUTE,
 ) -> T:
     """The rule: among items whose loss is within the tie tolerance of the lowest, the most compact
-    program wins, then the lower loss (then the earlier item)."""
+    program wins (``complexity``), then the lower loss (to ``LOSS_DIGITS``), then the earlier item."""
     if not items:
         raise ValueError("no candidates to choose from")
     lowest = min(loss(it) for it in items)
     tied = [it for it in items if loss(it) <= lowest * (1 + tie_relative) + tie_absolute]
-    return min(tied, key=lambda it: (complexity(program(it)), loss(it)))
+    return min(tied, key=lambda it: (complexity(program(it)), float(f"{loss(it):.{LOSS_DIGITS}g}")))
 
 
 @dataclass
@@ -47,7 +52,7 @@ class Candidate:
     rank_cd: float
 
     @property
-    def complexity(self) -> int:
+    def complexity(self) -> tuple[int, int]:
         return complexity(self.program)
 
 

@@ -92,3 +92,21 @@ def test_open_mesh_guards_volume_with_voxels():
     from_points = volume_reference(cloud, None)
     assert from_points is not None and not from_points.exact
     assert not keeps_volume(moved, original, from_points)  # the points' robust solid guards it too
+
+
+def test_on_equal_curves_the_program_with_its_own_features_wins():
+    from backend.cad.program import Extrude, Operation, Profile, Sketch
+
+    f = plate_with_hole().features[0]
+    holed = Program((f,))  # one feature: a plate whose profile has a hole
+    outer, hole = f.sketch.profiles[0].outer, f.sketch.profiles[0].holes[0]
+    plate = replace(f, sketch=replace(f.sketch, profiles=(Profile(outer),)))
+    cut = Extrude(Sketch(f.sketch.plane, (Profile(hole),)), f.extent, Operation.CUT)
+    designed = Program((plate, cut))  # the same curves, the hole as its own cut
+    assert designed.curve_count == holed.curve_count
+    items = [(holed, 1.0), (designed, 1.01)]
+    assert choose(items, lambda it: it[1], lambda it: it[0]) == (designed, 1.01)
+    fewer = Program((plate,))  # fewer curves still wins a tie, whatever its features
+    assert choose([(designed, 1.0), (fewer, 1.02)], lambda it: it[1], lambda it: it[0])[0] is fewer
+    # losses equal up to rebuild round-off: the earlier candidate (the model's come first)
+    assert choose([(holed, 1.0 + 1e-9), (holed, 1.0)], lambda it: it[1], lambda it: it[0])[1] == 1.0 + 1e-9
