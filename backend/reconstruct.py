@@ -409,9 +409,11 @@ class Reconstructor:
                 continue
             seen.add(key)
             programs.append((r.program, SOURCE_MODEL))
+        n_raw = len(programs)
         if slicer is not None and programs:  # the model's structure, the mesh's numbers
             programs += [(p, SOURCE_MODEL) for p in snapped_programs([p for p, _ in programs], slicer)]
         n_model = len(programs)
+        stats.snapped = n_model - n_raw
         lap("verify")
         programs += [(p, SOURCE_SECTION) for p in sections]
 
@@ -419,7 +421,8 @@ class Reconstructor:
             stage(0.6 + 0.25 * k / max(n, 1), "verify")
 
         candidates, failed = score_programs(programs, target, on_candidate)
-        stats.failed_rebuild += sum(source == SOURCE_MODEL for source, _ in failed)
+        stats.failed_rebuild += sum(k < n_raw for k, _, _ in failed)  # the model's own programs
+        stats.failed_snapped += sum(n_raw <= k < n_model for k, _, _ in failed)
         if not candidates:
             log.warning(
                 "no candidate rebuilt (%d model, %d section): using the bounding box", n_model, len(sections)

@@ -99,6 +99,13 @@ def add_reconstruct_options(
         default=None,
         help="model passes of the unmask decoder (default: its DEFAULT_STEPS)",
     )
+    parser.add_argument(
+        "--decode-budget",
+        type=limits.argparse_decode_budget,
+        default=d.decode_budget_s,
+        metavar="S",
+        help=f"seconds of autoregressive decoding; candidates unfinished then are dropped (default {d.decode_budget_s:g}; 0: none)",
+    )
     parser.add_argument("--no-sections", action="store_true", help="do not add section candidates")
     if refine:
         parser.add_argument("--no-refine", action="store_true", help="skip the refinement stage")
@@ -119,6 +126,7 @@ def options_from_args(args: argparse.Namespace) -> ReconstructOptions:
         steps=args.steps,
         use_sections=not args.no_sections,
         refine=not args.no_refine,
+        decode_budget_s=args.decode_budget,
     )
 
 

@@ -51,6 +51,8 @@ class DecodeStats:
     parsed: int = 0
     unfinished: int = 0
     failed_rebuild: int = 0
+    snapped: int = 0  # snapped versions of the model's programs offered to the verifier (``verify.snap``)
+    failed_snapped: int = 0  # of those, the ones that did not rebuild
     duplicates: int = 0
     unparsed: int = 0
 

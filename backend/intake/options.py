@@ -17,6 +17,7 @@ MIN_TEMPERATURE, MAX_TEMPERATURE = 1e-3, 2.0  # plus 0: greedy
 MIN_TOP_P = 1e-3
 MAX_SEED = 2**31 - 1
 MAX_STEPS = 1024  # model passes of the unmask decoder
+MAX_DECODE_BUDGET_S = 600.0  # seconds of autoregressive decoding (0: no budget)
 
 
 def temperature_problem(t: float) -> str | None:
@@ -34,6 +35,7 @@ def check_options(options: Any) -> None:
         ("top_p", options.top_p, MIN_TOP_P, 1.0, False),
         ("temperature", options.temperature, 0.0, MAX_TEMPERATURE, False),
     ]
+    checks.append(("decode_budget_s", options.decode_budget_s, 0.0, MAX_DECODE_BUDGET_S, False))
     if options.steps is not None:
         checks.append(("steps", options.steps, 1, MAX_STEPS, True))
     for name, value, lo, hi, whole in checks:
@@ -90,4 +92,13 @@ def argparse_top_p(text: str) -> float:
     value = _number(text)
     if not MIN_TOP_P <= value <= 1.0:
         raise argparse.ArgumentTypeError(f"must be between {MIN_TOP_P:g} and 1, got {value!r}")
+    return value
+
+
+def argparse_decode_budget(text: str) -> float:
+    value = _number(text)
+    if not 0.0 <= value <= MAX_DECODE_BUDGET_S:
+        raise argparse.ArgumentTypeError(
+            f"must be between 0 (no budget) and {MAX_DECODE_BUDGET_S:g} s, got {value!r}"
+        )
     return value

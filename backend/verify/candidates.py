@@ -69,11 +69,11 @@ def score_programs(
     programs: Sequence[tuple[Program, str]],
     target: Callable[[trimesh.Trimesh], float],
     on_candidate: Callable[[int, int], None] | None = None,
-) -> tuple[list[Candidate], list[tuple[str, str]]]:
-    """Rebuild and score (program, source) pairs: the candidates, and (source, reason) of those that do
-    not rebuild. ``on_candidate(k, n)`` is called before each (progress, cancellation)."""
+) -> tuple[list[Candidate], list[tuple[int, str, str]]]:
+    """Rebuild and score (program, source) pairs: the candidates, and (index, source, reason) of those
+    that do not rebuild. ``on_candidate(k, n)`` is called before each (progress, cancellation)."""
     candidates: list[Candidate] = []
-    failed: list[tuple[str, str]] = []
+    failed: list[tuple[int, str, str]] = []
     for k, (program, source) in enumerate(programs):
         if on_candidate is not None:
             on_candidate(k, len(programs))
@@ -81,7 +81,7 @@ def score_programs(
             m = program_to_mesh(program)
         except GeometryError as exc:
             log.debug("candidate %d (%s) does not rebuild: %s", k, source, exc)
-            failed.append((source, str(exc)))
+            failed.append((k, source, str(exc)))
             continue
         candidates.append(Candidate(program, source, m, target(m)))
     return candidates, failed
