@@ -274,9 +274,9 @@ class Reconstructor:
                 lap("encode")  # the text decoder encodes its own point samples
                 results = self._decode_text(prep, opt, stage)
             else:
-                prefix = self._encode(prep, opt, slicer)
+                encoded = self._encode(prep, opt, slicer)
                 lap("encode")
-                results = self._decode(prefix, opt, stage) if prefix is not None else []
+                results = self._decode(encoded, opt, stage) if encoded is not None else []
         stats = DecodeStats.from_results(results)
         lap("decode")
 
@@ -347,8 +347,9 @@ class Reconstructor:
         pts, normals = prep.sample(n, seed)
         return torch.from_numpy(np.concatenate([pts, normals], axis=1)).to(self.device)
 
-    def _encode(self, prep: Prepared, opt: ReconstructOptions, slicer) -> torch.Tensor | None:
-        """The decoders' prefix: encoded points, then the observation tokens for a conditioned model."""
+    def _encode(self, prep: Prepared, opt: ReconstructOptions, slicer):
+        """(the decoders' prefix: encoded points, then the observation tokens for a conditioned model;
+        its observed-number logit bias or None), or None without a model."""
         model, tokenizer = self._model_for(opt.decoder)
         if model is None or opt.candidates < 1:
             return None
@@ -358,7 +359,8 @@ class Reconstructor:
             ids = observation_ids(slicer, tokenizer, model.config.n_obs_tokens) if slicer is not None else []
             obs = torch.tensor([ids or [tokenizer.bos_id, tokenizer.eos_id]], device=self.device)
         with torch.inference_mode():
-            return model.condition(points, obs)[0]
+            bias = model.observed_bias(obs)
+            return model.condition(points, obs)[0], None if bias is None else bias[0]
 
     def _decode_text(self, prep: Prepared, opt: ReconstructOptions, stage) -> list[DecodeResult]:
         """LoRA model: greedy unconstrained text, parsed (``lora.decode_text_candidates``); candidate k
@@ -372,7 +374,7 @@ class Reconstructor:
         stage(0.6, f"decode {sum(r.finished for r in results)}/{opt.candidates}")
         return results
 
-    def _decode(self, prefix: torch.Tensor, opt: ReconstructOptions, stage) -> list[DecodeResult]:
+    def _decode(self, encoded, opt: ReconstructOptions, stage) -> list[DecodeResult]:
         n = opt.candidates
 
         def on_step(step: int, total: int, finished: int) -> None:
@@ -390,7 +392,8 @@ class Reconstructor:
             top_p=opt.top_p,
             seed=opt.seed,
             max_tokens=opt.max_tokens,
-            prefix=prefix,
+            prefix=encoded[0],
+            logit_bias=encoded[1],
             progress=on_step,
             **extra,
         )

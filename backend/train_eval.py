@@ -12,12 +12,17 @@ def _obs(batch: dict[str, Any], sl: slice, device: Any) -> dict[str, Any]:
     return {k: batch[k][sl].to(device) for k in ("obs", "obs_mask") if k in batch}
 
 
-def decode_prefix(model: Any, batch: dict[str, Any], i: int, points: Any) -> Any:
-    """Row ``i``'s conditioning as the decoders take it: ``[point prefix; observation]``, unpadded."""
+def decode_inputs(model: Any, batch: dict[str, Any], i: int, points: Any) -> dict[str, Any]:
+    """Row ``i``'s conditioning as the decoders take it: ``prefix`` (``[point prefix; observation]``,
+    unpadded) and ``logit_bias`` (the observed-number bias, or None)."""
     obs = None
     if "obs" in batch:
         obs = batch["obs"][i][batch["obs_mask"][i]][None].to(points.device)
-    return model.condition(points[i : i + 1], obs)[0]
+    bias = model.observed_bias(obs)
+    return {
+        "prefix": model.condition(points[i : i + 1], obs)[0],
+        "logit_bias": None if bias is None else bias[0],
+    }
 
 
 def evaluate(
@@ -51,9 +56,9 @@ def evaluate(
         if n_decode > 0:
             valid = exact = rebuilt = 0
             for i in range(min(n_decode, len(tokens))):  # the pipeline's decoder, greedy, one candidate
-                prefix = decode_prefix(model, batch, i, points)
+                inputs = decode_inputs(model, batch, i, points)
                 res = decode_autoregressive(
-                    model, tokenizer, n_candidates=1, max_tokens=max_tokens, prefix=prefix
+                    model, tokenizer, n_candidates=1, max_tokens=max_tokens, **inputs
                 )[0]
                 if res.program is None:
                     continue
@@ -104,8 +109,8 @@ def evaluate_unmask(
         result: dict[str, Any] = {"eval_loss": loss_sum / max(1, total), "token_acc": correct / max(1, total)}
         valid = exact = rebuilt = 0
         for i in range(min(n_decode, len(tokens))):
-            prefix = decode_prefix(model, batch, i, points)
-            res = decode_unmask(model, tokenizer, n_candidates=1, max_tokens=max_tokens, prefix=prefix)[0]
+            inputs = decode_inputs(model, batch, i, points)
+            res = decode_unmask(model, tokenizer, n_candidates=1, max_tokens=max_tokens, **inputs)[0]
             if res.program is None:
                 continue
             valid += 1

@@ -136,6 +136,7 @@ def decode_autoregressive(
     greedy_first: bool = True,
     progress: Callable[[int, int, int], None] | None = None,
     deadline: float | None = None,
+    logit_bias: torch.Tensor | None = None,
 ) -> list[DecodeResult]:
     """Decode ``n_candidates`` programs for one part.
 
@@ -144,6 +145,8 @@ def decode_autoregressive(
     ``progress(step, max_steps, n_finished)`` is called every 16 steps and at the end; it may raise
     to abort (the reconstruction pipeline raises ``Cancelled`` from it). ``deadline`` (a
     ``time.perf_counter()`` value): candidates still decoding then stop and are reported unfinished.
+    ``logit_bias`` (V,) or (1, V): added to every step's logits (a conditioned model's
+    ``observed_bias``).
     """
     if n_candidates < 1:
         raise ValueError(f"n_candidates must be >= 1, got {n_candidates}")
@@ -181,6 +184,8 @@ def decode_autoregressive(
             out_of_time = True
             break
         allowed = torch.stack([masker(states[i].allowed()) for i in active])
+        if logit_bias is not None:
+            logits = logits.float() + logit_bias.reshape(1, -1).float()
         logits = logits.float().masked_fill(~allowed, float("-inf"))
         log_probs = torch.log_softmax(logits, dim=-1)
         chosen = logits.argmax(dim=-1)

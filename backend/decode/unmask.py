@@ -105,13 +105,15 @@ def decode_unmask(
     greedy_first: bool = True,
     crop: bool = True,
     progress: Callable[[int, int, int], None] | None = None,
+    logit_bias: torch.Tensor | None = None,
 ) -> list[DecodeResult]:
     """Decode ``n_candidates`` programs for one part in at most ``steps`` model passes.
 
     Same arguments and result type as ``decode_autoregressive`` (``points`` (N, 6) or (1, N, 6), or the
     encoded ``prefix``; ``max_tokens`` counts BOS; candidate 0 greedy unless ``greedy_first`` is off
     and ``temperature`` > 0). ``progress(pass, steps, n_finished)`` is called before every pass and at
-    the end; it may raise to abort.
+    the end; it may raise to abort. ``logit_bias`` (V,): added to every pass's logits (a conditioned
+    model's ``observed_bias``).
     """
     if n_candidates < 1:
         raise ValueError(f"n_candidates must be >= 1, got {n_candidates}")
@@ -135,7 +137,9 @@ def decode_unmask(
     never = torch.zeros(len(tokenizer), dtype=torch.bool, device=device)  # never on a canvas
     never[[mask_id, tokenizer.bos_id, tokenizer.vocab[UNK]]] = True
 
+    bias = 0.0 if logit_bias is None else logit_bias.reshape(1, -1).float()
     first = model.canvas_logits(prefix, torch.full((1, limit), mask_id, dtype=torch.long, device=device))[0]
+    first = first.float() + bias
     length = crop_length(first, pad_id, limit) if crop else limit
     cands = [_Candidate(length, mask_id, i < n_greedy) for i in range(n_candidates)]
 
@@ -181,7 +185,7 @@ def decode_unmask(
             logits = first[:length].float().expand(len(live), -1, -1)
         else:
             canvas = torch.from_numpy(np.stack([c.canvas for c in live])).to(device)
-            logits = model.canvas_logits(prefix, canvas).float()
+            logits = model.canvas_logits(prefix, canvas).float() + bias
         logits = logits.masked_fill(never, float("-inf"))
         log_probs = torch.log_softmax(logits, dim=-1)
         chosen = logits.argmax(dim=-1)

@@ -151,6 +151,9 @@ class UnmaskModel(CadModel):
         masked = self.random_mask(canvas, ratio, generator)
         prefix, prefix_mask = self.condition(points, obs, obs_mask)
         logits = self.canvas_logits(prefix, canvas.masked_fill(masked, self.mask_id), prefix_mask)
+        bias = self.observed_bias(obs, obs_mask)
+        if bias is not None:
+            logits = logits + bias[:, None, :].to(logits.dtype)
         labels = canvas.masked_fill(~masked, -100)
         loss = F.cross_entropy(logits.flatten(0, 1).float(), labels.flatten(), ignore_index=-100)
         return UnmaskOutput(loss=loss, logits=logits, masked=masked, targets=canvas)

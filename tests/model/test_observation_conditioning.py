@@ -31,9 +31,10 @@ def test_ar_padding_is_invisible_and_prefill_matches() -> None:
         padded = model(points, tokens, obs=obs, obs_mask=mask).logits[1]
         alone = model(points[1:], tokens[1:], obs=obs[1:, :7]).logits[0]
         first, _ = model.prefill(points[1:], tokens[1:, :1], obs[1:, :7])
+        bias = model.observed_bias(obs[1:, :7])[0]  # the decoders add it to every step's logits
         without = model(points[1:], tokens[1:]).logits[0]
     assert torch.allclose(padded, alone, atol=1e-5)
-    assert torch.allclose(first[0], alone[0], atol=1e-5)
+    assert torch.allclose(first[0] + bias, alone[0], atol=1e-5)
     assert not torch.allclose(without, alone, atol=1e-3)  # the observation is read
 
 
@@ -70,3 +71,16 @@ def test_warm_start_from_nothing_says_so(tmp_path: Path) -> None:
     model, _ = tiny_model("ar")
     with pytest.raises(FileNotFoundError, match="no saved model"):
         warm_start(model, tmp_path)
+
+
+def test_observed_numbers_get_the_learnt_bias() -> None:
+    from backend.cad.tokens import CadTokenizer
+
+    model, _ = tiny_model("ar", n_obs_tokens=16)
+    tok = CadTokenizer()
+    number = tok.vocab["0.250"]
+    obs = torch.tensor([[tok.bos_id, tok.vocab["extrude"], number, tok.eos_id, tok.pad_id]])
+    bias = model.observed_bias(obs)[0]
+    assert bias[number] == model.observed_number_bias and bias[number] > 0
+    assert bias.count_nonzero() == 1  # keywords and specials are never biased, padding is not seen
+    assert tiny_model("ar")[0].observed_bias(obs) is None  # an unconditioned model has none
