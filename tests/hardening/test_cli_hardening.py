@@ -27,6 +27,8 @@ BAD_FLAGS = [
     ("15", "--candidates", "2.5", "must be a whole number"),
     ("15", "--seed", "-1", "must be between 0 and 2,147,483,647"),
     ("15", "--steps", "0", "must be between 1 and 1,024"),
+    ("15", "--decode-budget", "-1", "must be between 0 (no budget) and 600 s"),
+    ("15", "--decode-budget", "inf", "must be a finite number"),
 ]
 
 

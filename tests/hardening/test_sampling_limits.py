@@ -50,6 +50,7 @@ BAD_OPTIONS = [
     ({"candidates": True}, "candidates must be a whole number"),
     ({"seed": -1}, "seed must be between 0 and 2.14748e+09"),
     ({"seed": "8"}, "seed must be a whole number"),
+    ({"decode_budget_s": -0.5}, "decode_budget_s must be between 0 and 600"),
 ]
 
 
