@@ -326,6 +326,7 @@ def train(args: argparse.Namespace) -> int:
         "samples_seen": state["samples_seen"],
         "wall_time_s": round(state["elapsed"], 1),
         "hardware": hardware(device),
+        "init_from": getattr(args, "init_from", None),
         "train_loss": round(loss_ema, 4) if loss_ema else None,
         "eval": ev,
     }

@@ -41,6 +41,15 @@ def model_card(model: Any, meta: dict[str, Any], metrics_markdown: str = "") -> 
         f"- Decoder: {type(model.decoder).__name__}, hidden {c.hidden_size}, {c.n_layers} layers, {c.n_heads}"
         f" heads, vocabulary {c.vocab_size}, up to {c.max_tokens} tokens after a {c.n_prefix_tokens}-token"
         f" point prefix: {dec:,} parameters",
+        *(
+            [
+                f"- Observation: up to {c.n_obs_tokens} tokens after the point prefix: the mesh's stacked sections"
+                " per axis in the program's own token language (`backend/sections/observe.py`), and a learnt"
+                " logit bias on every number the observation contains (observed-number bias)"
+            ]
+            if c.n_obs_tokens
+            else []
+        ),
         f"- Total: {model.num_parameters():,} parameters, stored as {meta.get('dtype', 'float32')}",
         f"- Objective: {c.objective}" + (_UNMASK_NOTE if c.objective == "unmask" else ""),
         "",
@@ -49,6 +58,7 @@ def model_card(model: Any, meta: dict[str, Any], metrics_markdown: str = "") -> 
         "| | |",
         "|---|---|",
         "| data | procedural parts (`backend/data/generator/`), unlimited, fresh seeds |",
+        *([f"| started from | `{meta['init_from']}` |"] if meta.get("init_from") else []),
         f"| steps | {fmt('steps')} |",
         f"| batch size | {fmt('batch_size')} |",
         f"| tokens seen | {fmt('tokens_seen')} |",
