@@ -12,6 +12,7 @@ from transformers import Cache, DynamicCache, PreTrainedModel, Qwen2Config, Qwen
 
 from backend.cad.tokens import NUMBER_WORDS, VOCAB
 from backend.model.encoder import PointEncoder
+from backend.model.fast_decode import FastCache, FastDecoder
 
 NUMBER_BASE = VOCAB.index(NUMBER_WORDS[0])  # number tokens are the ids from here to the end
 OBSERVED_BIAS_INIT = 2.0  # log-odds a number seen in the observation starts with (learnt)
@@ -179,9 +180,18 @@ class CadModel(nn.Module):
     # --- incremental decoding with a KV cache ------------------------------------------------------
 
     def run_lm(
-        self, inputs_embeds: torch.Tensor, past_key_values: Cache | None = None
-    ) -> tuple[torch.Tensor, Cache]:
-        """Run the LM on new embeddings after ``past_key_values``; returns last-position logits (B, V)."""
+        self, inputs_embeds: torch.Tensor, past_key_values: Cache | FastCache | None = None
+    ) -> tuple[torch.Tensor, Cache | FastCache]:
+        """Run the LM on new embeddings after ``past_key_values``; returns last-position logits (B, V).
+
+        In inference a from-scratch Qwen2 decoder runs on ``FastDecoder`` (same logits, fewer operations;
+        its fused weights are read at each prefill, so they are never stale)."""
+        fast = isinstance(past_key_values, FastCache)
+        if past_key_values is None and not self.training and FastDecoder.supports(self.decoder):
+            self._fast = FastDecoder(self.decoder, self.config.context_length)
+            fast = True
+        if fast:
+            return self._fast.run(inputs_embeds, past_key_values)
         if past_key_values is None:
             past_key_values = DynamicCache()
         out = self.decoder(
