@@ -53,10 +53,14 @@ def _axis_of(plane: Plane) -> tuple[int, float] | None:
 
 
 def _polygon(loop: Loop) -> Polygon | None:
+    """The loop's region; a loop that crosses itself (vertices written in the wrong order) stands for
+    the region its vertices span, its convex hull, so that it can still find its section loop."""
     pts = tessellate_loop(loop)
     if len(pts) < 3:
         return None
-    poly = shapely.make_valid(Polygon(pts))
+    poly = Polygon(pts)
+    if not poly.is_valid:
+        poly = shapely.convex_hull(poly)
     return poly if poly.area > 0 else None
 
 
