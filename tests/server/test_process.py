@@ -121,7 +121,7 @@ def test_start_line_and_token_file(server: Server) -> None:
     assert server.token_file.parent.name == "mesh2cad" and server.token_file.parent.parent.name == "state"
     assert server.token_file.name == f"server-{server.proc.pid}-{server.port}.token"
     assert stat.S_IMODE(server.token_file.stat().st_mode) == 0o600 and len(server.token) >= 32
-    health = httpx.get(f"{server.url}/v1/health", timeout=10).json()
+    health = httpx.get(f"{server.url}/v1/health", timeout=60).json()  # the first answer waits for start-up
     assert health["status"] == "ok" and health["model"] == "tiny-test" and health["decoders"] == ["ar"]
     assert httpx.post(f"{server.url}/v1/jobs", json=job_body(), timeout=10).status_code == 401
     addr = outward_address()
