@@ -58,13 +58,15 @@ from backend.model.lora import decode_text_candidates
 from backend.model.runtime import SINGLE_THREAD_PARAMETERS, pick_device, torch_threads
 from backend.sections.candidates import slicer_for
 from backend.sections.observe import observation_ids
-from backend.verify import SOURCE_BBOX, SOURCE_MODEL, SOURCE_SECTION, Candidate, ChamferTarget, pick_best
+from backend.verify import SOURCE_BBOX, SOURCE_MODEL, SOURCE_SECTION, Candidate, ChamferTarget
 from backend.verify.candidates import bbox_candidate, frame_section_programs, score_programs, snapped_programs
-from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, refine_candidate
+from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, pick_keeping_volume, refine_candidate
 
 log = logging.getLogger(__name__)
 
-DECODE_BUDGET_S = 1.2  # wall-clock budget of autoregressive decoding (a clean part: ~0.5-1 s on 2 cores)
+DECODE_BUDGET_S = (
+    2.0  # wall-clock budget of autoregressive decoding (the conditioned model reads ~300 prefix tokens)
+)
 
 __all__ = [  # the pipeline's names, and the intake / verifier names its callers use through it
     "FLAT_TOLERANCE",
@@ -282,7 +284,7 @@ class Reconstructor:
 
         stage(0.6, "verify")
         candidates, n_sections = self._verify(results, sections, slicer, prep, target, stats, stage, lap)
-        best = pick_best(candidates)
+        best = pick_keeping_volume(candidates, mesh_n, prep.volume_truth)
         best_by_source: dict[str, Candidate] = {}
         for c in candidates:
             if c.source not in best_by_source or c.rank_cd < best_by_source[c.source].rank_cd:

@@ -26,6 +26,24 @@ def complexity(program: Program) -> tuple[int, int]:
     return (program.curve_count, -len(program.features))
 
 
+def tied(
+    items: Sequence[T],
+    loss: Callable[[T], float],
+    tie_relative: float = TIE_RELATIVE,
+    tie_absolute: float = TIE_ABSOLUTE,
+) -> list[T]:
+    """The items whose loss is within the tie tolerance of the lowest: equally faithful."""
+    if not items:
+        raise ValueError("no candidates to choose from")
+    lowest = min(loss(it) for it in items)
+    return [it for it in items if loss(it) <= lowest * (1 + tie_relative) + tie_absolute]
+
+
+def preference(program: Program, loss: float) -> tuple:
+    """Among equally faithful items, smaller is preferred: ``complexity``, then the loss (to ``LOSS_DIGITS``)."""
+    return (complexity(program), float(f"{loss:.{LOSS_DIGITS}g}"))
+
+
 def choose(
     items: Sequence[T],
     loss: Callable[[T], float],
@@ -35,11 +53,9 @@ def choose(
 ) -> T:
     """The rule: among items whose loss is within the tie tolerance of the lowest, the most compact
     program wins (``complexity``), then the lower loss (to ``LOSS_DIGITS``), then the earlier item."""
-    if not items:
-        raise ValueError("no candidates to choose from")
-    lowest = min(loss(it) for it in items)
-    tied = [it for it in items if loss(it) <= lowest * (1 + tie_relative) + tie_absolute]
-    return min(tied, key=lambda it: (complexity(program(it)), float(f"{loss(it):.{LOSS_DIGITS}g}")))
+    return min(
+        tied(items, loss, tie_relative, tie_absolute), key=lambda it: preference(program(it), loss(it))
+    )
 
 
 @dataclass

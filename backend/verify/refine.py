@@ -12,7 +12,7 @@ import trimesh
 from backend.cad.program import ExtentKind, Program
 from backend.cad.quantize import LIMIT
 from backend.geometry.solid import GeometryError, program_to_mesh
-from backend.verify.rank import Candidate
+from backend.verify.rank import Candidate, preference, tied
 from backend.verify.reference import IouScorer
 
 REFINE_STEP, REFINE_MIN_STEP = 0.01, 0.00125  # coordinate-search step (normalised units) and when to stop
@@ -118,3 +118,32 @@ def accept_refinement(
     if not refined.rank_cd < original.rank_cd * (1 - REFINE_MIN_GAIN):
         return False
     return keeps_volume(refined, original, volume_reference(geometry, volume_truth))
+
+
+MAX_VOLUME_CHECKS = 4  # equally faithful candidates whose volume overlap is measured, most preferred first
+
+
+def pick_keeping_volume(
+    candidates: list[Candidate], geometry, volume_truth: trimesh.Trimesh | None
+) -> Candidate:
+    """``rank.pick_best``, with the input's volume as a second test of fidelity: among the equally faithful
+    candidates (the most preferred ``MAX_VOLUME_CHECKS`` of them, and the lowest loss), one that overlaps
+    the input's volume less than another by more than ``keeps_volume`` allows is not equally faithful and
+    is passed over. On thin parts a surface distance within the tie tolerance, or even the lowest one,
+    can hide a plate moved or thickened by its thickness. Without a volume (a point cloud) the rule alone."""
+    equal = tied(candidates, lambda c: c.rank_cd)
+    if len(equal) == 1:
+        return equal[0]
+    ranked = sorted(equal, key=lambda c: preference(c.program, c.rank_cd))
+    lowest = min(equal, key=lambda c: c.rank_cd)
+    checked = ranked[:MAX_VOLUME_CHECKS] + (
+        [lowest] if all(c is not lowest for c in ranked[:MAX_VOLUME_CHECKS]) else []
+    )
+    reference = volume_reference(geometry, volume_truth)
+    if reference is None:
+        return ranked[0]
+    allowed = REFINE_MAX_IOU_LOSS if reference.exact else REFINE_MAX_VOXEL_LOSS
+    overlap = {id(c): reference(c.program) for c in checked}
+    best = max(overlap.values())
+    keep = [c for c in ranked if overlap.get(id(c), best) >= best - allowed]
+    return keep[0]

@@ -110,3 +110,20 @@ def test_on_equal_curves_the_program_with_its_own_features_wins():
     assert choose([(designed, 1.0), (fewer, 1.02)], lambda it: it[1], lambda it: it[0])[0] is fewer
     # losses equal up to rebuild round-off: the earlier candidate (the model's come first)
     assert choose([(holed, 1.0 + 1e-9), (holed, 1.0)], lambda it: it[1], lambda it: it[0])[1] == 1.0 + 1e-9
+
+
+def test_a_tie_that_loses_the_volume_is_not_equally_faithful():
+    from backend.verify.refine import pick_keeping_volume
+
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
+    exact = bbox_program(sheet)
+    f = exact.features[0]
+    thick = Program(
+        (replace(f, extent=replace(f.extent, d1=1.5 * f.extent.d1)),)
+    )  # same curves, 50 % thicker
+    right = Candidate(exact, "section", program_to_mesh(exact), 1.01e-4)
+    wrong = Candidate(thick, "model", program_to_mesh(thick), 1.00e-4)  # even the lowest surface distance
+    assert pick_best([wrong, right]) is wrong
+    assert pick_keeping_volume([wrong, right], sheet, sheet) is right
+    assert pick_keeping_volume([wrong, right], sheet, None) is right  # voxel occupancy sees it too
+    assert pick_keeping_volume([right], sheet, sheet) is right
