@@ -7,7 +7,8 @@ rebuilt, measured against the input and ranked by one rule (``rank.choose``):
     lowest counts as equally faithful, and among those the most compact program wins: the fewest sketch
     curves (what a person edits), and for the same curves the one that gives them more features (a hole
     as its own cut, a boss as its own join); then the lower loss; then the earlier candidate (the
-    model's come first).
+    model's come first). Fidelity is tested twice: a tied candidate whose volume overlap with the input
+    is visibly lower than another tied one's is passed over (``refine.pick_keeping_volume``).
 
 The pipeline's loss is the ranking Chamfer distance against fixed surface samples of the input
 (``target.ChamferTarget``): it is meaningful for closed meshes, open or noisy scans and point clouds
