@@ -64,9 +64,7 @@ from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, pick_keepi
 
 log = logging.getLogger(__name__)
 
-DECODE_BUDGET_S = (
-    2.0  # wall-clock budget of autoregressive decoding (the conditioned model reads ~300 prefix tokens)
-)
+DECODE_BUDGET_S = 2.0  # wall-clock budget of autoregressive decoding (after a ~300-token prefix)
 
 __all__ = [  # the pipeline's names, and the intake / verifier names its callers use through it
     "FLAT_TOLERANCE",
