@@ -23,8 +23,13 @@ $PY -m backend evaluate --meshes "$REAL/prusa_mk3s" --out out/eval/prusa_mk3s
 $PY -m backend evaluate --meshes "$REAL/voron0" --out out/eval/voron0
 
 # the two decoders side by side (model candidates only, no sections, no refinement)
-$PY scripts/compare_decoders.py --decoders ar --candidates 1 8 --synthetic 100 --meshes "$REAL/fusion360" --out out/compare_ar
-$PY scripts/compare_decoders.py --decoders unmask --candidates 1 8 --steps 8 32 --synthetic 100 --meshes "$REAL/fusion360" --out out/compare_unmask
+$PY scripts/compare_decoders.py --decoders ar --candidates 1 8 --synthetic 50 --meshes "$REAL/fusion360" --limit 20 --out out/compare_ar
+# the unmask decoder re-reads the ~290-token prefix every pass (no cache): a smaller set
+$PY scripts/compare_decoders.py --decoders unmask --candidates 8 --steps 8 --synthetic 20 --meshes "$REAL/fusion360" --limit 10 --out out/compare_unmask
+
+# designs whose operations are known (Fusion 360 Gallery timelines): features and cuts against the design
+$PY scripts/evaluate_design_intent.py --out out/design_intent
+$PY scripts/evaluate_design_intent.py --candidates 0 --out out/design_intent_sections
 
 # speed
 $PY scripts/benchmark_generator.py
