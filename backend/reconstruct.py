@@ -356,8 +356,10 @@ class Reconstructor:
         points = self._points(prep, opt.n_points or model.config.n_points, opt.seed)[None]
         obs = None
         if model.observes:
-            ids = observation_ids(slicer, tokenizer, model.config.n_obs_tokens) if slicer is not None else []
-            obs = torch.tensor([ids or [tokenizer.bos_id, tokenizer.eos_id]], device=self.device)
+            ids = [tokenizer.bos_id, tokenizer.eos_id]  # nothing observed when slicing failed
+            if slicer is not None:
+                ids = observation_ids(slicer, tokenizer, model.config.n_obs_tokens)
+            obs = torch.tensor([ids], device=self.device)
         with torch.inference_mode():
             bias = model.observed_bias(obs)
             return model.condition(points, obs)[0], None if bias is None else bias[0]

@@ -35,7 +35,6 @@ def evaluate(
         return evaluate_unmask(model, tokenizer, batch, n_decode, max_tokens)
 
     from backend.decode.autoregressive import decode_autoregressive
-    from backend.geometry.solid import program_to_mesh
 
     device = model.device
     points, tokens = batch["points"].to(device), batch["tokens"].to(device)
@@ -53,28 +52,7 @@ def evaluate(
             "eval_loss": sum(losses) / max(1, total),
             "token_acc": correct / max(1, total),
         }
-        if n_decode > 0:
-            valid = exact = rebuilt = 0
-            for i in range(min(n_decode, len(tokens))):  # the pipeline's decoder, greedy, one candidate
-                inputs = decode_inputs(model, batch, i, points)
-                res = decode_autoregressive(
-                    model, tokenizer, n_candidates=1, max_tokens=max_tokens, **inputs
-                )[0]
-                if res.program is None:
-                    continue
-                valid += 1
-                exact += [tokenizer.bos_id, *res.tokens] == [
-                    t for t in tokens[i].tolist() if t != tokenizer.pad_id
-                ]
-                try:
-                    rebuilt += len(program_to_mesh(res.program).faces) > 0
-                except Exception:  # noqa: BLE001 - any geometry failure counts as not rebuilt
-                    pass
-            result |= {
-                "parse_valid": valid / n_decode,
-                "exact": exact / n_decode,
-                "rebuilds": rebuilt / n_decode,
-            }
+        result |= greedy_decodes(decode_autoregressive, model, tokenizer, batch, n_decode, max_tokens)
     model.train(was_training)
     return result
 
@@ -87,7 +65,6 @@ def evaluate_unmask(
     import torch
 
     from backend.decode.unmask import decode_unmask
-    from backend.geometry.solid import program_to_mesh
 
     device = model.device
     points, tokens = batch["points"].to(device), batch["tokens"].to(device)
@@ -107,24 +84,32 @@ def evaluate_unmask(
             total += n
             loss_sum += float(out.loss) * n
         result: dict[str, Any] = {"eval_loss": loss_sum / max(1, total), "token_acc": correct / max(1, total)}
-        valid = exact = rebuilt = 0
-        for i in range(min(n_decode, len(tokens))):
-            inputs = decode_inputs(model, batch, i, points)
-            res = decode_unmask(model, tokenizer, n_candidates=1, max_tokens=max_tokens, **inputs)[0]
-            if res.program is None:
-                continue
-            valid += 1
-            ref = [t for t in tokens[i].tolist() if t != tokenizer.pad_id]
-            exact += [tokenizer.bos_id, *res.tokens] == ref
-            try:
-                rebuilt += len(program_to_mesh(res.program).faces) > 0
-            except Exception:  # noqa: BLE001 - any geometry failure counts as not rebuilt
-                pass
-        if n_decode > 0:
-            result |= {
-                "parse_valid": valid / n_decode,
-                "exact": exact / n_decode,
-                "rebuilds": rebuilt / n_decode,
-            }
+        result |= greedy_decodes(decode_unmask, model, tokenizer, batch, n_decode, max_tokens)
     model.train(was_training)
     return result
+
+
+def greedy_decodes(
+    decoder: Any, model: Any, tokenizer: Any, batch: dict[str, Any], n_decode: int, max_tokens: int
+) -> dict[str, float]:
+    """The pipeline's ``decoder`` (greedy, one candidate) on the first ``n_decode`` parts of ``batch``:
+    the shares that parse, equal the target exactly, and rebuild (nothing for ``n_decode`` = 0)."""
+    from backend.geometry.solid import program_to_mesh
+
+    if n_decode <= 0:
+        return {}
+    points, tokens = batch["points"].to(model.device), batch["tokens"]
+    valid = exact = rebuilt = 0
+    for i in range(min(n_decode, len(tokens))):
+        res = decoder(
+            model, tokenizer, n_candidates=1, max_tokens=max_tokens, **decode_inputs(model, batch, i, points)
+        )[0]
+        if res.program is None:
+            continue
+        valid += 1
+        exact += [tokenizer.bos_id, *res.tokens] == [t for t in tokens[i].tolist() if t != tokenizer.pad_id]
+        try:
+            rebuilt += len(program_to_mesh(res.program).faces) > 0
+        except Exception:  # noqa: BLE001 - any geometry failure counts as not rebuilt
+            pass
+    return {"parse_valid": valid / n_decode, "exact": exact / n_decode, "rebuilds": rebuilt / n_decode}

@@ -39,3 +39,6 @@ $PY scripts/benchmark_hostile.py                      # health latency and cance
 $PY scripts/benchmark_deviation.py                    # deviation map of a ~100k-triangle input in headless Blender
 $PY -m backend reconstruct "$REAL/fusion360" --out-dir out/rec_f360
 $PY scripts/benchmark_export.py out/rec_f360          # STEP export time and volume error (add --cadquery-python PY)
+
+# the observation's number coverage and what snapping does to rough programs (model card, issue note)
+$PY scripts/measure_observation.py
