@@ -59,7 +59,13 @@ from backend.model.runtime import SINGLE_THREAD_PARAMETERS, pick_device, torch_t
 from backend.sections.candidates import slicer_for
 from backend.sections.observe import observation_ids
 from backend.verify import SOURCE_BBOX, SOURCE_MODEL, SOURCE_SECTION, Candidate, ChamferTarget
-from backend.verify.candidates import bbox_candidate, frame_section_programs, score_programs, snapped_programs
+from backend.verify.candidates import (
+    bbox_candidate,
+    frame_section_programs,
+    score_programs,
+    snapped_programs,
+    with_intent_rewrites,
+)
 from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, pick_keeping_volume, refine_candidate
 
 log = logging.getLogger(__name__)
@@ -426,6 +432,7 @@ class Reconstructor:
             stage(0.6 + 0.25 * k / max(n, 1), "verify")
 
         candidates, failed = score_programs(programs, target, on_candidate)
+        candidates = with_intent_rewrites(candidates, target)  # holes as cuts where the solid stays the same
         stats.failed_rebuild += sum(k < n_raw for k, _, _ in failed)  # the model's own programs
         stats.failed_snapped += sum(n_raw <= k < n_model for k, _, _ in failed)
         if not candidates:

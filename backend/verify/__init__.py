@@ -6,9 +6,11 @@ rebuilt, measured against the input and ranked by one rule (``rank.choose``):
     fidelity first: the lowest loss wins; every candidate whose loss is within the tie tolerance of the
     lowest counts as equally faithful, and among those the most compact program wins: the fewest sketch
     curves (what a person edits), and for the same curves the one that gives them more features (a hole
-    as its own cut, a boss as its own join); then the lower loss; then the earlier candidate (the
-    model's come first). Fidelity is tested twice: a tied candidate whose volume overlap with the input
-    is visibly lower than another tied one's is passed over (``refine.pick_keeping_volume``).
+    as its own cut, a boss as its own join); then the lower loss, when lower by more than its own noise;
+    then the earlier candidate (the model's come first). The equally faithful candidates are also
+    offered written with their holes as cuts (``candidates.with_intent_rewrites``, ``cad.intent``).
+    Fidelity is tested twice: a tied candidate whose volume overlap with the input is visibly lower
+    than another tied one's is passed over (``refine.pick_keeping_volume``).
 
 The pipeline's loss is the ranking Chamfer distance against fixed surface samples of the input
 (``target.ChamferTarget``): it is meaningful for closed meshes, open or noisy scans and point clouds

@@ -9,7 +9,7 @@ import trimesh
 
 from backend.cad.program import Extent, ExtentKind, Extrude, Line, Loop, Plane, Profile, Program, Sketch
 from backend.geometry.solid import GeometryError, program_to_mesh
-from backend.verify.rank import Candidate
+from backend.verify.rank import Candidate, tied
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +85,38 @@ def score_programs(
             continue
         candidates.append(Candidate(program, source, m, target(m)))
     return candidates, failed
+
+
+INTENT_VOLUME_TOLERANCE = 1e-3  # relative: a rewrite within this of the original's volume is the same solid
+
+
+def with_intent_rewrites(
+    candidates: Sequence[Candidate], target: Callable[[trimesh.Trimesh], float]
+) -> list[Candidate]:
+    """The candidates, each equally faithful one (``rank.tied``) followed by its rewrite with the holes as
+    cuts (``cad.intent.holes_as_cuts``; same source, scored on its own), so the model's stay first. A
+    rewrite is offered only when it rebuilds to the original's volume: it never adds material, so an equal
+    volume is the same solid (fitting noise allowed: ``INTENT_VOLUME_TOLERANCE``). The rewrites of the
+    others could not be chosen."""
+    from backend.cad.intent import holes_as_cuts
+
+    equal = {id(c) for c in tied(candidates, lambda c: c.rank_cd)} if candidates else set()
+    out = []
+    for c in candidates:
+        out.append(c)
+        if id(c) not in equal:
+            continue
+        try:
+            program = holes_as_cuts(c.program)
+            if program is None:
+                continue
+            m = program_to_mesh(program)
+        except (GeometryError, ValueError) as exc:
+            log.debug("intent rewrite failed: %s", exc)
+            continue
+        if abs(m.volume - c.mesh.volume) <= INTENT_VOLUME_TOLERANCE * abs(c.mesh.volume):
+            out.append(Candidate(program, c.source, m, target(m)))
+    return out
 
 
 def bbox_candidate(

@@ -12,7 +12,7 @@ import trimesh
 from backend.cad.program import ExtentKind, Program
 from backend.cad.quantize import LIMIT
 from backend.geometry.solid import GeometryError, program_to_mesh
-from backend.verify.rank import Candidate, preference, tied
+from backend.verify.rank import RANK_NOISE, Candidate, ranked, tied
 from backend.verify.reference import IouScorer
 
 REFINE_STEP, REFINE_MIN_STEP = 0.01, 0.00125  # coordinate-search step (normalised units) and when to stop
@@ -134,16 +134,16 @@ def pick_keeping_volume(
     equal = tied(candidates, lambda c: c.rank_cd)
     if len(equal) == 1:
         return equal[0]
-    ranked = sorted(equal, key=lambda c: preference(c.program, c.rank_cd))
+    order = ranked(equal, lambda c: c.rank_cd, lambda c: c.program, RANK_NOISE)
     lowest = min(equal, key=lambda c: c.rank_cd)
-    checked = ranked[:MAX_VOLUME_CHECKS] + (
-        [lowest] if all(c is not lowest for c in ranked[:MAX_VOLUME_CHECKS]) else []
+    checked = order[:MAX_VOLUME_CHECKS] + (
+        [lowest] if all(c is not lowest for c in order[:MAX_VOLUME_CHECKS]) else []
     )
     reference = volume_reference(geometry, volume_truth)
     if reference is None:
-        return ranked[0]
+        return order[0]
     allowed = REFINE_MAX_IOU_LOSS if reference.exact else REFINE_MAX_VOXEL_LOSS
     overlap = {id(c): reference(c.program) for c in checked}
     best = max(overlap.values())
-    keep = [c for c in ranked if overlap.get(id(c), best) >= best - allowed]
+    keep = [c for c in order if overlap.get(id(c), best) >= best - allowed]
     return keep[0]

@@ -127,3 +127,40 @@ def test_a_tie_that_loses_the_volume_is_not_equally_faithful():
     assert pick_keeping_volume([wrong, right], sheet, sheet) is right
     assert pick_keeping_volume([wrong, right], sheet, None) is right  # voxel occupancy sees it too
     assert pick_keeping_volume([right], sheet, sheet) is right
+
+
+def test_with_intent_rewrites_offers_holes_as_cuts_only_for_the_same_solid():
+    from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile
+    from backend.verify.candidates import with_intent_rewrites
+    from tests.cad.programs import circle, feat, rect
+
+    plate = Program((feat(Profile(rect(-0.5, -0.5, 0.5, 0.5), (circle(0, 0, 0.2),))),))
+    mesh = program_to_mesh(plate)
+    target = ChamferTarget(mesh)
+    original = Candidate(plate, "model", mesh, target(mesh))
+    first, rewrite = with_intent_rewrites([original], target)
+    assert first is original
+    assert rewrite.source == "model" and [f.operation for f in rewrite.program.features][-1] is Operation.CUT
+    assert abs(rewrite.rank_cd - original.rank_cd) <= 0.03 * original.rank_cd + 2e-5
+    assert pick_best([original, rewrite]) is rewrite  # the same curves, the hole as its own feature
+
+    up = Plane((0.0, 0.0, -0.1), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    pin = feat(
+        Profile(circle(0, 0, 0.1)), plane=up, extent=Extent(ExtentKind.ONE_SIDE, 0.4), op=Operation.JOIN
+    )
+    pinned = Program((plate.features[0], pin))  # the hole's prism holds a pin: cutting it changes the solid
+    m = program_to_mesh(pinned)
+    only = Candidate(pinned, "section", m, target(m))
+    assert with_intent_rewrites([only], target) == [only]
+
+
+def test_losses_closer_than_the_ranking_noise_go_to_the_earlier_candidate():
+    from backend.verify.rank import RANK_NOISE
+
+    box = trimesh.creation.box()
+    p = bbox_program(box)
+    model = Candidate(p, "model", box, 1.0e-3 * (1 + 0.5 * RANK_NOISE))
+    section = Candidate(p, "section", box, 1.0e-3)
+    assert pick_best([model, section]) is model  # within the noise: the earlier (the model's)
+    worse = Candidate(p, "model", box, 1.0e-3 * (1 + 1.5 * RANK_NOISE))
+    assert pick_best([worse, section]) is section  # beyond the noise: the lower loss

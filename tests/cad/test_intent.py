@@ -1,0 +1,83 @@
+"""Holes as cuts: the same solid, written with the operations a person would edit."""
+
+from backend.cad.intent import holes_as_cuts, same_loop
+from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile, Program
+from backend.geometry.solid import program_to_mesh
+from tests.cad.programs import circle, feat, rect
+
+UP = Extent(ExtentKind.ONE_SIDE, 0.2)
+
+
+def _at(z: float) -> Plane:
+    return Plane((0.0, 0.0, z), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+
+
+def _ops(program: Program) -> list[Operation]:
+    return [f.operation for f in program.features]
+
+
+def test_a_plate_with_a_pattern_of_holes_becomes_a_base_and_one_cut():
+    holes = (circle(-0.3, 0, 0.05), circle(0.3, 0, 0.05), circle(0, 0.2, 0.1))
+    plate = Program((feat(Profile(rect(-0.5, -0.4, 0.5, 0.4), holes)),))
+    out = holes_as_cuts(plate)
+    assert _ops(out) == [Operation.NEW, Operation.CUT, Operation.CUT]  # one cut per hole diameter
+    assert sorted(len(f.sketch.profiles) for f in out.features[1:]) == [1, 2]
+    assert out.curve_count == plate.curve_count
+    assert abs(program_to_mesh(out).volume - program_to_mesh(plate).volume) < 1e-9
+
+
+def test_a_hole_through_stacked_slabs_is_one_cut_and_the_slabs_merge():
+    hole = circle(0, 0, 0.1)
+    stack = Program(
+        (
+            feat(Profile(rect(-0.5, -0.5, 0.5, 0.5), (hole,)), plane=_at(0.0), extent=UP),
+            feat(Profile(rect(-0.5, -0.5, 0.5, 0.5), (hole,)), plane=_at(0.2), extent=UP, op=Operation.JOIN),
+        )
+    )
+    out = holes_as_cuts(stack)
+    assert _ops(out) == [Operation.NEW, Operation.CUT]
+    assert out.features[0].extent.d1 == 0.4 and out.features[1].extent.d1 == 0.4
+    assert out.curve_count == 5 < stack.curve_count
+    assert abs(program_to_mesh(out).volume - program_to_mesh(stack).volume) < 1e-9
+
+
+def test_a_counterbore_is_a_base_and_two_cuts():
+    small, big = circle(0, 0, 0.1), circle(0, 0, 0.2)
+    stack = Program(
+        (
+            feat(Profile(rect(-0.5, -0.5, 0.5, 0.5), (small,)), plane=_at(0.0), extent=UP),
+            feat(Profile(rect(-0.5, -0.5, 0.5, 0.5), (big,)), plane=_at(0.2), extent=UP, op=Operation.JOIN),
+        )
+    )
+    out = holes_as_cuts(stack)
+    assert _ops(out) == [Operation.NEW, Operation.CUT, Operation.CUT]
+    assert abs(program_to_mesh(out).volume - program_to_mesh(stack).volume) < 1e-9
+
+
+def test_a_hole_around_an_island_stays_in_its_sketch():
+    ring = Profile(rect(-0.5, -0.5, 0.5, 0.5), (rect(-0.3, -0.3, 0.3, 0.3),))
+    island = Profile(rect(-0.1, -0.1, 0.1, 0.1))
+    assert holes_as_cuts(Program((feat(ring, island),))) is None
+
+
+def test_a_cut_that_would_remove_another_feature_changes_the_volume():
+    """The rewrite never adds material: a feature inside a hole's prism is removed, and the volume shows
+    it (``verify.candidates.with_intent_rewrites`` keeps only rewrites of the same volume)."""
+    plate = feat(Profile(rect(-0.5, -0.5, 0.5, 0.5), (circle(0, 0, 0.2),)))
+    pin = feat(
+        Profile(circle(0, 0, 0.1)),
+        plane=_at(-0.1),
+        extent=Extent(ExtentKind.ONE_SIDE, 0.4),
+        op=Operation.JOIN,
+    )
+    original = Program((plate, pin))
+    out = holes_as_cuts(original)
+    assert out is not None
+    assert program_to_mesh(out).volume < program_to_mesh(original).volume - 1e-3
+
+
+def test_no_holes_no_rewrite_and_loops_match_from_any_start():
+    assert holes_as_cuts(Program((feat(Profile(rect(0, 0, 1, 1))),))) is None
+    a = rect(0, 0, 1, 1)
+    b = type(a)(a.curves[2:] + a.curves[:2])
+    assert same_loop(a, b) and not same_loop(a, rect(0, 0, 1, 1.01))
