@@ -1,5 +1,6 @@
 """The base of a part: a planform (plate, rounded or chamfered plate, disc, stadium, polygon,
-L/T/U/cross profile, often with fillet arcs), a thickness and extent along Z, sometimes holes."""
+L/T/U/cross profile, often with fillet arcs), a thickness and extent along Z, sometimes holes; or
+(``ROD_SHARE``) a bar, pin or shaft: a small section, long along Z."""
 
 from __future__ import annotations
 
@@ -150,15 +151,38 @@ def flat_sides(loop: Loop) -> dict[tuple[int, int], tuple[float, float]]:
     return out
 
 
+ROD_SHARE = 0.1  # bases that are bars, pins and shafts: a small section, long along Z
+
+
+def _rod_planform(rng: np.random.Generator) -> tuple[str, Loop]:
+    """The end of a bar, pin or shaft: a small disc, rectangle or regular polygon (no fillets: its sizes
+    stay on the grid after normalisation)."""
+    kind = str(pick(rng, {"rod_disc": 40, "rod_rect": 45, "rod_polygon": 15}))
+    if kind == "rod_disc":
+        return kind, circle(0.0, 0.0, dim(rng, 0.03, 0.2))
+    if kind == "rod_rect":
+        a = dim(rng, 0.04, 0.4)
+        b = dim(rng, 0.04, a)
+        return kind, rect(-a / 2, -b / 2, a / 2, b / 2)
+    n = int(rng.choice([3, 4, 6, 6, 8]))
+    return kind, poly_loop(
+        regular_points(0.0, 0.0, dim(rng, 0.05, 0.2), n, float(rng.choice([0.0, math.pi / n])))
+    )
+
+
 def make_base(rng: np.random.Generator) -> Part:
-    kind, outer, _ = _planform(rng)
+    rod = rng.random() < ROD_SHARE
+    kind, outer = _rod_planform(rng) if rod else _planform(rng)[:2]
     flat = flat_sides(outer)
     u = rng.random()
-    t = dim(rng, 0.04, 0.2) if u < 0.55 else dim(rng, 0.2, 0.6) if u < 0.85 else dim(rng, 0.6, 1.5)
+    if rod:
+        t = dim(rng, 0.5, 1.0)
+    else:
+        t = dim(rng, 0.04, 0.2) if u < 0.55 else dim(rng, 0.2, 0.6) if u < 0.85 else dim(rng, 0.6, 1.5)
     extent, z0, z1 = _extent_for(rng, t)
     part = Part(rng, [], z0, z1, rough_shape(outer), kind, flat)
     holes: list[Loop] = []
-    if rng.random() < 0.25:
+    if not rod and rng.random() < 0.25:
         holes = place_pattern(part, hole_shapes(rng, part.room()[0]))
         part.remove(shapely.union_all([rough_shape(h) for h in holes]))
     part.feats.append(
