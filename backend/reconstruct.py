@@ -64,7 +64,7 @@ from backend.verify.candidates import (
     frame_section_programs,
     score_programs,
     snapped_programs,
-    with_intent_rewrites,
+    with_derived_candidates,
 )
 from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, pick_keeping_volume, refine_candidate
 
@@ -289,10 +289,7 @@ class Reconstructor:
         stage(0.6, "verify")
         candidates, n_sections = self._verify(results, sections, slicer, prep, target, stats, stage, lap)
         best = pick_keeping_volume(candidates, mesh_n, prep.volume_truth)
-        best_by_source: dict[str, Candidate] = {}
-        for c in candidates:
-            if c.source not in best_by_source or c.rank_cd < best_by_source[c.source].rank_cd:
-                best_by_source[c.source] = c
+        best_by_source = {c.source: c for c in sorted(candidates, key=lambda c: -c.rank_cd)}  # lowest last
         lap("verify")
 
         refined = False
@@ -432,7 +429,7 @@ class Reconstructor:
             stage(0.6 + 0.25 * k / max(n, 1), "verify")
 
         candidates, failed = score_programs(programs, target, on_candidate)
-        candidates = with_intent_rewrites(candidates, target)  # holes as cuts where the solid stays the same
+        candidates = with_derived_candidates(candidates, prep.volume_truth, target)  # other axes; cuts
         stats.failed_rebuild += sum(k < n_raw for k, _, _ in failed)  # the model's own programs
         stats.failed_snapped += sum(n_raw <= k < n_model for k, _, _ in failed)
         if not candidates:

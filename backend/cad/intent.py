@@ -4,9 +4,10 @@
 ``cut`` features: a hole that runs through several slabs becomes one cut through all of them; over the
 same span, round holes of one diameter (a pattern) share one cut, and so do outlines that are not
 circles (pockets and slots drawn in one sketch). Slabs left with the same outline and
-touching merge into one extrusion. The cuts come last, so the rewrite removes exactly the holes' prisms:
-the result is the original solid minus whatever else lay in those prisms, never more — equal volumes
-mean the same solid (``verify.candidates.with_intent_rewrites`` checks that on the rebuilt meshes).
+touching merge into one extrusion (any consecutive union features on one axis with the same outline).
+The cuts come last, so with exactly matching loops the rewrite is the original solid minus whatever
+else lay in the holes' prisms; loops are matched within ``MATCH_TOLERANCE`` (fitting noise), so the
+caller checks that the rewrite builds the same solid (``verify.candidates.same_solid``).
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def _holds_island(hole: Loop, profiles: tuple[Profile, ...]) -> bool:
     h = _bbox(hole)
     for p in profiles:
         b = _bbox(p.outer)
-        if h[0] <= b[0] and h[1] <= b[1] and b[2] <= h[2] and b[3] <= h[3] and not same_loop(p.outer, hole):
+        if h[0] <= b[0] and h[1] <= b[1] and b[2] <= h[2] and b[3] <= h[3]:
             return True
     return False
 
@@ -123,7 +124,7 @@ def _strip(f: Extrude, axis: int) -> tuple[Extrude, list[_Track]]:
     for p in f.sketch.profiles:
         kept = []
         for h in p.holes:
-            if _holds_island(h, f.sketch.profiles):
+            if _holds_island(h, f.sketch.profiles):  # (an island filling the hole exactly counts too)
                 kept.append(h)
             else:
                 tracks.append(_Track(axis, f.sketch.plane, h, lo, hi))

@@ -20,7 +20,8 @@ and a refinement is kept only when it does not lose volume overlap with a closed
 
 Modules: ``target`` (what candidates are measured against), ``rank`` (the rule, ``Candidate``),
 ``candidates`` (rebuild and score programs; section and bounding-box candidates), ``snap`` (a model
-program's extents and loops moved onto the mesh's levels and sections), ``refine``
+program's extents and loops moved onto the mesh's levels and sections), ``residual`` (the best
+candidate completed with features on other axes), ``refine``
 (coordinate search and the keeps-volume guard), ``reference`` (IoU scoring of programs; the reference row).
 """
 

@@ -8,7 +8,7 @@ from collections.abc import Callable, Sequence
 import trimesh
 
 from backend.cad.program import Extent, ExtentKind, Extrude, Line, Loop, Plane, Profile, Program, Sketch
-from backend.geometry.solid import GeometryError, program_to_mesh
+from backend.geometry.solid import GeometryError, build_manifold, program_scale, program_to_mesh
 from backend.verify.rank import Candidate, tied
 
 log = logging.getLogger(__name__)
@@ -87,7 +87,15 @@ def score_programs(
     return candidates, failed
 
 
-INTENT_VOLUME_TOLERANCE = 1e-3  # relative: a rewrite within this of the original's volume is the same solid
+INTENT_TOLERANCE = 1e-4  # share of the original's volume that its rewrite may differ by (both ways together)
+
+
+def same_solid(a: Program, b: Program, tolerance: float = INTENT_TOLERANCE) -> bool:
+    """``a`` and ``b`` build the same solid: what each has and the other lacks is at most ``tolerance`` of
+    ``a``'s volume, both built at ``a``'s scale (one tessellation)."""
+    scale = program_scale(a)
+    sa, sb = build_manifold(a, scale), build_manifold(b, scale)
+    return (sa - sb).volume() + (sb - sa).volume() <= tolerance * sa.volume()
 
 
 def with_intent_rewrites(
@@ -95,9 +103,9 @@ def with_intent_rewrites(
 ) -> list[Candidate]:
     """The candidates, each equally faithful one (``rank.tied``) followed by its rewrite with the holes as
     cuts (``cad.intent.holes_as_cuts``; same source, scored on its own), so the model's stay first. A
-    rewrite is offered only when it rebuilds to the original's volume: it never adds material, so an equal
-    volume is the same solid (fitting noise allowed: ``INTENT_VOLUME_TOLERANCE``). The rewrites of the
-    others could not be chosen."""
+    rewrite is offered only when it builds the same solid (``same_solid``): a feature inside a hole's
+    prism, which the cut would take away, or loops matched within the fitting tolerance that move
+    material, keep the original as it is. The rewrites of the others could not be chosen."""
     from backend.cad.intent import holes_as_cuts
 
     equal = {id(c) for c in tied(candidates, lambda c: c.rank_cd)} if candidates else set()
@@ -108,15 +116,29 @@ def with_intent_rewrites(
             continue
         try:
             program = holes_as_cuts(c.program)
-            if program is None:
+            if program is None or not same_solid(c.program, program):
                 continue
             m = program_to_mesh(program)
         except (GeometryError, ValueError) as exc:
             log.debug("intent rewrite failed: %s", exc)
             continue
-        if abs(m.volume - c.mesh.volume) <= INTENT_VOLUME_TOLERANCE * abs(c.mesh.volume):
-            out.append(Candidate(program, c.source, m, target(m)))
+        out.append(Candidate(program, c.source, m, target(m)))
     return out
+
+
+def with_derived_candidates(
+    candidates: Sequence[Candidate],
+    volume_truth: trimesh.Trimesh | None,
+    target: Callable[[trimesh.Trimesh], float],
+) -> list[Candidate]:
+    """The scored candidates and what the geometry derives from them: the best one completed with
+    residual features on other axes (``verify.residual``; section source), then the equally faithful
+    ones with their holes as cuts (``with_intent_rewrites``)."""
+    from backend.verify.residual import with_residual_features
+
+    return with_intent_rewrites(
+        with_residual_features(candidates, volume_truth, target, SOURCE_SECTION), target
+    )
 
 
 def bbox_candidate(

@@ -152,6 +152,13 @@ def test_with_intent_rewrites_offers_holes_as_cuts_only_for_the_same_solid():
     m = program_to_mesh(pinned)
     only = Candidate(pinned, "section", m, target(m))
     assert with_intent_rewrites([only], target) == [only]
+    thin = feat(
+        Profile(circle(0, 0, 0.015)), plane=up, extent=Extent(ExtentKind.ONE_SIDE, 0.4), op=Operation.JOIN
+    )
+    small = Program((feat(Profile(rect(-0.5, -0.5, 0.5, 0.5), (circle(0, 0, 0.05),))), thin))
+    m = program_to_mesh(small)  # a pin of 0.07 % of the volume inside the hole: cutting it is no tie either
+    only = Candidate(small, "section", m, target(m))
+    assert with_intent_rewrites([only], target) == [only]
 
 
 def test_losses_closer_than_the_ranking_noise_go_to_the_earlier_candidate():

@@ -1,0 +1,123 @@
+"""Residual features: what a candidate lacks or has too much of, written as extrusions on their own axes.
+
+Section candidates are built one axis at a time (a section extruded, slabs stacked), so a feature made
+along another axis (a hole across an L-bracket's leg, a slot in a side face, a pin standing on a side)
+shows up as the difference between the candidate's solid and the input's. Each sizeable connected piece
+of that difference is sectioned across each axis at its middle; the section (fitted lines, arcs and
+circles) extruded over the piece's extent along that axis becomes a feature, on the axis where that prism
+fits the piece best (IoU ≥ ``MIN_PIECE_IOU``): a ``join`` for material the candidate lacks, a ``cut``
+for material it has too much of. The verifier then judges the result like any other candidate.
+
+Only for inputs with exact volumes (a closed, clean mesh), and only for the best few candidates that
+still miss ``MIN_MISS`` of the input's volume.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import manifold3d
+import trimesh
+
+from backend.cad.program import Extrude, Operation, Program
+from backend.geometry.convert import NotManifoldError, manifold_to_trimesh, trimesh_to_manifold
+from backend.geometry.solid import GeometryError, build_manifold, program_to_mesh
+from backend.verify.rank import Candidate
+
+log = logging.getLogger(__name__)
+
+RESIDUAL_BASES = 1  # the best candidates (lowest loss) that get residual features
+MIN_MISS = 0.01  # a base whose solid differs from the input by less than this share of its volume is left
+MIN_PIECE_SHARE = 0.002  # pieces smaller than this share of the input's volume are ignored
+MIN_PIECE_WIDTH = 0.01  # ... and pieces thinner than this (normalised units): fitting slivers, not features
+MIN_PIECE_IOU = 0.85  # a prism must fit its piece this well to become a feature
+MAX_PIECES = 8  # per kind (join, cut), largest first
+MAX_PIECE_CURVES = 32  # curves of one piece's features
+LAYERED_MARGIN = 0.05  # IoU by which stacked slabs must beat one extrusion to be used for a piece
+
+
+def _iou(a: manifold3d.Manifold, b: manifold3d.Manifold) -> float:
+    inter = (a ^ b).volume()
+    union = a.volume() + b.volume() - inter
+    return inter / union if union > 0 else 0.0
+
+
+def piece_features(piece: manifold3d.Manifold, operation: Operation) -> tuple[Extrude, ...]:
+    """The axis-plane extrusions that fit ``piece`` best: per axis its middle section over its extent
+    (one feature), or its stacked slabs (a stepped pin: several) when they fit ``LAYERED_MARGIN``
+    better; none unless the fit reaches ``MIN_PIECE_IOU`` with at most ``MAX_PIECE_CURVES`` curves (a
+    piece that needs more is a curved surface, not a feature someone would sketch)."""
+    from backend.sections.candidates import MeshSlicer, layered_program, mid_section_program
+
+    slicer = MeshSlicer(manifold_to_trimesh(piece))
+    best: dict[str, tuple[float, Program]] = {}
+    for axis in range(3):
+        for kind, make in (("mid", mid_section_program), ("layered", layered_program)):
+            program = make(slicer, axis, quantize=False)
+            if program is None or program.curve_count > MAX_PIECE_CURVES:
+                continue
+            try:
+                iou = _iou(build_manifold(program), piece)
+            except GeometryError:
+                continue
+            if kind not in best or iou > best[kind][0]:
+                best[kind] = (iou, program)
+    mid, layered = best.get("mid", (0.0, None)), best.get("layered", (0.0, None))
+    iou, program = layered if layered[0] > mid[0] + LAYERED_MARGIN else mid
+    if program is None or iou < MIN_PIECE_IOU:
+        return ()
+    return tuple(replace(f, operation=operation) for f in program.features)
+
+
+def residual_program(program: Program, target: manifold3d.Manifold) -> Program | None:
+    """``program`` with joins for the sizeable pieces of the input it lacks and cuts for the pieces it
+    has too much of (module docstring), or None when there is nothing to add or it is close already."""
+    solid = build_manifold(program)
+    volume = target.volume()
+    lacking, extra = target - solid, solid - target
+    if lacking.volume() + extra.volume() < MIN_MISS * volume:
+        return None
+    features: list[Extrude] = []
+    for body, operation in ((lacking, Operation.JOIN), (extra, Operation.CUT)):
+        pieces = sorted(body.decompose(), key=lambda p: -p.volume())[:MAX_PIECES]
+        for piece in pieces:
+            if piece.volume() < MIN_PIECE_SHARE * volume:
+                break
+            box = piece.bounding_box()
+            if min(box[3] - box[0], box[4] - box[1], box[5] - box[2]) < MIN_PIECE_WIDTH:
+                continue
+            features += piece_features(piece, operation)
+    if not features:
+        return None
+    return Program(program.features + tuple(features))
+
+
+def with_residual_features(
+    candidates: Sequence[Candidate],
+    volume_truth: trimesh.Trimesh | None,
+    target: Callable[[trimesh.Trimesh], float],
+    source: str,
+) -> list[Candidate]:
+    """The candidates and, for the ``RESIDUAL_BASES`` lowest-loss ones, their residual programs
+    (``residual_program``) as candidates of ``source`` (the geometry wrote those features). Nothing
+    without exact volumes (``volume_truth`` None: scans, point clouds)."""
+    if volume_truth is None or not candidates:
+        return list(candidates)
+    try:
+        reference = trimesh_to_manifold(volume_truth)
+    except NotManifoldError:
+        return list(candidates)
+    out = list(candidates)
+    for base in sorted(candidates, key=lambda c: c.rank_cd)[:RESIDUAL_BASES]:
+        try:
+            program = residual_program(base.program, reference)
+            if program is None:
+                continue
+            mesh = program_to_mesh(program)
+        except (GeometryError, ValueError) as exc:
+            log.debug("residual features failed: %s", exc)
+            continue
+        out.append(Candidate(program, source, mesh, target(mesh)))
+    return out
