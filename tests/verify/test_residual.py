@@ -56,3 +56,20 @@ def test_residual_candidates_need_an_exact_volume():
     assert out[0] is base and len(out) == 2 and out[1].rank_cd < base.rank_cd
     assert with_residual_features([base], None, target, "section") == [base]  # a scan: no exact volume
     assert isinstance(out[1].mesh, trimesh.Trimesh)
+
+
+def test_missing_pins_over_one_span_share_one_sketch():
+    top = Plane((0.0, 0.0, 0.4), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    pins = [
+        feat(
+            Profile(circle(x, 0.0, 0.08)),
+            plane=top,
+            extent=Extent(ExtentKind.ONE_SIDE, 0.3),
+            op=Operation.JOIN,
+        )
+        for x in (-0.25, 0.25)
+    ]
+    truth = Program((BLOCK, *pins))
+    out = residual_program(Program((BLOCK,)), build_manifold(truth))
+    assert out is not None and len(out.features) == 2  # the block, and one join of both pins
+    assert len(out.features[1].sketch.profiles) == 2 and _iou(out, truth) > 0.99
