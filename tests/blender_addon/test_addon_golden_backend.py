@@ -30,7 +30,7 @@ VOLUME_RTOL = 0.01
 BBOX_RTOL = 0.01  # of the part's largest extent
 
 # ops / curves of each seed (checked in test_seeds_cover_the_feature_kinds)
-SEEDS = (0, 4, 5, 6, 10, 14, 18, 109)
+SEEDS = (0, 4, 5, 6, 12, 15, 17, 32)
 
 ROOT = Path(__file__).resolve().parents[2]
 REALPARTS_CANDIDATES = [

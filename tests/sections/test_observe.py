@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import trimesh
 
-from backend.cad.program import Operation
+from backend.cad.program import Operation, Program
 from backend.cad.tokens import CadTokenizer
 from backend.data.generator import generate
 from backend.geometry.normalize import normalize_mesh
@@ -37,10 +37,12 @@ def test_observation_ids_are_whole_features_in_the_program_grammar() -> None:
     assert full[0] == TOK.bos_id and full[-1] == TOK.eos_id
     program = TOK.decode(full)  # the observation is itself a valid program
     assert len(program.features) == sum(len(p.features) for p in observation_programs(mesh))
-    short = observation_ids(mesh, TOK, 60)
-    assert len(short) <= 60 and short[-1] == TOK.eos_id
+    assert len(program.features) >= 2
+    room = len(TOK.encode(Program(program.features[:1]))) + 2  # the first feature and two words more
+    short = observation_ids(mesh, TOK, room)
+    assert len(short) <= room and short[-1] == TOK.eos_id
     kept = TOK.decode(short).features
-    assert kept == program.features[: len(kept)]  # a prefix of whole features
+    assert kept == program.features[:1]  # whole features only: the second does not fit
     assert observation_ids(mesh, TOK, 10_000) == full  # deterministic
 
 
