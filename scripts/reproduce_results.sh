@@ -42,3 +42,6 @@ $PY scripts/benchmark_export.py out/rec_f360          # STEP export time and vol
 
 # the observation's number coverage and what snapping does to rough programs (model card, issue note)
 $PY scripts/measure_observation.py
+
+# the ranking distance's own sampling noise (verify/rank.py RANK_NOISE)
+$PY scripts/measure_rank_noise.py
