@@ -10,8 +10,8 @@ for material it has too much of; features of one operation over one span share a
 The completed program is offered when it overlaps the input's volume better (``MIN_IOU_GAIN``), and the
 verifier then judges it like any other candidate.
 
-Only for inputs with exact volumes (a closed, clean mesh), and only for the best few candidates that
-still miss ``MIN_MISS`` of the input's volume.
+Only for inputs with exact volumes (a closed, clean mesh), and only for the lowest-loss candidate, when
+it still misses ``MIN_MISS`` of the input's volume.
 """
 
 from __future__ import annotations
