@@ -429,7 +429,8 @@ class Reconstructor:
             stage(0.6 + 0.25 * k / max(n, 1), "verify")
 
         candidates, failed = score_programs(programs, target, on_candidate)
-        candidates = with_derived_candidates(candidates, prep.volume_truth, target)  # other axes; cuts
+        truth = prep.volume_truth if sections else None  # no residual features without the section route
+        candidates = with_derived_candidates(candidates, truth, target)  # other axes; holes as cuts
         stats.failed_rebuild += sum(k < n_raw for k, _, _ in failed)  # the model's own programs
         stats.failed_snapped += sum(n_raw <= k < n_model for k, _, _ in failed)
         if not candidates:

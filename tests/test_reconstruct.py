@@ -158,3 +158,26 @@ def test_model_programs_are_also_offered_snapped(reconstructor, part_mm, monkeyp
     res = reconstructor.reconstruct(part_mm, FAST)
     assert offered == [(3, offered[0][1])] and offered[0][1] <= 3
     assert "model" in res.best_by_source
+
+
+def test_without_sections_no_geometry_candidates_join_the_model(reconstructor, monkeypatch):
+    """``use_sections=False`` is the model alone: no residual features complete its program (with the
+    sections on, the missing cross hole comes back as a cut: a section candidate)."""
+    from backend.cad.program import Program
+    from backend.decode import DecodeResult
+    from backend.geometry.solid import program_to_mesh
+    from tests.verify.test_residual import BLOCK, CROSS_HOLE
+
+    mesh = program_to_mesh(Program((BLOCK, CROSS_HOLE)))
+
+    def decoder(*args, n_candidates, **kwargs):  # a design without its cross hole
+        return [
+            DecodeResult(tokens=[k], program=Program((BLOCK,)), finished=True) for k in range(n_candidates)
+        ]
+
+    monkeypatch.setitem(rc.DECODERS, "ar", decoder)
+    alone = ReconstructOptions(candidates=2, refine=False, use_sections=False)
+    res = reconstructor.reconstruct(mesh, alone)
+    assert res.source == "model" and set(res.best_by_source) == {"model"}
+    res = reconstructor.reconstruct(mesh, ReconstructOptions(candidates=2, refine=False))
+    assert res.scores["iou"] > 0.99
