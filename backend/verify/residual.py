@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 MIN_MISS = 0.01  # a base whose solid differs from the input by less than this share of its volume is left
 MIN_PIECE_SHARE = 0.005  # pieces smaller than this share of the input's volume are ignored
-MIN_PIECE_WIDTH = 0.01  # ... and pieces thinner than this (normalised units): fitting slivers, not features
+MIN_PIECE_WIDTH = 0.01  # ... and pieces whose bounding box is thinner than this (normalised units)
 MIN_PIECE_IOU = 0.85  # a prism must fit its piece this well to become a feature
 MAX_PIECES = 8  # per kind (join, cut), largest first
 MAX_PIECE_CURVES = 24  # curves of one piece's features
@@ -45,6 +45,13 @@ def _iou(a: manifold3d.Manifold, b: manifold3d.Manifold) -> float:
     inter = (a ^ b).volume()
     union = a.volume() + b.volume() - inter
     return inter / union if union > 0 else 0.0
+
+
+def _wide(piece: manifold3d.Manifold) -> bool:
+    """The piece's bounding box is at least ``MIN_PIECE_WIDTH`` on every axis (a flat skin on one face is
+    not a feature; an L-shaped skin over two faces passes this test and is left to the fit and the rule)."""
+    box = piece.bounding_box()
+    return min(box[3] - box[0], box[4] - box[1], box[5] - box[2]) >= MIN_PIECE_WIDTH
 
 
 def piece_features(piece: manifold3d.Manifold, operation: Operation) -> tuple[Extrude, ...]:
@@ -84,14 +91,12 @@ def residual_program(program: Program, target: manifold3d.Manifold) -> Program |
         return None
     features: list[Extrude] = []
     for body, operation in ((lacking, Operation.JOIN), (extra, Operation.CUT)):
-        pieces = sorted(body.decompose(), key=lambda p: -p.volume())[:MAX_PIECES]
-        for piece in pieces:
-            if piece.volume() < MIN_PIECE_SHARE * volume:
-                break
-            box = piece.bounding_box()
-            if min(box[3] - box[0], box[4] - box[1], box[5] - box[2]) < MIN_PIECE_WIDTH:
-                continue
-            features += piece_features(piece, operation)
+        sizeable = [p for p in body.decompose() if p.volume() >= MIN_PIECE_SHARE * volume and _wide(p)]
+        for piece in sorted(sizeable, key=lambda p: -p.volume())[:MAX_PIECES]:
+            try:
+                features += piece_features(piece, operation)
+            except Exception as exc:  # a degenerate piece must not cost the others (or the pipeline)
+                log.debug("residual piece skipped: %s: %s", type(exc).__name__, exc)
     if not features:
         return None
     return Program(program.features + tuple(_patterns(features)))
