@@ -1,5 +1,5 @@
 """The measured geometry of the schema's curves, written once: the circle through three points, an arc's
-centre and sweep, a loop's signed area and the loop turned to a given orientation.
+centre and sweep, a loop's signed area and exact bounds, and the loop turned to a given orientation.
 
 Structural operations that need no measuring (reversing a curve or loop, mapping its points) live on
 the schema itself, in ``program.py``; tessellation (curves -> polygons) in ``tessellate.py``.
@@ -91,3 +91,27 @@ def oriented(loop: Loop, ccw: bool) -> Loop:
     if loop.is_circle or (loop_area(loop) > 0) == ccw:
         return loop
     return reverse_loop(loop)
+
+
+def loop_bounds(loop: Loop) -> tuple[float, float, float, float]:
+    """Exact (min x, min y, max x, max y) of a loop: an arc counts its extreme points, not only its ends."""
+    xs, ys = [], []
+    for c in loop.curves:
+        if isinstance(c, Circle):
+            xs += [c.center[0] - c.radius, c.center[0] + c.radius]
+            ys += [c.center[1] - c.radius, c.center[1] + c.radius]
+            continue
+        xs += [c.start[0], c.end[0]]
+        ys += [c.start[1], c.end[1]]
+        if isinstance(c, Arc):
+            centre, r, a0, sweep = arc_sweep(c)
+            for k in range(4):
+                rel = (
+                    (k * math.pi / 2 - a0) % (2 * math.pi)
+                    if sweep > 0
+                    else (a0 - k * math.pi / 2) % (2 * math.pi)
+                )
+                if rel <= abs(sweep):
+                    xs.append(centre[0] + r * math.cos(k * math.pi / 2))
+                    ys.append(centre[1] + r * math.sin(k * math.pi / 2))
+    return min(xs), min(ys), max(xs), max(ys)

@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from backend.cad.canonical import canonicalize
-from backend.cad.curves import oriented
+from backend.cad.curves import loop_bounds, oriented
 from backend.cad.program import (
     Circle,
     Extent,
@@ -94,24 +94,11 @@ def _same_kind(a: Loop, b: Loop, tol: float = MATCH_TOLERANCE) -> bool:
     return True
 
 
-def _bbox(loop: Loop) -> tuple[float, float, float, float]:
-    xs, ys = [], []
-    for c in loop.curves:
-        if isinstance(c, Circle):
-            xs += [c.center[0] - c.radius, c.center[0] + c.radius]
-            ys += [c.center[1] - c.radius, c.center[1] + c.radius]
-        else:
-            for p in (c.start, getattr(c, "mid", c.start), c.end):
-                xs.append(p[0])
-                ys.append(p[1])
-    return min(xs), min(ys), max(xs), max(ys)
-
-
 def _holds_island(hole: Loop, profiles: tuple[Profile, ...]) -> bool:
     """Another profile of the sketch lies inside ``hole`` (cutting the hole would remove it)."""
-    h = _bbox(hole)
+    h = loop_bounds(hole)
     for p in profiles:
-        b = _bbox(p.outer)
+        b = loop_bounds(p.outer)
         if h[0] <= b[0] and h[1] <= b[1] and b[2] <= h[2] and b[3] <= h[3]:
             return True
     return False

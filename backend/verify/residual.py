@@ -83,12 +83,15 @@ def piece_features(piece: manifold3d.Manifold, operation: Operation) -> tuple[Ex
 
 def residual_program(program: Program, target: manifold3d.Manifold) -> Program | None:
     """``program`` with joins for the sizeable pieces of the input it lacks and cuts for the pieces it
-    has too much of (module docstring), or None when there is nothing to add or it is close already."""
+    has too much of (module docstring); None when it is close already, there is nothing to add, or the
+    additions do not raise its volume IoU by ``MIN_IOU_GAIN`` (they must explain volume, not only move the
+    surface distance)."""
     solid = build_manifold(program)
     volume = target.volume()
     lacking, extra = target - solid, solid - target
     if lacking.volume() + extra.volume() < MIN_MISS * volume:
         return None
+    iou = (volume - lacking.volume()) / (solid.volume() + lacking.volume())  # overlap / union
     features: list[Extrude] = []
     for body, operation in ((lacking, Operation.JOIN), (extra, Operation.CUT)):
         sizeable = [p for p in body.decompose() if p.volume() >= MIN_PIECE_SHARE * volume and _wide(p)]
@@ -99,7 +102,8 @@ def residual_program(program: Program, target: manifold3d.Manifold) -> Program |
                 log.debug("residual piece skipped: %s: %s", type(exc).__name__, exc)
     if not features:
         return None
-    return Program(program.features + tuple(_patterns(features)))
+    completed = Program(program.features + tuple(_patterns(features)))
+    return completed if _iou(build_manifold(completed), target) >= iou + MIN_IOU_GAIN else None
 
 
 def _patterns(features: list[Extrude], tol: float = MATCH_TOLERANCE) -> list[Extrude]:
@@ -131,8 +135,7 @@ def with_residual_features(
 ) -> list[Candidate]:
     """The candidates and the lowest-loss one's residual program (``residual_program``) as a candidate of
     ``source`` (the geometry wrote those features). Nothing without exact volumes (``volume_truth`` None:
-    scans, point clouds). (Completing the rule's preferred candidate too changed no choice on the Fusion
-    360 parts.)"""
+    scans, point clouds)."""
     if volume_truth is None or not candidates:
         return list(candidates)
     try:
@@ -142,10 +145,8 @@ def with_residual_features(
     base = min(candidates, key=lambda c: c.rank_cd)
     try:
         program = residual_program(base.program, reference)
-        if program is None or _iou(build_manifold(program), reference) < (
-            _iou(build_manifold(base.program), reference) + MIN_IOU_GAIN
-        ):
-            return list(candidates)  # the features must explain volume, not only move the surface distance
+        if program is None:
+            return list(candidates)
         mesh = program_to_mesh(program)
     except (GeometryError, ValueError) as exc:
         log.debug("residual features failed: %s", exc)

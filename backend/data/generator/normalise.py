@@ -4,7 +4,6 @@ and the exact mesh built on the integer step grid."""
 
 from __future__ import annotations
 
-import math
 from dataclasses import replace
 
 import manifold3d
@@ -12,14 +11,11 @@ import numpy as np
 import trimesh
 
 from backend.cad.canonical import canonicalize
-from backend.cad.curves import arc_sweep
+from backend.cad.curves import loop_bounds
 from backend.cad.program import (
-    Arc,
-    Circle,
     Extent,
     ExtentKind,
     Extrude,
-    Loop,
     Operation,
     Plane,
     Program,
@@ -31,29 +27,6 @@ from backend.cad.program import (
 from backend.cad.quantize import STEPS_PER_UNIT, quantize_value
 from backend.geometry.convert import manifold_to_trimesh
 from backend.geometry.solid import build_manifold
-
-
-def _loop_bounds(loop: Loop) -> tuple[float, float, float, float]:
-    xs, ys = [], []
-    for c in loop.curves:
-        if isinstance(c, Circle):
-            xs += [c.center[0] - c.radius, c.center[0] + c.radius]
-            ys += [c.center[1] - c.radius, c.center[1] + c.radius]
-            continue
-        xs += [c.start[0], c.end[0]]
-        ys += [c.start[1], c.end[1]]
-        if isinstance(c, Arc):
-            centre, r, a0, sweep = arc_sweep(c)
-            for k in range(4):
-                rel = (
-                    (k * math.pi / 2 - a0) % (2 * math.pi)
-                    if sweep > 0
-                    else (a0 - k * math.pi / 2) % (2 * math.pi)
-                )
-                if rel <= abs(sweep):
-                    xs.append(centre[0] + r * math.cos(k * math.pi / 2))
-                    ys.append(centre[1] + r * math.sin(k * math.pi / 2))
-    return min(xs), min(ys), max(xs), max(ys)
 
 
 def analytic_bounds(program: Program) -> np.ndarray | None:
@@ -68,7 +41,7 @@ def analytic_bounds(program: Program) -> np.ndarray | None:
         basis = np.array([pl.x_dir, pl.y_dir, pl.normal], dtype=float)  # rows: u, v, w directions
         w0, w1 = f.extent.interval()
         for p in f.sketch.profiles:
-            u0, v0, u1, v1 = _loop_bounds(p.outer)
+            u0, v0, u1, v1 = loop_bounds(p.outer)
             box = np.array([[u0, v0, w0], [u1, v1, w1]])
             corners = np.array(
                 [[box[i, 0], box[j, 1], box[k, 2]] for i in (0, 1) for j in (0, 1) for k in (0, 1)]
