@@ -250,6 +250,11 @@ def train(args: argparse.Namespace) -> int:
     collate_fn = collate_fn or partial(collate, pad_id=tokenizer.pad_id)
     lists = iter(make_loader(args, state["samples_seen"]))
     loader = bucketed(lists, args.batch_size, args.bucket_pool, collate_fn, args.seed + state["step"])
+    feed = None
+    if getattr(args, "replay", 0) > 0:
+        from backend.data.replay import ReplayFeed
+
+        loader = feed = ReplayFeed(loader, args.replay, args.seed + state["step"])
     log = (out / LOG_FILE).open("a")
     autocast = torch.autocast("cuda", dtype=torch.bfloat16) if device.type == "cuda" else _null()
     model.train()
@@ -290,7 +295,8 @@ def train(args: argparse.Namespace) -> int:
         t_last = now
         state["step"] += 1
         state["tokens_seen"] += n_tok
-        state["samples_seen"] += len(tokens)
+        if feed is None or feed.last_fresh:
+            state["samples_seen"] += len(tokens)  # fresh parts only: the data seeds resume after them
         tok_window += n_tok
         loss = float(out_.loss.detach())
         loss_ema = loss if loss_ema is None else 0.95 * loss_ema + 0.05 * loss
@@ -309,7 +315,10 @@ def train(args: argparse.Namespace) -> int:
                 "tokens_seen": state["tokens_seen"],
                 "elapsed": round(state["elapsed"], 2),
                 "tok_s": round(tok_s, 1),
+                "samples_seen": state["samples_seen"],
             }
+            if feed is not None:
+                rec["replayed_share"] = round(feed.replayed / max(1, feed.fresh + feed.replayed), 3)
             log.write(json.dumps(rec) + "\n")
             log.flush()
         if state["step"] % args.eval_every == 0 and not done():
@@ -324,6 +333,7 @@ def train(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
         "tokens_seen": state["tokens_seen"],
         "samples_seen": state["samples_seen"],
+        "replay": getattr(args, "replay", 0),
         "wall_time_s": round(state["elapsed"], 1),
         "hardware": hardware(device),
         "init_from": getattr(args, "init_from", None),

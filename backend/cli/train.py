@@ -20,6 +20,13 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--base-model", default=None, help="folder of a pretrained causal LM: LoRA fine-tuning")
     p.add_argument("--lora-r", type=int, default=16)
     p.add_argument("--workers", type=int, default=1, help="data-loading worker processes")
+    p.add_argument(
+        "--replay",
+        type=int,
+        default=0,
+        metavar="B",
+        help="while no fresh batch is ready, train on a random one of the last B (0: always wait; for GPUs)",
+    )
     p.add_argument("--bucket-pool", type=int, default=8, help="batches pooled for length bucketing (1: off)")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: all cores)")
     p.add_argument("--eval-every", type=int, default=500, help="evaluate and save every K steps")

@@ -62,6 +62,11 @@ def model_card(model: Any, meta: dict[str, Any], metrics_markdown: str = "") -> 
         f"| steps | {fmt('steps')} |",
         f"| batch size | {fmt('batch_size')} |",
         f"| tokens seen | {fmt('tokens_seen')} |",
+        *(
+            [f"| distinct parts | {fmt('samples_seen')} (batches replayed while none was fresh) |"]
+            if meta.get("replay")
+            else []
+        ),
         f"| wall time | {wall} |",
         f"| hardware | {fmt('hardware')} |",
         f"| final train loss | {fmt('train_loss')} |",
