@@ -31,6 +31,9 @@ from backend.cad.program import (
 
 MATCH_TOLERANCE = 2e-3  # normalised units: loops and heights this close are the same (fitting noise)
 _UNION = (Operation.NEW, Operation.JOIN)
+# A sketch of more different islands than this stays one feature (lettering, a plate of many parts: what
+# a person draws in one sketch; measured on the Fusion 360 parts' extrude counts)
+MAX_ISLAND_FEATURES = 3
 
 
 @dataclass
@@ -219,3 +222,47 @@ def holes_as_cuts(program: Program) -> Program | None:
         return None
     rewritten = _merge_slabs(features) + _cuts(_joined_tracks(tracks))
     return canonicalize(Program(tuple(rewritten)), quantize=False)
+
+
+def _congruent(a: Profile, b: Profile, tol: float = MATCH_TOLERANCE) -> bool:
+    """Copies of one shape (a pattern drawn in one sketch): hole-free outlines of the same curve kinds
+    and the same extent, e.g. round bosses of one diameter."""
+    if a.holes or b.holes:
+        return False
+    if a.outer.is_circle or b.outer.is_circle:
+        return _same_kind(a.outer, b.outer, tol) and a.outer.is_circle
+    kinds = sorted(type(c).__name__ for c in a.outer.curves)
+    if kinds != sorted(type(c).__name__ for c in b.outer.curves):
+        return False
+    ba, bb = loop_bounds(a.outer), loop_bounds(b.outer)
+    return abs((ba[2] - ba[0]) - (bb[2] - bb[0])) <= tol and abs((ba[3] - ba[1]) - (bb[3] - bb[1])) <= tol
+
+
+def islands_as_features(program: Program) -> Program | None:
+    """``program`` with each sketch's separate islands (profiles) as features of their own, copies of one
+    shape kept together (a pattern shares one sketch): two different bosses are two joins, as a person
+    would draw them. Same depth and operation; the islands of a sketch never overlap, so the solid is
+    the same. Intersect features stay whole, and so do sketches of more than ``MAX_ISLAND_FEATURES``
+    different islands. None when no sketch was split."""
+    out: list[Extrude] = []
+    split = False
+    for f in program.features:
+        if f.operation is Operation.INTERSECT or len(f.sketch.profiles) < 2:
+            out.append(f)
+            continue
+        groups: list[list[Profile]] = []
+        for p in f.sketch.profiles:
+            for g in groups:
+                if _congruent(g[0], p):
+                    g.append(p)
+                    break
+            else:
+                groups.append([p])
+        if not 2 <= len(groups) <= MAX_ISLAND_FEATURES:
+            out.append(f)
+            continue
+        split = True
+        for k, g in enumerate(groups):
+            op = Operation.JOIN if (k > 0 and f.operation is Operation.NEW) else f.operation
+            out.append(Extrude(Sketch(f.sketch.plane, tuple(g)), f.extent, op))
+    return Program(tuple(out)) if split else None

@@ -101,12 +101,14 @@ def same_solid(a: Program, b: Program, tolerance: float = INTENT_TOLERANCE) -> b
 def with_intent_rewrites(
     candidates: Sequence[Candidate], target: Callable[[trimesh.Trimesh], float]
 ) -> list[Candidate]:
-    """The candidates, each equally faithful one (``rank.tied``) followed by its rewrite with the holes as
-    cuts (``cad.intent.holes_as_cuts``; same source, scored on its own), so the model's stay first. A
-    rewrite is offered only when it builds the same solid (``same_solid``): a feature inside a hole's
-    prism, which the cut would take away, or loops matched within the fitting tolerance that move
-    material, keep the original as it is. The rewrites of the others could not be chosen."""
-    from backend.cad.intent import holes_as_cuts
+    """The candidates, each equally faithful one (``rank.tied``) followed by its rewrites as a person
+    would model it (``cad.intent``; same source, each scored on its own), so the model's stay first: the
+    holes as cuts (``holes_as_cuts``), then that (or, without holes, the original) with different
+    islands as features of their own (``islands_as_features``). A rewrite is offered only when it builds
+    the same solid (``same_solid``): a feature inside a hole's prism, which the cut would take away, or
+    loops matched within the fitting tolerance that move material, keep the original as it is. The
+    rewrites of the others could not be chosen."""
+    from backend.cad.intent import holes_as_cuts, islands_as_features
 
     equal = {id(c) for c in tied(candidates, lambda c: c.rank_cd)} if candidates else set()
     out = []
@@ -114,15 +116,18 @@ def with_intent_rewrites(
         out.append(c)
         if id(c) not in equal:
             continue
-        try:
-            program = holes_as_cuts(c.program)
-            if program is None or not same_solid(c.program, program):
+        base = c.program
+        for rewrite in (holes_as_cuts, islands_as_features):
+            try:
+                program = rewrite(base)
+                if program is None or not same_solid(c.program, program):
+                    continue
+                m = program_to_mesh(program)
+            except (GeometryError, ValueError) as exc:
+                log.debug("intent rewrite %s failed: %s", rewrite.__name__, exc)
                 continue
-            m = program_to_mesh(program)
-        except (GeometryError, ValueError) as exc:
-            log.debug("intent rewrite failed: %s", exc)
-            continue
-        out.append(Candidate(program, c.source, m, target(m)))
+            out.append(Candidate(program, c.source, m, target(m)))
+            base = program
     return out
 
 

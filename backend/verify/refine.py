@@ -121,29 +121,41 @@ def accept_refinement(
 
 
 MAX_VOLUME_CHECKS = 4  # equally faithful candidates whose volume overlap is measured, most preferred first
+MAX_VOLUME_CHECKS_TOTAL = (
+    16  # ... and at most this many in all, measured in the rule's order until one passes
+)
 
 
 def pick_keeping_volume(
     candidates: list[Candidate], geometry, volume_truth: trimesh.Trimesh | None
 ) -> Candidate:
     """``rank.pick_best``, with the input's volume as a second test of fidelity: among the equally faithful
-    candidates (the most preferred ``MAX_VOLUME_CHECKS`` of them, and the lowest loss), one that overlaps
-    the input's volume less than another by more than ``keeps_volume`` allows is not equally faithful and
-    is passed over. On thin parts a surface distance within the tie tolerance, or even the lowest one,
-    can hide a plate moved or thickened by its thickness. Without a volume (a point cloud) the rule alone."""
+    candidates (the most preferred ``MAX_VOLUME_CHECKS`` of them, and the lowest loss, then the others in
+    the rule's order as needed, ``MAX_VOLUME_CHECKS_TOTAL`` in all), one that overlaps the input's volume
+    less than another measured one by more than ``keeps_volume`` allows is not equally faithful and is
+    passed over; the first in the rule's order that passes is chosen. On thin parts a surface distance
+    within the tie tolerance, or even the lowest one, can hide a plate moved or thickened by its
+    thickness. Without a volume (a point cloud) the rule alone."""
     equal = tied(candidates, lambda c: c.rank_cd)
     if len(equal) == 1:
         return equal[0]
     order = ranked(equal, lambda c: c.rank_cd, lambda c: c.program, RANK_NOISE)
-    lowest = min(equal, key=lambda c: c.rank_cd)
-    checked = order[:MAX_VOLUME_CHECKS] + (
-        [lowest] if all(c is not lowest for c in order[:MAX_VOLUME_CHECKS]) else []
-    )
     reference = volume_reference(geometry, volume_truth)
     if reference is None:
         return order[0]
     allowed = REFINE_MAX_IOU_LOSS if reference.exact else REFINE_MAX_VOXEL_LOSS
-    overlap = {id(c): reference(c.program) for c in checked}
-    best = max(overlap.values())
-    keep = [c for c in order if overlap.get(id(c), best) >= best - allowed]
-    return keep[0]
+    overlap: dict[int, float] = {}
+
+    def measured(c: Candidate) -> float:
+        if id(c) not in overlap:
+            overlap[id(c)] = reference(c.program)
+        return overlap[id(c)]
+
+    for c in [*order[:MAX_VOLUME_CHECKS], min(equal, key=lambda c: c.rank_cd)]:
+        measured(c)
+    for c in order:  # an unmeasured candidate is measured (up to the cap), never presumed faithful
+        if id(c) not in overlap and len(overlap) >= MAX_VOLUME_CHECKS_TOTAL:
+            continue
+        if measured(c) >= max(overlap.values()) - allowed:
+            return c
+    raise AssertionError("the best-overlapping candidate always passes")

@@ -10,8 +10,8 @@ for material it has too much of; features of one operation over one span share a
 The completed program is offered when it overlaps the input's volume better (``MIN_IOU_GAIN``), and the
 verifier then judges it like any other candidate.
 
-Only for inputs with exact volumes (a closed, clean mesh), and only for the lowest-loss candidate, when
-it still misses ``MIN_MISS`` of the input's volume.
+Only for inputs with exact volumes (a closed, clean mesh), and only for the lowest-loss candidate of each
+source (the model's, the sections'), when it still misses ``MIN_MISS`` of the input's volume.
 """
 
 from __future__ import annotations
@@ -133,22 +133,27 @@ def with_residual_features(
     target: Callable[[trimesh.Trimesh], float],
     source: str,
 ) -> list[Candidate]:
-    """The candidates and the lowest-loss one's residual program (``residual_program``) as a candidate of
-    ``source`` (the geometry wrote those features). Nothing without exact volumes (``volume_truth`` None:
-    scans, point clouds)."""
+    """The candidates and the residual programs (``residual_program``) of the lowest-loss candidate of each
+    source (the model's, the sections') as candidates of ``source`` (the geometry wrote those features).
+    Nothing without exact volumes (``volume_truth`` None: scans, point clouds)."""
     if volume_truth is None or not candidates:
         return list(candidates)
     try:
         reference = trimesh_to_manifold(volume_truth)
     except NotManifoldError:
         return list(candidates)
-    base = min(candidates, key=lambda c: c.rank_cd)
-    try:
-        program = residual_program(base.program, reference)
-        if program is None:
-            return list(candidates)
-        mesh = program_to_mesh(program)
-    except (GeometryError, ValueError) as exc:
-        log.debug("residual features failed: %s", exc)
-        return list(candidates)
-    return [*candidates, Candidate(program, source, mesh, target(mesh))]
+    bases = {}  # the lowest-loss candidate of each source: the model's structure is completed too
+    for c in sorted(candidates, key=lambda c: c.rank_cd):
+        bases.setdefault(c.source, c)
+    out = list(candidates)
+    for base in bases.values():
+        try:
+            program = residual_program(base.program, reference)
+            if program is None:
+                continue
+            mesh = program_to_mesh(program)
+        except (GeometryError, ValueError) as exc:
+            log.debug("residual features failed: %s", exc)
+            continue
+        out.append(Candidate(program, source, mesh, target(mesh)))
+    return out

@@ -1,6 +1,6 @@
-"""Holes as cuts: the same solid, written with the operations a person would edit."""
+"""Holes as cuts, islands as features: the same solid, written with the operations a person would edit."""
 
-from backend.cad.intent import holes_as_cuts, same_loop
+from backend.cad.intent import holes_as_cuts, islands_as_features, same_loop
 from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile, Program
 from backend.geometry.solid import program_to_mesh
 from tests.cad.programs import circle, feat, rect
@@ -81,3 +81,29 @@ def test_no_holes_no_rewrite_and_loops_match_from_any_start():
     a = rect(0, 0, 1, 1)
     b = type(a)(a.curves[2:] + a.curves[:2])
     assert same_loop(a, b) and not same_loop(a, rect(0, 0, 1, 1.01))
+
+
+def test_different_bosses_become_their_own_features_and_a_pattern_stays_one():
+    plate = feat(Profile(rect(-0.5, -0.5, 0.5, 0.5)))
+    bosses = feat(
+        Profile(circle(-0.3, 0.3, 0.05)),
+        Profile(circle(0.3, 0.3, 0.05)),
+        Profile(rect(-0.2, -0.4, 0.2, -0.2)),
+        plane=_at(0.2),
+        extent=UP,
+        op=Operation.JOIN,
+    )
+    original = Program((plate, bosses))
+    out = islands_as_features(original)
+    assert _ops(out) == [Operation.NEW, Operation.JOIN, Operation.JOIN]
+    assert sorted(len(f.sketch.profiles) for f in out.features[1:]) == [1, 2]  # the two pins: one pattern
+    assert out.curve_count == original.curve_count
+    assert abs(program_to_mesh(out).volume - program_to_mesh(original).volume) < 1e-9
+
+
+def test_islands_of_a_new_feature_join_it_and_a_single_island_or_a_pattern_is_left_alone():
+    two = Program((feat(Profile(rect(-0.5, -0.5, -0.1, 0.5)), Profile(circle(0.3, 0, 0.1))),))
+    assert _ops(islands_as_features(two)) == [Operation.NEW, Operation.JOIN]
+    pattern = Program((feat(Profile(rect(-0.5, -0.5, -0.3, 0.5)), Profile(rect(0.3, -0.5, 0.5, 0.5))),))
+    assert islands_as_features(pattern) is None
+    assert islands_as_features(Program((feat(Profile(rect(0, 0, 1, 1))),))) is None

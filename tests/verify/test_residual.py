@@ -58,6 +58,18 @@ def test_residual_candidates_need_an_exact_volume():
     assert isinstance(out[1].mesh, trimesh.Trimesh)
 
 
+def test_the_best_candidate_of_each_source_is_completed():
+    truth = Program((BLOCK, CROSS_HOLE))
+    mesh = program_to_mesh(truth)
+    target = ChamferTarget(mesh)
+    base_mesh = program_to_mesh(Program((BLOCK,)))
+    model = Candidate(Program((BLOCK,)), "model", base_mesh, target(base_mesh))
+    section = Candidate(Program((BLOCK,)), "section", base_mesh, target(base_mesh) * 1.01)
+    out = with_residual_features([model, section], mesh, target, "section")
+    assert len(out) == 4 and all(c.source == "section" for c in out[2:])
+    assert all(c.rank_cd < model.rank_cd for c in out[2:])
+
+
 def test_missing_pins_over_one_span_share_one_sketch():
     top = Plane((0.0, 0.0, 0.4), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
     pins = [

@@ -129,6 +129,26 @@ def test_a_tie_that_loses_the_volume_is_not_equally_faithful():
     assert pick_keeping_volume([right], sheet, sheet) is right
 
 
+def test_a_preferred_candidate_beyond_the_first_checks_is_measured_not_presumed_faithful():
+    from backend.verify.refine import MAX_VOLUME_CHECKS, pick_keeping_volume
+
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
+    exact = bbox_program(sheet)
+    f = exact.features[0]
+
+    def thickened(k: float) -> Program:
+        return Program((replace(f, extent=replace(f.extent, d1=k * f.extent.d1)),))
+
+    right = Candidate(exact, "section", program_to_mesh(exact), 0.999e-4)  # the lowest loss: measured
+    # equally compact and within the tie, listed first (the model's): the rule prefers them all to
+    # ``right``; the first MAX_VOLUME_CHECKS are measured up front, the last one only when reached
+    wrong = [
+        Candidate(thickened(1.3 + 0.01 * k), "model", program_to_mesh(thickened(1.3 + 0.01 * k)), 1.0e-4)
+        for k in range(MAX_VOLUME_CHECKS + 1)
+    ]
+    assert pick_keeping_volume([*wrong, right], sheet, sheet) is right
+
+
 def test_with_intent_rewrites_offers_holes_as_cuts_only_for_the_same_solid():
     from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile
     from backend.verify.candidates import with_intent_rewrites
