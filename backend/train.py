@@ -275,56 +275,60 @@ def train(args: argparse.Namespace) -> int:
         return ev
 
     bar = tqdm(total=args.steps, initial=state["step"], dynamic_ncols=True, mininterval=2.0)
-    t_last, tok_window, loss_ema, ev = time.perf_counter(), 0, None, {}
-    while not done():
-        batch = next(loader)
-        points, tokens = batch["points"].to(device), batch["tokens"].to(device)
-        mask = batch.get("attention_mask")
-        for g in optimizer.param_groups:
-            g["lr"] = args.lr * lr_factor(state["step"], progress(), args.warmup, args.min_lr_ratio)
-        obs = {k: batch[k].to(device) for k in ("obs", "obs_mask") if k in batch}
-        with autocast:
-            out_ = model(points, tokens, None if mask is None else mask.to(device), **obs)
-        out_.loss.backward()
-        grad_norm = float(torch.nn.utils.clip_grad_norm_(params, args.grad_clip))
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        n_tok = int((tokens != tokenizer.pad_id).sum()) if mask is None else int(mask.sum())
-        now = time.perf_counter()
-        state["elapsed"] += now - t_last
-        t_last = now
-        state["step"] += 1
-        state["tokens_seen"] += n_tok
-        if feed is None or feed.last_fresh:
-            state["samples_seen"] += len(tokens)  # fresh parts only: the data seeds resume after them
-        tok_window += n_tok
-        loss = float(out_.loss.detach())
-        loss_ema = loss if loss_ema is None else 0.95 * loss_ema + 0.05 * loss
-        bar.update(1)
-        if state["step"] % args.log_every == 0:
-            tok_s = state["tokens_seen"] / max(1e-9, state["elapsed"])
-            eta = _eta(state, args, budget)
-            bar.set_postfix(loss=f"{loss_ema:.3f}", tok_s=f"{tok_s:.0f}", eta=eta, refresh=False)
-            rec = {
-                "type": "train",
-                "step": state["step"],
-                "loss": loss,
-                "loss_ema": loss_ema,
-                "lr": optimizer.param_groups[0]["lr"],
-                "grad_norm": grad_norm,
-                "tokens_seen": state["tokens_seen"],
-                "elapsed": round(state["elapsed"], 2),
-                "tok_s": round(tok_s, 1),
-                "samples_seen": state["samples_seen"],
-            }
-            if feed is not None:
-                rec["replayed_share"] = round(feed.replayed / max(1, feed.fresh + feed.replayed), 3)
-            log.write(json.dumps(rec) + "\n")
-            log.flush()
-        if state["step"] % args.eval_every == 0 and not done():
-            ev = checkpoint_and_eval()
-            bar.write(f"step {state['step']}: " + ", ".join(f"{k} {v:.3f}" for k, v in ev.items()))
-            t_last = time.perf_counter()  # evaluation time is not training time
+    try:
+        t_last, tok_window, loss_ema, ev = time.perf_counter(), 0, None, {}
+        while not done():
+            batch = next(loader)
+            points, tokens = batch["points"].to(device), batch["tokens"].to(device)
+            mask = batch.get("attention_mask")
+            for g in optimizer.param_groups:
+                g["lr"] = args.lr * lr_factor(state["step"], progress(), args.warmup, args.min_lr_ratio)
+            obs = {k: batch[k].to(device) for k in ("obs", "obs_mask") if k in batch}
+            with autocast:
+                out_ = model(points, tokens, None if mask is None else mask.to(device), **obs)
+            out_.loss.backward()
+            grad_norm = float(torch.nn.utils.clip_grad_norm_(params, args.grad_clip))
+            optimizer.step()
+            optimizer.zero_grad(set_to_none=True)
+            n_tok = int((tokens != tokenizer.pad_id).sum()) if mask is None else int(mask.sum())
+            now = time.perf_counter()
+            state["elapsed"] += now - t_last
+            t_last = now
+            state["step"] += 1
+            state["tokens_seen"] += n_tok
+            if feed is None or feed.last_fresh:
+                state["samples_seen"] += len(tokens)  # fresh parts only: the data seeds resume after them
+            tok_window += n_tok
+            loss = float(out_.loss.detach())
+            loss_ema = loss if loss_ema is None else 0.95 * loss_ema + 0.05 * loss
+            bar.update(1)
+            if state["step"] % args.log_every == 0:
+                tok_s = state["tokens_seen"] / max(1e-9, state["elapsed"])
+                eta = _eta(state, args, budget)
+                bar.set_postfix(loss=f"{loss_ema:.3f}", tok_s=f"{tok_s:.0f}", eta=eta, refresh=False)
+                rec = {
+                    "type": "train",
+                    "step": state["step"],
+                    "loss": loss,
+                    "loss_ema": loss_ema,
+                    "lr": optimizer.param_groups[0]["lr"],
+                    "grad_norm": grad_norm,
+                    "tokens_seen": state["tokens_seen"],
+                    "elapsed": round(state["elapsed"], 2),
+                    "tok_s": round(tok_s, 1),
+                    "samples_seen": state["samples_seen"],
+                }
+                if feed is not None:
+                    rec["replayed_share"] = round(feed.replayed / max(1, feed.fresh + feed.replayed), 3)
+                log.write(json.dumps(rec) + "\n")
+                log.flush()
+            if state["step"] % args.eval_every == 0 and not done():
+                ev = checkpoint_and_eval()
+                bar.write(f"step {state['step']}: " + ", ".join(f"{k} {v:.3f}" for k, v in ev.items()))
+                t_last = time.perf_counter()  # evaluation time is not training time
+    finally:
+        if feed is not None:
+            feed.close()  # its thread would otherwise keep the data workers alive
     bar.close()
     ev = checkpoint_and_eval()
     print(f"final (step {state['step']}): " + ", ".join(f"{k} {v:.3f}" for k, v in ev.items()))

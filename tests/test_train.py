@@ -84,3 +84,24 @@ def test_conditioned_run_reads_observations_and_warm_starts(
         train.train(
             args("--out", str(tmp_path / "x"), "--steps", "1", "--observe", "8", "--base-model", str(first))
         )
+
+
+def test_replayed_run_counts_fresh_parts_only_and_stops_its_feed(tmp_path: Path) -> None:
+    import threading
+
+    out = tmp_path / "replay"
+    assert train.train(args("--out", str(out), "--steps", "6", "--replay", "4")) == 0
+    ck = torch.load(out / train.CHECKPOINT_FILE, weights_only=False)
+    fresh = ck["samples_seen"]
+    assert ck["step"] == 6 and 2 <= fresh <= 12 and fresh % 2 == 0  # batches of 2; replayed ones not counted
+    assert records(out, "train")[-1]["samples_seen"] == fresh
+    assert load_checkpoint(out / "model")[2]["replay"] == 4
+
+    def feeding() -> bool:
+        return any(t.name == "replay-feed" and t.is_alive() for t in threading.enumerate())
+
+    for _ in range(100):  # the feed's thread ends once the part it is making is done
+        if not feeding():
+            break
+        threading.Event().wait(0.05)
+    assert not feeding()

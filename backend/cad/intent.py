@@ -225,8 +225,9 @@ def holes_as_cuts(program: Program) -> Program | None:
 
 
 def _congruent(a: Profile, b: Profile, tol: float = MATCH_TOLERANCE) -> bool:
-    """Copies of one shape (a pattern drawn in one sketch): hole-free outlines of the same curve kinds
-    and the same extent, e.g. round bosses of one diameter."""
+    """Copies of one shape (a pattern drawn in one sketch), told cheaply: hole-free outlines of the same
+    curve kinds and the same extent, e.g. round bosses of one diameter (a rectangle and a trapezoid of
+    one size count as copies: they stay in one sketch, which changes the grouping, never the solid)."""
     if a.holes or b.holes:
         return False
     if a.outer.is_circle or b.outer.is_circle:
@@ -241,8 +242,8 @@ def _congruent(a: Profile, b: Profile, tol: float = MATCH_TOLERANCE) -> bool:
 def islands_as_features(program: Program) -> Program | None:
     """``program`` with each sketch's separate islands (profiles) as features of their own, copies of one
     shape kept together (a pattern shares one sketch): two different bosses are two joins, as a person
-    would draw them. Same depth and operation; the islands of a sketch never overlap, so the solid is
-    the same. Intersect features stay whole, and so do sketches of more than ``MAX_ISLAND_FEATURES``
+    would draw them. Same depth and operation: the solid is the union of the profiles' prisms either way
+    (new and join both add), so it is the same. Intersect features stay whole, and so do sketches of more than ``MAX_ISLAND_FEATURES``
     different islands. None when no sketch was split."""
     out: list[Extrude] = []
     split = False

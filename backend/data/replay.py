@@ -32,6 +32,7 @@ class ReplayFeed:
         self._pool: collections.deque = collections.deque(maxlen=capacity)
         self._rng = random.Random(seed)
         self._error: BaseException | None = None
+        self._stop = threading.Event()
         self.last_fresh = False
         self.fresh = 0
         self.replayed = 0
@@ -40,10 +41,30 @@ class ReplayFeed:
     def _fill(self) -> None:
         try:
             for batch in self._source:
-                self._ready.put(batch)
+                if not self._offer(batch):
+                    return  # closed: the source (and its worker processes) is left to be freed
         except BaseException as exc:  # handed to the training thread, which re-raises it
             self._error = exc
-        self._ready.put(_END)
+        self._offer(_END)
+
+    def _offer(self, item: Any) -> bool:
+        """Queue ``item``, waiting for room unless the feed is closed; False once it is."""
+        while not self._stop.is_set():
+            try:
+                self._ready.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def close(self) -> None:
+        """Stop reading the source (the background thread ends within ~0.1 s)."""
+        self._stop.set()
+        while True:
+            try:
+                self._ready.get_nowait()
+            except queue.Empty:
+                return
 
     def __iter__(self) -> ReplayFeed:
         return self

@@ -63,7 +63,9 @@ def model_card(model: Any, meta: dict[str, Any], metrics_markdown: str = "") -> 
         f"| batch size | {fmt('batch_size')} |",
         f"| tokens seen | {fmt('tokens_seen')} |",
         *(
-            [f"| distinct parts | {fmt('samples_seen')} (batches replayed while none was fresh) |"]
+            [
+                f"| distinct parts | {fmt('samples_seen')} (fresh parts; batches replayed while none was fresh are not counted) |"
+            ]
             if meta.get("replay")
             else []
         ),

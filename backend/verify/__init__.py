@@ -8,9 +8,10 @@ rebuilt, measured against the input and ranked by one rule (``rank.choose``):
     curves (what a person edits), and for the same curves the one that gives them more features (a hole
     as its own cut, a boss as its own join); then the lower loss, when lower by more than its own noise;
     then the earlier candidate (the model's come first). The equally faithful candidates are also
-    offered written with their holes as cuts (``candidates.with_intent_rewrites``, ``cad.intent``).
-    Fidelity is tested twice: a tied candidate whose volume overlap with the input is visibly lower
-    than another tied one's is passed over (``refine.pick_keeping_volume``).
+    offered written with their holes as cuts and their different islands as features of their own
+    (``candidates.with_intent_rewrites``, ``cad.intent``). Fidelity is tested twice: a tied candidate
+    whose volume overlap with the input is visibly lower than another tied one's is passed over, and
+    none is chosen without its overlap measured (``refine.pick_keeping_volume``).
 
 The pipeline's loss is the ranking Chamfer distance against fixed surface samples of the input
 (``target.ChamferTarget``): it is meaningful for closed meshes, open or noisy scans and point clouds
@@ -21,7 +22,7 @@ and a refinement is kept only when it does not lose volume overlap with a closed
 Modules: ``target`` (what candidates are measured against), ``rank`` (the rule, ``Candidate``),
 ``candidates`` (rebuild and score programs; section and bounding-box candidates), ``snap`` (a model
 program's extents and loops moved onto the mesh's levels and sections), ``residual`` (the best
-candidate completed with features on other axes), ``refine``
+candidate of each source completed with features on other axes), ``refine``
 (coordinate search and the keeps-volume guard), ``reference`` (IoU scoring of programs; the reference row).
 """
 

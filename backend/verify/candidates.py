@@ -136,9 +136,9 @@ def with_derived_candidates(
     volume_truth: trimesh.Trimesh | None,
     target: Callable[[trimesh.Trimesh], float],
 ) -> list[Candidate]:
-    """The scored candidates and what the geometry derives from them: the best one completed with
-    residual features on other axes (``verify.residual``; section source), then the equally faithful
-    ones with their holes as cuts (``with_intent_rewrites``)."""
+    """The scored candidates and what the geometry derives from them: the best of each source completed
+    with residual features on other axes (``verify.residual``; section source), then
+    the equally faithful ones written as a designer would (``with_intent_rewrites``)."""
     from backend.verify.residual import with_residual_features
 
     return with_intent_rewrites(

@@ -55,3 +55,20 @@ def test_a_failing_source_raises_a_clear_error():
 def test_capacity_must_be_positive():
     with pytest.raises(ValueError, match="capacity"):
         ReplayFeed(iter([]), capacity=0)
+
+
+def test_close_ends_the_reading_thread_of_an_endless_source():
+    def endless():
+        k = 0
+        while True:
+            yield k
+            k += 1
+
+    feed = ReplayFeed(endless(), capacity=2)
+    next(feed)
+    feed.close()
+    for _ in range(50):
+        if not any(t.name == "replay-feed" and t.is_alive() for t in threading.enumerate()):
+            break
+        threading.Event().wait(0.05)
+    assert not any(t.name == "replay-feed" and t.is_alive() for t in threading.enumerate())
