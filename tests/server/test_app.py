@@ -353,8 +353,14 @@ def from_schema(schema: dict[str, Any], defs: dict[str, Any]) -> st.SearchStrate
 
 
 ID_CHARS = st.characters(categories=["L", "N"]) | st.sampled_from("-_~")
+# any JSON value (JSON has no NaN or infinity: the client refuses to send them; non-finite coordinates
+# reach the server through the packed binary form below)
 JUNK = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=10),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=10),
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
     max_leaves=8,
 )
