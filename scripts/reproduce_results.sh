@@ -43,5 +43,10 @@ $PY scripts/benchmark_export.py out/rec_f360          # STEP export time and vol
 # the observation's number coverage and what snapping does to rough programs (model card, issue note)
 $PY scripts/measure_observation.py
 
+# the model cards' held-out metrics, against the checkpoints they started from (commit f3704fc)
+mkdir -p out/prev && git archive f3704fc backend/checkpoints | tar -x -C out/prev
+$PY scripts/evaluate_heldout.py out/prev/backend/checkpoints/default backend/checkpoints/default \
+    out/prev/backend/checkpoints/unmask backend/checkpoints/unmask
+
 # the ranking distance's own sampling noise (verify/rank.py RANK_NOISE)
 $PY scripts/measure_rank_noise.py

@@ -231,7 +231,7 @@ def _congruent(a: Profile, b: Profile, tol: float = MATCH_TOLERANCE) -> bool:
     if a.holes or b.holes:
         return False
     if a.outer.is_circle or b.outer.is_circle:
-        return _same_kind(a.outer, b.outer, tol) and a.outer.is_circle
+        return _same_kind(a.outer, b.outer, tol)  # both circles, one radius
     kinds = sorted(type(c).__name__ for c in a.outer.curves)
     if kinds != sorted(type(c).__name__ for c in b.outer.curves):
         return False
@@ -243,8 +243,8 @@ def islands_as_features(program: Program) -> Program | None:
     """``program`` with each sketch's separate islands (profiles) as features of their own, copies of one
     shape kept together (a pattern shares one sketch): two different bosses are two joins, as a person
     would draw them. Same depth and operation: the solid is the union of the profiles' prisms either way
-    (new and join both add), so it is the same. Intersect features stay whole, and so do sketches of more than ``MAX_ISLAND_FEATURES``
-    different islands. None when no sketch was split."""
+    (new and join both add), so it is the same. Intersect features stay whole, and so do sketches of
+    more than ``MAX_ISLAND_FEATURES`` different islands. None when no sketch was split."""
     out: list[Extrude] = []
     split = False
     for f in program.features:

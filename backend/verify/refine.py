@@ -121,9 +121,8 @@ def accept_refinement(
 
 
 MAX_VOLUME_CHECKS = 4  # equally faithful candidates whose volume overlap is measured, most preferred first
-MAX_VOLUME_CHECKS_TOTAL = (
-    16  # ... and at most this many in all, measured in the rule's order until one passes
-)
+# ... and at most this many in all, measured in the rule's order until one passes
+MAX_VOLUME_CHECKS_TOTAL = 16
 
 
 def pick_keeping_volume(

@@ -46,11 +46,14 @@ def test_a_missing_pin_becomes_a_join_and_a_close_candidate_is_left_alone():
     assert residual_program(truth, build_manifold(truth)) is None  # nothing missing
 
 
+def _cross_hole_input() -> tuple[trimesh.Trimesh, ChamferTarget, trimesh.Trimesh]:
+    """The input (a block with a cross hole), its ranking target, and the block a section sees."""
+    mesh = program_to_mesh(Program((BLOCK, CROSS_HOLE)))
+    return mesh, ChamferTarget(mesh), program_to_mesh(Program((BLOCK,)))
+
+
 def test_residual_candidates_need_an_exact_volume():
-    truth = Program((BLOCK, CROSS_HOLE))
-    mesh = program_to_mesh(truth)
-    target = ChamferTarget(mesh)
-    base_mesh = program_to_mesh(Program((BLOCK,)))
+    mesh, target, base_mesh = _cross_hole_input()
     base = Candidate(Program((BLOCK,)), "section", base_mesh, target(base_mesh))
     out = with_residual_features([base], mesh, target, "section")
     assert out[0] is base and len(out) == 2 and out[1].rank_cd < base.rank_cd
@@ -59,10 +62,7 @@ def test_residual_candidates_need_an_exact_volume():
 
 
 def test_the_best_candidate_of_each_source_is_completed():
-    truth = Program((BLOCK, CROSS_HOLE))
-    mesh = program_to_mesh(truth)
-    target = ChamferTarget(mesh)
-    base_mesh = program_to_mesh(Program((BLOCK,)))
+    mesh, target, base_mesh = _cross_hole_input()
     model = Candidate(Program((BLOCK,)), "model", base_mesh, target(base_mesh))
     section = Candidate(Program((BLOCK,)), "section", base_mesh, target(base_mesh) * 1.01)
     out = with_residual_features([model, section], mesh, target, "section")
