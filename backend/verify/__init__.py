@@ -11,7 +11,9 @@ rebuilt, measured against the input and ranked by one rule (``rank.choose``):
     offered written with their holes as cuts and their different islands as features of their own
     (``candidates.with_intent_rewrites``, ``cad.intent``). Fidelity is tested twice: a tied candidate
     whose volume overlap with the input is visibly lower than another tied one's is passed over, and
-    none is chosen without its overlap measured (``refine.pick_keeping_volume``).
+    none is chosen without its overlap measured; with exact volumes, a candidate a little further in
+    distance (``refine.VOLUME_WINDOW``) that overlaps visibly better than every tied one makes the
+    equally faithful set those that overlap as well as it (``refine.pick_keeping_volume``).
 
 The pipeline's loss is the ranking Chamfer distance against fixed surface samples of the input
 (``target.ChamferTarget``): it is meaningful for closed meshes, open or noisy scans and point clouds

@@ -134,15 +134,11 @@ def pick_keeping_volume(
     less than another measured one by more than ``keeps_volume`` allows is not equally faithful and is
     passed over; the first in the rule's order that passes is chosen. On thin parts a surface distance
     within the tie tolerance, or even the lowest one, can hide a plate moved or thickened by its
-    thickness. Without a volume (a point cloud) the rule alone."""
+    thickness. With exact volumes the equally faithful set may also widen to a better-overlapping
+    candidate a little further in distance (``VOLUME_WINDOW``). Without a volume (a point cloud) the rule
+    alone."""
     equal = tied(candidates, lambda c: c.rank_cd)
-    if len(equal) == 1:
-        return equal[0]
-    order = ranked(equal, lambda c: c.rank_cd, lambda c: c.program, RANK_NOISE)
     reference = volume_reference(geometry, volume_truth)
-    if reference is None:
-        return order[0]
-    allowed = REFINE_MAX_IOU_LOSS if reference.exact else REFINE_MAX_VOXEL_LOSS
     overlap: dict[int, float] = {}
 
     def measured(c: Candidate) -> float:
@@ -150,11 +146,45 @@ def pick_keeping_volume(
             overlap[id(c)] = reference(c.program)
         return overlap[id(c)]
 
+    if reference is not None and reference.exact:
+        equal = _by_exact_volume(candidates, equal, measured)
+    if len(equal) == 1:
+        return equal[0]
+    order = ranked(equal, lambda c: c.rank_cd, lambda c: c.program, RANK_NOISE)
+    if reference is None:
+        return order[0]
+    allowed = REFINE_MAX_IOU_LOSS if reference.exact else REFINE_MAX_VOXEL_LOSS
     for c in [*order[:MAX_VOLUME_CHECKS], min(equal, key=lambda c: c.rank_cd)]:
         measured(c)
+    top = max(overlap[id(c)] for c in equal if id(c) in overlap)
     for c in order:  # an unmeasured candidate is measured (up to the cap), never presumed faithful
         if id(c) not in overlap and len(overlap) >= MAX_VOLUME_CHECKS_TOTAL:
             continue
-        if measured(c) >= max(overlap.values()) - allowed:
+        if measured(c) >= top - allowed:
             return c
     raise AssertionError("the best-overlapping candidate always passes")
+
+
+# With exact volumes (a closed, clean input) the surface distance is not the only judge: candidates
+# within this factor of the lowest distance (at most ``VOLUME_WINDOW_CHECKS`` of them, lowest first) have
+# their volume overlap measured, and when one overlaps better than every tied one by more than
+# ``VOLUME_WINDOW_GAIN``, the equally faithful set is the window's candidates that overlap as well as
+# it (within ``REFINE_MAX_IOU_LOSS``): a surface distance can favour a solid missing a tenth of the volume.
+VOLUME_WINDOW, VOLUME_WINDOW_CHECKS, VOLUME_WINDOW_GAIN = 1.5, 8, 0.01
+
+
+def _by_exact_volume(
+    candidates: list[Candidate], equal: list[Candidate], measured: Callable[[Candidate], float]
+) -> list[Candidate]:
+    """The equally faithful set once exact volume overlap is asked (see ``VOLUME_WINDOW``)."""
+    lowest = min(c.rank_cd for c in candidates)
+    window = sorted((c for c in candidates if c.rank_cd <= lowest * VOLUME_WINDOW), key=lambda c: c.rank_cd)
+    window = window[:VOLUME_WINDOW_CHECKS]
+    if len(window) <= len(equal):
+        return equal
+    ids = {id(c) for c in equal}
+    tied_best = max(measured(c) for c in window if id(c) in ids)  # the lowest-loss one at least
+    best = max(measured(c) for c in window)
+    if best <= tied_best + VOLUME_WINDOW_GAIN:
+        return equal
+    return [c for c in window if measured(c) >= best - REFINE_MAX_IOU_LOSS]

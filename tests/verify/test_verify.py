@@ -191,3 +191,17 @@ def test_losses_closer_than_the_ranking_noise_go_to_the_earlier_candidate():
     assert pick_best([model, section]) is model  # within the noise: the earlier (the model's)
     worse = Candidate(p, "model", box, 1.0e-3 * (1 + 1.5 * RANK_NOISE))
     assert pick_best([worse, section]) is section  # beyond the noise: the lower loss
+
+
+def test_a_lower_distance_that_hides_lost_volume_is_not_the_most_faithful():
+    from backend.verify.refine import VOLUME_WINDOW, pick_keeping_volume
+
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.02))  # a thin plate, closed
+    exact = bbox_program(sheet)
+    f = exact.features[0]
+    shifted = Program((replace(f, extent=replace(f.extent, d1=-f.extent.d1)),))  # moved by its thickness
+    right = Candidate(exact, "section", program_to_mesh(exact), 1.3e-4)
+    wrong = Candidate(shifted, "model", program_to_mesh(shifted), 1.0e-4)  # the lowest distance, not tied
+    assert right.rank_cd > wrong.rank_cd * 1.1 and right.rank_cd <= wrong.rank_cd * VOLUME_WINDOW
+    assert pick_keeping_volume([wrong, right], sheet, sheet) is right
+    assert pick_keeping_volume([wrong, right], sheet, None) is wrong  # no exact volume: the distance rules
