@@ -90,6 +90,7 @@ def summarize(rows: list[dict[str, Any]], designs: list[int | None] | None = Non
         parsed = sum(s.get("parsed", 0) for s in stats)
         out["candidates_parsed_ratio"] = parsed / decoded
         out["candidates_unfinished_ratio"] = sum(s.get("unfinished", 0) for s in stats) / decoded
+        out["candidates_out_of_time_ratio"] = sum(s.get("out_of_time", 0) for s in stats) / decoded
         out["parsed_failed_rebuild_ratio"] = sum(s.get("failed_rebuild", 0) for s in stats) / max(parsed, 1)
         won = [r for r in valid if r.get("source") == SOURCE_MODEL]
         out["model_won_ratio"] = len(won) / max(len(valid), 1)
@@ -236,7 +237,9 @@ def markdown(summary: dict[str, Any], buckets: dict[str, Any], config: dict[str,
         lines += [
             "",
             f"Model candidates: {_pct(pipe['candidates_parsed_ratio'])} parse (grammar-masked),"
-            f" {_pct(pipe['candidates_unfinished_ratio'])} unfinished at the token limit;"
+            f" {_pct(pipe['candidates_unfinished_ratio'])} unfinished"
+            f" ({_pct(pipe.get('candidates_out_of_time_ratio', 0.0))} stopped by the decoding budget,"
+            " the others at the token limit);"
             f" {_pct(pipe['parsed_failed_rebuild_ratio'])} of the parsed ones fail to rebuild;"
             f" the model's candidate won on {_pct(pipe['model_won_ratio'])} of the parts,"
             f" with a program no section candidate has on {_pct(pipe['model_won_novel_ratio'])}.",

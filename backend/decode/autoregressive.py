@@ -37,6 +37,7 @@ class DecodeResult:
     log_prob: float = 0.0  # sum of log-probabilities of the chosen tokens under the masked model
     finished: bool = False
     greedy: bool = False
+    out_of_time: bool = False  # stopped by the decoding budget (else, when unfinished: the token limit)
 
 
 @dataclass
@@ -44,7 +45,8 @@ class DecodeStats:
     """Counts over candidates; ``failed_rebuild`` and ``duplicates`` are filled in by the verifier.
 
     ``unparsed``: finished (EOS) but no program; always 0 for the grammar-masked decoders, counted for
-    the unconstrained text decoding of LoRA models. ``parsed + unfinished + unparsed == candidates``.
+    the unconstrained text decoding of LoRA models. ``parsed + unfinished + unparsed == candidates``;
+    ``out_of_time``: of the unfinished, those the decoding budget stopped (the others hit the token limit).
     """
 
     candidates: int = 0
@@ -55,6 +57,7 @@ class DecodeStats:
     failed_snapped: int = 0  # of those, the ones that did not rebuild
     duplicates: int = 0
     unparsed: int = 0
+    out_of_time: int = 0
 
     @classmethod
     def from_results(cls, results: list[DecodeResult]) -> DecodeStats:
@@ -63,6 +66,7 @@ class DecodeStats:
             parsed=sum(r.program is not None for r in results),
             unfinished=sum(not r.finished for r in results),
             unparsed=sum(r.finished and r.program is None for r in results),
+            out_of_time=sum(not r.finished and r.out_of_time for r in results),
         )
 
     def to_dict(self) -> dict[str, int]:
@@ -225,6 +229,7 @@ def decode_autoregressive(
             except GrammarError as exc:  # pragma: no cover - the grammar built it word by word
                 res.error = str(exc)
         elif out_of_time:
+            res.out_of_time = True
             res.error = f"unfinished: out of decoding time after {len(res.tokens)} tokens"
         else:
             res.error = f"unfinished: no end of program within {max_new} tokens"

@@ -46,7 +46,8 @@ def test_unbiased_random_model_reports_unfinished():
     model, tok = tiny_model()
     results = decode_autoregressive(model, tok, points(), n_candidates=3, temperature=1.0, max_tokens=12)
     assert all(not r.finished and r.program is None for r in results)
-    assert DecodeStats.from_results(results).unfinished == 3
+    stats = DecodeStats.from_results(results)
+    assert stats.unfinished == 3 and stats.out_of_time == 0  # the token limit, not the budget
 
 
 def test_kv_cache_matches_full_recomputation():
@@ -106,3 +107,5 @@ def test_deadline_stops_decoding_and_reports_unfinished():
     results = decode_autoregressive(model, tok, points(), n_candidates=3, deadline=time.perf_counter() - 1.0)
     assert all(not r.finished and "out of decoding time" in r.error for r in results)
     assert all(len(r.tokens) == 0 for r in results)  # stopped before the first step
+    stats = DecodeStats.from_results(results)
+    assert stats.unfinished == stats.out_of_time == 3
