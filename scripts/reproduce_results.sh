@@ -43,9 +43,11 @@ $PY scripts/benchmark_export.py out/rec_f360          # STEP export time and vol
 # the observation's number coverage and what snapping does to rough programs (model card, issue note)
 $PY scripts/measure_observation.py
 
-# the model cards' held-out metrics, against the checkpoints they started from (commit f3704fc)
-mkdir -p out/prev && git archive f3704fc backend/checkpoints | tar -x -C out/prev
-$PY scripts/evaluate_heldout.py out/prev/backend/checkpoints/default backend/checkpoints/default \
+# the model cards' held-out metrics, against the checkpoints they started from (ar: stage 5 of commit
+# 539f6db; unmask: commit f3704fc)
+mkdir -p out/prev out/prev5 && git archive f3704fc backend/checkpoints | tar -x -C out/prev
+git archive 539f6db backend/checkpoints/default | tar -x -C out/prev5
+$PY scripts/evaluate_heldout.py out/prev5/backend/checkpoints/default backend/checkpoints/default \
     out/prev/backend/checkpoints/unmask backend/checkpoints/unmask
 
 # the ranking distance's own sampling noise (verify/rank.py RANK_NOISE)
