@@ -238,8 +238,8 @@ def markdown(summary: dict[str, Any], buckets: dict[str, Any], config: dict[str,
             "",
             f"Model candidates: {_pct(pipe['candidates_parsed_ratio'])} parse (grammar-masked),"
             f" {_pct(pipe['candidates_unfinished_ratio'])} unfinished"
-            f" ({_pct(pipe.get('candidates_out_of_time_ratio', 0.0))} stopped by the decoding budget,"
-            " the others at the token limit);"
+            f" ({_pct(pipe.get('candidates_out_of_time_ratio', 0.0))} of all stopped by the decoding"
+            " budget, the others at the token limit);"
             f" {_pct(pipe['parsed_failed_rebuild_ratio'])} of the parsed ones fail to rebuild;"
             f" the model's candidate won on {_pct(pipe['model_won_ratio'])} of the parts,"
             f" with a program no section candidate has on {_pct(pipe['model_won_novel_ratio'])}.",

@@ -135,9 +135,11 @@ def pick_keeping_volume(
     passed over; the first in the rule's order that passes is chosen. On thin parts a surface distance
     within the tie tolerance, or even the lowest one, can hide a plate moved or thickened by its
     thickness. With exact volumes the equally faithful set may also widen to a better-overlapping
-    candidate a little further in distance (``VOLUME_WINDOW``). Without a volume (a point cloud) the rule
-    alone."""
+    candidate a little further in distance (``VOLUME_WINDOW``). Open or noisy meshes and point clouds are
+    measured by voxel occupancy (``volume_reference``)."""
     equal = tied(candidates, lambda c: c.rank_cd)
+    if volume_truth is None and len(equal) == 1:  # no exact volume to widen with: no occupancy grid needed
+        return equal[0]
     reference = volume_reference(geometry, volume_truth)
     overlap: dict[int, float] = {}
 
@@ -158,18 +160,20 @@ def pick_keeping_volume(
         measured(c)
     top = max(overlap[id(c)] for c in equal if id(c) in overlap)
     for c in order:  # an unmeasured candidate is measured (up to the cap), never presumed faithful
-        if id(c) not in overlap and len(overlap) >= MAX_VOLUME_CHECKS_TOTAL:
+        if id(c) not in overlap and sum(id(e) in overlap for e in equal) >= MAX_VOLUME_CHECKS_TOTAL:
             continue
         if measured(c) >= top - allowed:
             return c
     raise AssertionError("the best-overlapping candidate always passes")
 
 
-# With exact volumes (a closed, clean input) the surface distance is not the only judge: candidates
-# within this factor of the lowest distance (at most ``VOLUME_WINDOW_CHECKS`` of them, lowest first) have
-# their volume overlap measured, and when one overlaps better than every tied one by more than
-# ``VOLUME_WINDOW_GAIN``, the equally faithful set is the window's candidates that overlap as well as
-# it (within ``REFINE_MAX_IOU_LOSS``): a surface distance can favour a solid missing a tenth of the volume.
+# With exact volumes (a closed, clean input) the surface distance is not the only judge: when candidates
+# beyond the tie lie within this factor of the lowest distance, the window's (at most
+# ``VOLUME_WINDOW_CHECKS``, lowest first; the tied ones first) have their volume overlap measured, and when
+# one overlaps better than every tied one by more than ``VOLUME_WINDOW_GAIN``, the equally faithful set
+# is the window's candidates that overlap as well as it (within ``REFINE_MAX_IOU_LOSS``): a surface
+# distance can favour a solid missing a tenth of the volume. (With ``VOLUME_WINDOW_CHECKS`` or more tied
+# candidates, or losses so small that the tie's absolute tolerance exceeds the window, nothing changes.)
 VOLUME_WINDOW, VOLUME_WINDOW_CHECKS, VOLUME_WINDOW_GAIN = 1.5, 8, 0.01
 
 

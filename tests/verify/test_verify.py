@@ -194,6 +194,7 @@ def test_losses_closer_than_the_ranking_noise_go_to_the_earlier_candidate():
 
 
 def test_a_lower_distance_that_hides_lost_volume_is_not_the_most_faithful():
+    from backend.verify.rank import tied
     from backend.verify.refine import VOLUME_WINDOW, pick_keeping_volume
 
     sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.02))  # a thin plate, closed
@@ -202,6 +203,25 @@ def test_a_lower_distance_that_hides_lost_volume_is_not_the_most_faithful():
     shifted = Program((replace(f, extent=replace(f.extent, d1=-f.extent.d1)),))  # moved by its thickness
     right = Candidate(exact, "section", program_to_mesh(exact), 1.3e-4)
     wrong = Candidate(shifted, "model", program_to_mesh(shifted), 1.0e-4)  # the lowest distance, not tied
-    assert right.rank_cd > wrong.rank_cd * 1.1 and right.rank_cd <= wrong.rank_cd * VOLUME_WINDOW
+    assert len(tied([wrong, right], lambda c: c.rank_cd)) == 1  # not a tie ...
+    assert right.rank_cd <= wrong.rank_cd * VOLUME_WINDOW  # ... but within the window
     assert pick_keeping_volume([wrong, right], sheet, sheet) is right
     assert pick_keeping_volume([wrong, right], sheet, None) is wrong  # no exact volume: the distance rules
+
+
+def _thickened(program: Program, factor: float) -> Program:
+    f = program.features[0]
+    return Program((replace(f, extent=replace(f.extent, d1=f.extent.d1 * factor)),))
+
+
+def test_a_small_overlap_gain_beyond_the_tie_neither_widens_it_nor_disqualifies_the_tied():
+    from backend.verify.refine import pick_keeping_volume
+
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.02))
+    exact = bbox_program(sheet)
+    thick = _thickened(exact, 1.02)  # IoU ~0.980
+    a = Candidate(thick, "model", program_to_mesh(thick), 1.00e-4)
+    b = Candidate(thick, "section", program_to_mesh(thick), 1.01e-4)  # tied with a
+    closer = _thickened(exact, 1.015)  # IoU ~0.985: better, but by less than the window's gain
+    c = Candidate(closer, "section", program_to_mesh(closer), 1.3e-4)  # within the window, not tied
+    assert pick_keeping_volume([a, b, c], sheet, sheet) is a
