@@ -96,7 +96,9 @@ def run(args: argparse.Namespace) -> int:
     if not parts:
         print("no inputs to evaluate")
         return 1
-    reconstructor = Reconstructor(args.checkpoint, unmask_checkpoint=args.unmask_checkpoint)
+    reconstructor = Reconstructor(
+        args.checkpoint, threads=args.threads, unmask_checkpoint=args.unmask_checkpoint
+    )
     options = options_from_args(args)
     reference = not args.no_reference
     rows: list[dict[str, Any]] = []

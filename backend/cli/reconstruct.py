@@ -106,6 +106,12 @@ def add_reconstruct_options(
         metavar="S",
         help=f"seconds of autoregressive decoding; candidates unfinished then are dropped (default {d.decode_budget_s:g}; 0: none)",
     )
+    parser.add_argument(
+        "--threads",
+        type=limits.argparse_threads,
+        default=None,
+        help="torch CPU threads for encoding and decoding (default: 1 for a small model such as the shipped one)",
+    )
     parser.add_argument("--no-sections", action="store_true", help="do not add section candidates")
     if refine:
         parser.add_argument("--no-refine", action="store_true", help="skip the refinement stage")
@@ -183,7 +189,9 @@ def run(args: argparse.Namespace) -> int:
         print("no mesh files found in the inputs")
         return FAILED_EXIT_CODE
     out_dir = Path(args.out_dir)
-    reconstructor = Reconstructor(args.checkpoint, unmask_checkpoint=args.unmask_checkpoint)
+    reconstructor = Reconstructor(
+        args.checkpoint, threads=args.threads, unmask_checkpoint=args.unmask_checkpoint
+    )
     if not reconstructor.has_model:
         print(f"note: no model checkpoint at {reconstructor.checkpoint}; using section candidates only")
     options = options_from_args(args)

@@ -18,6 +18,7 @@ MIN_TOP_P = 1e-3
 MAX_SEED = 2**31 - 1
 MAX_STEPS = 1024  # model passes of the unmask decoder
 MAX_DECODE_BUDGET_S = 600.0  # seconds of autoregressive decoding (0: no budget)
+MAX_THREADS = 256  # torch CPU threads for encoding and decoding
 
 
 def temperature_problem(t: float) -> str | None:
@@ -78,6 +79,10 @@ def argparse_seed(text: str) -> int:
 
 def argparse_steps(text: str) -> int:
     return _integer(text, 1, MAX_STEPS)
+
+
+def argparse_threads(text: str) -> int:
+    return _integer(text, 1, MAX_THREADS)
 
 
 def argparse_temperature(text: str) -> float:

@@ -29,6 +29,7 @@ BAD_FLAGS = [
     ("15", "--steps", "0", "must be between 1 and 1,024"),
     ("15", "--decode-budget", "-1", "must be between 0 (no budget) and 600 s"),
     ("15", "--decode-budget", "inf", "must be a finite number"),
+    ("15", "--threads", "0", "must be between 1 and 256"),
 ]
 
 
@@ -75,3 +76,21 @@ def test_folder_with_clashing_names_and_an_unwritable_output(tmp_path, capsys):
         assert all((out / f"{stem}{ext}").is_file() for ext in (".json", ".stl", ".txt")), stem
     assert sorted(p.name for p in out.iterdir() if p.name.startswith("c")) == ["c.stl"]  # the folder only
     assert not [p for p in out.iterdir() if p.name.startswith(".")]  # no temporaries left
+
+
+def test_threads_flag_reaches_the_reconstructor(tmp_path, monkeypatch):
+    import backend.reconstruct as reconstruct_module
+
+    seen = {}
+
+    class Recording(reconstruct_module.Reconstructor):
+        def __init__(self, *a, threads=None, **k):
+            seen["threads"] = threads
+            raise RuntimeError("stop after construction")
+
+    monkeypatch.setattr(reconstruct_module, "Reconstructor", Recording)
+    argv = ["evaluate", "--synthetic", "1", "--threads", "2", "--out", str(tmp_path)]
+    args = build_parser(argv).parse_args(argv)
+    with pytest.raises(RuntimeError, match="stop after construction"):
+        args.func(args)
+    assert seen["threads"] == 2

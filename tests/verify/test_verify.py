@@ -18,6 +18,13 @@ from backend.verify import (
 from tests.cad.programs import plate_with_hole
 
 
+def _thickened(program: Program, factor: float) -> Program:
+    """The one-feature ``program`` with its extrude distance times ``factor`` (-1: moved by its
+    thickness)."""
+    f = program.features[0]
+    return Program((replace(f, extent=replace(f.extent, d1=f.extent.d1 * factor)),))
+
+
 def test_pick_best_prefers_compact_on_ties():
     box = trimesh.creation.box()
     simple = bbox_program(box)
@@ -46,8 +53,7 @@ def test_refine_recovers_a_perturbed_distance():
 def test_refinement_that_loses_the_volume_of_a_thin_part_is_refused():
     sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))  # a thin plate, closed
     exact = bbox_program(sheet)
-    f = exact.features[0]
-    shifted = Program((replace(f, extent=replace(f.extent, d1=-f.extent.d1)),))  # moved by its thickness
+    shifted = _thickened(exact, -1.0)  # moved by its thickness
     original = Candidate(exact, "section", program_to_mesh(exact), 1e-4)
     moved = Candidate(shifted, "section", program_to_mesh(shifted), 5e-5)
     assert not keeps_volume(moved, original, sheet)
@@ -67,8 +73,7 @@ def test_choose_is_fidelity_first_then_compact():
 def test_keeps_volume_accepts_without_a_trusted_volume():
     sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
     exact = bbox_program(sheet)
-    f = exact.features[0]
-    shifted = Program((replace(f, extent=replace(f.extent, d1=-f.extent.d1)),))
+    shifted = _thickened(exact, -1.0)
     moved = Candidate(shifted, "section", program_to_mesh(shifted), 5e-5)
     original = Candidate(exact, "section", program_to_mesh(exact), 1e-4)
     assert keeps_volume(moved, original, None)  # a scan or point cloud is no volume truth
@@ -80,8 +85,7 @@ def test_open_mesh_guards_volume_with_voxels():
     sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.05))
     open_sheet = trimesh.Trimesh(sheet.vertices, sheet.faces[:-1], process=False)  # one triangle missing
     exact = bbox_program(sheet)
-    f = exact.features[0]
-    shifted = Program((replace(f, extent=replace(f.extent, d1=-f.extent.d1)),))
+    shifted = _thickened(exact, -1.0)
     moved = Candidate(shifted, "section", program_to_mesh(shifted), 5e-5)
     original = Candidate(exact, "section", program_to_mesh(exact), 1e-4)
     reference = volume_reference(open_sheet, None)
@@ -117,10 +121,7 @@ def test_a_tie_that_loses_the_volume_is_not_equally_faithful():
 
     sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
     exact = bbox_program(sheet)
-    f = exact.features[0]
-    thick = Program(
-        (replace(f, extent=replace(f.extent, d1=1.5 * f.extent.d1)),)
-    )  # same curves, 50 % thicker
+    thick = _thickened(exact, 1.5)  # same curves, 50 % thicker
     right = Candidate(exact, "section", program_to_mesh(exact), 1.01e-4)
     wrong = Candidate(thick, "model", program_to_mesh(thick), 1.00e-4)  # even the lowest surface distance
     assert pick_best([wrong, right]) is wrong
@@ -134,18 +135,11 @@ def test_a_preferred_candidate_beyond_the_first_checks_is_measured_not_presumed_
 
     sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
     exact = bbox_program(sheet)
-    f = exact.features[0]
-
-    def thickened(k: float) -> Program:
-        return Program((replace(f, extent=replace(f.extent, d1=k * f.extent.d1)),))
-
     right = Candidate(exact, "section", program_to_mesh(exact), 0.999e-4)  # the lowest loss: measured
     # equally compact and within the tie, listed first (the model's): the rule prefers them all to
     # ``right``; the first MAX_VOLUME_CHECKS are measured up front, the last one only when reached
-    wrong = [
-        Candidate(thickened(1.3 + 0.01 * k), "model", program_to_mesh(thickened(1.3 + 0.01 * k)), 1.0e-4)
-        for k in range(MAX_VOLUME_CHECKS + 1)
-    ]
+    thick = [_thickened(exact, 1.3 + 0.01 * k) for k in range(MAX_VOLUME_CHECKS + 1)]
+    wrong = [Candidate(p, "model", program_to_mesh(p), 1.0e-4) for p in thick]
     assert pick_keeping_volume([*wrong, right], sheet, sheet) is right
 
 
@@ -199,19 +193,13 @@ def test_a_lower_distance_that_hides_lost_volume_is_not_the_most_faithful():
 
     sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.02))  # a thin plate, closed
     exact = bbox_program(sheet)
-    f = exact.features[0]
-    shifted = Program((replace(f, extent=replace(f.extent, d1=-f.extent.d1)),))  # moved by its thickness
+    shifted = _thickened(exact, -1.0)  # moved by its thickness
     right = Candidate(exact, "section", program_to_mesh(exact), 1.3e-4)
     wrong = Candidate(shifted, "model", program_to_mesh(shifted), 1.0e-4)  # the lowest distance, not tied
     assert len(tied([wrong, right], lambda c: c.rank_cd)) == 1  # not a tie ...
     assert right.rank_cd <= wrong.rank_cd * VOLUME_WINDOW  # ... but within the window
     assert pick_keeping_volume([wrong, right], sheet, sheet) is right
     assert pick_keeping_volume([wrong, right], sheet, None) is wrong  # no exact volume: the distance rules
-
-
-def _thickened(program: Program, factor: float) -> Program:
-    f = program.features[0]
-    return Program((replace(f, extent=replace(f.extent, d1=f.extent.d1 * factor)),))
 
 
 def test_a_small_overlap_gain_beyond_the_tie_neither_widens_it_nor_disqualifies_the_tied():
