@@ -79,7 +79,10 @@ def make_loader(args: argparse.Namespace, start: int) -> Any:
     from backend.data.dataset import TRAIN_SEED_START, ProceduralDataset
 
     ds = ProceduralDataset(
-        seed_start=TRAIN_SEED_START + start, max_tokens=args.max_tokens, obs_len=getattr(args, "observe", 0)
+        seed_start=TRAIN_SEED_START + start,
+        max_tokens=args.max_tokens,
+        obs_len=getattr(args, "observe", 0),
+        perturb_share=getattr(args, "perturb_share", 0.0),
     )
     return DataLoader(
         ds,
@@ -214,6 +217,8 @@ def train(args: argparse.Namespace) -> int:
         raise ValueError(
             "--observe is for the from-scratch decoders; LoRA runs read points only (--observe 0)"
         )
+    if not 0.0 <= getattr(args, "perturb_share", 0.0) <= 1.0:
+        raise ValueError(f"--perturb-share must lie in [0, 1], got {args.perturb_share}")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
@@ -338,6 +343,7 @@ def train(args: argparse.Namespace) -> int:
         "tokens_seen": state["tokens_seen"],
         "samples_seen": state["samples_seen"],
         "replay": getattr(args, "replay", 0),
+        "perturb_share": getattr(args, "perturb_share", 0.0),
         "wall_time_s": round(state["elapsed"], 1),
         "hardware": hardware(device),
         "init_from": getattr(args, "init_from", None),

@@ -105,3 +105,14 @@ def test_replayed_run_counts_fresh_parts_only_and_stops_its_feed(tmp_path: Path)
             break
         threading.Event().wait(0.05)
     assert not feeding()
+
+
+def test_perturbed_run_records_its_share_in_the_card(tmp_path: Path) -> None:
+    out = tmp_path / "noisy"
+    assert (
+        train.train(args("--out", str(out), "--steps", "1", "--observe", "32", "--perturb-share", "1")) == 0
+    )
+    assert load_checkpoint(out / "model")[2]["perturb_share"] == 1.0
+    assert "100 % seen scanned or as a point cloud" in (out / "model" / "README.md").read_text()
+    with pytest.raises(ValueError, match="--perturb-share"):
+        train.train(args("--out", str(tmp_path / "x"), "--steps", "1", "--perturb-share", "2"))

@@ -51,6 +51,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         " default 256, and 0 for --base-model)",
     )
     p.add_argument(
+        "--perturb-share",
+        type=float,
+        default=0.0,
+        metavar="P",
+        help="share of training parts seen scanned or sampled as a point cloud, through the pipeline's intake"
+        " (backend.data.perturbed; 0: all clean)",
+    )
+    p.add_argument(
         "--init-from", default=None, help="saved model folder whose matching weights start the run"
     )
     g = p.add_argument_group("model size (from-scratch decoder)")

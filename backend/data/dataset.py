@@ -16,12 +16,14 @@ from torch.utils.data import IterableDataset, get_worker_info
 
 from backend.cad.tokens import CadTokenizer
 from backend.data.generator import generate
+from backend.data.perturbed import PERTURBED_KINDS, perturbed_view
 from backend.geometry.sampling import sample_surface
 
 TRAIN_SEED_START = 0
 EVAL_SEED_START = 10**9  # training never reaches it
 DEFAULT_MAX_TOKENS = 1024
 _POINT_SALT = 0x5EED  # points use their own stream, (seed, salt), independent of the generator's
+_PERTURB_SALT = 0x5CA7  # whether (and how) a part is perturbed: a stream of its own too
 
 
 def eval_seeds(n: int) -> list[int]:
@@ -35,10 +37,30 @@ def sample_points(mesh, n_points: int, seed: int) -> np.ndarray:
     return np.concatenate([pts, normals], axis=1).astype(np.float32)
 
 
-def make_item(seed: int, n_points: int, tokenizer: CadTokenizer, obs_len: int = 0) -> dict:
+def perturbation_of(seed: int, perturb_share: float) -> str | None:
+    """The perturbation part ``seed`` is seen through (``data.perturbed``), or None (clean): a share
+    ``perturb_share`` of the parts, split evenly between the kinds; deterministic per seed."""
+    if perturb_share <= 0:
+        return None
+    rng = np.random.default_rng([seed, _PERTURB_SALT])
+    if rng.random() >= perturb_share:
+        return None
+    return PERTURBED_KINDS[int(rng.integers(len(PERTURBED_KINDS)))]
+
+
+def make_item(
+    seed: int, n_points: int, tokenizer: CadTokenizer, obs_len: int = 0, perturb_share: float = 0.0
+) -> dict:
     """One example: {"points": (n_points, 6) float32, "tokens": int64 ids, "seed": int}, and with
-    ``obs_len`` > 0 "obs": the mesh's observation ids (``backend.sections.observe``, at most obs_len)."""
+    ``obs_len`` > 0 "obs": the mesh's observation ids (``backend.sections.observe``, at most obs_len).
+    With ``perturb_share`` > 0 that share of the parts is seen scanned or sampled through the pipeline's
+    intake (``perturbation_of``, ``data.perturbed.perturbed_view``; clean when that view is unusable)."""
     program, mesh = generate(seed)
+    kind = perturbation_of(seed, perturb_share)
+    if kind is not None:
+        item = perturbed_view(program, mesh, seed, kind, n_points, tokenizer, obs_len)
+        if item is not None:
+            return item
     item = {
         "points": torch.from_numpy(sample_points(mesh, n_points, seed)),
         "tokens": torch.tensor(tokenizer.encode(program), dtype=torch.int64),
@@ -68,6 +90,7 @@ class ProceduralDataset(IterableDataset):
         rank: int = 0,
         world_size: int = 1,
         obs_len: int = 0,
+        perturb_share: float = 0.0,
     ) -> None:
         super().__init__()
         if seed_stride < 1 or world_size < 1 or not 0 <= rank < world_size:
@@ -76,6 +99,9 @@ class ProceduralDataset(IterableDataset):
         self.n_points, self.max_tokens, self.num_samples = n_points, max_tokens, num_samples
         self.rank, self.world_size = rank, world_size
         self.obs_len = obs_len
+        if not 0.0 <= perturb_share <= 1.0:
+            raise ValueError(f"perturb_share must lie in [0, 1], got {perturb_share}")
+        self.perturb_share = perturb_share
         self.tokenizer = CadTokenizer()
 
     def shard(self) -> tuple[int, int]:
@@ -97,7 +123,7 @@ class ProceduralDataset(IterableDataset):
 
     def __iter__(self) -> Iterator[dict]:
         for seed in self.seeds():
-            item = make_item(seed, self.n_points, self.tokenizer, self.obs_len)
+            item = make_item(seed, self.n_points, self.tokenizer, self.obs_len, self.perturb_share)
             if len(item["tokens"]) <= self.max_tokens:
                 yield item
 

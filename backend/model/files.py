@@ -69,6 +69,14 @@ def model_card(model: Any, meta: dict[str, Any], metrics_markdown: str = "") -> 
             if meta.get("replay")
             else []
         ),
+        *(
+            [
+                f"| perturbed parts | {100 * meta['perturb_share']:.0f} % seen scanned or as a point cloud, through"
+                " the pipeline's intake (`backend/data/perturbed.py`) |"
+            ]
+            if meta.get("perturb_share")
+            else []
+        ),
         f"| wall time | {wall} |",
         f"| hardware | {fmt('hardware')} |",
         f"| final train loss | {fmt('train_loss')} |",
