@@ -303,6 +303,11 @@ def train(args: argparse.Namespace) -> int:
             state["tokens_seen"] += n_tok
             if feed is None or feed.last_fresh:
                 state["samples_seen"] += len(tokens)  # fresh parts only: the data seeds resume after them
+                state["perturbed_seen"] = (
+                    state.get("perturbed_seen", 0) + int(batch["perturbed"].sum())
+                    if "perturbed" in batch
+                    else 0
+                )
             tok_window += n_tok
             loss = float(out_.loss.detach())
             loss_ema = loss if loss_ema is None else 0.95 * loss_ema + 0.05 * loss
@@ -344,6 +349,7 @@ def train(args: argparse.Namespace) -> int:
         "samples_seen": state["samples_seen"],
         "replay": getattr(args, "replay", 0),
         "perturb_share": getattr(args, "perturb_share", 0.0),
+        "perturbed_seen": state.get("perturbed_seen", 0),
         "wall_time_s": round(state["elapsed"], 1),
         "hardware": hardware(device),
         "init_from": getattr(args, "init_from", None),

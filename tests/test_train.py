@@ -112,7 +112,8 @@ def test_perturbed_run_records_its_share_in_the_card(tmp_path: Path) -> None:
     assert (
         train.train(args("--out", str(out), "--steps", "1", "--observe", "32", "--perturb-share", "1")) == 0
     )
-    assert load_checkpoint(out / "model")[2]["perturb_share"] == 1.0
-    assert "100 % seen scanned or as a point cloud" in (out / "model" / "README.md").read_text()
+    meta = load_checkpoint(out / "model")[2]
+    assert meta["perturb_share"] == 1.0 and meta["perturbed_seen"] == 2  # one batch of 2, both perturbed
+    assert "100 % asked, 2 of the fresh parts seen scanned" in (out / "model" / "README.md").read_text()
     with pytest.raises(ValueError, match="--perturb-share"):
         train.train(args("--out", str(tmp_path / "x"), "--steps", "1", "--perturb-share", "2"))

@@ -141,14 +141,15 @@ def _pad(rows: list[torch.Tensor], pad_id: int) -> tuple[torch.Tensor, torch.Ten
 
 def collate(batch: list[dict], pad_id: int = 0) -> dict:
     """Stack points; right-pad tokens with pad_id. Returns points (B, N, 6), tokens (B, L),
-    attention_mask (B, L) bool (True on real tokens) and seeds (B,); with observations also obs (B, M)
-    and obs_mask (B, M)."""
+    attention_mask (B, L) bool (True on real tokens), seeds (B,) and perturbed (B,) bool (a perturbed
+    view, ``data.perturbed``); with observations also obs (B, M) and obs_mask (B, M)."""
     tokens, mask = _pad([b["tokens"] for b in batch], pad_id)
     out = {
         "points": torch.stack([torch.as_tensor(b["points"]) for b in batch]),
         "tokens": tokens,
         "attention_mask": mask,
         "seeds": torch.tensor([b["seed"] for b in batch], dtype=torch.int64),
+        "perturbed": torch.tensor([bool(b.get("perturbed")) for b in batch], dtype=torch.bool),
     }
     if "obs" in batch[0]:
         out["obs"], out["obs_mask"] = _pad([b["obs"] for b in batch], pad_id)

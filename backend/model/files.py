@@ -71,8 +71,9 @@ def model_card(model: Any, meta: dict[str, Any], metrics_markdown: str = "") -> 
         ),
         *(
             [
-                f"| perturbed parts | {100 * meta['perturb_share']:.0f} % seen scanned or as a point cloud, through"
-                " the pipeline's intake (`backend/data/perturbed.py`) |"
+                f"| perturbed parts | {100 * meta['perturb_share']:.0f} % asked, {fmt('perturbed_seen')} of the fresh"
+                " parts seen scanned or as a point cloud through the pipeline's intake (`backend/data/perturbed.py`;"
+                " the others clean) |"
             ]
             if meta.get("perturb_share")
             else []
