@@ -43,12 +43,24 @@ $PY scripts/benchmark_export.py out/rec_f360          # STEP export time and vol
 # the observation's number coverage and what snapping does to rough programs (model card, issue note)
 $PY scripts/measure_observation.py
 
-# the model cards' held-out metrics, against the checkpoints they started from (ar: stage 5 of commit
-# 539f6db; unmask: commit f3704fc)
-mkdir -p out/prev out/prev5 && git archive f3704fc backend/checkpoints | tar -x -C out/prev
-git archive 539f6db backend/checkpoints/default | tar -x -C out/prev5
-$PY scripts/evaluate_heldout.py out/prev5/backend/checkpoints/default backend/checkpoints/default \
+# the model cards' held-out metrics, against the checkpoints they started from (ar: stage 6 of commit
+# d64d6bb; unmask: commit f3704fc)
+mkdir -p out/prev out/prev6 && git archive f3704fc backend/checkpoints | tar -x -C out/prev
+git archive d64d6bb backend/checkpoints/default | tar -x -C out/prev6
+$PY scripts/evaluate_heldout.py out/prev6/backend/checkpoints/default backend/checkpoints/default \
     out/prev/backend/checkpoints/unmask backend/checkpoints/unmask
+# the stage-6 checkpoint in the pipeline, for the card's before/after rows
+S6="--checkpoint out/prev6/backend/checkpoints/default --no-reference --no-section-only"
+$PY -m backend evaluate --meshes "$REAL/fusion360" $S6 --out out/eval_stage6/fusion360
+$PY -m backend evaluate --synthetic 200 $S6 --out out/eval_stage6/synthetic
+for p in rotate scan points; do
+    $PY -m backend evaluate --meshes "$REAL/fusion360" --perturb $p $S6 --out out/eval_stage6/fusion360-$p
+done
+for set in mendel90 prusa_mk3s voron0; do
+    for p in scan points; do
+        $PY -m backend evaluate --meshes "$REAL/$set" --perturb $p $S6 --out out/eval_stage6/$set-$p
+    done
+done
 
 # the ranking distance's own sampling noise (verify/rank.py RANK_NOISE)
 $PY scripts/measure_rank_noise.py

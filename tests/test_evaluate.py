@@ -72,6 +72,7 @@ def test_summarize_counts_design_cuts_and_model_wins():
     ]
     s = evaluate.summarize(rows, [1, 1, 3, None, 2])
     assert s["n"] == 5 and s["valid"] == 4
+    assert s["iou_mean"] == 0.9 and abs(s["iou_mean_all"] - 0.72) < 1e-12  # 4 x 0.9 and the invalid 0, over 5
     assert s["n_design"] == 3
     assert s["features_within_1"] == 2 / 3
     assert s["features_abs_diff_mean"] == 1.0  # (0 + 2 + 1) / 3
