@@ -83,6 +83,7 @@ def make_loader(args: argparse.Namespace, start: int) -> Any:
         max_tokens=args.max_tokens,
         obs_len=getattr(args, "observe", 0),
         perturb_share=getattr(args, "perturb_share", 0.0),
+        rich_share=getattr(args, "rich_share", 0.0),
     )
     return DataLoader(
         ds,
@@ -219,6 +220,8 @@ def train(args: argparse.Namespace) -> int:
         )
     if not 0.0 <= getattr(args, "perturb_share", 0.0) <= 1.0:
         raise ValueError(f"--perturb-share must lie in [0, 1], got {args.perturb_share}")
+    if not 0.0 <= getattr(args, "rich_share", 0.0) <= 1.0:
+        raise ValueError(f"--rich-share must lie in [0, 1], got {args.rich_share}")
     if args.threads:
         torch.set_num_threads(args.threads)
     device = pick_device(args.device)
@@ -303,11 +306,9 @@ def train(args: argparse.Namespace) -> int:
             state["tokens_seen"] += n_tok
             if feed is None or feed.last_fresh:
                 state["samples_seen"] += len(tokens)  # fresh parts only: the data seeds resume after them
-                state["perturbed_seen"] = (
-                    state.get("perturbed_seen", 0) + int(batch["perturbed"].sum())
-                    if "perturbed" in batch
-                    else 0
-                )
+                for key in ("perturbed", "rich"):  # the fresh parts seen perturbed / drawn rich
+                    if key in batch:
+                        state[f"{key}_seen"] = state.get(f"{key}_seen", 0) + int(batch[key].sum())
             tok_window += n_tok
             loss = float(out_.loss.detach())
             loss_ema = loss if loss_ema is None else 0.95 * loss_ema + 0.05 * loss
@@ -342,6 +343,8 @@ def train(args: argparse.Namespace) -> int:
     bar.close()
     ev = checkpoint_and_eval()
     print(f"final (step {state['step']}): " + ", ".join(f"{k} {v:.3f}" for k, v in ev.items()))
+    from backend.data.dataset import RICH_DRAWS
+
     meta = {
         "steps": state["step"],
         "batch_size": args.batch_size,
@@ -350,6 +353,9 @@ def train(args: argparse.Namespace) -> int:
         "replay": getattr(args, "replay", 0),
         "perturb_share": getattr(args, "perturb_share", 0.0),
         "perturbed_seen": state.get("perturbed_seen", 0),
+        "rich_share": getattr(args, "rich_share", 0.0),
+        "rich_draws": RICH_DRAWS,
+        "rich_seen": state.get("rich_seen", 0),
         "wall_time_s": round(state["elapsed"], 1),
         "hardware": hardware(device),
         "init_from": getattr(args, "init_from", None),

@@ -59,6 +59,14 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
         " (backend.data.perturbed; 0: all clean)",
     )
     p.add_argument(
+        "--rich-share",
+        type=float,
+        default=0.0,
+        metavar="R",
+        help="share of training parts drawn rich: the one with the most features of several generator draws"
+        " (backend.data.dataset.training_part; 0: the generator's own mix)",
+    )
+    p.add_argument(
         "--init-from", default=None, help="saved model folder whose matching weights start the run"
     )
     g = p.add_argument_group("model size (from-scratch decoder)")

@@ -3,7 +3,7 @@
 Seeds are the only state: item ``i`` of shard ``k`` (of ``K`` = DataLoader workers x
 distributed ranks) is seed ``seed_start + (k + i * K) * seed_stride``. Training seeds
 start at ``TRAIN_SEED_START`` and never reach ``EVAL_SEED_START``; held-out evaluation
-parts are ``eval_seeds(n)``.
+parts are ``eval_seeds(n)``; rich training parts are drawn from sub-seeds at ``RICH_SEED_START`` and up.
 """
 
 from __future__ import annotations
@@ -12,8 +12,10 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
+import trimesh
 from torch.utils.data import IterableDataset, get_worker_info
 
+from backend.cad.program import Program
 from backend.cad.tokens import CadTokenizer
 from backend.data.generator import generate
 from backend.data.perturbed import PERTURBED_KINDS, perturbed_view
@@ -24,6 +26,9 @@ EVAL_SEED_START = 10**9  # training never reaches it
 DEFAULT_MAX_TOKENS = 1024
 _POINT_SALT = 0x5EED  # points use their own stream, (seed, salt), independent of the generator's
 _PERTURB_SALT = 0x5CA7  # whether (and how) a part is perturbed: a stream of its own too
+_RICH_SALT = 0x71C4  # whether a part is drawn rich: a stream of its own as well
+RICH_DRAWS = 4  # a rich part is the one with the most features of this many draws
+RICH_SEED_START = 2 * EVAL_SEED_START  # their sub-seeds: beyond every training and held-out seed
 
 
 def eval_seeds(n: int) -> list[int]:
@@ -48,19 +53,42 @@ def perturbation_of(seed: int, perturb_share: float) -> str | None:
     return PERTURBED_KINDS[int(rng.integers(len(PERTURBED_KINDS)))]
 
 
+def is_rich(seed: int, rich_share: float) -> bool:
+    """Whether training part ``seed`` is drawn rich (``training_part``): a share ``rich_share`` of the
+    seeds, deterministic per seed."""
+    return rich_share > 0 and np.random.default_rng([seed, _RICH_SALT]).random() < rich_share
+
+
+def training_part(seed: int, rich_share: float = 0.0) -> tuple[Program, trimesh.Trimesh]:
+    """The (program, mesh) training seed ``seed`` stands for: ``generate(seed)``, or, for a share
+    ``rich_share`` of the seeds, the draw with the most features among ``RICH_DRAWS`` sub-seeds (the
+    generator draws one feature on half its parts; real designs have more)."""
+    if not is_rich(seed, rich_share):
+        return generate(seed)
+    draws = [generate(RICH_SEED_START + seed * RICH_DRAWS + j) for j in range(RICH_DRAWS)]
+    return max(draws, key=lambda draw: len(draw[0].features))  # the first of equals
+
+
 def make_item(
-    seed: int, n_points: int, tokenizer: CadTokenizer, obs_len: int = 0, perturb_share: float = 0.0
+    seed: int,
+    n_points: int,
+    tokenizer: CadTokenizer,
+    obs_len: int = 0,
+    perturb_share: float = 0.0,
+    rich_share: float = 0.0,
 ) -> dict:
     """One example: {"points": (n_points, 6) float32, "tokens": int64 ids, "seed": int}, and with
     ``obs_len`` > 0 "obs": the mesh's observation ids (``backend.sections.observe``, at most obs_len).
     With ``perturb_share`` > 0 that share of the parts is seen scanned or sampled through the pipeline's
-    intake (``perturbation_of``, ``data.perturbed.perturbed_view``; clean when that view is unusable)."""
-    program, mesh = generate(seed)
+    intake (``perturbation_of``, ``data.perturbed.perturbed_view``; clean when that view is unusable);
+    with ``rich_share`` > 0 that share is drawn rich (``training_part``; "rich": True)."""
+    program, mesh = training_part(seed, rich_share)
+    rich = {"rich": True} if is_rich(seed, rich_share) else {}
     kind = perturbation_of(seed, perturb_share)
     if kind is not None:
         item = perturbed_view(program, mesh, seed, kind, n_points, tokenizer, obs_len)
         if item is not None:
-            return item
+            return item | rich
     item = {
         "points": torch.from_numpy(sample_points(mesh, n_points, seed)),
         "tokens": torch.tensor(tokenizer.encode(program), dtype=torch.int64),
@@ -70,7 +98,7 @@ def make_item(
         from backend.sections.observe import observation_ids
 
         item["obs"] = torch.tensor(observation_ids(mesh, tokenizer, obs_len), dtype=torch.int64)
-    return item
+    return item | rich
 
 
 class ProceduralDataset(IterableDataset):
@@ -91,6 +119,7 @@ class ProceduralDataset(IterableDataset):
         world_size: int = 1,
         obs_len: int = 0,
         perturb_share: float = 0.0,
+        rich_share: float = 0.0,
     ) -> None:
         super().__init__()
         if seed_stride < 1 or world_size < 1 or not 0 <= rank < world_size:
@@ -102,6 +131,9 @@ class ProceduralDataset(IterableDataset):
         if not 0.0 <= perturb_share <= 1.0:
             raise ValueError(f"perturb_share must lie in [0, 1], got {perturb_share}")
         self.perturb_share = perturb_share
+        if not 0.0 <= rich_share <= 1.0:
+            raise ValueError(f"rich_share must lie in [0, 1], got {rich_share}")
+        self.rich_share = rich_share
         self.tokenizer = CadTokenizer()
 
     def shard(self) -> tuple[int, int]:
@@ -123,7 +155,9 @@ class ProceduralDataset(IterableDataset):
 
     def __iter__(self) -> Iterator[dict]:
         for seed in self.seeds():
-            item = make_item(seed, self.n_points, self.tokenizer, self.obs_len, self.perturb_share)
+            item = make_item(
+                seed, self.n_points, self.tokenizer, self.obs_len, self.perturb_share, self.rich_share
+            )
             if len(item["tokens"]) <= self.max_tokens:
                 yield item
 
@@ -141,8 +175,9 @@ def _pad(rows: list[torch.Tensor], pad_id: int) -> tuple[torch.Tensor, torch.Ten
 
 def collate(batch: list[dict], pad_id: int = 0) -> dict:
     """Stack points; right-pad tokens with pad_id. Returns points (B, N, 6), tokens (B, L),
-    attention_mask (B, L) bool (True on real tokens), seeds (B,) and perturbed (B,) bool (a perturbed
-    view, ``data.perturbed``); with observations also obs (B, M) and obs_mask (B, M)."""
+    attention_mask (B, L) bool (True on real tokens), seeds (B,), perturbed (B,) bool (a perturbed
+    view, ``data.perturbed``) and rich (B,) bool (``training_part``); with observations also obs (B, M)
+    and obs_mask (B, M)."""
     tokens, mask = _pad([b["tokens"] for b in batch], pad_id)
     out = {
         "points": torch.stack([torch.as_tensor(b["points"]) for b in batch]),
@@ -150,6 +185,7 @@ def collate(batch: list[dict], pad_id: int = 0) -> dict:
         "attention_mask": mask,
         "seeds": torch.tensor([b["seed"] for b in batch], dtype=torch.int64),
         "perturbed": torch.tensor([bool(b.get("perturbed")) for b in batch], dtype=torch.bool),
+        "rich": torch.tensor([bool(b.get("rich")) for b in batch], dtype=torch.bool),
     }
     if "obs" in batch[0]:
         out["obs"], out["obs_mask"] = _pad([b["obs"] for b in batch], pad_id)

@@ -78,6 +78,15 @@ def model_card(model: Any, meta: dict[str, Any], metrics_markdown: str = "") -> 
             if meta.get("perturb_share")
             else []
         ),
+        *(
+            [
+                f"| rich parts | {100 * meta['rich_share']:.0f} % asked, {fmt('rich_seen')} of the fresh parts drawn"
+                f" rich: the one with the most features of {fmt('rich_draws')} generator draws (`backend/data/dataset.py`"
+                " `training_part`) |"
+            ]
+            if meta.get("rich_share")
+            else []
+        ),
         f"| wall time | {wall} |",
         f"| hardware | {fmt('hardware')} |",
         f"| final train loss | {fmt('train_loss')} |",

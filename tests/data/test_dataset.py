@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import pytest
 import torch
 from torch.utils.data import DataLoader
 
 from backend.cad.tokens import CadTokenizer
 from backend.data.dataset import (
     EVAL_SEED_START,
+    RICH_DRAWS,
+    RICH_SEED_START,
     TRAIN_SEED_START,
     ProceduralDataset,
     collate,
     eval_seeds,
+    is_rich,
+    training_part,
 )
 from backend.data.generator import generate_program
 
@@ -60,3 +65,27 @@ def test_collate_pads_and_masks() -> None:
     assert batch["attention_mask"].sum(1).tolist() == lengths
     assert (batch["tokens"][~batch["attention_mask"]] == 0).all()
     assert batch["seeds"].tolist() == [0, 1, 2, 3]
+
+
+def test_rich_parts_keep_the_draw_with_the_most_features() -> None:
+    assert RICH_SEED_START > EVAL_SEED_START + 10**8  # their sub-seeds are no training or held-out seed
+    assert training_part(3, 0.0)[0] == generate_program(3)  # no share: the generator's own part
+    assert not any(is_rich(s, 0.0) for s in range(50)) and all(is_rich(s, 1.0) for s in range(50))
+    assert 20 < sum(is_rich(s, 0.5) for s in range(100)) < 80  # about half, deterministic per seed
+    for seed in range(4):
+        draws = [generate_program(RICH_SEED_START + seed * RICH_DRAWS + j) for j in range(RICH_DRAWS)]
+        rich = training_part(seed, 1.0)[0]
+        assert rich in draws and len(rich.features) == max(len(d.features) for d in draws)
+    plain = sum(len(generate_program(s).features) for s in range(40))
+    assert sum(len(training_part(s, 1.0)[0].features) for s in range(40)) > plain
+
+
+def test_rich_items_decode_to_their_part_and_are_flagged() -> None:
+    tok = CadTokenizer()
+    items = list(ProceduralDataset(n_points=32, num_samples=6, rich_share=0.5))
+    for it in items:
+        assert tok.decode(it["tokens"].tolist()) == training_part(it["seed"], 0.5)[0]
+        assert bool(it.get("rich")) == is_rich(it["seed"], 0.5)
+    assert collate(items)["rich"].tolist() == [is_rich(it["seed"], 0.5) for it in items]
+    with pytest.raises(ValueError, match="rich_share"):
+        ProceduralDataset(rich_share=1.5)
