@@ -1,4 +1,5 @@
-"""``python -m backend stats [--n N] [--seed S]``: the procedural generator's distribution report."""
+"""``python -m backend stats [--n N] [--seed S] [--rich-share R]``: the procedural generator's distribution
+report (with ``--rich-share``, of the training parts ``train --rich-share R`` sees)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ import argparse
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--n", type=int, default=500)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--rich-share", type=float, default=0.0, help="share of the parts drawn rich, as train --rich-share"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Print the report for ``--n`` parts from ``--seed``."""
     from backend.data.stats import distribution, report
 
-    print(report(distribution(args.n, args.seed)))
+    print(report(distribution(args.n, args.seed, args.rich_share)))
     return 0

@@ -76,8 +76,13 @@ def program_stats(programs: list[Program], tokenizer: CadTokenizer | None = None
     }
 
 
-def distribution(n: int, seed: int = 0) -> dict:
-    """Statistics of the programs of seeds seed .. seed + n - 1."""
+def distribution(n: int, seed: int = 0, rich_share: float = 0.0) -> dict:
+    """Statistics of the programs of seeds seed .. seed + n - 1; with ``rich_share`` > 0, of the training
+    parts those seeds stand for (``dataset.training_part``: that share drawn rich)."""
+    if rich_share > 0:
+        from backend.data.dataset import training_part
+
+        return program_stats([training_part(s, rich_share)[0] for s in range(seed, seed + n)])
     return program_stats([generate_program(s) for s in range(seed, seed + n)])
 
 

@@ -27,7 +27,12 @@ def test_generate_rebuild_metrics(tmp_path, capsys):
 
 def test_stats_prints_the_distribution(capsys):
     assert main(["stats", "--n", "20"]) == 0
-    assert "token length" in capsys.readouterr().out
+    plain = capsys.readouterr().out
+    assert "token length" in plain
+    assert main(["stats", "--n", "20", "--rich-share", "1"]) == 0
+    rich = capsys.readouterr().out
+    mean = lambda out: float(out.split("features per part: mean ")[1].split(",")[0])  # noqa: E731
+    assert mean(rich) > mean(plain)  # each part the richest of its draws
 
 
 @pytest.mark.skipif(not REALPARTS.is_dir(), reason=f"no real JSON files at {REALPARTS}")
