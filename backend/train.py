@@ -236,12 +236,19 @@ def train(args: argparse.Namespace) -> int:
         lr=args.lr,
         betas=(0.9, 0.95),
     )
-    state = {"step": 0, "tokens_seen": 0, "elapsed": 0.0, "samples_seen": 0}
+    state = {
+        "step": 0,
+        "tokens_seen": 0,
+        "elapsed": 0.0,
+        "samples_seen": 0,
+        "perturbed_seen": 0,
+        "rich_seen": 0,
+    }
     if args.resume and (out / CHECKPOINT_FILE).is_file():
         ck = load_state(out / CHECKPOINT_FILE, device)
         model.load_state_dict(ck["model"])
         optimizer.load_state_dict(ck["optimizer"])
-        state = {k: ck[k] for k in state}
+        state = {k: ck.get(k, v) for k, v in state.items()}  # counters newer than the checkpoint start at 0
         print(f"resumed from step {state['step']}")
     budget = args.minutes * 60 if args.minutes is not None else math.inf
     n_params = sum(p.numel() for p in model.parameters())
@@ -308,7 +315,7 @@ def train(args: argparse.Namespace) -> int:
                 state["samples_seen"] += len(tokens)  # fresh parts only: the data seeds resume after them
                 for key in ("perturbed", "rich"):  # the fresh parts seen perturbed / drawn rich
                     if key in batch:
-                        state[f"{key}_seen"] = state.get(f"{key}_seen", 0) + int(batch[key].sum())
+                        state[f"{key}_seen"] += int(batch[key].sum())
             tok_window += n_tok
             loss = float(out_.loss.detach())
             loss_ema = loss if loss_ema is None else 0.95 * loss_ema + 0.05 * loss
@@ -352,10 +359,10 @@ def train(args: argparse.Namespace) -> int:
         "samples_seen": state["samples_seen"],
         "replay": getattr(args, "replay", 0),
         "perturb_share": getattr(args, "perturb_share", 0.0),
-        "perturbed_seen": state.get("perturbed_seen", 0),
+        "perturbed_seen": state["perturbed_seen"],
         "rich_share": getattr(args, "rich_share", 0.0),
         "rich_draws": RICH_DRAWS,
-        "rich_seen": state.get("rich_seen", 0),
+        "rich_seen": state["rich_seen"],
         "wall_time_s": round(state["elapsed"], 1),
         "hardware": hardware(device),
         "init_from": getattr(args, "init_from", None),

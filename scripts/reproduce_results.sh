@@ -57,10 +57,14 @@ for p in rotate scan points; do
     $PY -m backend evaluate --meshes "$REAL/fusion360" --perturb $p $S6 --out out/eval_stage6/fusion360-$p
 done
 for set in mendel90 prusa_mk3s voron0; do
-    for p in scan points; do
+    $PY -m backend evaluate --meshes "$REAL/$set" $S6 --out out/eval_stage6/$set
+    for p in rotate scan points; do
         $PY -m backend evaluate --meshes "$REAL/$set" --perturb $p $S6 --out out/eval_stage6/$set-$p
     done
 done
+$PY scripts/compare_decoders.py --decoders ar --checkpoint out/prev6/backend/checkpoints/default --candidates 1 8 \
+    --synthetic 50 --meshes "$REAL/fusion360" --limit 20 --out out/compare_ar_stage6
+$PY scripts/evaluate_design_intent.py --checkpoint out/prev6/backend/checkpoints/default --out out/design_intent_stage6
 
 # the ranking distance's own sampling noise (verify/rank.py RANK_NOISE)
 $PY scripts/measure_rank_noise.py

@@ -32,6 +32,9 @@ def test_evaluate_synthetic_writes_results(tmp_path):
     assert pipe["features_mean"] >= 1
     md = (out / "results.md").read_text()
     assert "| pipeline |" in md and "section reference" in md
+    table = md[md.index("| method | n | CD median") :].split("\n\n")[0].splitlines()
+    assert "IoU mean, invalid = 0" in table[0]
+    assert {row.count("|") for row in table} == {table[0].count("|")}  # every row, ground truth too, fits
     assert (out / "sheet.png").stat().st_size > 0
 
 

@@ -119,11 +119,13 @@ def test_perturbed_run_records_its_share_in_the_card(tmp_path: Path) -> None:
         train.train(args("--out", str(tmp_path / "x"), "--steps", "1", "--perturb-share", "2"))
 
 
-def test_rich_run_records_its_share_in_the_card(tmp_path: Path) -> None:
+def test_rich_run_records_its_share_in_the_card_across_a_resume(tmp_path: Path) -> None:
     out = tmp_path / "rich"
-    assert train.train(args("--out", str(out), "--steps", "1", "--observe", "32", "--rich-share", "1")) == 0
+    rich = ("--out", str(out), "--observe", "32", "--rich-share", "1")
+    assert train.train(args(*rich, "--steps", "1")) == 0
+    assert train.train(args(*rich, "--steps", "2", "--resume")) == 0  # one more step after the first
     meta = load_checkpoint(out / "model")[2]
-    assert meta["rich_share"] == 1.0 and meta["rich_seen"] == 2 and meta["rich_draws"] == 4
-    assert "100 % asked, 2 of the fresh parts drawn rich" in (out / "model" / "README.md").read_text()
+    assert meta["rich_share"] == 1.0 and meta["rich_seen"] == 4 and meta["rich_draws"] == 4
+    assert "100 % asked, 4 of the fresh parts drawn rich" in (out / "model" / "README.md").read_text()
     with pytest.raises(ValueError, match="--rich-share"):
         train.train(args("--out", str(tmp_path / "x"), "--steps", "1", "--rich-share", "-0.5"))

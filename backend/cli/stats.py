@@ -4,6 +4,7 @@ report (with ``--rich-share``, of the training parts ``train --rich-share R`` se
 from __future__ import annotations
 
 import argparse
+import sys
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,5 +19,8 @@ def run(args: argparse.Namespace) -> int:
     """Print the report for ``--n`` parts from ``--seed``."""
     from backend.data.stats import distribution, report
 
+    if not 0.0 <= args.rich_share <= 1.0:
+        print(f"error: --rich-share must lie in [0, 1], got {args.rich_share}", file=sys.stderr)
+        return 2
     print(report(distribution(args.n, args.seed, args.rich_share)))
     return 0

@@ -13,6 +13,7 @@ import numpy as np
 from backend.cad.program import Arc, Line, Program
 from backend.cad.tokens import CadTokenizer
 from backend.data.generator import generate_program
+from backend.model.cad_model import ModelConfig
 
 
 def _summary(values: list[int]) -> dict:
@@ -73,16 +74,20 @@ def program_stats(programs: list[Program], tokenizer: CadTokenizer | None = None
         "extent_mix": _fractions(extents),
         "plane_normals": _fractions(normals),
         "token_length": _summary(tok_len),
+        "over_token_limit": sum(t > ModelConfig.max_tokens for t in tok_len) / n,
     }
 
 
 def distribution(n: int, seed: int = 0, rich_share: float = 0.0) -> dict:
     """Statistics of the programs of seeds seed .. seed + n - 1; with ``rich_share`` > 0, of the training
     parts those seeds stand for (``dataset.training_part``: that share drawn rich)."""
+    if not 0.0 <= rich_share <= 1.0:
+        raise ValueError(f"rich_share must lie in [0, 1], got {rich_share}")
     if rich_share > 0:
         from backend.data.dataset import training_part
 
-        return program_stats([training_part(s, rich_share)[0] for s in range(seed, seed + n)])
+        stats = program_stats([training_part(s, rich_share)[0] for s in range(seed, seed + n)])
+        return stats | {"rich_share": rich_share}
     return program_stats([generate_program(s) for s in range(seed, seed + n)])
 
 
@@ -92,7 +97,8 @@ def _fmt(d: dict) -> str:
 
 def report(stats: dict) -> str:
     """Printable report of ``distribution``'s dict."""
-    lines = [f"procedural generator: {stats['parts']} parts"]
+    rich = f", {stats['rich_share']:.0%} drawn rich as training sees them" if stats.get("rich_share") else ""
+    lines = [f"procedural generator: {stats['parts']} parts{rich}"]
     for key in (
         "features_per_part",
         "features_histogram",
@@ -108,6 +114,10 @@ def report(stats: dict) -> str:
         lines.append(f"  {key.replace('_', ' ')}: {_fmt(stats[key])}")
     lines.append(
         f"  parts with an arc / a circle: {stats['parts_with_arc']:.1%} / {stats['parts_with_circle']:.1%}"
+    )
+    lines.append(
+        f"  longer than the model's {ModelConfig.max_tokens} program tokens (skipped in training):"
+        f" {stats['over_token_limit']:.1%}"
     )
     return "\n".join(lines)
 

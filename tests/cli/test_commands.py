@@ -33,6 +33,9 @@ def test_stats_prints_the_distribution(capsys):
     rich = capsys.readouterr().out
     mean = lambda out: float(out.split("features per part: mean ")[1].split(",")[0])  # noqa: E731
     assert mean(rich) > mean(plain)  # each part the richest of its draws
+    assert "drawn rich" in rich and "longer than the model's 256 program tokens" in rich
+    assert main(["stats", "--n", "2", "--rich-share", "1.5"]) == 2
+    assert "--rich-share must lie in [0, 1]" in capsys.readouterr().err
 
 
 @pytest.mark.skipif(not REALPARTS.is_dir(), reason=f"no real JSON files at {REALPARTS}")

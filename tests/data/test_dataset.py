@@ -89,3 +89,15 @@ def test_rich_items_decode_to_their_part_and_are_flagged() -> None:
     assert collate(items)["rich"].tolist() == [is_rich(it["seed"], 0.5) for it in items]
     with pytest.raises(ValueError, match="rich_share"):
         ProceduralDataset(rich_share=1.5)
+
+
+def test_perturbed_rich_items_carry_both_flags() -> None:
+    tok = CadTokenizer()
+    items = list(ProceduralDataset(n_points=32, num_samples=3, obs_len=32, perturb_share=1.0, rich_share=1.0))
+    assert items and all(it.get("rich") for it in items)  # perturbed or not (an unusable view stays clean)
+    assert any(it.get("perturbed") for it in items)
+    batch = collate(items)
+    assert batch["rich"].all()
+    assert batch["perturbed"].tolist() == [bool(it.get("perturbed")) for it in items]
+    for it in items:  # the rich part, seen perturbed: its program (in the frame the pipeline sees) parses
+        assert tok.decode(it["tokens"].tolist()).features
