@@ -63,7 +63,11 @@ def training_part(seed: int, rich_share: float = 0.0) -> tuple[Program, trimesh.
     """The (program, mesh) training seed ``seed`` stands for: ``generate(seed)``, or, for a share
     ``rich_share`` of the seeds, the draw with the most features among ``RICH_DRAWS`` sub-seeds (the
     generator draws one feature on half its parts; real designs have more)."""
-    if not is_rich(seed, rich_share):
+    return _part(seed, is_rich(seed, rich_share))
+
+
+def _part(seed: int, rich: bool) -> tuple[Program, trimesh.Trimesh]:
+    if not rich:
         return generate(seed)
     draws = [generate(RICH_SEED_START + seed * RICH_DRAWS + j) for j in range(RICH_DRAWS)]
     return max(draws, key=lambda draw: len(draw[0].features))  # the first of equals
@@ -82,8 +86,9 @@ def make_item(
     With ``perturb_share`` > 0 that share of the parts is seen scanned or sampled through the pipeline's
     intake (``perturbation_of``, ``data.perturbed.perturbed_view``; clean when that view is unusable);
     with ``rich_share`` > 0 that share is drawn rich (``training_part``; "rich": True)."""
-    program, mesh = training_part(seed, rich_share)
-    rich = {"rich": True} if is_rich(seed, rich_share) else {}
+    drawn_rich = is_rich(seed, rich_share)
+    program, mesh = _part(seed, drawn_rich)
+    rich = {"rich": True} if drawn_rich else {}
     kind = perturbation_of(seed, perturb_share)
     if kind is not None:
         item = perturbed_view(program, mesh, seed, kind, n_points, tokenizer, obs_len)
