@@ -23,8 +23,9 @@ and a refinement is kept only when it does not lose volume overlap with a closed
 
 Modules: ``target`` (what candidates are measured against), ``rank`` (the rule, ``Candidate``),
 ``candidates`` (rebuild and score programs; section and bounding-box candidates), ``snap`` (a model
-program's extents and loops moved onto the mesh's levels and sections), ``residual`` (the best
-candidate of each source completed with features on other axes), ``refine``
+program's extents and loops moved onto the mesh's levels and sections, strictly and loosely),
+``residual`` (the best candidate of each source completed with features on other axes), ``prune`` (the
+best few of each source without the features they do not need), ``refine``
 (coordinate search and the keeps-volume guard), ``reference`` (IoU scoring of programs; the reference row).
 """
 

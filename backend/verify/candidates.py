@@ -49,19 +49,21 @@ def frame_section_programs(prep, slicer) -> list[Program]:
 
 
 def snapped_programs(programs: Sequence[Program], slicer) -> list[Program]:
-    """The model's programs snapped to the mesh (``verify.snap``), those that changed, without repeats."""
+    """The model's programs snapped to the mesh (``verify.snap``; each by the strict pass, then the loose
+    one), those that changed, without repeats."""
     from backend.verify.snap import Snapper
 
     snapper, out, seen = Snapper(slicer), [], set(programs)
     for p in programs:
-        try:
-            q = snapper.snap(p)
-        except Exception as exc:  # a failing snap must not take the pipeline down; the original stays
-            log.debug("snapping failed: %s: %s", type(exc).__name__, exc)
-            continue
-        if q not in seen:
-            seen.add(q)
-            out.append(q)
+        for loose in (False, True):
+            try:
+                q = snapper.snap(p, loose)
+            except Exception as exc:  # a failing snap must not take the pipeline down; the original stays
+                log.debug("snapping failed: %s: %s", type(exc).__name__, exc)
+                continue
+            if q not in seen:
+                seen.add(q)
+                out.append(q)
     return out
 
 
@@ -137,13 +139,16 @@ def with_derived_candidates(
     target: Callable[[trimesh.Trimesh], float],
 ) -> list[Candidate]:
     """The scored candidates and what the geometry derives from them: the best of each source completed
-    with residual features on other axes (``verify.residual``; section source), then
-    the equally faithful ones written as a designer would (``with_intent_rewrites``)."""
+    with residual features on other axes (``verify.residual``; section source), the best few of each
+    source without the features they do not need (``verify.prune``), then the equally faithful ones
+    written as a designer would (``with_intent_rewrites``)."""
+    from backend.verify.prune import with_pruned
+    from backend.verify.reference import IouScorer
     from backend.verify.residual import with_residual_features
 
-    return with_intent_rewrites(
-        with_residual_features(candidates, volume_truth, target, SOURCE_SECTION), target
-    )
+    completed = with_residual_features(candidates, volume_truth, target, SOURCE_SECTION)
+    reference = IouScorer(volume_truth) if volume_truth is not None else None
+    return with_intent_rewrites(with_pruned(completed, target, reference), target)
 
 
 def bbox_candidate(

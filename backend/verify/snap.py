@@ -10,6 +10,13 @@ For every feature sketched on an axis plane (the others are kept as written):
    loops are the fitted lines, arcs and circles of the section candidates (``backend.sections``), so a
    snapped loop is as exact as theirs; a loop keeps the turning sense the model gave it.
 
+A second, looser pass (``snap(program, loose=True)``) is for programs whose structure is right and whose
+numbers are far off: ends move to the nearest level within ``LOOSE_STEP_SNAP``, and a loop that overlaps
+no section loop well enough takes the one of its kind it overlaps most, that overlap being at least
+``LOOSE_COVER`` of the smaller of the two (a circle drawn too large around the true boss, a slot drawn
+off-centre): a cut's outline and a profile's holes match the section's holes, other outlines its outer
+rings. The verifier judges both.
+
 The slicer is the pipeline's own (exact for a clean mesh, robust for scans and point clouds); its
 sections are cached, so candidates that snap to the same slab cost one slice.
 """
@@ -26,6 +33,7 @@ from backend.cad.program import (
     ExtentKind,
     Extrude,
     Loop,
+    Operation,
     Plane,
     Profile,
     Program,
@@ -38,6 +46,9 @@ from backend.sections.candidates import SKETCH_COLUMNS, MeshSlicer
 from backend.sections.slices import RobustSlicer
 
 STEP_SNAP = 0.03  # normalised units: an extrusion end this close to a flat level moves onto it
+LOOSE_STEP_SNAP = 0.15  # the loose pass: ends this close to a level move onto it
+LOOSE_COVER = 0.5  # the loose pass: a section loop this much inside the predicted one (or it inside the
+# section loop), on the smaller one's area, is the predicted loop's match when none reaches MATCH_IOU
 MATCH_IOU = 0.5  # a predicted loop and a section loop overlapping less than this are not the same loop
 AXIS_COS = 0.9999  # a sketch normal this close to an axis is on that axis
 MAX_STEPS = 16  # flat levels per axis considered
@@ -79,22 +90,25 @@ class Snapper:
             self._levels[axis] = np.array(sorted({lo, hi, *self.slicer.steps(axis, MAX_STEPS)}))
         return self._levels[axis]
 
-    def rings(self, axis: int, level: float) -> list[tuple[Loop, Polygon]]:
-        """Fitted loops (outer rings and holes, section coordinates) of the section at ``level``."""
+    def rings(self, axis: int, level: float) -> list[tuple[Loop, Polygon, bool]]:
+        """Fitted loops (outer rings and holes, section coordinates) of the section at ``level``, each
+        with whether it is a hole."""
         key = (axis, round(level, 9))
         if key not in self._rings:
             geom = self.slicer.polygons(axis, level)
             profiles = self.slicer.profiles(geom, quantize=False) if geom is not None else ()
-            loops = [lp for p in profiles for lp in p.loops]
-            self._rings[key] = [(lp, poly) for lp in loops if (poly := _polygon(lp)) is not None]
+            loops = [(lp, k > 0) for p in profiles for k, lp in enumerate(p.loops)]
+            self._rings[key] = [(lp, poly, hole) for lp, hole in loops if (poly := _polygon(lp)) is not None]
         return self._rings[key]
 
-    def _snap_height(self, t: float, levels_t: np.ndarray) -> float:
+    @staticmethod
+    def _snap_height(t: float, levels_t: np.ndarray, reach: float) -> float:
         k = int(np.argmin(np.abs(levels_t - t)))
-        return float(levels_t[k]) if abs(levels_t[k] - t) <= STEP_SNAP else t
+        return float(levels_t[k]) if abs(levels_t[k] - t) <= reach else t
 
-    def snap_feature(self, feature: Extrude) -> Extrude:
-        """The feature with its extent ends and loops snapped (see the module doc)."""
+    def snap_feature(self, feature: Extrude, loose: bool = False) -> Extrude:
+        """The feature with its extent ends and loops snapped (see the module doc; ``loose``: the looser
+        pass)."""
         found = _axis_of(feature.sketch.plane)
         if found is None:
             return feature
@@ -103,7 +117,8 @@ class Snapper:
         normal = plane.normal
         h = dot(plane.origin, normal)  # plane height along its normal
         levels_t = sign * self.levels(axis)  # heights along the normal
-        snap = lambda t: self._snap_height(t, levels_t)  # noqa: E731
+        reach = LOOSE_STEP_SNAP if loose else STEP_SNAP
+        snap = lambda t: self._snap_height(t, levels_t, reach)  # noqa: E731
         if extent.kind is ExtentKind.ONE_SIDE:
             h2 = snap(h)
             extent2 = Extent(extent.kind, snap(h + extent.d1) - h2)
@@ -120,35 +135,49 @@ class Snapper:
         plane2 = Plane(origin, plane.x_dir, normal)
         rings = self.rings(axis, sign * 0.5 * (lo_t + hi_t))
         to_section, to_sketch = _maps(plane2, axis)
+        cut = feature.operation is Operation.CUT  # its outline is empty at that level: a hole there
         profiles = tuple(
             Profile(
-                self._snap_loop(p.outer, rings, to_section, to_sketch),
-                tuple(self._snap_loop(hole, rings, to_section, to_sketch) for hole in p.holes),
+                self._snap_loop(p.outer, rings, to_section, to_sketch, loose, hole=cut),
+                tuple(self._snap_loop(h, rings, to_section, to_sketch, loose, hole=True) for h in p.holes),
             )
             for p in feature.sketch.profiles
         )
         return Extrude(Sketch(plane2, profiles), extent2, feature.operation)
 
     @staticmethod
-    def _snap_loop(loop: Loop, rings, to_section, to_sketch) -> Loop:
+    def _snap_loop(loop: Loop, rings, to_section, to_sketch, loose: bool = False, hole: bool = False) -> Loop:
+        """``loop`` replaced by the section loop it matches (module doc); ``hole``: it stands for empty
+        space at the section's level (a cut's outline, a profile's hole), which the loose pass matches
+        only with the section's holes (and other loops only with its outer rings)."""
         poly = _polygon(map_loop(loop, to_section))
         if poly is None or not rings:
             return loop
         best, best_iou = None, MATCH_IOU
-        for ring, ring_poly in rings:
+        cover, cover_area = None, 0.0  # the loose pass's match: the most overlap among those covering
+        for ring, ring_poly, ring_hole in rings:
             inter = poly.intersection(ring_poly).area
             if inter <= 0:
                 continue
             iou = inter / poly.union(ring_poly).area
             if iou >= best_iou:
                 best, best_iou = ring, iou
+            if (
+                loose
+                and ring_hole is hole
+                and inter >= LOOSE_COVER * min(poly.area, ring_poly.area)
+                and inter > cover_area
+            ):
+                cover, cover_area = ring, inter
+        best = best if best is not None else cover
         if best is None:
             return loop
         return oriented(map_loop(best, to_sketch), loop_area(loop) > 0)
 
-    def snap(self, program: Program) -> Program:
-        """Every feature snapped; the program's structure (features, operations, planes' axes) is kept."""
-        return Program(tuple(self.snap_feature(f) for f in program.features))
+    def snap(self, program: Program, loose: bool = False) -> Program:
+        """Every feature snapped; the program's structure (features, operations, planes' axes) is kept.
+        ``loose``: the looser pass (module doc)."""
+        return Program(tuple(self.snap_feature(f, loose) for f in program.features))
 
 
 def _maps(plane: Plane, axis: int):

@@ -101,3 +101,23 @@ def test_a_symmetric_extent_snaps_both_ends(truth) -> None:
     assert f.extent.d1 == pytest.approx(0.1, abs=1e-6) and f.sketch.plane.origin[2] == pytest.approx(
         0.0, abs=1e-6
     )
+
+
+def test_the_loose_pass_finds_a_loop_drawn_far_off(truth) -> None:
+    # the hole drawn too large around the true one and the base's depth 3 steps off: the strict pass keeps
+    # both, the loose pass moves both onto the mesh
+    rough = plate_with_hole(r=0.28, depth=0.2 + 3 * STEP_SNAP)
+    snapper = Snapper(slicer_for(truth))
+    strict, loose = snapper.snap(rough), snapper.snap(rough, loose=True)
+    assert strict.features[1].sketch.profiles[0].outer.curves[0].radius == pytest.approx(0.28)
+    assert strict.features[0].extent.d1 == pytest.approx(0.2 + 3 * STEP_SNAP)
+    assert iou(loose, truth) > 0.995
+    assert [f.operation for f in loose.features] == [Operation.NEW, Operation.CUT]
+
+
+def test_the_loose_pass_keeps_a_loop_that_matches_nothing(truth) -> None:
+    far = Program(
+        (Extrude(Sketch(Z, (Profile(rect(2.0, 2.0, 2.2, 2.2)),)), Extent(ExtentKind.ONE_SIDE, 0.2)),)
+    )
+    snapped = Snapper(slicer_for(truth)).snap(far, loose=True)
+    assert snapped.features[0].sketch.profiles == far.features[0].sketch.profiles

@@ -1,0 +1,112 @@
+"""Features a program does not need, removed: the same design with fewer features to edit.
+
+A decoded program often carries a stray feature (a sliver cut at a corner, a pin inside the body, a
+slab repeated), and the section fitter's stacks can carry a slab that changes nothing the input shows.
+Such a program loses the rule's compactness test to one without it, or its stray feature makes it
+less faithful than it would be without it. For the few lowest-loss candidates of each source, features
+are removed greedily, one at a time: of the programs with one feature fewer, the lowest-loss one is
+kept while its loss stays within the tie tolerance (``rank.tied``) of the candidate it came from and,
+for a closed clean input, its exact volume overlap does not drop (``refine.keeps_volume``). The
+pruned program keeps its source (nothing was written, only taken away) and the verifier judges it like
+any other candidate (volume overlap included: ``refine.pick_keeping_volume``).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import trimesh
+
+from backend.cad.program import Operation, Program
+from backend.geometry.solid import GeometryError, program_to_mesh
+from backend.verify.rank import TIE_ABSOLUTE, TIE_RELATIVE, Candidate
+from backend.verify.reference import IouScorer
+from backend.verify.refine import keeps_volume
+
+log = logging.getLogger(__name__)
+
+PRUNE_WINDOW = 2.0  # candidates whose loss is within this factor of the lowest are pruned ...
+PRUNE_PER_SOURCE = 2  # ... at most this many of each source, lowest loss first
+MAX_REMOVALS = 4  # features removed from one candidate at most
+MAX_FEATURES = 12  # a candidate with more features is left as it is (each round rebuilds it that often)
+
+
+def without(program: Program, k: int) -> Program | None:
+    """``program`` without its feature ``k``; None when nothing would be left. A removed first feature
+    hands its role (the first solid) to the next one, which must then add material."""
+    features = program.features[:k] + program.features[k + 1 :]
+    if not features:
+        return None
+    if k == 0 and features[0].operation is Operation.CUT:
+        return None
+    if k == 0:
+        features = (replace(features[0], operation=Operation.NEW), *features[1:])
+    return Program(features)
+
+
+def pruned(
+    candidate: Candidate,
+    target: Callable[[trimesh.Trimesh], float],
+    reference: IouScorer | None = None,
+    max_removals: int = MAX_REMOVALS,
+) -> Candidate | None:
+    """``candidate`` with the features it does not need removed (module doc), or None when it needs all.
+    ``reference``: the input's volume (``refine.volume_reference``) a removal must keep; None: loss only."""
+    bound = candidate.rank_cd * (1 + TIE_RELATIVE) + TIE_ABSOLUTE
+    current: Candidate | None = None
+    base = candidate
+    for _ in range(max_removals):
+        best: Candidate | None = None
+        for k in range(len(base.program.features)):
+            program = without(base.program, k)
+            if program is None:
+                continue
+            try:
+                mesh = program_to_mesh(program)
+            except GeometryError:
+                continue
+            trial = Candidate(program, base.source, mesh, target(mesh))
+            if trial.rank_cd > bound or (best is not None and trial.rank_cd >= best.rank_cd):
+                continue
+            if reference is None or keeps_volume(trial, candidate, reference):
+                best = trial
+        if best is None:
+            break
+        current = base = best
+    return current
+
+
+def with_pruned(
+    candidates: Sequence[Candidate],
+    target: Callable[[trimesh.Trimesh], float],
+    reference: IouScorer | None = None,
+) -> list[Candidate]:
+    """The candidates, each of the ``PRUNE_PER_SOURCE`` lowest-loss ones of each source whose loss is
+    within ``PRUNE_WINDOW`` of the lowest followed by its pruned program (``pruned``), so the order of
+    the sources (the model's first) holds for the pruned ones too. ``reference``: as for ``pruned``."""
+    if not candidates:
+        return []
+    lowest = min(c.rank_cd for c in candidates)
+    picked: dict[str, int] = {}
+    chosen: set[int] = set()
+    for c in sorted(candidates, key=lambda c: c.rank_cd):
+        if c.rank_cd > lowest * PRUNE_WINDOW + TIE_ABSOLUTE:
+            break
+        if picked.get(c.source, 0) < PRUNE_PER_SOURCE and 2 <= len(c.program.features) <= MAX_FEATURES:
+            picked[c.source] = picked.get(c.source, 0) + 1
+            chosen.add(id(c))
+    out: list[Candidate] = []
+    for c in candidates:
+        out.append(c)
+        if id(c) not in chosen:
+            continue
+        try:
+            p = pruned(c, target, reference)
+        except Exception as exc:  # a failing prune must not take the pipeline down
+            log.debug("pruning failed: %s: %s", type(exc).__name__, exc)
+            continue
+        if p is not None:
+            out.append(p)
+    return out

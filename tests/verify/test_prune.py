@@ -1,0 +1,73 @@
+"""Pruning: features a candidate does not need are removed; the ones it needs stay."""
+
+from __future__ import annotations
+
+from backend.cad.program import (
+    Circle,
+    Extent,
+    ExtentKind,
+    Extrude,
+    Loop,
+    Operation,
+    Plane,
+    Profile,
+    Program,
+    Sketch,
+)
+from backend.geometry.solid import program_to_mesh
+from backend.verify import SOURCE_MODEL, SOURCE_SECTION, Candidate, ChamferTarget
+from backend.verify.prune import pruned, with_pruned, without
+from backend.verify.reference import IouScorer
+from tests.verify.test_snap import plate_with_hole
+
+TOP = Plane((0.0, 0.0, 0.1), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+
+
+def candidate(program: Program, target: ChamferTarget, source: str = SOURCE_MODEL) -> Candidate:
+    mesh = program_to_mesh(program)
+    return Candidate(program, source, mesh, target(mesh))
+
+
+def with_stray_cut(program: Program) -> Program:
+    """A sliver cut at a corner of the plate: 0.01 wide, 0.01 deep."""
+    sliver = Extrude(
+        Sketch(TOP, (Profile(Loop((Circle((0.49, 0.29), 0.005),))),)),
+        Extent(ExtentKind.ONE_SIDE, -0.01),
+        Operation.CUT,
+    )
+    return Program((*program.features, sliver))
+
+
+def test_a_stray_feature_is_removed_and_the_needed_ones_stay() -> None:
+    truth = plate_with_hole()
+    target = ChamferTarget(program_to_mesh(truth))
+    stray = candidate(with_stray_cut(truth), target)
+    out = pruned(stray, target)
+    assert out is not None and out.program == truth and out.source == SOURCE_MODEL
+    assert pruned(candidate(truth, target), target) is None  # the hole is needed
+
+
+def test_removing_the_first_feature_hands_on_the_new_solid() -> None:
+    program = plate_with_hole()
+    assert without(program, 0) is None  # the hole alone is a cut of nothing
+    two = Program((program.features[0], program.features[0]))
+    assert without(two, 0).features[0].operation is Operation.NEW
+
+
+def test_pruned_candidates_follow_their_origin() -> None:
+    truth = plate_with_hole()
+    target = ChamferTarget(program_to_mesh(truth))
+    model, section = candidate(with_stray_cut(truth), target), candidate(truth, target, SOURCE_SECTION)
+    out = with_pruned([model, section], target)
+    assert [c.source for c in out] == [SOURCE_MODEL, SOURCE_MODEL, SOURCE_SECTION]
+    assert out[1].program == truth
+
+
+def test_a_removal_that_loses_volume_is_refused() -> None:
+    # a loss blind to the hole: by loss alone the hole is not needed; the input's exact volume says it is
+    truth = plate_with_hole()
+    mesh = program_to_mesh(truth)
+    blind = lambda m: 1.0  # noqa: E731
+    c = Candidate(truth, SOURCE_MODEL, mesh, 1.0)
+    assert pruned(c, blind).program == Program(truth.features[:1])
+    assert pruned(c, blind, IouScorer(mesh)) is None
