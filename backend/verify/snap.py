@@ -4,8 +4,10 @@ For every feature sketched on an axis plane (the others are kept as written):
 
 1. Extent: both ends of the extrusion move to the nearest level where the mesh has a flat face facing
    that axis (or to the mesh's end), when one lies within ``STEP_SNAP`` of it.
-2. Sketch: each loop is replaced by the loop of the mesh's cross-section, at the middle of the snapped
-   extrusion, that overlaps it best, when their intersection over union is at least ``MATCH_IOU``.
+2. Sketch: each loop is replaced by the loop of the mesh's cross-section, fitted at a few heights in the
+   snapped extrusion (``SNAP_HEIGHTS``), that overlaps it best, when their intersection over union is
+   at least ``MATCH_IOU``; of the fits within ``SAME_REGION`` of the best overlap, the one with the
+   fewest curves (a curved wall sliced at another height can fit with fewer).
    A join's outline matches an outer ring of the section, a cut's outline a hole in it. The section
    loops are the fitted lines, arcs and circles of the section candidates (``backend.sections``), so a
    snapped loop is as exact as theirs; a loop keeps the turning sense the model gave it.
@@ -42,7 +44,7 @@ from backend.cad.program import (
     map_loop,
 )
 from backend.cad.tessellate import tessellate_loop
-from backend.sections.candidates import SKETCH_COLUMNS, MeshSlicer
+from backend.sections.candidates import HEIGHT_JITTER, SKETCH_COLUMNS, MeshSlicer
 from backend.sections.slices import RobustSlicer
 
 STEP_SNAP = 0.03  # normalised units: an extrusion end this close to a flat level moves onto it
@@ -52,6 +54,8 @@ LOOSE_COVER = 0.5  # the loose pass: a section loop this much inside the predict
 MATCH_IOU = 0.5  # a predicted loop and a section loop overlapping less than this are not the same loop
 AXIS_COS = 0.9999  # a sketch normal this close to an axis is on that axis
 MAX_STEPS = 16  # flat levels per axis considered
+SNAP_HEIGHTS = (0.5, 0.3, 0.7)  # relative heights in the snapped extrusion where its section is fitted
+SAME_REGION = 0.01  # matches scoring within this share of the best are the same loop
 
 
 def _axis_of(plane: Plane) -> tuple[int, float] | None:
@@ -133,7 +137,11 @@ class Snapper:
             return feature
         origin = tuple(o + (h2 - h) * n for o, n in zip(plane.origin, normal))
         plane2 = Plane(origin, plane.x_dir, normal)
-        rings = self.rings(axis, sign * 0.5 * (lo_t + hi_t))
+        rings = [  # the section candidates' relative heights, off round fractions as theirs are
+            ring
+            for r in SNAP_HEIGHTS
+            for ring in self.rings(axis, sign * (lo_t + (r + HEIGHT_JITTER) * (hi_t - lo_t)))
+        ]
         to_section, to_sketch = _maps(plane2, axis)
         cut = feature.operation is Operation.CUT  # its outline is empty at that level: a hole there
         profiles = tuple(
@@ -153,23 +161,17 @@ class Snapper:
         poly = _polygon(map_loop(loop, to_section))
         if poly is None or not rings:
             return loop
-        best, best_iou = None, MATCH_IOU
-        cover, cover_area = None, 0.0  # the loose pass's match: the most overlap among those covering
+        matches, covers = [], []  # (ring, IoU); (ring, overlap) for the loose pass
         for ring, ring_poly, ring_hole in rings:
             inter = poly.intersection(ring_poly).area
             if inter <= 0:
                 continue
             iou = inter / poly.union(ring_poly).area
-            if iou >= best_iou:
-                best, best_iou = ring, iou
-            if (
-                loose
-                and ring_hole is hole
-                and inter >= LOOSE_COVER * min(poly.area, ring_poly.area)
-                and inter > cover_area
-            ):
-                cover, cover_area = ring, inter
-        best = best if best is not None else cover
+            if iou >= MATCH_IOU:
+                matches.append((ring, iou))
+            if loose and ring_hole is hole and inter >= LOOSE_COVER * min(poly.area, ring_poly.area):
+                covers.append((ring, inter))
+        best = _simplest(matches) or _simplest(covers)
         if best is None:
             return loop
         return oriented(map_loop(best, to_sketch), loop_area(loop) > 0)
@@ -178,6 +180,20 @@ class Snapper:
         """Every feature snapped; the program's structure (features, operations, planes' axes) is kept.
         ``loose``: the looser pass (module doc)."""
         return Program(tuple(self.snap_feature(f, loose) for f in program.features))
+
+
+def _simplest(scored: list[tuple[Loop, float]]) -> Loop | None:
+    """Of the loops scoring within ``SAME_REGION`` (relative) of the best, the one with the fewest curves
+    (then the best score): the same region fitted at several heights, the simplest fit."""
+    if not scored:
+        return None
+    top = max(score for _, score in scored)
+    near = [
+        (len(ring.curves), -score, k)
+        for k, (ring, score) in enumerate(scored)
+        if score >= top * (1 - SAME_REGION)
+    ]
+    return scored[min(near)[2]][0]
 
 
 def _maps(plane: Plane, axis: int):
