@@ -5,7 +5,7 @@ For every feature sketched on an axis plane (the others are kept as written):
 1. Extent: both ends of the extrusion move to the nearest level where the mesh has a flat face facing
    that axis (or to the mesh's end), when one lies within ``STEP_SNAP`` of it.
 2. Sketch: each loop is replaced by the loop of the mesh's cross-section, fitted at a few heights in the
-   snapped extrusion (``SNAP_HEIGHTS``), that overlaps it best, when their intersection over union is
+   snapped extrusion (``SNAP_HEIGHTS``; the middle one for a scan or a point cloud), that overlaps it best, when their intersection over union is
    at least ``MATCH_IOU``; of the fits within ``SAME_REGION`` of the best overlap, the one with the
    fewest curves (a curved wall sliced at another height can fit with fewer).
    A join's outline matches an outer ring of the section, a cut's outline a hole in it. The section
@@ -54,7 +54,9 @@ LOOSE_COVER = 0.5  # the loose pass: a section loop this much inside the predict
 MATCH_IOU = 0.5  # a predicted loop and a section loop overlapping less than this are not the same loop
 AXIS_COS = 0.9999  # a sketch normal this close to an axis is on that axis
 MAX_STEPS = 16  # flat levels per axis considered
-SNAP_HEIGHTS = (0.5, 0.3, 0.7)  # relative heights in the snapped extrusion where its section is fitted
+# relative heights in the snapped extrusion where its section is fitted (a scan's or a point cloud's
+# robust slicer, ~15 ms a section, only the first: its fits do not follow a tessellation anyway)
+SNAP_HEIGHTS = (0.5, 0.3, 0.7)
 SAME_REGION = 0.01  # matches scoring within this share of the best are the same loop
 
 
@@ -137,9 +139,10 @@ class Snapper:
             return feature
         origin = tuple(o + (h2 - h) * n for o, n in zip(plane.origin, normal))
         plane2 = Plane(origin, plane.x_dir, normal)
+        heights = SNAP_HEIGHTS if isinstance(self.slicer, MeshSlicer) else SNAP_HEIGHTS[:1]
         rings = [  # the section candidates' relative heights, off round fractions as theirs are
             ring
-            for r in SNAP_HEIGHTS
+            for r in heights
             for ring in self.rings(axis, sign * (lo_t + (r + HEIGHT_JITTER) * (hi_t - lo_t)))
         ]
         to_section, to_sketch = _maps(plane2, axis)

@@ -121,3 +121,13 @@ def test_the_loose_pass_keeps_a_loop_that_matches_nothing(truth) -> None:
     )
     snapped = Snapper(slicer_for(truth)).snap(far, loose=True)
     assert snapped.features[0].sketch.profiles == far.features[0].sketch.profiles
+
+
+def test_of_fits_of_one_region_the_simplest_is_kept() -> None:
+    from backend.verify.snap import SAME_REGION, _simplest
+
+    square, octagon = rect(0, 0, 1, 1), Loop(tuple(Line((k, 0.0), (k + 1, 0.0)) for k in range(8)))
+    # nearly the same overlap: the fewer curves win; a clearly better overlap wins with more curves
+    assert _simplest([(octagon, 0.99), (square, 0.99 * (1 - SAME_REGION / 2))]) is square
+    assert _simplest([(octagon, 0.99), (square, 0.9)]) is octagon
+    assert _simplest([]) is None
