@@ -6,7 +6,8 @@ Such a program loses the rule's compactness test to one without it, or its stray
 less faithful than it would be without it. For the few lowest-loss candidates of each source, features
 are removed greedily, one at a time: of the programs with one feature fewer, the lowest-loss one is
 kept while its loss stays within the tie tolerance (``rank.tied``) of the candidate it came from and,
-for a closed clean input, its exact volume overlap does not drop (``refine.keeps_volume``). The
+for a closed clean input, its exact volume overlap does not drop (by more than the refinement may
+lose, ``refine.REFINE_MAX_IOU_LOSS``). The
 pruned program keeps its source (nothing was written, only taken away) and the verifier judges it like
 any other candidate (volume overlap included: ``refine.pick_keeping_volume``).
 """
@@ -23,7 +24,7 @@ from backend.cad.program import Operation, Program
 from backend.geometry.solid import GeometryError, program_to_mesh
 from backend.verify.rank import TIE_ABSOLUTE, TIE_RELATIVE, Candidate
 from backend.verify.reference import IouScorer
-from backend.verify.refine import keeps_volume
+from backend.verify.refine import REFINE_MAX_IOU_LOSS
 
 log = logging.getLogger(__name__)
 
@@ -53,29 +54,42 @@ def pruned(
     max_removals: int = MAX_REMOVALS,
 ) -> Candidate | None:
     """``candidate`` with the features it does not need removed (module doc), or None when it needs all.
-    ``reference``: the input's volume (``refine.volume_reference``) a removal must keep; None: loss only."""
+    ``reference``: the input's exact volume a removal must keep (``REFINE_MAX_IOU_LOSS``); None: the loss
+    alone (scans and point clouds: ``refine.pick_keeping_volume`` then measures the tied ones' overlap)."""
     bound = candidate.rank_cd * (1 + TIE_RELATIVE) + TIE_ABSOLUTE
+    floor = reference(candidate.program) - REFINE_MAX_IOU_LOSS if reference is not None else None
     current: Candidate | None = None
     base = candidate
     for _ in range(max_removals):
         best: Candidate | None = None
         for k in range(len(base.program.features)):
-            program = without(base.program, k)
-            if program is None:
-                continue
             try:
-                mesh = program_to_mesh(program)
-            except GeometryError:
-                continue
-            trial = Candidate(program, base.source, mesh, target(mesh))
-            if trial.rank_cd > bound or (best is not None and trial.rank_cd >= best.rank_cd):
-                continue
-            if reference is None or keeps_volume(trial, candidate, reference):
-                best = trial
+                trial = _trial(base, k, target)
+                if (
+                    trial is None
+                    or trial.rank_cd > bound
+                    or (best is not None and trial.rank_cd >= best.rank_cd)
+                ):
+                    continue
+                if floor is None or reference(trial.program) >= floor:
+                    best = trial
+            except Exception as exc:  # one failing removal must not cost the others
+                log.debug("pruning trial failed: %s: %s", type(exc).__name__, exc)
         if best is None:
             break
         current = base = best
     return current
+
+
+def _trial(base: Candidate, k: int, target: Callable[[trimesh.Trimesh], float]) -> Candidate | None:
+    program = without(base.program, k)
+    if program is None:
+        return None
+    try:
+        mesh = program_to_mesh(program)
+    except GeometryError:
+        return None
+    return Candidate(program, base.source, mesh, target(mesh))
 
 
 def with_pruned(
@@ -85,7 +99,10 @@ def with_pruned(
 ) -> list[Candidate]:
     """The candidates, each of the ``PRUNE_PER_SOURCE`` lowest-loss ones of each source whose loss is
     within ``PRUNE_WINDOW`` of the lowest followed by its pruned program (``pruned``), so the order of
-    the sources (the model's first) holds for the pruned ones too. ``reference``: as for ``pruned``."""
+    the sources (the model's first) holds for the pruned ones too; a pruned program its source already
+    has is not repeated (one from another source is: the model reaching the sections' program by itself
+    is the model's, and ``evaluate`` reports such wins apart, as not novel). ``reference``: as for
+    ``pruned``."""
     if not candidates:
         return []
     lowest = min(c.rank_cd for c in candidates)
@@ -97,6 +114,7 @@ def with_pruned(
         if picked.get(c.source, 0) < PRUNE_PER_SOURCE and 2 <= len(c.program.features) <= MAX_FEATURES:
             picked[c.source] = picked.get(c.source, 0) + 1
             chosen.add(id(c))
+    seen = {(c.source, c.program) for c in candidates}
     out: list[Candidate] = []
     for c in candidates:
         out.append(c)
@@ -107,6 +125,7 @@ def with_pruned(
         except Exception as exc:  # a failing prune must not take the pipeline down
             log.debug("pruning failed: %s: %s", type(exc).__name__, exc)
             continue
-        if p is not None:
+        if p is not None and (p.source, p.program) not in seen:  # a program its source already has
+            seen.add((p.source, p.program))
             out.append(p)
     return out

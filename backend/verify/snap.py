@@ -5,19 +5,23 @@ For every feature sketched on an axis plane (the others are kept as written):
 1. Extent: both ends of the extrusion move to the nearest level where the mesh has a flat face facing
    that axis (or to the mesh's end), when one lies within ``STEP_SNAP`` of it.
 2. Sketch: each loop is replaced by the loop of the mesh's cross-section, fitted at a few heights in the
-   snapped extrusion (``SNAP_HEIGHTS``; the middle one for a scan or a point cloud), that overlaps it best, when their intersection over union is
-   at least ``MATCH_IOU``; of the fits within ``SAME_REGION`` of the best overlap, the one with the
-   fewest curves (a curved wall sliced at another height can fit with fewer).
-   A join's outline matches an outer ring of the section, a cut's outline a hole in it. The section
-   loops are the fitted lines, arcs and circles of the section candidates (``backend.sections``), so a
-   snapped loop is as exact as theirs; a loop keeps the turning sense the model gave it.
+   snapped extrusion (``SNAP_HEIGHTS``; the middle one for a scan or a point cloud), that overlaps it
+   with an intersection over union of at least ``MATCH_IOU``: of the fits within ``SAME_REGION`` of the
+   best overlap, the one with the fewest curves (a curved wall sliced at another height can fit with
+   fewer; ``_simplest``). The section loops are the fitted lines, arcs and circles of the section
+   candidates (``backend.sections``), so a snapped loop is as exact as theirs; a loop keeps the turning
+   sense the model gave it.
 
 A second, looser pass (``snap(program, loose=True)``) is for programs whose structure is right and whose
 numbers are far off: ends move to the nearest level within ``LOOSE_STEP_SNAP``, and a loop that overlaps
-no section loop well enough takes the one of its kind it overlaps most, that overlap being at least
-``LOOSE_COVER`` of the smaller of the two (a circle drawn too large around the true boss, a slot drawn
-off-centre): a cut's outline and a profile's holes match the section's holes, other outlines its outer
-rings. The verifier judges both.
+no section loop that well takes a section loop of its kind that covers it, or that it covers, by at least
+``LOOSE_COVER`` of the smaller one's area, the two areas within a factor ``LOOSE_AREA_RATIO`` or the two
+centred on each other (``LOOSE_CENTRED``): a circle drawn too large around the true boss, a slot drawn
+off-centre, a washer's hole drawn too small; not a pin drawn off-centre inside a plate. The highest
+intersection over union comes first, then the simplest fit as above. Its kind: empty space at the
+section's level (a cut's outline, a hole of a join's profile) matches the section's holes; material (a
+join's outline, a hole of a cut's profile: an island the cut leaves) its outer rings. The verifier
+judges both passes.
 
 The slicer is the pipeline's own (exact for a clean mesh, robust for scans and point clouds); its
 sections are cached, so candidates that snap to the same slab cost one slice.
@@ -50,7 +54,9 @@ from backend.sections.slices import RobustSlicer
 STEP_SNAP = 0.03  # normalised units: an extrusion end this close to a flat level moves onto it
 LOOSE_STEP_SNAP = 0.15  # the loose pass: ends this close to a level move onto it
 LOOSE_COVER = 0.5  # the loose pass: a section loop this much inside the predicted one (or it inside the
-# section loop), on the smaller one's area, is the predicted loop's match when none reaches MATCH_IOU
+# section loop), on the smaller one's area, is the predicted loop's match when none reaches MATCH_IOU ...
+LOOSE_AREA_RATIO = 0.1  # ... when the smaller area is at least this share of the larger, or when their
+LOOSE_CENTRED = 0.1  # centroids are this close, relative to the larger one's size (its area's root)
 MATCH_IOU = 0.5  # a predicted loop and a section loop overlapping less than this are not the same loop
 AXIS_COS = 0.9999  # a sketch normal this close to an axis is on that axis
 MAX_STEPS = 16  # flat levels per axis considered
@@ -87,7 +93,7 @@ class Snapper:
     def __init__(self, slicer: MeshSlicer | RobustSlicer) -> None:
         self.slicer = slicer
         self._levels: dict[int, np.ndarray] = {}
-        self._rings: dict[tuple[int, float], list[tuple[Loop, Polygon]]] = {}
+        self._rings: dict[tuple[int, float], list[tuple[Loop, Polygon, bool]]] = {}
 
     def levels(self, axis: int) -> np.ndarray:
         """World heights along ``axis`` where an extrusion may end: the flat steps and both ends."""
@@ -146,11 +152,11 @@ class Snapper:
             for ring in self.rings(axis, sign * (lo_t + (r + HEIGHT_JITTER) * (hi_t - lo_t)))
         ]
         to_section, to_sketch = _maps(plane2, axis)
-        cut = feature.operation is Operation.CUT  # its outline is empty at that level: a hole there
+        cut = feature.operation is Operation.CUT  # its outline is empty at that level, its holes material
         profiles = tuple(
             Profile(
                 self._snap_loop(p.outer, rings, to_section, to_sketch, loose, hole=cut),
-                tuple(self._snap_loop(h, rings, to_section, to_sketch, loose, hole=True) for h in p.holes),
+                tuple(self._snap_loop(h, rings, to_section, to_sketch, loose, hole=not cut) for h in p.holes),
             )
             for p in feature.sketch.profiles
         )
@@ -159,12 +165,12 @@ class Snapper:
     @staticmethod
     def _snap_loop(loop: Loop, rings, to_section, to_sketch, loose: bool = False, hole: bool = False) -> Loop:
         """``loop`` replaced by the section loop it matches (module doc); ``hole``: it stands for empty
-        space at the section's level (a cut's outline, a profile's hole), which the loose pass matches
-        only with the section's holes (and other loops only with its outer rings)."""
+        space at the section's level, which the loose pass matches only with the section's holes (and
+        material only with its outer rings)."""
         poly = _polygon(map_loop(loop, to_section))
         if poly is None or not rings:
             return loop
-        matches, covers = [], []  # (ring, IoU); (ring, overlap) for the loose pass
+        matches, covers = [], []  # (ring, IoU): those that match, those that cover (the loose pass)
         for ring, ring_poly, ring_hole in rings:
             inter = poly.intersection(ring_poly).area
             if inter <= 0:
@@ -172,8 +178,8 @@ class Snapper:
             iou = inter / poly.union(ring_poly).area
             if iou >= MATCH_IOU:
                 matches.append((ring, iou))
-            if loose and ring_hole is hole and inter >= LOOSE_COVER * min(poly.area, ring_poly.area):
-                covers.append((ring, inter))
+            if loose and ring_hole is hole and _covers(poly, ring_poly, inter):
+                covers.append((ring, iou))
         best = _simplest(matches) or _simplest(covers)
         if best is None:
             return loop
@@ -183,6 +189,17 @@ class Snapper:
         """Every feature snapped; the program's structure (features, operations, planes' axes) is kept.
         ``loose``: the looser pass (module doc)."""
         return Program(tuple(self.snap_feature(f, loose) for f in program.features))
+
+
+def _covers(poly: Polygon, ring_poly: Polygon, inter: float) -> bool:
+    """The loose pass's test (module doc): one loop covers the other by ``LOOSE_COVER`` of the smaller's
+    area, and the two are of a size (``LOOSE_AREA_RATIO``) or centred on each other (``LOOSE_CENTRED``)."""
+    small, large = sorted((poly.area, ring_poly.area))
+    if inter < LOOSE_COVER * small:
+        return False
+    if small >= LOOSE_AREA_RATIO * large:
+        return True
+    return poly.centroid.distance(ring_poly.centroid) <= LOOSE_CENTRED * large**0.5
 
 
 def _simplest(scored: list[tuple[Loop, float]]) -> Loop | None:

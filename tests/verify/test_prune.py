@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from backend.cad.program import (
     Circle,
     Extent,
@@ -50,8 +52,10 @@ def test_a_stray_feature_is_removed_and_the_needed_ones_stay() -> None:
 def test_removing_the_first_feature_hands_on_the_new_solid() -> None:
     program = plate_with_hole()
     assert without(program, 0) is None  # the hole alone is a cut of nothing
-    two = Program((program.features[0], program.features[0]))
-    assert without(two, 0).features[0].operation is Operation.NEW
+    boss = replace(program.features[0], operation=Operation.JOIN)
+    rest = without(Program((program.features[0], boss)), 0)
+    assert rest.features == (replace(boss, operation=Operation.NEW),)
+    assert without(Program((program.features[0],)), 0) is None  # nothing left
 
 
 def test_pruned_candidates_follow_their_origin() -> None:
@@ -71,3 +75,29 @@ def test_a_removal_that_loses_volume_is_refused() -> None:
     c = Candidate(truth, SOURCE_MODEL, mesh, 1.0)
     assert pruned(c, blind).program == Program(truth.features[:1])
     assert pruned(c, blind, IouScorer(mesh)) is None
+
+
+def test_only_the_best_two_of_each_source_near_the_lowest_loss_are_pruned() -> None:
+    truth = plate_with_hole()
+    target = ChamferTarget(program_to_mesh(truth))
+    stray = with_stray_cut(truth)
+    near = [candidate(stray, target) for _ in range(3)]  # three of one source: two are pruned
+    far = Candidate(stray, SOURCE_SECTION, near[0].mesh, near[0].rank_cd * 3)  # beyond the window
+    out = with_pruned([*near, far], target)
+    assert [c.source for c in out] == [SOURCE_MODEL] * 4 + [SOURCE_SECTION]
+    assert out[1].program == truth and out[0].program == out[2].program == out[3].program == stray
+
+
+def test_a_failing_removal_costs_only_itself() -> None:
+    truth = plate_with_hole()
+    target = ChamferTarget(program_to_mesh(truth))
+    calls = []
+
+    def flaky(mesh) -> float:  # the first trial's loss cannot be measured
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("no samples")
+        return target(mesh)
+
+    out = pruned(candidate(with_stray_cut(truth), target), flaky)
+    assert out is not None and out.program == truth

@@ -115,12 +115,56 @@ def test_the_loose_pass_finds_a_loop_drawn_far_off(truth) -> None:
     assert [f.operation for f in loose.features] == [Operation.NEW, Operation.CUT]
 
 
-def test_the_loose_pass_keeps_a_loop_that_matches_nothing(truth) -> None:
-    far = Program(
-        (Extrude(Sketch(Z, (Profile(rect(2.0, 2.0, 2.2, 2.2)),)), Extent(ExtentKind.ONE_SIDE, 0.2)),)
-    )
-    snapped = Snapper(slicer_for(truth)).snap(far, loose=True)
-    assert snapped.features[0].sketch.profiles == far.features[0].sketch.profiles
+def test_the_loose_pass_keeps_a_loop_that_is_not_the_same_loop(truth) -> None:
+    # a square hanging over the plate's corner (a quarter of it inside) and a pin drawn inside the plate
+    # (1/40 of its area): neither is the plate's outline drawn roughly
+    corner = rect(0.4, 0.2, 0.6, 0.4)
+    pin = Loop((Circle((-0.3, 0.0), 0.05),))
+    for loop in (corner, pin):
+        rough = Program((Extrude(Sketch(Z, (Profile(loop),)), Extent(ExtentKind.ONE_SIDE, 0.2)),))
+        snapped = Snapper(slicer_for(truth)).snap(rough, loose=True)
+        assert snapped.features[0].sketch.profiles == rough.features[0].sketch.profiles
+
+
+def test_the_loose_pass_matches_a_cut_s_island_with_material() -> None:
+    # a ring groove (outer r 0.3, island r 0.1) cut into the plate, the island drawn at r 0.16: the
+    # island is material, so it snaps onto the section's island, not onto the groove's hole
+    base = plate_with_hole().features[0]
+    top = Plane((0.0, 0.0, 0.1), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+
+    def groove(island: float) -> Program:
+        ring = Profile(Loop((Circle((0.0, 0.0), 0.3),)), (Loop((Circle((0.0, 0.0), island),)),))
+        return Program(
+            (base, Extrude(Sketch(top, (ring,)), Extent(ExtentKind.ONE_SIDE, -0.1), Operation.CUT))
+        )
+
+    truth = program_to_mesh(groove(0.1))
+    snapped = Snapper(slicer_for(truth)).snap(groove(0.16), loose=True)
+    island = snapped.features[1].sketch.profiles[0].holes[0].curves[0]
+    assert island.radius == pytest.approx(0.1, abs=2e-3)
+    assert iou(snapped, truth) > 0.995
+
+
+def test_the_loose_pass_finds_a_hole_drawn_too_small_in_its_place(truth) -> None:
+    rough = plate_with_hole(r=0.02)  # the hole's place is right, its size a fifth
+    snapper = Snapper(slicer_for(truth))
+    assert snapper.snap(rough).features[1].sketch.profiles[0].outer.curves[0].radius == pytest.approx(0.02)
+    loose = snapper.snap(rough, loose=True)
+    assert loose.features[1].sketch.profiles[0].outer.curves[0].radius == pytest.approx(0.1, abs=2e-3)
+
+
+def test_a_scan_s_sections_are_fitted_at_one_height(truth) -> None:
+    import trimesh
+
+    from backend.sections.slices import robust_slicer
+
+    slicer = robust_slicer(trimesh.PointCloud(truth.sample(4000)))
+    snapper = Snapper(slicer)
+    snapper.snap(plate_with_hole(w=0.47))
+    assert len({level for axis, level in snapper._rings}) == 1  # both features: one slab, one height
+    exact = Snapper(slicer_for(truth))
+    exact.snap(plate_with_hole(w=0.47))
+    assert len({level for axis, level in exact._rings}) == 3
 
 
 def test_of_fits_of_one_region_the_simplest_is_kept() -> None:
