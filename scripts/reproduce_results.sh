@@ -49,7 +49,9 @@ mkdir -p out/prev out/prev6 && git archive f3704fc backend/checkpoints | tar -x 
 git archive d64d6bb backend/checkpoints/default | tar -x -C out/prev6
 $PY scripts/evaluate_heldout.py out/prev6/backend/checkpoints/default backend/checkpoints/default \
     out/prev/backend/checkpoints/unmask backend/checkpoints/unmask
-# the stage-6 checkpoint in the pipeline, for the card's before/after rows
+# the stage-6 checkpoint in the pipeline, for the card's stage-6 -> 7 rows (those were measured with the
+# verifier of commit 1ab45f0, before the loose snap and the pruning: run this script at that commit to get
+# them again; at this commit it gives the stage-6 checkpoint with today's verifier)
 S6="--checkpoint out/prev6/backend/checkpoints/default --no-reference --no-section-only"
 $PY -m backend evaluate --meshes "$REAL/fusion360" $S6 --out out/eval_stage6/fusion360
 $PY -m backend evaluate --synthetic 200 $S6 --out out/eval_stage6/synthetic

@@ -140,15 +140,18 @@ def with_derived_candidates(
 ) -> list[Candidate]:
     """The scored candidates and what the geometry derives from them: the best of each source completed
     with residual features on other axes (``verify.residual``; section source), the best few of each
-    source without the features they do not need (``verify.prune``), then the equally faithful ones
+    source without the features they do not need (``verify.prune``; with exact volumes only: on a scan
+    or a point cloud the surface distance cannot tell a stray feature from a wall whose inside it does
+    not see), then the equally faithful ones
     written as a designer would (``with_intent_rewrites``)."""
     from backend.verify.prune import with_pruned
     from backend.verify.reference import IouScorer
     from backend.verify.residual import with_residual_features
 
     completed = with_residual_features(candidates, volume_truth, target, SOURCE_SECTION)
-    reference = IouScorer(volume_truth) if volume_truth is not None else None
-    return with_intent_rewrites(with_pruned(completed, target, reference), target)
+    if volume_truth is not None:  # a removal's volume can be checked (not on a scan or a point cloud)
+        completed = with_pruned(completed, target, IouScorer(volume_truth))
+    return with_intent_rewrites(completed, target)
 
 
 def bbox_candidate(

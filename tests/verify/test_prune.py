@@ -101,3 +101,15 @@ def test_a_failing_removal_costs_only_itself() -> None:
 
     out = pruned(candidate(with_stray_cut(truth), target), flaky)
     assert out is not None and out.program == truth
+
+
+def test_the_pipeline_prunes_only_with_exact_volumes() -> None:
+    from backend.verify.candidates import with_derived_candidates
+
+    truth = plate_with_hole()
+    mesh = program_to_mesh(truth)
+    target = ChamferTarget(mesh)
+    stray = candidate(with_stray_cut(truth), target)
+    with_volume = with_derived_candidates([stray], mesh, target)
+    assert truth in [c.program for c in with_volume]
+    assert [c.program for c in with_derived_candidates([stray], None, target)] == [stray.program]
