@@ -31,9 +31,12 @@ def main() -> int:
     from backend.geometry.solid import program_to_mesh
     from backend.reconstruct import ReconstructOptions, Reconstructor
 
+    paths = sorted(args.json.glob("*.json"))
+    if not paths:
+        p.error(f"no design timelines (*.json) in {args.json}")
     rec = Reconstructor(args.checkpoint, unmask_checkpoint="none")
     rows = []
-    for path in sorted(args.json.glob("*.json")):
+    for path in paths:
         design = import_fusion360(json.loads(path.read_text()))
         mesh = program_to_mesh(design)
         res = rec.reconstruct(mesh, ReconstructOptions(candidates=args.candidates))
