@@ -33,6 +33,7 @@ import numpy as np
 import trimesh
 
 from backend.cad.program import Arc, Circle, Line, Operation, Program
+from backend.cad.quantize import QuantizationRangeError
 from backend.evaluate_report import (  # noqa: F401  (re-exported: the evaluation's one import)
     BBOX,
     METHODS,
@@ -197,7 +198,20 @@ def model_novelty(result: Any, section_only: Any = None) -> bool | None:
     ]
     if section_only is not None and not section_only.refined and section_only.source == SOURCE_SECTION:
         sections.append(section_only.program_normalized)
-    return grid_text(won) not in {grid_text(p) for p in sections}
+    if not sections:
+        return True
+    try:
+        text = grid_text(won)
+    except QuantizationRangeError:  # a point off the token grid's range: no section program is the same
+        return True
+    return text not in {t for p in sections if (t := _grid_text_or_none(p)) is not None}
+
+
+def _grid_text_or_none(program: Program) -> str | None:
+    try:
+        return grid_text(program)
+    except QuantizationRangeError:
+        return None
 
 
 def _decodes(reconstructor: Any, decoder: str) -> bool:

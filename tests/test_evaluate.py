@@ -194,3 +194,11 @@ def test_evaluate_no_section_only_skips_the_row(tmp_path):
     part = report["parts"][0]
     assert part["n_extrudes"] == part["ground_truth"]["features"]  # synthetic: the generator's program
     assert report["summary"][evaluate.PIPELINE]["n_design"] == 1
+
+
+def test_model_novelty_of_a_program_off_the_token_grid_or_without_sections():
+    a, b = (generate(s)[0] for s in (1_000_000_001, 1_000_000_002))
+    far = a.transformed(1.0, (1.5, 0.0, 0.0))  # a point beyond the grid's ±1: no section program is it
+    assert evaluate.model_novelty(_result("model", far, {"model": far, "section": b})) is True
+    # no section candidates at all (a model-only run): novel, and no grid needed
+    assert evaluate.model_novelty(_result("model", far, {"model": far})) is True
