@@ -7,11 +7,11 @@ less faithful than it would be without it. For the few lowest-loss candidates of
 are removed greedily, one at a time: of the programs with one feature fewer, the lowest-loss one is
 kept while its loss stays within the tie tolerance (``rank.tied``) of the candidate it came from and,
 for a closed clean input, its exact volume overlap does not drop (by more than the refinement may
-lose, ``refine.REFINE_MAX_IOU_LOSS``). The
-pruned program keeps its source (nothing was written, only taken away) and the verifier judges it like
-any other candidate (volume overlap included: ``refine.pick_keeping_volume``). The pipeline prunes only
-inputs with exact volumes (a closed, clean mesh): on the held-out Voron 0 and Prusa MK3S point clouds,
-pruning by surface distance alone took out walls worth 17–23 IoU points on one part each.
+lose, ``refine.REFINE_MAX_IOU_LOSS``). The pruned program keeps its source (nothing was written, only
+taken away) and the verifier judges it like any other candidate (volume overlap included:
+``refine.pick_keeping_volume``). The pipeline prunes only inputs with exact volumes (a closed, clean
+mesh): pruned by surface distance alone (commit 1897adf, `evaluate --perturb points` on voron0 and
+prusa_mk3s), one held-out point cloud of each set lost a wall.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import trimesh
 
 from backend.cad.program import Operation, Program
 from backend.geometry.solid import GeometryError, program_to_mesh
-from backend.verify.rank import TIE_ABSOLUTE, TIE_RELATIVE, Candidate
+from backend.verify.rank import TIE_ABSOLUTE, Candidate, tie_bound
 from backend.verify.reference import IouScorer
 from backend.verify.refine import REFINE_MAX_IOU_LOSS
 
@@ -58,7 +58,7 @@ def pruned(
     """``candidate`` with the features it does not need removed (module doc), or None when it needs all.
     ``reference``: the input's exact volume a removal must keep (``REFINE_MAX_IOU_LOSS``); None: the loss
     alone (scans and point clouds: ``refine.pick_keeping_volume`` then measures the tied ones' overlap)."""
-    bound = candidate.rank_cd * (1 + TIE_RELATIVE) + TIE_ABSOLUTE
+    bound = tie_bound(candidate.rank_cd)
     floor = reference(candidate.program) - REFINE_MAX_IOU_LOSS if reference is not None else None
     current: Candidate | None = None
     base = candidate

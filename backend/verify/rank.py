@@ -39,8 +39,13 @@ def tied(
     """The items whose loss is within the tie tolerance of the lowest: equally faithful."""
     if not items:
         raise ValueError("no candidates to choose from")
-    lowest = min(loss(it) for it in items)
-    return [it for it in items if loss(it) <= lowest * (1 + tie_relative) + tie_absolute]
+    bound = tie_bound(min(loss(it) for it in items), tie_relative, tie_absolute)
+    return [it for it in items if loss(it) <= bound]
+
+
+def tie_bound(lowest: float, tie_relative: float = TIE_RELATIVE, tie_absolute: float = TIE_ABSOLUTE) -> float:
+    """The highest loss that still ties with ``lowest`` (equally faithful)."""
+    return lowest * (1 + tie_relative) + tie_absolute
 
 
 def ranked(
