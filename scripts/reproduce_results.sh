@@ -70,3 +70,6 @@ $PY scripts/evaluate_design_intent.py --checkpoint out/prev6/backend/checkpoints
 
 # the ranking distance's own sampling noise (verify/rank.py RANK_NOISE)
 $PY scripts/measure_rank_noise.py
+
+# where the model loses: the verifier's candidates near the lowest loss, and the rule with looser tolerances
+$PY scripts/measure_model_headroom.py --meshes "$REAL/fusion360" --out out/headroom/fusion360.jsonl

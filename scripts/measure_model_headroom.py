@@ -1,0 +1,152 @@
+"""Where does the model lose? For each part, the verifier's candidates near the lowest loss, with their
+exact (or voxel) volume overlap, and what the rule would choose under other tolerances.
+
+Answers whether the verifier's rule or the model's programs stand between the model and more wins: a part
+the section fitter wins is counted as *tied, passed over on volume* (a model program within the loss tie
+whose overlap is lower by more than the rule allows), *tied, less compact*, *near* (its best program
+within 1.1 / 1.5 / 3 times the lowest loss) or *far*. Then the model's share of wins is recomputed for a
+grid of loss-tie and volume tolerances over the same candidates (an approximation of
+``refine.pick_keeping_volume``: the rule's order, the volume test against the best overlap within
+``VOLUME_WINDOW``).
+
+    .venv/bin/python scripts/measure_model_headroom.py --meshes ../shared/realparts/fusion360 \
+        [--perturb scan] [--limit N] [--out out/headroom.jsonl]
+
+The pipeline runs as in ``evaluate`` (shipped checkpoints, 8 candidates, refinement off: the choice is
+what is measured).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+NEAR = (1.1, 1.5, 3.0)
+TIES = (0.03, 0.1, 0.3)
+VOLUMES = (0.001, 0.003, 0.01)
+
+
+def near_candidates(candidates, chosen, reference, limit: int = 40) -> list[dict]:
+    """The candidates within ``NEAR[-1]`` of the lowest loss (and the chosen one), measured."""
+    from backend.verify.rank import complexity
+
+    lowest = min(c.rank_cd for c in candidates)
+    near = sorted((c for c in candidates if c.rank_cd <= NEAR[-1] * lowest), key=lambda c: c.rank_cd)[:limit]
+    if chosen not in near:
+        near.append(chosen)
+    return [
+        {
+            "source": c.source,
+            "loss": c.rank_cd,
+            "complexity": list(complexity(c.program)),
+            "features": len(c.program.features),
+            "overlap": None if reference is None else reference(c.program),
+            "chosen": c is chosen,
+        }
+        for c in near
+    ]
+
+
+def simulated_choice(items: list[dict], tie: float, volume: float) -> dict:
+    """The rule's choice over ``items`` with loss tie ``tie`` and volume tolerance ``volume``."""
+    from backend.verify.rank import TIE_ABSOLUTE
+    from backend.verify.refine import VOLUME_WINDOW
+
+    lowest = min(i["loss"] for i in items)
+    equal = [i for i in items if i["loss"] <= lowest * (1 + tie) + TIE_ABSOLUTE]
+    if items[0]["overlap"] is not None:
+        window = [i for i in items if i["loss"] <= lowest * VOLUME_WINDOW] + equal
+        top = max(i["overlap"] for i in window)
+        equal = [i for i in equal if i["overlap"] >= top - volume] or [
+            i for i in window if i["overlap"] >= top - volume
+        ]
+    return min(equal, key=lambda i: (*i["complexity"], i["loss"]))
+
+
+def verdict(items: list[dict]) -> str:
+    """Why the model's program was not chosen (or "model")."""
+    from backend.verify.rank import tie_bound
+
+    chosen = next(i for i in items if i["chosen"])
+    if chosen["source"] == "model":
+        return "model"
+    model = [i for i in items if i["source"] == "model"]
+    if not model:
+        return "far"
+    lowest = min(i["loss"] for i in items)
+    tied = [i for i in model if i["loss"] <= tie_bound(lowest)]
+    if tied:
+        compact = [i for i in tied if i["complexity"] <= chosen["complexity"]]
+        return "tied, passed over on volume" if compact else "tied, less compact"
+    ratio = min(i["loss"] for i in model) / lowest
+    return next((f"near ({r}x)" for r in NEAR if ratio <= r), "far")
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--meshes", type=Path, required=True, help="folder of meshes (with INDEX.tsv or not)")
+    p.add_argument("--perturb", choices=("rotate", "scan", "points"), default=None)
+    p.add_argument("--limit", type=int, default=None)
+    p.add_argument("--out", type=Path, default=Path("out/headroom.jsonl"))
+    args = p.parse_args()
+
+    import backend.reconstruct as pipeline
+    from backend.evaluate import mesh_parts, perturbed_input
+    from backend.verify.refine import volume_reference
+
+    try:
+        parts = mesh_parts(args.meshes, args.limit)
+    except FileNotFoundError as exc:
+        p.error(str(exc))
+    if not parts:
+        p.error(f"no meshes in {args.meshes}")
+    seen: dict = {}
+    choose = pipeline.pick_keeping_volume
+
+    def recording(candidates, geometry, volume_truth):  # the pipeline's own choice, its inputs kept
+        chosen = choose(candidates, geometry, volume_truth)
+        seen.update(candidates=candidates, chosen=chosen, reference=volume_reference(geometry, volume_truth))
+        return chosen
+
+    pipeline.pick_keeping_volume = recording
+    rec = pipeline.Reconstructor()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    rows = []
+    with args.out.open("w") as out:
+        for k, part in enumerate(parts):
+            geometry, _ = perturbed_input(part.load(), part.name, args.perturb)
+            rec.reconstruct(geometry, pipeline.ReconstructOptions(refine=False))
+            items = near_candidates(seen["candidates"], seen["chosen"], seen["reference"])
+            row = {"name": part.name, "items": items, "verdict": verdict(items)}
+            out.write(json.dumps(row) + "\n")
+            rows.append(row)
+            print(f"[{k + 1}/{len(parts)}] {part.name}: {row['verdict']}", file=sys.stderr, flush=True)
+
+    n = len(rows)
+    print(f"\n{n} parts ({args.meshes}{', ' + args.perturb if args.perturb else ''}); written {args.out}\n")
+    print("| where the model stands | parts |\n|---|---|")
+    for name in sorted({r["verdict"] for r in rows}):
+        print(f"| {name} | {sum(r['verdict'] == name for r in rows)} |")
+    print("\nModel share of wins, the same candidates chosen with other tolerances (the pipeline's: loss tie")
+    print(f"{TIES[0]}, volume {VOLUMES[0]}; chosen pre-refinement overlap mean in brackets):\n")
+    print("| loss tie | " + " | ".join(f"volume {v}" for v in VOLUMES) + " |")
+    print("|---|" + "---|" * len(VOLUMES))
+    for tie in TIES:
+        cells = []
+        for volume in VOLUMES:
+            picks = [simulated_choice(r["items"], tie, volume) for r in rows]
+            share = 100 * sum(c["source"] == "model" for c in picks) / n
+            overlaps = [c["overlap"] for c in picks if c["overlap"] is not None]
+            mean = f" ({100 * statistics.mean(overlaps):.2f} %)" if overlaps else ""
+            cells.append(f"{share:.1f} %{mean}")
+        print(f"| {tie} | " + " | ".join(cells) + " |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
