@@ -198,13 +198,10 @@ def model_novelty(result: Any, section_only: Any = None) -> bool | None:
     ]
     if section_only is not None and not section_only.refined and section_only.source == SOURCE_SECTION:
         sections.append(section_only.program_normalized)
-    if not sections:
+    text = _grid_text_or_none(won)
+    if text is None:  # a point off the token grid's range: no section program is the same
         return True
-    try:
-        text = grid_text(won)
-    except QuantizationRangeError:  # a point off the token grid's range: no section program is the same
-        return True
-    return text not in {t for p in sections if (t := _grid_text_or_none(p)) is not None}
+    return text not in {_grid_text_or_none(p) for p in sections}
 
 
 def _grid_text_or_none(program: Program) -> str | None:

@@ -1,13 +1,13 @@
 """Where does the model lose? For each part, the verifier's candidates near the lowest loss, with their
-exact (or voxel) volume overlap, and what the rule would choose under other tolerances.
+exact (or voxel) volume overlap, and what the verifier's own rule would choose with looser tolerances.
 
 Answers whether the verifier's rule or the model's programs stand between the model and more wins: a part
-the section fitter wins is counted as *tied, passed over on volume* (a model program within the loss tie
-whose overlap is lower by more than the rule allows), *tied, less compact*, *near* (its best program
-within 1.1 / 1.5 / 3 times the lowest loss) or *far*. Then the model's share of wins is recomputed for a
-grid of loss-tie and volume tolerances over the same candidates (an approximation of
-``refine.pick_keeping_volume``: the rule's order, the volume test against the best overlap within
-``VOLUME_WINDOW``).
+the section fitter wins is counted as *tied, passed over on volume* (a model program within the loss tie,
+at least as compact as the choice, whose overlap is lower by more than the rule allows), *tied, less
+compact*, *near* (its best program within 1.1 / 1.5 / 3 times the lowest loss) or *far*. Then the same
+candidates are chosen again by ``refine.pick_keeping_volume`` for a grid of loss ties (``tie_relative``)
+and volume tolerances (``volume_slack``: a factor on the allowed overlap losses); the first cell is the
+pipeline's own choice.
 
     .venv/bin/python scripts/measure_model_headroom.py --meshes ../shared/realparts/fusion360 \
         [--perturb scan] [--limit N] [--out out/headroom.jsonl]
@@ -27,8 +27,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 NEAR = (1.1, 1.5, 3.0)
-TIES = (0.03, 0.1, 0.3)
-VOLUMES = (0.001, 0.003, 0.01)
+TIES = (0.03, 0.1, 0.3)  # the pipeline's (rank.TIE_RELATIVE) first
+SLACKS = (1.0, 3.0, 10.0)  # the pipeline's first
 
 
 def near_candidates(candidates, chosen, reference, limit: int = 40) -> list[dict]:
@@ -52,20 +52,39 @@ def near_candidates(candidates, chosen, reference, limit: int = 40) -> list[dict
     ]
 
 
-def simulated_choice(items: list[dict], tie: float, volume: float) -> dict:
-    """The rule's choice over ``items`` with loss tie ``tie`` and volume tolerance ``volume``."""
-    from backend.verify.rank import TIE_ABSOLUTE
-    from backend.verify.refine import VOLUME_WINDOW
+class _Remembered:
+    """A volume scorer that measures each program once (the grid asks the same candidates nine times)."""
 
-    lowest = min(i["loss"] for i in items)
-    equal = [i for i in items if i["loss"] <= lowest * (1 + tie) + TIE_ABSOLUTE]
-    if items[0]["overlap"] is not None:
-        window = [i for i in items if i["loss"] <= lowest * VOLUME_WINDOW] + equal
-        top = max(i["overlap"] for i in window)
-        equal = [i for i in equal if i["overlap"] >= top - volume] or [
-            i for i in window if i["overlap"] >= top - volume
-        ]
-    return min(equal, key=lambda i: (*i["complexity"], i["loss"]))
+    def __init__(self, scorer) -> None:
+        self.scorer, self.exact, self.seen = scorer, scorer.exact, {}
+
+    def __call__(self, program) -> float:
+        if program not in self.seen:
+            self.seen[program] = self.scorer(program)
+        return self.seen[program]
+
+
+def grid_choices(candidates, geometry, volume_truth, remembered, n_extrudes: int | None) -> dict[str, dict]:
+    """``refine.pick_keeping_volume`` over the same candidates for each (loss tie, volume slack), its
+    volume measured by ``remembered``."""
+    from backend.verify import refine
+
+    build, refine.volume_reference = refine.volume_reference, lambda g, t: remembered
+    try:
+        out = {}
+        for tie in TIES:
+            for slack in SLACKS:
+                c = refine.pick_keeping_volume(candidates, geometry, volume_truth, tie, slack)
+                out[f"{tie}/{slack}"] = {
+                    "source": c.source,
+                    "overlap": None if remembered is None else remembered(c.program),
+                    "within_one": None
+                    if n_extrudes is None
+                    else abs(len(c.program.features) - n_extrudes) <= 1,
+                }
+        return out
+    finally:
+        refine.volume_reference = build
 
 
 def verdict(items: list[dict]) -> str:
@@ -110,7 +129,14 @@ def main() -> int:
 
     def recording(candidates, geometry, volume_truth):  # the pipeline's own choice, its inputs kept
         chosen = choose(candidates, geometry, volume_truth)
-        seen.update(candidates=candidates, chosen=chosen, reference=volume_reference(geometry, volume_truth))
+        scorer = volume_reference(geometry, volume_truth)
+        seen.update(
+            candidates=candidates,
+            chosen=chosen,
+            geometry=geometry,
+            volume_truth=volume_truth,
+            reference=None if scorer is None else _Remembered(scorer),
+        )
         return chosen
 
     pipeline.pick_keeping_volume = recording
@@ -122,7 +148,10 @@ def main() -> int:
             geometry, _ = perturbed_input(part.load(), part.name, args.perturb)
             rec.reconstruct(geometry, pipeline.ReconstructOptions(refine=False))
             items = near_candidates(seen["candidates"], seen["chosen"], seen["reference"])
-            row = {"name": part.name, "items": items, "verdict": verdict(items)}
+            grid = grid_choices(
+                seen["candidates"], seen["geometry"], seen["volume_truth"], seen["reference"], part.n_extrudes
+            )
+            row = {"name": part.name, "items": items, "verdict": verdict(items), "grid": grid}
             out.write(json.dumps(row) + "\n")
             rows.append(row)
             print(f"[{k + 1}/{len(parts)}] {part.name}: {row['verdict']}", file=sys.stderr, flush=True)
@@ -132,18 +161,22 @@ def main() -> int:
     print("| where the model stands | parts |\n|---|---|")
     for name in sorted({r["verdict"] for r in rows}):
         print(f"| {name} | {sum(r['verdict'] == name for r in rows)} |")
-    print("\nModel share of wins, the same candidates chosen with other tolerances (the pipeline's: loss tie")
-    print(f"{TIES[0]}, volume {VOLUMES[0]}; chosen pre-refinement overlap mean in brackets):\n")
-    print("| loss tie | " + " | ".join(f"volume {v}" for v in VOLUMES) + " |")
-    print("|---|" + "---|" * len(VOLUMES))
+    print(
+        "\nThe same candidates chosen by the verifier's rule with looser tolerances (first cell: the pipeline's"
+    )
+    print("own): model share of wins / features within ±1 of the design / mean overlap of the choice\n")
+    print("| loss tie | " + " | ".join(f"volume tolerance ×{v:g}" for v in SLACKS) + " |")
+    print("|---|" + "---|" * len(SLACKS))
     for tie in TIES:
         cells = []
-        for volume in VOLUMES:
-            picks = [simulated_choice(r["items"], tie, volume) for r in rows]
+        for slack in SLACKS:
+            picks = [r["grid"][f"{tie}/{slack}"] for r in rows]
             share = 100 * sum(c["source"] == "model" for c in picks) / n
+            known = [c["within_one"] for c in picks if c["within_one"] is not None]
+            within = f"{100 * sum(known) / len(known):.1f} %" if known else "–"
             overlaps = [c["overlap"] for c in picks if c["overlap"] is not None]
-            mean = f" ({100 * statistics.mean(overlaps):.2f} %)" if overlaps else ""
-            cells.append(f"{share:.1f} %{mean}")
+            mean = f"{100 * statistics.mean(overlaps):.2f} %" if overlaps else "–"
+            cells.append(f"{share:.1f} % / {within} / {mean}")
         print(f"| {tie} | " + " | ".join(cells) + " |")
     return 0
 

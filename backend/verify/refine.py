@@ -12,7 +12,7 @@ import trimesh
 from backend.cad.program import ExtentKind, Program
 from backend.cad.quantize import LIMIT
 from backend.geometry.solid import GeometryError, program_to_mesh
-from backend.verify.rank import RANK_NOISE, Candidate, ranked, tied
+from backend.verify.rank import RANK_NOISE, TIE_RELATIVE, Candidate, ranked, tied
 from backend.verify.reference import IouScorer
 
 REFINE_STEP, REFINE_MIN_STEP = 0.01, 0.00125  # coordinate-search step (normalised units) and when to stop
@@ -126,7 +126,11 @@ MAX_VOLUME_CHECKS_TOTAL = 16
 
 
 def pick_keeping_volume(
-    candidates: list[Candidate], geometry, volume_truth: trimesh.Trimesh | None
+    candidates: list[Candidate],
+    geometry,
+    volume_truth: trimesh.Trimesh | None,
+    tie_relative: float = TIE_RELATIVE,
+    volume_slack: float = 1.0,
 ) -> Candidate:
     """``rank.pick_best``, with the input's volume as a second test of fidelity: among the equally faithful
     candidates (the most preferred ``MAX_VOLUME_CHECKS`` of them, and the lowest loss, then the others in
@@ -136,8 +140,10 @@ def pick_keeping_volume(
     within the tie tolerance, or even the lowest one, can hide a plate moved or thickened by its
     thickness. With exact volumes the equally faithful set may also widen to a better-overlapping
     candidate a little further in distance (``VOLUME_WINDOW``). Open or noisy meshes and point clouds are
-    measured by voxel occupancy (``volume_reference``)."""
-    equal = tied(candidates, lambda c: c.rank_cd)
+    measured by voxel occupancy (``volume_reference``). ``tie_relative`` and ``volume_slack`` (a factor on
+    the allowed volume losses) are the pipeline's unless a measurement asks what looser ones would choose
+    (``scripts/measure_model_headroom.py``)."""
+    equal = tied(candidates, lambda c: c.rank_cd, tie_relative)
     if volume_truth is None and len(equal) == 1:  # no exact volume to widen with: no occupancy grid needed
         return equal[0]
     reference = volume_reference(geometry, volume_truth)
@@ -149,13 +155,13 @@ def pick_keeping_volume(
         return overlap[id(c)]
 
     if reference is not None and reference.exact:
-        equal = _by_exact_volume(candidates, equal, measured)
+        equal = _by_exact_volume(candidates, equal, measured, REFINE_MAX_IOU_LOSS * volume_slack)
     if len(equal) == 1:
         return equal[0]
     order = ranked(equal, lambda c: c.rank_cd, lambda c: c.program, RANK_NOISE)
     if reference is None:
         return order[0]
-    allowed = REFINE_MAX_IOU_LOSS if reference.exact else REFINE_MAX_VOXEL_LOSS
+    allowed = (REFINE_MAX_IOU_LOSS if reference.exact else REFINE_MAX_VOXEL_LOSS) * volume_slack
     for c in [*order[:MAX_VOLUME_CHECKS], min(equal, key=lambda c: c.rank_cd)]:
         measured(c)
     top = max(overlap[id(c)] for c in equal if id(c) in overlap)
@@ -178,7 +184,10 @@ VOLUME_WINDOW, VOLUME_WINDOW_CHECKS, VOLUME_WINDOW_GAIN = 1.5, 8, 0.01
 
 
 def _by_exact_volume(
-    candidates: list[Candidate], equal: list[Candidate], measured: Callable[[Candidate], float]
+    candidates: list[Candidate],
+    equal: list[Candidate],
+    measured: Callable[[Candidate], float],
+    allowed: float,
 ) -> list[Candidate]:
     """The equally faithful set once exact volume overlap is asked (see ``VOLUME_WINDOW``)."""
     lowest = min(c.rank_cd for c in candidates)
@@ -191,4 +200,4 @@ def _by_exact_volume(
     best = max(measured(c) for c in window)
     if best <= tied_best + VOLUME_WINDOW_GAIN:
         return equal
-    return [c for c in window if measured(c) >= best - REFINE_MAX_IOU_LOSS]
+    return [c for c in window if measured(c) >= best - allowed]

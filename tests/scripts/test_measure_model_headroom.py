@@ -1,4 +1,4 @@
-"""The headroom script's verdicts and its simulated rule (pure functions over measured candidates)."""
+"""The headroom script's verdicts (a pure function over measured candidates)."""
 
 import importlib.util
 from pathlib import Path
@@ -20,24 +20,15 @@ def _item(source, loss, curves, overlap, chosen=False, features=1):
     }
 
 
-def test_a_compact_tied_model_program_that_loses_volume_is_reported_as_such():
+def test_a_compact_tied_model_program_that_lost_the_volume_test_is_reported_as_such():
     items = [_item("section", 1.0, 8, 0.999, chosen=True), _item("model", 1.01, 5, 0.990)]
     assert headroom.verdict(items) == "tied, passed over on volume"
-    assert headroom.simulated_choice(items, 0.03, 0.001)["source"] == "section"
-    assert headroom.simulated_choice(items, 0.03, 0.01)["source"] == "model"  # a looser volume test
 
 
 def test_verdicts_by_distance_and_the_loss_tie():
     chosen = _item("section", 1.0, 8, 0.999, chosen=True)
     assert headroom.verdict([chosen, _item("model", 1.01, 9, 0.999)]) == "tied, less compact"
     assert headroom.verdict([chosen, _item("model", 1.4, 5, 0.95)]) == "near (1.5x)"
+    assert headroom.verdict([chosen, _item("model", 5.0, 5, 0.5)]) == "far"
     assert headroom.verdict([chosen]) == "far"
     assert headroom.verdict([_item("model", 1.0, 5, 0.99, chosen=True)]) == "model"
-    wide = [chosen, _item("model", 1.08, 5, 0.999)]
-    assert headroom.simulated_choice(wide, 0.03, 0.001)["source"] == "section"
-    assert headroom.simulated_choice(wide, 0.1, 0.001)["source"] == "model"  # a wider loss tie
-
-
-def test_without_volumes_the_rule_is_the_loss_tie_then_compactness():
-    items = [_item("section", 1.0, 8, None, chosen=True), _item("model", 1.02, 5, None)]
-    assert headroom.simulated_choice(items, 0.03, 0.001)["source"] == "model"

@@ -130,6 +130,27 @@ def test_a_tie_that_loses_the_volume_is_not_equally_faithful():
     assert pick_keeping_volume([right], sheet, sheet) is right
 
 
+def test_looser_tolerances_asked_of_the_rule_widen_the_tie_and_the_volume_test():
+    from backend.verify.refine import pick_keeping_volume
+
+    box = trimesh.creation.box()
+    simple, holed = bbox_program(box), plate_with_hole()
+    near = [
+        Candidate(holed, "model", program_to_mesh(holed), 1.00e-2),
+        Candidate(simple, "section", box, 1.08e-2),
+    ]
+    assert pick_keeping_volume(near, None, None) is near[0]  # 8 % further: not tied
+    assert pick_keeping_volume(near, None, None, tie_relative=0.1) is near[1]  # tied: the fewer curves
+
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
+    exact = bbox_program(sheet)
+    thick = _thickened(exact, 1.003)  # 0.3 point of IoU thicker, and the lower distance
+    right = Candidate(exact, "section", program_to_mesh(exact), 1.02e-4)
+    close = Candidate(thick, "model", program_to_mesh(thick), 1.00e-4)
+    assert pick_keeping_volume([close, right], sheet, sheet) is right
+    assert pick_keeping_volume([close, right], sheet, sheet, volume_slack=10.0) is close
+
+
 def test_a_preferred_candidate_beyond_the_first_checks_is_measured_not_presumed_faithful():
     from backend.verify.refine import MAX_VOLUME_CHECKS, pick_keeping_volume
 
