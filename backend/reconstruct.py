@@ -18,6 +18,8 @@ Stages (the names passed to ``progress``)::
                against the input and chosen by the verifier's one rule (``backend.verify``: fidelity first,
                then compactness)
     refine     the verifier's coordinate search on extrude distances and plane offsets of the winner
+    intent     the winner written as a person would model it when the rule prefers that and the solid is
+               the same (``verify.candidates.written_as_designed``: holes as cuts, islands as features)
     score      protocol metrics (metrics.evaluate_pair) of the result against the input
 
 The result is mapped back to the input frame exactly (turned planes; the program stays editable). Cancellation (``should_cancel``) is honoured between
@@ -65,6 +67,7 @@ from backend.verify.candidates import (
     score_programs,
     snapped_programs,
     with_derived_candidates,
+    written_as_designed,
 )
 from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, pick_keeping_volume, refine_candidate
 
@@ -299,6 +302,10 @@ class Reconstructor:
             if accept_refinement(better, best, mesh_n, prep.volume_truth):
                 best, refined = better, True
             lap("refine")
+
+        stage(0.93, "intent")
+        best = written_as_designed(best, target)
+        lap("intent")
 
         stage(0.95, "score")
         program_in = frame.program_to_input(best.program)

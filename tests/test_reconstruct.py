@@ -48,12 +48,21 @@ def test_result_overlays_the_input_in_its_own_frame(reconstructor, part_mm):
     assert res.source in ("model", "section", "bbox") and res.n_features == len(res.program.features)
     assert res.stats.candidates == 3 and res.stats.parsed + res.stats.unfinished == 3
     names = [s for _, s in stages]
-    for name in ("validate", "encode", "verify", "refine", "score"):
+    for name in ("validate", "encode", "verify", "refine", "intent", "score"):
         assert name in names
     assert any(s.startswith("decode ") and s.endswith("/3") for s in names)
     fractions = [f for f, _ in stages]
     assert fractions == sorted(fractions) and fractions[-1] == 1.0
-    assert set(res.timings) >= {"validate", "encode", "decode", "verify", "refine", "score", "total"}
+    assert set(res.timings) >= {
+        "validate",
+        "encode",
+        "decode",
+        "verify",
+        "refine",
+        "intent",
+        "score",
+        "total",
+    }
     assert res.to_dict()["program"]["format"] == "cadprog/1"
 
 

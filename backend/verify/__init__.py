@@ -19,7 +19,10 @@ The pipeline's loss is the ranking Chamfer distance against fixed surface sample
 (``target.ChamferTarget``): it is meaningful for closed meshes, open or noisy scans and point clouds
 alike. The evaluation's section reference row (by definition the best single extrusion by IoU) uses
 1 − IoU with the same rule (``reference``). ``refine`` then moves the winner's continuous parameters,
-and a refinement is kept only when it does not lose volume overlap with a closed, clean input.
+and a refinement is kept only when it does not lose volume overlap with a closed, clean input. The
+refined winner is written as a person would model it when the rule prefers that and the solid is the
+same (``candidates.written_as_designed``): refinement can make two fitted loops one (a bore through two
+slabs), which the rewrite before it could not match.
 
 Modules: ``target`` (what candidates are measured against), ``rank`` (the rule, ``Candidate``),
 ``candidates`` (rebuild and score programs; section and bounding-box candidates), ``snap`` (a model

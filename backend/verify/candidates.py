@@ -9,7 +9,7 @@ import trimesh
 
 from backend.cad.program import Extent, ExtentKind, Extrude, Line, Loop, Plane, Profile, Program, Sketch
 from backend.geometry.solid import GeometryError, build_manifold, program_scale, program_to_mesh
-from backend.verify.rank import Candidate, tied
+from backend.verify.rank import Candidate, complexity, tied
 
 log = logging.getLogger(__name__)
 
@@ -100,37 +100,63 @@ def same_solid(a: Program, b: Program, tolerance: float = INTENT_TOLERANCE) -> b
     return (sa - sb).volume() + (sb - sa).volume() <= tolerance * sa.volume()
 
 
+def intent_rewrites(program: Program) -> list[Program]:
+    """``program`` written as a person would model it (``cad.intent``), each rewrite building the same
+    solid (``same_solid``): the holes as cuts (``holes_as_cuts``), then that (or, without holes, the
+    original) with different islands as features of their own (``islands_as_features``). A feature
+    inside a hole's prism, which the cut would take away, or loops matched within the fitting tolerance
+    that move material, keep the original as it is (no rewrite)."""
+    from backend.cad.intent import holes_as_cuts, islands_as_features
+
+    out: list[Program] = []
+    base = program
+    for rewrite in (holes_as_cuts, islands_as_features):
+        try:
+            candidate = rewrite(base)
+            if candidate is None or not same_solid(program, candidate):
+                continue
+        except (GeometryError, ValueError) as exc:
+            log.debug("intent rewrite %s failed: %s", rewrite.__name__, exc)
+            continue
+        out.append(candidate)
+        base = candidate
+    return out
+
+
+def _rebuilt(program: Program, source: str, target: Callable[[trimesh.Trimesh], float]) -> Candidate | None:
+    try:
+        m = program_to_mesh(program)
+    except (GeometryError, ValueError) as exc:
+        log.debug("intent rewrite does not rebuild: %s", exc)
+        return None
+    return Candidate(program, source, m, target(m))
+
+
 def with_intent_rewrites(
     candidates: Sequence[Candidate], target: Callable[[trimesh.Trimesh], float]
 ) -> list[Candidate]:
-    """The candidates, each equally faithful one (``rank.tied``) followed by its rewrites as a person
-    would model it (``cad.intent``; same source, each scored on its own), so the model's stay first: the
-    holes as cuts (``holes_as_cuts``), then that (or, without holes, the original) with different
-    islands as features of their own (``islands_as_features``). A rewrite is offered only when it builds
-    the same solid (``same_solid``): a feature inside a hole's prism, which the cut would take away, or
-    loops matched within the fitting tolerance that move material, keep the original as it is. The
-    rewrites of the others could not be chosen."""
-    from backend.cad.intent import holes_as_cuts, islands_as_features
-
+    """The candidates, each equally faithful one (``rank.tied``) followed by its ``intent_rewrites`` (same
+    source, each scored on its own), so the model's stay first. The rewrites of the others could not be
+    chosen."""
     equal = {id(c) for c in tied(candidates, lambda c: c.rank_cd)} if candidates else set()
     out = []
     for c in candidates:
         out.append(c)
-        if id(c) not in equal:
-            continue
-        base = c.program
-        for rewrite in (holes_as_cuts, islands_as_features):
-            try:
-                program = rewrite(base)
-                if program is None or not same_solid(c.program, program):
-                    continue
-                m = program_to_mesh(program)
-            except (GeometryError, ValueError) as exc:
-                log.debug("intent rewrite %s failed: %s", rewrite.__name__, exc)
-                continue
-            out.append(Candidate(program, c.source, m, target(m)))
-            base = program
+        if id(c) in equal:
+            out += [r for p in intent_rewrites(c.program) if (r := _rebuilt(p, c.source, target)) is not None]
     return out
+
+
+def written_as_designed(best: Candidate, target: Callable[[trimesh.Trimesh], float]) -> Candidate:
+    """The chosen (and refined) candidate, or the first of its ``intent_rewrites`` that the ranking rule
+    prefers (``rank.complexity``: fewer curves; for as many, more features). The solid is the same, so
+    fidelity is too. Refinement can make loops that differed by more than the matching tolerance before
+    (a bore fitted in two slabs) the same, so this runs after it."""
+    programs = sorted(intent_rewrites(best.program), key=complexity)
+    if not programs or complexity(programs[0]) >= best.complexity:
+        return best
+    rebuilt = _rebuilt(programs[0], best.source, target)
+    return best if rebuilt is None else rebuilt
 
 
 def with_derived_candidates(

@@ -234,3 +234,48 @@ def test_a_small_overlap_gain_beyond_the_tie_neither_widens_it_nor_disqualifies_
     closer = _thickened(exact, 1.015)  # IoU ~0.985: better, but by less than the window's gain
     c = Candidate(closer, "section", program_to_mesh(closer), 1.3e-4)  # within the window, not tied
     assert pick_keeping_volume([a, b, c], sheet, sheet) is a
+
+
+def test_the_final_choice_is_written_as_designed_when_the_rule_prefers_it_and_the_solid_is_the_same():
+    from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile
+    from backend.verify.candidates import same_solid, written_as_designed
+    from tests.cad.programs import circle, feat, rect
+
+    def flange(bore: float) -> Program:  # a plate and a hub, each sketched with the bore as a hole
+        low = Plane((0.0, 0.0, -0.3), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+        high = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+        return Program(
+            (
+                feat(
+                    Profile(circle(0, 0, 0.5), (circle(0, 0, 0.125),)),
+                    plane=low,
+                    extent=Extent(ExtentKind.ONE_SIDE, 0.3),
+                ),
+                feat(
+                    Profile(circle(0, 0, 0.3), (circle(0, 0, bore),)),
+                    plane=high,
+                    extent=Extent(ExtentKind.ONE_SIDE, 0.35),
+                    op=Operation.JOIN,
+                ),
+            )
+        )
+
+    stacked = flange(0.125)
+    mesh = program_to_mesh(stacked)
+    target = ChamferTarget(mesh)
+    best = Candidate(stacked, "section", mesh, target(mesh))
+    out = written_as_designed(best, target)
+    ops = [f.operation for f in out.program.features]
+    assert ops == [Operation.NEW, Operation.JOIN, Operation.CUT]  # one bore cut through both
+    assert out.program.curve_count == 3 < stacked.curve_count and out.source == "section"
+    assert same_solid(stacked, out.program)
+
+    stepped = flange(0.1)  # a stepped bore: two different holes, cut each as its own feature
+    m = program_to_mesh(stepped)
+    out = written_as_designed(Candidate(stepped, "model", m, target(m)), target)
+    assert len(out.program.features) == 4 and out.program.curve_count == stepped.curve_count
+
+    box = Program((feat(Profile(rect(-0.5, -0.5, 0.5, 0.5))),))  # nothing to rewrite: the same object
+    m = program_to_mesh(box)
+    plain = Candidate(box, "model", m, target(m))
+    assert written_as_designed(plain, target) is plain
