@@ -8,6 +8,9 @@ touching merge into one extrusion (any consecutive union features on one axis wi
 The cuts come last, so with exactly matching loops the rewrite is the original solid minus whatever
 else lay in the holes' prisms; loops are matched within ``MATCH_TOLERANCE`` (fitting noise), so the
 caller checks that the rewrite builds the same solid (``verify.candidates.same_solid``).
+
+``notches_as_cuts`` does the same for the notches of their outlines (``cad.notches``): the edge drawn
+straight, the notch cut out of it, through the slabs that share it.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass
 
 from backend.cad.canonical import canonicalize
 from backend.cad.curves import loop_bounds, oriented
+from backend.cad.notches import split_notches
 from backend.cad.program import (
     Circle,
     Extent,
@@ -218,6 +222,30 @@ def holes_as_cuts(program: Program) -> Program | None:
         stripped, found = _strip(f, axis)
         features.append(stripped)
         tracks += found
+    if not tracks:
+        return None
+    rewritten = _merge_slabs(features) + _cuts(_joined_tracks(tracks))
+    return canonicalize(Program(tuple(rewritten)), quantize=False)
+
+
+def notches_as_cuts(program: Program) -> Program | None:
+    """``program`` with the notches of its axis-plane union features' outlines as cut features (module
+    docstring), in the continuous canonical form; None when no outline has one."""
+    canonical = canonicalize(program, quantize=False)
+    features: list[Extrude] = []
+    tracks: list[_Track] = []
+    for f in canonical.features:
+        axis = _axis(f)
+        if axis is None or f.operation not in _UNION:
+            features.append(f)
+            continue
+        lo, hi = _span(f, axis)
+        profiles = []
+        for p in f.sketch.profiles:
+            outer, notches = split_notches(p.outer)
+            profiles.append(Profile(outer, p.holes))
+            tracks += [_Track(axis, f.sketch.plane, n, lo, hi) for n in notches]
+        features.append(Extrude(Sketch(f.sketch.plane, tuple(profiles)), f.extent, f.operation))
     if not tracks:
         return None
     rewritten = _merge_slabs(features) + _cuts(_joined_tracks(tracks))

@@ -102,15 +102,16 @@ def same_solid(a: Program, b: Program, tolerance: float = INTENT_TOLERANCE) -> b
 
 def intent_rewrites(program: Program) -> list[Program]:
     """``program`` written as a person would model it (``cad.intent``), each rewrite building the same
-    solid (``same_solid``): the holes as cuts (``holes_as_cuts``), then that (or, without holes, the
-    original) with different islands as features of their own (``islands_as_features``). A feature
+    solid (``same_solid``): the holes as cuts (``holes_as_cuts``), then the outlines' notches as cuts
+    (``notches_as_cuts``), then different islands as features of their own (``islands_as_features``),
+    each applied to the last rewrite that built the same solid (or the original). A feature
     inside a hole's prism, which the cut would take away, or loops matched within the fitting tolerance
     that move material, keep the original as it is (no rewrite)."""
-    from backend.cad.intent import holes_as_cuts, islands_as_features
+    from backend.cad.intent import holes_as_cuts, islands_as_features, notches_as_cuts
 
     out: list[Program] = []
     base = program
-    for rewrite in (holes_as_cuts, islands_as_features):
+    for rewrite in (holes_as_cuts, notches_as_cuts, islands_as_features):
         try:
             candidate = rewrite(base)
             if candidate is None or not same_solid(program, candidate):

@@ -107,3 +107,28 @@ def test_islands_of_a_new_feature_join_it_and_a_single_island_or_a_pattern_is_le
     pattern = Program((feat(Profile(rect(-0.5, -0.5, -0.3, 0.5)), Profile(rect(0.3, -0.5, 0.5, 0.5))),))
     assert islands_as_features(pattern) is None
     assert islands_as_features(Program((feat(Profile(rect(0, 0, 1, 1))),))) is None
+
+
+def test_a_notch_through_two_stacked_slabs_is_one_cut_and_the_slabs_one_extrusion():
+    from backend.cad.intent import notches_as_cuts
+    from backend.verify.candidates import same_solid
+    from tests.cad.programs import poly_loop
+
+    notched = poly_loop(
+        [(-0.5, -0.3), (-0.1, -0.3), (-0.1, -0.1), (0.1, -0.1), (0.1, -0.3), (0.5, -0.3)]
+        + [(0.5, 0.3), (-0.5, 0.3)]
+    )
+    low = Plane((0.0, 0.0, -0.2), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    high = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    slab = Extent(ExtentKind.ONE_SIDE, 0.2)
+    stacked = Program(
+        (
+            feat(Profile(notched), plane=low, extent=slab),
+            feat(Profile(notched), plane=high, extent=slab, op=Operation.JOIN),
+        )
+    )
+    rewritten = notches_as_cuts(stacked)
+    assert [f.operation for f in rewritten.features] == [Operation.NEW, Operation.CUT]
+    assert rewritten.curve_count == stacked.curve_count // 2  # one outline and one notch, not two each
+    assert same_solid(stacked, rewritten)
+    assert notches_as_cuts(Program((feat(Profile(poly_loop([(0, 0), (1, 0), (1, 1), (0, 1)]))),))) is None
