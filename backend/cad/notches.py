@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+from shapely.errors import GEOSException
 from shapely.geometry import Polygon
 
 from backend.cad.program import Line, Loop
@@ -23,7 +24,7 @@ from backend.cad.tessellate import tessellate_loop
 
 COLLINEAR_TOLERANCE = 2e-3  # normalised units: a line's end this far off the other line's is still on it
 AREA_TOLERANCE = 1e-4  # share of the outline's area that the straightened form may differ by
-MAX_NOTCHES = 8  # per outline
+MAX_NOTCHES = 8  # an outline with more (a comb) stays drawn as it is, like a sketch of many islands
 
 
 def _on_one_edge(a: Line, b: Line, tol: float) -> bool:
@@ -56,6 +57,23 @@ def _polygon(loop: Loop) -> Polygon | None:
     return poly if poly.is_valid and poly.area > 0 else None
 
 
+def _is_notch(straight: Loop, notch: Loop, original: Polygon) -> bool:
+    """``notch`` lies inside ``straight`` and outside ``original``, and the areas add up."""
+    outer, cut = _polygon(straight), _polygon(notch)
+    if outer is None or cut is None:
+        return False
+    area = original.area
+    try:
+        return (
+            cut.area > AREA_TOLERANCE * area
+            and cut.difference(outer).area <= AREA_TOLERANCE * area  # inside the edge ...
+            and cut.intersection(original).area <= AREA_TOLERANCE * area  # ... and not material
+            and abs(outer.area - cut.area - area) <= AREA_TOLERANCE * area
+        )
+    except GEOSException:  # an overlay of exactly coincident edges that GEOS cannot resolve: no notch
+        return False
+
+
 def _split_one(outline: Loop, tol: float) -> tuple[Loop, Loop] | None:
     """The outline with its first notch straightened, and the notch's loop; None without one."""
     curves = outline.curves
@@ -67,7 +85,7 @@ def _split_one(outline: Loop, tol: float) -> tuple[Loop, Loop] | None:
         a = curves[i]
         if not isinstance(a, Line):
             continue
-        for m in range(1, n - 3):  # m notch curves; the straightened outline keeps n - m - 1 >= 3
+        for m in range(1, n - 2):  # m notch curves; the straightened outline keeps n - m - 1 >= 2 (a D)
             b = curves[(i + m + 1) % n]
             if not isinstance(b, Line) or not _on_one_edge(a, b, tol):
                 continue
@@ -75,16 +93,7 @@ def _split_one(outline: Loop, tol: float) -> tuple[Loop, Loop] | None:
             notch = Loop((*run, Line(b.start, a.end)))
             rest = [curves[(i + k) % n] for k in range(m + 2, n)]
             straight = Loop((Line(a.start, b.end), *rest))
-            outer, cut = _polygon(straight), _polygon(notch)
-            if outer is None or cut is None:
-                continue
-            area = original.area
-            if (
-                cut.area > AREA_TOLERANCE * area
-                and cut.difference(outer).area <= AREA_TOLERANCE * area  # inside the edge ...
-                and cut.intersection(original).area <= AREA_TOLERANCE * area  # ... and not material
-                and abs(outer.area - cut.area - area) <= AREA_TOLERANCE * area
-            ):
+            if _is_notch(straight, notch, original):
                 return straight, notch
             break  # the nearest line on the edge decides; a farther one would swallow it
     return None
@@ -92,14 +101,13 @@ def _split_one(outline: Loop, tol: float) -> tuple[Loop, Loop] | None:
 
 def split_notches(outline: Loop, tol: float = COLLINEAR_TOLERANCE) -> tuple[Loop, list[Loop]]:
     """``outline`` with its notches straightened (module docstring), and the notches' loops (empty when
-    it has none). A circle has none."""
+    it has none, or more than ``MAX_NOTCHES``). A circle has none."""
     if outline.is_circle:
         return outline, []
-    notches: list[Loop] = []
-    while len(notches) < MAX_NOTCHES:
-        found = _split_one(outline, tol)
-        if found is None:
-            break
-        outline, notch = found
+    straight, notches = outline, []
+    while (found := _split_one(straight, tol)) is not None:
+        if len(notches) == MAX_NOTCHES:
+            return outline, []
+        straight, notch = found
         notches.append(notch)
-    return outline, notches
+    return straight, notches

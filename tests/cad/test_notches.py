@@ -45,3 +45,28 @@ def test_no_notch_in_a_tab_an_l_shape_a_plain_rectangle_or_a_circle():
     ell = poly_loop([(0, 0), (1, 0), (1, 0.3), (0.3, 0.3), (0.3, 1), (0, 1)])
     for outline in (tab, ell, rect(0, 0, 1, 1), circle(0, 0, 0.3)):
         assert split_notches(outline) == (outline, [])
+
+
+def test_a_half_disc_keeps_its_bite_as_a_notch_and_a_comb_stays_drawn():
+    bitten_d = Loop(
+        (
+            Line((-0.5, 0.0), (-0.1, 0.0)),
+            Line((-0.1, 0.0), (0.0, 0.1)),
+            Line((0.0, 0.1), (0.1, 0.0)),
+            Line((0.1, 0.0), (0.5, 0.0)),
+            Arc((0.5, 0.0), (0.0, 0.5), (-0.5, 0.0)),
+        )
+    )
+    straight, (notch,) = split_notches(bitten_d)
+    assert [type(c).__name__ for c in straight.curves] == ["Line", "Arc"]
+    assert len(notch.curves) == 3
+
+    teeth = 9  # one gap more than MAX_NOTCHES: all or nothing, like a sketch of many islands
+    pts = [(0.0, 0.0)]
+    for k in range(teeth):
+        x = 0.1 * k
+        pts += [(x + 0.03, 0.0), (x + 0.03, 0.05), (x + 0.06, 0.05), (x + 0.06, 0.0)]
+    pts += [(1.0, 0.0), (1.0, 0.5), (0.0, 0.5)]
+    comb = poly_loop(pts)
+    assert split_notches(comb) == (comb, [])
+    assert len(split_notches(poly_loop(pts[: 1 + 4 * 8] + pts[-3:]))[1]) == 8
