@@ -15,6 +15,7 @@ straight, the notch cut out of it, through the slabs that share it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from backend.cad.canonical import canonicalize
@@ -208,29 +209,12 @@ def _cuts(tracks: list[_Track]) -> list[Extrude]:
     ]
 
 
-def holes_as_cuts(program: Program) -> Program | None:
-    """``program`` with the holes of its axis-plane union features as cut features (module docstring),
-    in the continuous canonical form; None when it has no such hole."""
-    canonical = canonicalize(program, quantize=False)
-    features: list[Extrude] = []
-    tracks: list[_Track] = []
-    for f in canonical.features:
-        axis = _axis(f)
-        if axis is None or f.operation not in _UNION or not any(p.holes for p in f.sketch.profiles):
-            features.append(f)
-            continue
-        stripped, found = _strip(f, axis)
-        features.append(stripped)
-        tracks += found
-    if not tracks:
-        return None
-    rewritten = _merge_slabs(features) + _cuts(_joined_tracks(tracks))
-    return canonicalize(Program(tuple(rewritten)), quantize=False)
-
-
-def notches_as_cuts(program: Program) -> Program | None:
-    """``program`` with the notches of its axis-plane union features' outlines as cut features (module
-    docstring), in the continuous canonical form; None when no outline has one."""
+def _cut_out(
+    program: Program, strip: Callable[[Extrude, int], tuple[Extrude, list[_Track]]]
+) -> Program | None:
+    """``program`` with what ``strip`` takes out of its axis-plane union features as cut features (a
+    prism through touching slabs one cut, one cut per span and kind) and the slabs left with one outline
+    merged, in the continuous canonical form; None when ``strip`` took nothing."""
     canonical = canonicalize(program, quantize=False)
     features: list[Extrude] = []
     tracks: list[_Track] = []
@@ -239,17 +223,36 @@ def notches_as_cuts(program: Program) -> Program | None:
         if axis is None or f.operation not in _UNION:
             features.append(f)
             continue
-        lo, hi = _span(f, axis)
-        profiles = []
-        for p in f.sketch.profiles:
-            outer, notches = split_notches(p.outer)
-            profiles.append(Profile(outer, p.holes))
-            tracks += [_Track(axis, f.sketch.plane, n, lo, hi) for n in notches]
-        features.append(Extrude(Sketch(f.sketch.plane, tuple(profiles)), f.extent, f.operation))
+        stripped, found = strip(f, axis)
+        features.append(stripped)
+        tracks += found
     if not tracks:
         return None
     rewritten = _merge_slabs(features) + _cuts(_joined_tracks(tracks))
     return canonicalize(Program(tuple(rewritten)), quantize=False)
+
+
+def _strip_notches(f: Extrude, axis: int) -> tuple[Extrude, list[_Track]]:
+    """The feature with its outlines' notches straightened (``cad.notches``), and those notches' prisms."""
+    lo, hi = _span(f, axis)
+    profiles, tracks = [], []
+    for p in f.sketch.profiles:
+        outer, notches = split_notches(p.outer)
+        profiles.append(Profile(outer, p.holes))
+        tracks += [_Track(axis, f.sketch.plane, n, lo, hi) for n in notches]
+    return Extrude(Sketch(f.sketch.plane, tuple(profiles)), f.extent, f.operation), tracks
+
+
+def holes_as_cuts(program: Program) -> Program | None:
+    """``program`` with the holes of its axis-plane union features as cut features (module docstring),
+    in the continuous canonical form; None when it has no such hole."""
+    return _cut_out(program, _strip)
+
+
+def notches_as_cuts(program: Program) -> Program | None:
+    """``program`` with the notches of its axis-plane union features' outlines as cut features (module
+    docstring), in the continuous canonical form; None when no outline has one."""
+    return _cut_out(program, _strip_notches)
 
 
 def _congruent(a: Profile, b: Profile, tol: float = MATCH_TOLERANCE) -> bool:
