@@ -124,9 +124,13 @@ def intent_rewrites(program: Program) -> list[Program]:
     return out
 
 
-def _rebuilt(program: Program, source: str, target: Callable[[trimesh.Trimesh], float]) -> Candidate | None:
+def _rebuilt(
+    program: Program, original: Program, source: str, target: Callable[[trimesh.Trimesh], float]
+) -> Candidate | None:
+    """A rewrite of ``original`` rebuilt and scored, tessellated at ``original``'s scale: the same solid gets
+    the same mesh (a through cut's longer extent would otherwise coarsen the circles)."""
     try:
-        m = program_to_mesh(program)
+        m = program_to_mesh(program, program_scale(original))
     except (GeometryError, ValueError) as exc:
         log.debug("intent rewrite does not rebuild: %s", exc)
         return None
@@ -144,7 +148,11 @@ def with_intent_rewrites(
     for c in candidates:
         out.append(c)
         if id(c) in equal:
-            out += [r for p in intent_rewrites(c.program) if (r := _rebuilt(p, c.source, target)) is not None]
+            out += [
+                r
+                for p in intent_rewrites(c.program)
+                if (r := _rebuilt(p, c.program, c.source, target)) is not None
+            ]
     return out
 
 
@@ -156,7 +164,7 @@ def written_as_designed(best: Candidate, target: Callable[[trimesh.Trimesh], flo
     programs = sorted(intent_rewrites(best.program), key=complexity)
     if not programs or complexity(programs[0]) >= best.complexity:
         return best
-    rebuilt = _rebuilt(programs[0], best.source, target)
+    rebuilt = _rebuilt(programs[0], best.program, best.source, target)
     return best if rebuilt is None else rebuilt
 
 

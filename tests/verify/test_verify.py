@@ -269,6 +269,8 @@ def test_the_final_choice_is_written_as_designed_when_the_rule_prefers_it_and_th
     assert ops == [Operation.NEW, Operation.JOIN, Operation.CUT]  # one bore cut through both
     assert out.program.curve_count == 3 < stacked.curve_count and out.source == "section"
     assert same_solid(stacked, out.program)
+    # the bore's cut reaches further than any number of the original: still the original's tessellation
+    assert abs(out.mesh.volume - mesh.volume) <= 1e-9 * mesh.volume
 
     stepped = flange(0.1)  # a stepped bore: two different holes, cut each as its own feature
     m = program_to_mesh(stepped)
