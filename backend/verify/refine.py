@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
+import numpy as np
 import trimesh
 
 from backend.cad.program import ExtentKind, Program
@@ -120,9 +121,18 @@ def accept_refinement(
     return keeps_volume(refined, original, volume_reference(geometry, volume_truth))
 
 
-MAX_VOLUME_CHECKS = 4  # equally faithful candidates whose volume overlap is measured, most preferred first
+MAX_VOLUME_CHECKS = 4  # equally faithful solids whose volume overlap is measured, most preferred first
 # ... and at most this many in all, measured in the rule's order until one passes
 MAX_VOLUME_CHECKS_TOTAL = 16
+SAME_SOLID_DIGITS = 6  # significant digits of volume, area and bounds that make two meshes one solid
+
+
+def solid_key(candidate: Candidate) -> tuple[float, ...]:
+    """A key equal for candidates that build the same solid (a program and its intent rewrites), so that
+    one volume measurement stands for all of them."""
+    mesh = candidate.mesh
+    values = [float(mesh.volume), float(mesh.area), *np.asarray(mesh.bounds, dtype=float).ravel()]
+    return tuple(float(f"{v:.{SAME_SOLID_DIGITS}g}") for v in values)
 
 
 def pick_keeping_volume(
@@ -133,26 +143,29 @@ def pick_keeping_volume(
     volume_slack: float = 1.0,
 ) -> Candidate:
     """``rank.pick_best``, with the input's volume as a second test of fidelity: among the equally faithful
-    candidates (the most preferred ``MAX_VOLUME_CHECKS`` of them, and the lowest loss, then the others in
-    the rule's order as needed, ``MAX_VOLUME_CHECKS_TOTAL`` in all), one that overlaps the input's volume
-    less than another measured one by more than ``keeps_volume`` allows is not equally faithful and is
-    passed over; the first in the rule's order that passes is chosen. On thin parts a surface distance
-    within the tie tolerance, or even the lowest one, can hide a plate moved or thickened by its
-    thickness. With exact volumes the equally faithful set may also widen to a better-overlapping
-    candidate a little further in distance (``VOLUME_WINDOW``). Open or noisy meshes and point clouds are
-    measured by voxel occupancy (``volume_reference``). ``tie_relative`` and ``volume_slack`` (a factor on
-    the allowed volume losses) are the pipeline's unless a measurement asks what looser ones would choose
+    candidates (the most preferred ``MAX_VOLUME_CHECKS`` distinct solids, and the lowest loss, then the
+    others in the rule's order as needed, ``MAX_VOLUME_CHECKS_TOTAL`` solids in all), one that overlaps the
+    input's volume less than another measured one by more than ``keeps_volume`` allows is not equally
+    faithful and is passed over; the first in the rule's order that passes is chosen. Candidates building
+    the same solid (``solid_key``: a program and its rewrites) are measured once, so rewrites of one
+    solid cannot crowd the others out of the measured few. On thin parts a surface distance within the
+    tie tolerance, or even the lowest one, can hide a plate moved or thickened by its thickness. With
+    exact volumes the equally faithful set may also widen to a better-overlapping candidate a little
+    further in distance (``VOLUME_WINDOW``). Open or noisy meshes and point clouds are measured by voxel
+    occupancy (``volume_reference``). ``tie_relative`` and ``volume_slack`` (a factor on the allowed
+    volume losses) are the pipeline's unless a measurement asks what looser ones would choose
     (``scripts/measure_model_headroom.py``)."""
     equal = tied(candidates, lambda c: c.rank_cd, tie_relative)
     if volume_truth is None and len(equal) == 1:  # no exact volume to widen with: no occupancy grid needed
         return equal[0]
     reference = volume_reference(geometry, volume_truth)
-    overlap: dict[int, float] = {}
+    overlap: dict[tuple[float, ...], float] = {}
 
     def measured(c: Candidate) -> float:
-        if id(c) not in overlap:
-            overlap[id(c)] = reference(c.program)
-        return overlap[id(c)]
+        key = solid_key(c)
+        if key not in overlap:
+            overlap[key] = reference(c.program)
+        return overlap[key]
 
     if reference is not None and reference.exact:
         equal = _by_exact_volume(candidates, equal, measured, REFINE_MAX_IOU_LOSS * volume_slack)
@@ -162,11 +175,14 @@ def pick_keeping_volume(
     if reference is None:
         return order[0]
     allowed = (REFINE_MAX_IOU_LOSS if reference.exact else REFINE_MAX_VOXEL_LOSS) * volume_slack
-    for c in [*order[:MAX_VOLUME_CHECKS], min(equal, key=lambda c: c.rank_cd)]:
+    keys = {id(c): solid_key(c) for c in equal}
+    first_solids = list(dict.fromkeys(keys[id(c)] for c in order))[:MAX_VOLUME_CHECKS]
+    for c in [*(c for c in order if keys[id(c)] in first_solids), min(equal, key=lambda c: c.rank_cd)]:
         measured(c)
-    top = max(overlap[id(c)] for c in equal if id(c) in overlap)
-    for c in order:  # an unmeasured candidate is measured (up to the cap), never presumed faithful
-        if id(c) not in overlap and sum(id(e) in overlap for e in equal) >= MAX_VOLUME_CHECKS_TOTAL:
+    solids = set(keys.values())
+    top = max(overlap[k] for k in solids & overlap.keys())
+    for c in order:  # an unmeasured solid is measured (up to the cap), never presumed faithful
+        if keys[id(c)] not in overlap and len(solids & overlap.keys()) >= MAX_VOLUME_CHECKS_TOTAL:
             continue
         if measured(c) >= top - allowed:
             return c

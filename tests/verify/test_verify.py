@@ -164,6 +164,25 @@ def test_a_preferred_candidate_beyond_the_first_checks_is_measured_not_presumed_
     assert pick_keeping_volume([*wrong, right], sheet, sheet) is right
 
 
+def test_rewrites_of_one_solid_do_not_crowd_another_solid_out_of_the_volume_checks():
+    from backend.verify.refine import MAX_VOLUME_CHECKS, pick_keeping_volume, solid_key
+
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
+    thick = _thickened(bbox_program(sheet), 1.3)
+    # the same thick solid written several ways (as intent rewrites are): the fewest curves, the lowest loss
+    wrong = [
+        Candidate(thick, "section", program_to_mesh(thick), 1.0e-4) for _ in range(MAX_VOLUME_CHECKS + 2)
+    ]
+    halves = [trimesh.creation.box(extents=(0.5, 1.0, 0.01)) for _ in range(2)]
+    halves[0].apply_translation((-0.25, 0.0, 0.0))
+    halves[1].apply_translation((0.25, 0.0, 0.0))
+    two = Program(tuple(bbox_program(h).features[0] for h in halves))  # the sheet exactly, in 8 curves
+    right = Candidate(two, "section", program_to_mesh(two), 1.01e-4)  # tied, but last in the rule's order
+    assert len({solid_key(c) for c in wrong}) == 1 and solid_key(right) != solid_key(wrong[0])
+    assert pick_best([*wrong, right]) is wrong[0]
+    assert pick_keeping_volume([*wrong, right], sheet, sheet) is right
+
+
 def test_with_intent_rewrites_offers_holes_as_cuts_only_for_the_same_solid():
     from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile
     from backend.verify.candidates import with_intent_rewrites
