@@ -19,7 +19,8 @@ Stages (the names passed to ``progress``)::
                then compactness)
     refine     the verifier's coordinate search on extrude distances and plane offsets of the winner
     intent     the winner written as a person would model it when the rule prefers that and the solid is
-               the same (``verify.candidates.written_as_designed``: holes as cuts, islands as features)
+               the same (``verify.candidates.written_as_designed``: holes and notches as cuts, cuts through
+               one depth as one, islands as features)
     score      protocol metrics (metrics.evaluate_pair) of the result against the input
 
 The result is mapped back to the input frame exactly (turned planes; the program stays editable). Cancellation (``should_cancel``) is honoured between

@@ -11,6 +11,10 @@ caller checks that the rewrite builds the same solid (``verify.candidates.same_s
 
 ``notches_as_cuts`` does the same for the notches of their outlines (``cad.notches``): the edge drawn
 straight, the notch cut out of it, through the slabs that share it.
+
+``cuts_by_depth`` draws the consecutive cuts from one plane over one span in one sketch, whatever their
+loops; ``through_all`` writes one cut through the whole part along its axis (``union_box``), which the
+caller keeps when the solid is the same, so that through cuts share a span.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from backend.cad.program import (
     Profile,
     Program,
     Sketch,
+    Vec3,
 )
 
 MATCH_TOLERANCE = 2e-3  # normalised units: loops and heights this close are the same (fitting noise)
@@ -274,12 +279,13 @@ def islands_as_features(program: Program) -> Program | None:
     """``program`` with each sketch's separate islands (profiles) as features of their own, copies of one
     shape kept together (a pattern shares one sketch): two different bosses are two joins, as a person
     would draw them. Same depth and operation: the solid is the union of the profiles' prisms either way
-    (new and join both add), so it is the same. Intersect features stay whole, and so do sketches of
-    more than ``MAX_ISLAND_FEATURES`` different islands. None when no sketch was split."""
+    (new and join both add), so it is the same. Cut and intersect features stay whole (the holes cut
+    through one depth are one sketch: ``cuts_by_depth``), and so do sketches of more than
+    ``MAX_ISLAND_FEATURES`` different islands. None when no sketch was split."""
     out: list[Extrude] = []
     split = False
     for f in program.features:
-        if f.operation is Operation.INTERSECT or len(f.sketch.profiles) < 2:
+        if f.operation not in _UNION or len(f.sketch.profiles) < 2:
             out.append(f)
             continue
         groups: list[list[Profile]] = []
@@ -298,3 +304,96 @@ def islands_as_features(program: Program) -> Program | None:
             op = Operation.JOIN if (k > 0 and f.operation is Operation.NEW) else f.operation
             out.append(Extrude(Sketch(f.sketch.plane, tuple(g)), f.extent, op))
     return Program(tuple(out)) if split else None
+
+
+def _cut_runs(features: tuple[Extrude, ...]) -> list[list[int]]:
+    """Indices of consecutive axis-plane cut features (cuts commute with each other, not with unions)."""
+    runs: list[list[int]] = []
+    for k, f in enumerate(features):
+        if f.operation is Operation.CUT and _axis(f) is not None:
+            if runs and runs[-1][-1] == k - 1:
+                runs[-1].append(k)
+            else:
+                runs.append([k])
+    return runs
+
+
+def cuts_by_depth(program: Program) -> Program | None:
+    """``program`` with the consecutive cuts that share a plane and a span (one axis, the same heights
+    within ``MATCH_TOLERANCE``) as one cut: the holes a person cuts through one depth are drawn in one
+    sketch, whatever their sizes. The same solid (cuts commute). None when no two cuts share one."""
+    canonical = canonicalize(program, quantize=False)
+    features = list(canonical.features)
+    drop: set[int] = set()
+    for run in _cut_runs(canonical.features):
+        for i, a in enumerate(run):
+            if a in drop:
+                continue
+            axis = _axis(features[a])
+            lo, hi = _span(features[a], axis)
+            for b in run[i + 1 :]:
+                if b in drop or _axis(features[b]) != axis:
+                    continue
+                blo, bhi = _span(features[b], axis)
+                if abs(blo - lo) <= MATCH_TOLERANCE and abs(bhi - hi) <= MATCH_TOLERANCE:
+                    f = features[a]
+                    profiles = f.sketch.profiles + features[b].sketch.profiles
+                    features[a] = Extrude(Sketch(f.sketch.plane, profiles), f.extent, f.operation)
+                    drop.add(b)
+    if not drop:
+        return None
+    return Program(tuple(f for k, f in enumerate(features) if k not in drop))
+
+
+def cut_indices(program: Program) -> list[int]:
+    """Indices of the program's axis-plane cut features."""
+    return [k for run in _cut_runs(program.features) for k in run]
+
+
+def union_box(program: Program) -> tuple[Vec3, Vec3] | None:
+    """Corners (low, high) of the box around the program's new and join features (each sketch's profile
+    bounds swept over its extent): the solid never leaves it. None without such features."""
+    points: list[Vec3] = []
+    for f in program.features:
+        if f.operation not in _UNION or not f.sketch.profiles:
+            continue
+        b = [loop_bounds(p.outer) for p in f.sketch.profiles]
+        u0, v0 = min(x[0] for x in b), min(x[1] for x in b)
+        u1, v1 = max(x[2] for x in b), max(x[3] for x in b)
+        for w in f.extent.interval():
+            points += [f.sketch.plane.to_world(u, v, w) for u in (u0, u1) for v in (v0, v1)]
+    if not points:
+        return None
+    return tuple(min(p[a] for p in points) for a in range(3)), tuple(
+        max(p[a] for p in points) for a in range(3)
+    )
+
+
+def cuts_through(feature: Extrude, box: tuple[Vec3, Vec3] | None) -> bool:
+    """An axis-plane cut spanning the whole ``box`` (``union_box``) along its axis: through all."""
+    axis = _axis(feature)
+    if feature.operation is not Operation.CUT or axis is None or box is None:
+        return False
+    lo, hi = _span(feature, axis)
+    return lo <= box[0][axis] + MATCH_TOLERANCE and hi >= box[1][axis] - MATCH_TOLERANCE
+
+
+def through_all(program: Program, k: int) -> Program | None:
+    """``program`` (continuous canonical form) with its axis-plane cut ``k`` through all: spanning exactly
+    the union features' box (``union_box``) along its axis (an overshoot trimmed: nothing lies beyond
+    it); None when it already does. A cut through
+    everything in its way is the same solid that way (the caller checks), and through cuts then share a
+    span (``cuts_by_depth``)."""
+    canonical = canonicalize(program, quantize=False)
+    f = canonical.features[k]
+    axis = _axis(f)
+    if f.operation is not Operation.CUT or axis is None:
+        raise ValueError(f"feature {k} is not an axis-plane cut")
+    box = union_box(canonical)
+    if box is None:
+        return None
+    (lo, hi), (flo, fhi) = (box[0][axis], box[1][axis]), _span(f, axis)
+    if abs(flo - lo) <= MATCH_TOLERANCE and abs(fhi - hi) <= MATCH_TOLERANCE:
+        return None
+    through = _extrusion(f.sketch.profiles, f.sketch.plane, axis, lo, hi, f.operation)
+    return Program(canonical.features[:k] + (through,) + canonical.features[k + 1 :])

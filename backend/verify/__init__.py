@@ -5,11 +5,13 @@ rebuilt, measured against the input and ranked by one rule (``rank.choose``):
 
     fidelity first: the lowest loss wins; every candidate whose loss is within the tie tolerance of the
     lowest counts as equally faithful, and among those the most compact program wins: the fewest sketch
-    curves (what a person edits), and for the same curves the one that gives them more features (a hole
-    as its own cut, a boss as its own join); then the lower loss, when lower by more than its own noise;
-    then the earlier candidate (the model's come first). The equally faithful candidates are also
-    offered written with their holes as cuts and their different islands as features of their own
-    (``candidates.with_intent_rewrites``, ``cad.intent``). Fidelity is tested twice: a tied candidate
+    curves (what a person edits), and for the same curves the one with more operations (a hole as its
+    own cut, a boss as its own join; cuts through one depth are one operation: ``rank.operations``), and
+    for as many operations the fewer features; then the lower loss, when lower by more than its own
+    noise; then the earlier candidate (the model's come first). The equally faithful candidates are also
+    offered written with their holes and notches as cuts, the cuts through one depth as one, and their
+    different islands as features of their own (``candidates.with_intent_rewrites``, ``cad.intent``).
+    Fidelity is tested twice: a tied candidate
     whose volume overlap with the input is visibly lower than another tied one's is passed over, and
     none is chosen without its overlap measured; with exact volumes, a candidate a little further in
     distance (``refine.VOLUME_WINDOW``) that overlaps visibly better than every tied one makes the

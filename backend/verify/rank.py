@@ -8,7 +8,8 @@ from typing import TypeVar
 
 import trimesh
 
-from backend.cad.program import Program
+from backend.cad.intent import cuts_through, union_box
+from backend.cad.program import Extrude, Operation, Program, dot, normalized
 
 # Pipeline losses (ranking Chamfer distances) this close to the lowest count as a tie.
 TIE_RELATIVE, TIE_ABSOLUTE = 0.03, 2e-5
@@ -23,11 +24,37 @@ LOSS_DIGITS = 6  # losses equal to this many significant digits are equal (rebui
 RANK_NOISE = 0.015
 
 
-def complexity(program: Program) -> tuple[int, int]:
+OPERATION_DIGITS = 3  # plane heights and depths (normalised units) equal to this many decimals are one
+
+
+def cut_key(feature: Extrude, box=None) -> tuple:
+    """What a person sets for one cut: the sketch plane's line and the span it removes along it
+    ("through" for a cut through all of ``box``, ``cad.intent.union_box``)."""
+    n = normalized(feature.sketch.plane.normal)
+    sign = 1.0 if next(v for v in n if abs(v) > 1e-9) > 0 else -1.0
+    line = tuple(round(sign * v, OPERATION_DIGITS) + 0.0 for v in n)
+    if cuts_through(feature, box):
+        return (*line, "through")
+    lo, hi = feature.extent.interval()
+    height = dot(feature.sketch.plane.origin, n)
+    return (*line, *sorted(round(sign * (height + t), OPERATION_DIGITS) + 0.0 for t in (lo, hi)))
+
+
+def operations(program: Program) -> int:
+    """The operations a person edits: each feature that adds (or intersects) material, a boss with its
+    own height; and each distinct cut (``cut_key``): the holes cut through one depth from one plane are
+    drawn in one sketch and cut once, whatever their sizes."""
+    box = union_box(program)
+    cuts = [f for f in program.features if f.operation is Operation.CUT]
+    return len(program.features) - len(cuts) + len({cut_key(f, box) for f in cuts})
+
+
+def complexity(program: Program) -> tuple[int, int, int]:
     """What a person edits, smallest first: the sketch curves (a circle is one curve); then, for the same
-    curves, the program that gives them more features (a hole as its own cut, a boss as its own join:
-    each with its own depth and operation) comes first."""
-    return (program.curve_count, -len(program.features))
+    curves, the program with more operations (``operations``: a hole as its own cut, a boss as its own
+    join, each with its own depth) comes first; then, for as many operations, the one with fewer features
+    (cuts through one depth in one sketch, not split)."""
+    return (program.curve_count, -operations(program), len(program.features))
 
 
 def tied(
@@ -96,7 +123,7 @@ class Candidate:
     rank_cd: float
 
     @property
-    def complexity(self) -> tuple[int, int]:
+    def complexity(self) -> tuple[int, int, int]:
         return complexity(self.program)
 
 

@@ -1,6 +1,14 @@
 """Holes as cuts, islands as features: the same solid, written with the operations a person would edit."""
 
-from backend.cad.intent import holes_as_cuts, islands_as_features, same_loop
+from backend.cad.intent import (
+    cuts_by_depth,
+    cuts_through,
+    holes_as_cuts,
+    islands_as_features,
+    same_loop,
+    through_all,
+    union_box,
+)
 from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile, Program
 from backend.geometry.solid import program_to_mesh
 from tests.cad.programs import circle, feat, rect
@@ -107,6 +115,9 @@ def test_islands_of_a_new_feature_join_it_and_a_single_island_or_a_pattern_is_le
     pattern = Program((feat(Profile(rect(-0.5, -0.5, -0.3, 0.5)), Profile(rect(0.3, -0.5, 0.5, 0.5))),))
     assert islands_as_features(pattern) is None
     assert islands_as_features(Program((feat(Profile(rect(0, 0, 1, 1))),))) is None
+    plate = feat(Profile(rect(-0.5, -0.5, 0.5, 0.5)))
+    holes = feat(Profile(circle(-0.3, 0, 0.05)), Profile(rect(0.1, -0.1, 0.3, 0.1)), op=Operation.CUT)
+    assert islands_as_features(Program((plate, holes))) is None  # a cut's holes stay one sketch
 
 
 def test_a_notch_through_two_stacked_slabs_is_one_cut_and_the_slabs_one_extrusion():
@@ -132,3 +143,35 @@ def test_a_notch_through_two_stacked_slabs_is_one_cut_and_the_slabs_one_extrusio
     assert rewritten.curve_count == stacked.curve_count // 2  # one outline and one notch, not two each
     assert same_solid(stacked, rewritten)
     assert notches_as_cuts(Program((feat(Profile(poly_loop([(0, 0), (1, 0), (1, 1), (0, 1)]))),))) is None
+
+
+def test_cuts_through_one_depth_share_one_sketch_whatever_their_sizes():
+    holes = (circle(-0.3, 0, 0.05), circle(0.3, 0, 0.05), circle(0, 0.2, 0.1))
+    plate = Program((feat(Profile(rect(-0.5, -0.4, 0.5, 0.4), holes)),))
+    by_size = holes_as_cuts(plate)  # one cut per hole diameter, both over the plate's span
+    out = cuts_by_depth(by_size)
+    assert _ops(out) == [Operation.NEW, Operation.CUT]
+    assert len(out.features[1].sketch.profiles) == 3 and out.curve_count == plate.curve_count
+    assert abs(program_to_mesh(out).volume - program_to_mesh(plate).volume) < 1e-9
+    assert cuts_by_depth(out) is None  # nothing left to share
+
+
+def test_a_cut_through_all_spans_the_union_box_and_a_blind_one_does_not():
+    plate = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)))  # z from 0 to 0.2
+    deep = Extent(ExtentKind.ONE_SIDE, 0.4)
+    over = feat(Profile(circle(-0.3, 0, 0.05)), plane=_at(-0.1), extent=deep, op=Operation.CUT)
+    flush = feat(
+        Profile(circle(0.3, 0, 0.05)),
+        plane=_at(0.0),
+        extent=Extent(ExtentKind.ONE_SIDE, 0.1),
+        op=Operation.CUT,
+    )
+    program = Program((plate, over, flush))
+    box = union_box(program)
+    assert box is not None and abs(box[0][2]) < 1e-12 and abs(box[1][2] - 0.2) < 1e-12
+    assert abs(box[0][0] + 0.5) < 1e-12 and abs(box[1][1] - 0.4) < 1e-12
+    assert cuts_through(over, box) and not cuts_through(flush, box) and not cuts_through(plate, box)
+    assert through_all(through_all(program, 1), 1) is None  # trimmed to the box: then already through
+    through = through_all(program, 2)  # a blind hole made through: another solid (the caller checks)
+    assert cuts_through(through.features[2], box)
+    assert program_to_mesh(through).volume < program_to_mesh(program).volume - 1e-4

@@ -300,3 +300,54 @@ def test_the_final_choice_is_written_as_designed_when_the_rule_prefers_it_and_th
     m = program_to_mesh(box)
     plain = Candidate(box, "model", m, target(m))
     assert written_as_designed(plain, target) is plain
+
+
+def test_cuts_through_the_part_become_one_and_a_blind_one_stays_its_own():
+    from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile
+    from backend.verify.candidates import cuts_as_drawn, same_solid
+    from backend.verify.rank import complexity, operations
+    from tests.cad.programs import circle, feat, rect
+
+    def at(z: float) -> Plane:
+        return Plane((0.0, 0.0, z), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+
+    plate = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)))  # z from 0 to 0.2
+    small = feat(Profile(circle(-0.3, 0, 0.05)), op=Operation.CUT)  # through, flush
+    big = feat(
+        Profile(circle(0.3, 0, 0.1)),
+        plane=at(-0.05),
+        extent=Extent(ExtentKind.ONE_SIDE, 0.3),
+        op=Operation.CUT,
+    )
+    pocket = feat(
+        Profile(circle(0, 0.25, 0.08)),
+        plane=at(0.1),
+        extent=Extent(ExtentKind.ONE_SIDE, 0.1),
+        op=Operation.CUT,
+    )
+    original = Program((plate, small, pocket, big))
+    out = cuts_as_drawn(original)
+    assert out is not None and same_solid(original, out)
+    cuts = [f for f in out.features if f.operation is Operation.CUT]
+    assert sorted(len(f.sketch.profiles) for f in cuts) == [1, 2]  # the two through holes share a sketch
+    # the rule: as many curves and operations (both holes are through all), fewer features
+    assert operations(out) == operations(original) == 3
+    assert complexity(out) < complexity(original)
+    assert cuts_as_drawn(Program((plate, small))) is None  # a single cut: nothing to share
+
+
+def test_operations_count_each_boss_and_each_depth_of_cut_once():
+    from backend.cad.program import Operation, Profile
+    from backend.verify.rank import complexity, operations
+    from tests.cad.programs import circle, feat, rect
+
+    base = feat(Profile(rect(-0.5, -0.5, 0.5, 0.5)))
+    boss = feat(Profile(circle(0.6, 0, 0.1)), op=Operation.JOIN)  # a boss: its own height to edit
+    hole = feat(Profile(circle(0, 0, 0.1)), op=Operation.CUT)
+    other = feat(Profile(circle(0.3, 0.3, 0.05)), op=Operation.CUT)  # another size, the same depth
+    assert operations(Program((base, boss))) == 2
+    assert operations(Program((base, hole, other))) == 2
+    both = feat(Profile(circle(0, 0, 0.1)), Profile(circle(0.3, 0.3, 0.05)), op=Operation.CUT)
+    assert complexity(Program((base, both))) < complexity(Program((base, hole, other)))  # one sketch
+    drawn = Program((feat(Profile(rect(-0.5, -0.5, 0.5, 0.5), (circle(0, 0, 0.1),))),))
+    assert complexity(Program((base, hole))) < complexity(drawn)  # the hole as its own cut
