@@ -12,9 +12,8 @@ caller checks that the rewrite builds the same solid (``verify.candidates.same_s
 ``notches_as_cuts`` does the same for the notches of their outlines (``cad.notches``): the edge drawn
 straight, the notch cut out of it, through the slabs that share it.
 
-``cuts_by_depth`` draws the consecutive cuts from one plane over one span in one sketch, whatever their
-loops; ``through_all`` writes one cut through the whole part along its axis (``union_box``), which the
-caller keeps when the solid is the same, so that through cuts share a span.
+``cuts_as_drawn`` draws the consecutive cuts of one plane and one span (or through all of the part) in
+one sketch, whatever their loops (``cut_key``: what the verifier's rule counts as one operation).
 """
 
 from __future__ import annotations
@@ -37,6 +36,8 @@ from backend.cad.program import (
     Program,
     Sketch,
     Vec3,
+    dot,
+    normalized,
 )
 
 MATCH_TOLERANCE = 2e-3  # normalised units: loops and heights this close are the same (fitting noise)
@@ -306,48 +307,27 @@ def islands_as_features(program: Program) -> Program | None:
     return Program(tuple(out)) if split else None
 
 
+def _axis_line(f: Extrude) -> tuple[int, tuple[float, float]] | None:
+    """(axis, span along it) of a feature sketched on a plane whose normal is an axis either way, or None."""
+    n = f.sketch.plane.normal
+    for a in range(3):
+        if abs(n[a]) == 1.0 and all(n[b] == 0.0 for b in range(3) if b != a):
+            lo, hi = f.extent.interval()
+            ends = sorted(f.sketch.plane.origin[a] + t * n[a] for t in (lo, hi))
+            return a, (ends[0], ends[1])
+    return None
+
+
 def _cut_runs(features: tuple[Extrude, ...]) -> list[list[int]]:
     """Indices of consecutive axis-plane cut features (cuts commute with each other, not with unions)."""
     runs: list[list[int]] = []
     for k, f in enumerate(features):
-        if f.operation is Operation.CUT and _axis(f) is not None:
+        if f.operation is Operation.CUT and _axis_line(f) is not None:
             if runs and runs[-1][-1] == k - 1:
                 runs[-1].append(k)
             else:
                 runs.append([k])
     return runs
-
-
-def cuts_by_depth(program: Program) -> Program | None:
-    """``program`` with the consecutive cuts that share a plane and a span (one axis, the same heights
-    within ``MATCH_TOLERANCE``) as one cut: the holes a person cuts through one depth are drawn in one
-    sketch, whatever their sizes. The same solid (cuts commute). None when no two cuts share one."""
-    canonical = canonicalize(program, quantize=False)
-    features = list(canonical.features)
-    drop: set[int] = set()
-    for run in _cut_runs(canonical.features):
-        for i, a in enumerate(run):
-            if a in drop:
-                continue
-            axis = _axis(features[a])
-            lo, hi = _span(features[a], axis)
-            for b in run[i + 1 :]:
-                if b in drop or _axis(features[b]) != axis:
-                    continue
-                blo, bhi = _span(features[b], axis)
-                if abs(blo - lo) <= MATCH_TOLERANCE and abs(bhi - hi) <= MATCH_TOLERANCE:
-                    f = features[a]
-                    profiles = f.sketch.profiles + features[b].sketch.profiles
-                    features[a] = Extrude(Sketch(f.sketch.plane, profiles), f.extent, f.operation)
-                    drop.add(b)
-    if not drop:
-        return None
-    return Program(tuple(f for k, f in enumerate(features) if k not in drop))
-
-
-def cut_indices(program: Program) -> list[int]:
-    """Indices of the program's axis-plane cut features."""
-    return [k for run in _cut_runs(program.features) for k in run]
 
 
 def union_box(program: Program) -> tuple[Vec3, Vec3] | None:
@@ -364,36 +344,65 @@ def union_box(program: Program) -> tuple[Vec3, Vec3] | None:
             points += [f.sketch.plane.to_world(u, v, w) for u in (u0, u1) for v in (v0, v1)]
     if not points:
         return None
-    return tuple(min(p[a] for p in points) for a in range(3)), tuple(
-        max(p[a] for p in points) for a in range(3)
-    )
+    low = tuple(min(p[a] for p in points) for a in range(3))
+    return low, tuple(max(p[a] for p in points) for a in range(3))
 
 
 def cuts_through(feature: Extrude, box: tuple[Vec3, Vec3] | None) -> bool:
-    """An axis-plane cut spanning the whole ``box`` (``union_box``) along its axis: through all."""
-    axis = _axis(feature)
-    if feature.operation is not Operation.CUT or axis is None or box is None:
+    """A cut on an axis plane (normal either way) spanning the whole ``box`` (``union_box``) along its
+    axis: through all."""
+    line = _axis_line(feature)
+    if feature.operation is not Operation.CUT or line is None or box is None:
         return False
-    lo, hi = _span(feature, axis)
+    axis, (lo, hi) = line
     return lo <= box[0][axis] + MATCH_TOLERANCE and hi >= box[1][axis] - MATCH_TOLERANCE
 
 
-def through_all(program: Program, k: int) -> Program | None:
-    """``program`` (continuous canonical form) with its axis-plane cut ``k`` through all: spanning exactly
-    the union features' box (``union_box``) along its axis (an overshoot trimmed: nothing lies beyond
-    it); None when it already does. A cut through
-    everything in its way is the same solid that way (the caller checks), and through cuts then share a
-    span (``cuts_by_depth``)."""
+OPERATION_DIGITS = 3  # plane heights and depths (normalised units) equal to this many decimals are one
+
+
+def cut_key(feature: Extrude, box: tuple[Vec3, Vec3] | None = None) -> tuple:
+    """What a person sets for one cut: the line of its sketch plane's normal and the span it removes along
+    it, to ``OPERATION_DIGITS`` decimals ("through" for a cut through all of ``box``, ``union_box``). Cuts
+    with one key are one operation: drawn in one sketch (``cuts_as_drawn``, ``verify.rank.operations``)."""
+    n = normalized(feature.sketch.plane.normal)
+    rounded = [round(v, OPERATION_DIGITS) + 0.0 for v in n]
+    sign = 1.0 if next(v for v in rounded if v != 0.0) > 0 else -1.0  # a unit vector has one >= 0.577
+    line = tuple(sign * v + 0.0 for v in rounded)
+    if cuts_through(feature, box):
+        return (*line, "through")
+    lo, hi = feature.extent.interval()
+    height = dot(feature.sketch.plane.origin, n)
+    return (*line, *sorted(round(sign * (height + t), OPERATION_DIGITS) + 0.0 for t in (lo, hi)))
+
+
+def cuts_as_drawn(program: Program) -> Program | None:
+    """``program`` (continuous canonical form) with its cuts as a person draws them: a cut through all
+    (``cuts_through``) spanning exactly the union features' box along its axis (an overshoot trimmed:
+    no material lies beyond the box), and the consecutive cuts of one ``cut_key`` — one plane, one
+    span, or through all — one cut of all their loops, whatever their sizes. With exactly equal spans
+    the solid is the same (cuts commute; overlapping loops of one sketch are united); spans are equal
+    to ``OPERATION_DIGITS`` decimals, so the caller checks (``verify.candidates.same_solid``). None when
+    no two cuts share a key."""
     canonical = canonicalize(program, quantize=False)
-    f = canonical.features[k]
-    axis = _axis(f)
-    if f.operation is not Operation.CUT or axis is None:
-        raise ValueError(f"feature {k} is not an axis-plane cut")
     box = union_box(canonical)
-    if box is None:
+    features = list(canonical.features)
+    merged: set[int] = set()
+    for run in _cut_runs(canonical.features):
+        groups: dict[tuple, list[int]] = {}
+        for k in run:
+            groups.setdefault(cut_key(features[k], box), []).append(k)
+        for key, members in groups.items():
+            if len(members) < 2:
+                continue
+            first = features[members[0]]
+            axis, (lo, hi) = _axis_line(first)
+            if key[-1] == "through":
+                lo, hi = box[0][axis], box[1][axis]
+            profiles = tuple(p for k in members for p in features[k].sketch.profiles)
+            features[members[0]] = _extrusion(profiles, first.sketch.plane, axis, lo, hi, Operation.CUT)
+            merged.update(members[1:])
+    if not merged:
         return None
-    (lo, hi), (flo, fhi) = (box[0][axis], box[1][axis]), _span(f, axis)
-    if abs(flo - lo) <= MATCH_TOLERANCE and abs(fhi - hi) <= MATCH_TOLERANCE:
-        return None
-    through = _extrusion(f.sketch.profiles, f.sketch.plane, axis, lo, hi, f.operation)
-    return Program(canonical.features[:k] + (through,) + canonical.features[k + 1 :])
+    kept = Program(tuple(f for k, f in enumerate(features) if k not in merged))
+    return canonicalize(kept, quantize=False)

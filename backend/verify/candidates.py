@@ -100,42 +100,15 @@ def same_solid(a: Program, b: Program, tolerance: float = INTENT_TOLERANCE) -> b
     return (sa - sb).volume() + (sb - sa).volume() <= tolerance * sa.volume()
 
 
-MAX_THROUGH_TRIALS = 8  # cuts tried through all per program (one solid comparison each)
-
-
-def cuts_as_drawn(program: Program) -> Program | None:
-    """``program`` with each cut that removes nothing more through all (``cad.intent.through_all``) written
-    so, in the order of the features (``MAX_THROUGH_TRIALS`` at most), then the cuts sharing a plane and
-    a span as one (``cad.intent.cuts_by_depth``): the holes a person cuts through the part are one
-    sketch. None when no two cuts end up sharing one."""
-    from backend.cad.intent import cut_indices, cuts_by_depth, through_all
-
-    indices = cut_indices(program)
-    if len(indices) < 2:
-        return None
-    scale = program_scale(program)
-    solid = build_manifold(program, scale)
-    tolerance = INTENT_TOLERANCE * solid.volume()
-    current = program
-    for k in indices[:MAX_THROUGH_TRIALS]:
-        trial = through_all(current, k)
-        if trial is None:
-            continue
-        other = build_manifold(trial, scale)
-        if (solid - other).volume() + (other - solid).volume() <= tolerance:
-            current = trial
-    return cuts_by_depth(current)
-
-
 def intent_rewrites(program: Program) -> list[Program]:
     """``program`` written as a person would model it (``cad.intent``), each rewrite building the same
     solid (``same_solid``): the holes as cuts (``holes_as_cuts``), then the outlines' notches as cuts
-    (``notches_as_cuts``), then the cuts through one depth as one (``cuts_as_drawn``), then different
+    (``notches_as_cuts``), then the cuts of one plane and span as one (``cuts_as_drawn``), then different
     islands as features of their own (``islands_as_features``), each applied to the last rewrite that
     built the same solid (or the original). A feature inside a hole's prism, which the cut would take
     away, or loops matched within the fitting tolerance that move material, keep the original as it is
     (no rewrite)."""
-    from backend.cad.intent import holes_as_cuts, islands_as_features, notches_as_cuts
+    from backend.cad.intent import cuts_as_drawn, holes_as_cuts, islands_as_features, notches_as_cuts
 
     out: list[Program] = []
     base = program
@@ -186,7 +159,8 @@ def with_intent_rewrites(
 
 def written_as_designed(best: Candidate, target: Callable[[trimesh.Trimesh], float]) -> Candidate:
     """The chosen (and refined) candidate, or the first of its ``intent_rewrites`` that the ranking rule
-    prefers (``rank.complexity``: fewer curves; for as many, more operations, then fewer features). The solid is the same, so
+    prefers (``rank.complexity``: fewer curves; for as many, more operations, then fewer features). The
+    solid is the same, so
     fidelity is too. Refinement can make loops that differed by more than the matching tolerance before
     (a bore fitted in two slabs) the same, so this runs after it."""
     programs = sorted(intent_rewrites(best.program), key=complexity)

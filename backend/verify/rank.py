@@ -8,8 +8,8 @@ from typing import TypeVar
 
 import trimesh
 
-from backend.cad.intent import cuts_through, union_box
-from backend.cad.program import Extrude, Operation, Program, dot, normalized
+from backend.cad.intent import cut_key, union_box
+from backend.cad.program import Operation, Program
 
 # Pipeline losses (ranking Chamfer distances) this close to the lowest count as a tie.
 TIE_RELATIVE, TIE_ABSOLUTE = 0.03, 2e-5
@@ -24,26 +24,10 @@ LOSS_DIGITS = 6  # losses equal to this many significant digits are equal (rebui
 RANK_NOISE = 0.015
 
 
-OPERATION_DIGITS = 3  # plane heights and depths (normalised units) equal to this many decimals are one
-
-
-def cut_key(feature: Extrude, box=None) -> tuple:
-    """What a person sets for one cut: the sketch plane's line and the span it removes along it
-    ("through" for a cut through all of ``box``, ``cad.intent.union_box``)."""
-    n = normalized(feature.sketch.plane.normal)
-    sign = 1.0 if next(v for v in n if abs(v) > 1e-9) > 0 else -1.0
-    line = tuple(round(sign * v, OPERATION_DIGITS) + 0.0 for v in n)
-    if cuts_through(feature, box):
-        return (*line, "through")
-    lo, hi = feature.extent.interval()
-    height = dot(feature.sketch.plane.origin, n)
-    return (*line, *sorted(round(sign * (height + t), OPERATION_DIGITS) + 0.0 for t in (lo, hi)))
-
-
 def operations(program: Program) -> int:
     """The operations a person edits: each feature that adds (or intersects) material, a boss with its
-    own height; and each distinct cut (``cut_key``): the holes cut through one depth from one plane are
-    drawn in one sketch and cut once, whatever their sizes."""
+    own height; and each distinct cut (``cad.intent.cut_key``): the holes cut from one plane over one
+    span, or through all, are drawn in one sketch and cut once, whatever their sizes."""
     box = union_box(program)
     cuts = [f for f in program.features if f.operation is Operation.CUT]
     return len(program.features) - len(cuts) + len({cut_key(f, box) for f in cuts})
@@ -87,11 +71,10 @@ def ranked(
     def digits(it: T) -> float:
         return float(f"{loss(it):.{LOSS_DIGITS}g}")
 
+    keys = {id(it): complexity(program(it)) for it in items}  # once each: it builds the program's keys
     out: list[T] = []
-    for key in sorted({complexity(program(it)) for it in items}):
-        rest = sorted(
-            (it for it in items if complexity(program(it)) == key), key=lambda it: (digits(it), order[id(it)])
-        )
+    for key in sorted(set(keys.values())):
+        rest = sorted((it for it in items if keys[id(it)] == key), key=lambda it: (digits(it), order[id(it)]))
         while rest:
             bound = digits(rest[0]) * (1 + noise)
             equal = [it for it in rest if digits(it) <= bound]

@@ -124,14 +124,22 @@ def accept_refinement(
 MAX_VOLUME_CHECKS = 4  # equally faithful solids whose volume overlap is measured, most preferred first
 # ... and at most this many in all, measured in the rule's order until one passes
 MAX_VOLUME_CHECKS_TOTAL = 16
-SAME_SOLID_DIGITS = 6  # significant digits of volume, area and bounds that make two meshes one solid
+SAME_SOLID_DIGITS = 6  # significant digits of a mesh's integrals that make two meshes one solid
 
 
 def solid_key(candidate: Candidate) -> tuple[float, ...]:
-    """A key equal for candidates that build the same solid (a program and its intent rewrites), so that
-    one volume measurement stands for all of them."""
+    """A key equal for candidates that build the same solid (a program and its intent rewrites, which
+    ``verify.candidates.same_solid`` checked), so that one volume measurement stands for all of them: the
+    mesh's volume, area, bounds, centre of mass and moment of inertia (a rib or a hole moved inside the
+    same bounds moves the last two)."""
     mesh = candidate.mesh
-    values = [float(mesh.volume), float(mesh.area), *np.asarray(mesh.bounds, dtype=float).ravel()]
+    values = [
+        float(mesh.volume),
+        float(mesh.area),
+        *np.asarray(mesh.bounds, dtype=float).ravel(),
+        *np.asarray(mesh.center_mass, dtype=float),
+        *np.asarray(mesh.moment_inertia, dtype=float).ravel(),
+    ]
     return tuple(float(f"{v:.{SAME_SOLID_DIGITS}g}") for v in values)
 
 
@@ -191,11 +199,10 @@ def pick_keeping_volume(
 
 # With exact volumes (a closed, clean input) the surface distance is not the only judge: when candidates
 # beyond the tie lie within this factor of the lowest distance, the window's (at most
-# ``VOLUME_WINDOW_CHECKS``, lowest first; the tied ones first) have their volume overlap measured, and when
-# one overlaps better than every tied one by more than ``VOLUME_WINDOW_GAIN``, the equally faithful set
+# ``VOLUME_WINDOW_CHECKS`` solids, lowest first) have their volume overlap measured, and when one overlaps better than every tied one by more than ``VOLUME_WINDOW_GAIN``, the equally faithful set
 # is the window's candidates that overlap as well as it (within ``REFINE_MAX_IOU_LOSS``): a surface
 # distance can favour a solid missing a tenth of the volume. (With ``VOLUME_WINDOW_CHECKS`` or more tied
-# candidates, or losses so small that the tie's absolute tolerance exceeds the window, nothing changes.)
+# solids, or losses so small that the tie's absolute tolerance exceeds the window, nothing changes.)
 VOLUME_WINDOW, VOLUME_WINDOW_CHECKS, VOLUME_WINDOW_GAIN = 1.5, 8, 0.01
 
 
@@ -205,12 +212,16 @@ def _by_exact_volume(
     measured: Callable[[Candidate], float],
     allowed: float,
 ) -> list[Candidate]:
-    """The equally faithful set once exact volume overlap is asked (see ``VOLUME_WINDOW``)."""
+    """The equally faithful set once exact volume overlap is asked (see ``VOLUME_WINDOW``; the window counts
+    distinct solids, ``solid_key``, so rewrites of one solid do not fill it)."""
     lowest = min(c.rank_cd for c in candidates)
-    window = sorted((c for c in candidates if c.rank_cd <= lowest * VOLUME_WINDOW), key=lambda c: c.rank_cd)
-    window = window[:VOLUME_WINDOW_CHECKS]
-    if len(window) <= len(equal):
+    near = sorted((c for c in candidates if c.rank_cd <= lowest * VOLUME_WINDOW), key=lambda c: c.rank_cd)
+    keys = {id(c): solid_key(c) for c in near}
+    solids = list(dict.fromkeys(keys[id(c)] for c in near))[:VOLUME_WINDOW_CHECKS]
+    tied_solids = {keys[id(c)] for c in equal if id(c) in keys}
+    if all(k in tied_solids for k in solids):
         return equal
+    window = [c for c in near if keys[id(c)] in solids]
     ids = {id(c) for c in equal}
     tied_best = max(measured(c) for c in window if id(c) in ids)  # the lowest-loss one at least
     best = max(measured(c) for c in window)

@@ -1,12 +1,12 @@
 """Holes as cuts, islands as features: the same solid, written with the operations a person would edit."""
 
 from backend.cad.intent import (
-    cuts_by_depth,
+    cut_key,
+    cuts_as_drawn,
     cuts_through,
     holes_as_cuts,
     islands_as_features,
     same_loop,
-    through_all,
     union_box,
 )
 from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile, Program
@@ -149,29 +149,49 @@ def test_cuts_through_one_depth_share_one_sketch_whatever_their_sizes():
     holes = (circle(-0.3, 0, 0.05), circle(0.3, 0, 0.05), circle(0, 0.2, 0.1))
     plate = Program((feat(Profile(rect(-0.5, -0.4, 0.5, 0.4), holes)),))
     by_size = holes_as_cuts(plate)  # one cut per hole diameter, both over the plate's span
-    out = cuts_by_depth(by_size)
+    out = cuts_as_drawn(by_size)
     assert _ops(out) == [Operation.NEW, Operation.CUT]
     assert len(out.features[1].sketch.profiles) == 3 and out.curve_count == plate.curve_count
     assert abs(program_to_mesh(out).volume - program_to_mesh(plate).volume) < 1e-9
-    assert cuts_by_depth(out) is None  # nothing left to share
+    assert cuts_as_drawn(out) is None  # nothing left to share
 
 
-def test_a_cut_through_all_spans_the_union_box_and_a_blind_one_does_not():
+def test_through_cuts_are_one_whatever_their_overshoot_and_side_and_a_blind_one_stays():
     plate = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)))  # z from 0 to 0.2
     deep = Extent(ExtentKind.ONE_SIDE, 0.4)
     over = feat(Profile(circle(-0.3, 0, 0.05)), plane=_at(-0.1), extent=deep, op=Operation.CUT)
-    flush = feat(
-        Profile(circle(0.3, 0, 0.05)),
-        plane=_at(0.0),
-        extent=Extent(ExtentKind.ONE_SIDE, 0.1),
-        op=Operation.CUT,
-    )
-    program = Program((plate, over, flush))
+    down = Plane((0.0, 0.0, 0.2), (1.0, 0.0, 0.0), (0.0, 0.0, -1.0))  # drawn on the top face, cutting down
+    top = feat(Profile(circle(0.3, 0, 0.05)), plane=down, op=Operation.CUT)
+    blind = feat(Profile(circle(0, 0.25, 0.05)), extent=Extent(ExtentKind.ONE_SIDE, 0.1), op=Operation.CUT)
+    program = Program((plate, over, top, blind))
     box = union_box(program)
     assert box is not None and abs(box[0][2]) < 1e-12 and abs(box[1][2] - 0.2) < 1e-12
     assert abs(box[0][0] + 0.5) < 1e-12 and abs(box[1][1] - 0.4) < 1e-12
-    assert cuts_through(over, box) and not cuts_through(flush, box) and not cuts_through(plate, box)
-    assert through_all(through_all(program, 1), 1) is None  # trimmed to the box: then already through
-    through = through_all(program, 2)  # a blind hole made through: another solid (the caller checks)
-    assert cuts_through(through.features[2], box)
-    assert program_to_mesh(through).volume < program_to_mesh(program).volume - 1e-4
+    assert cuts_through(over, box) and cuts_through(top, box) and not cuts_through(blind, box)
+    assert cut_key(over, box) == cut_key(top, box) != cut_key(blind, box)
+    out = cuts_as_drawn(program)
+    assert _ops(out) == [Operation.NEW, Operation.CUT, Operation.CUT]
+    assert sorted(len(f.sketch.profiles) for f in out.features[1:]) == [1, 2]
+    assert abs(program_to_mesh(out).volume - program_to_mesh(program).volume) < 1e-9
+
+
+def test_a_cut_key_is_one_line_either_way_and_spans_equal_to_its_digits():
+    up = feat(
+        Profile(circle(0, 0, 0.05)), plane=_at(0.1), extent=Extent(ExtentKind.ONE_SIDE, 0.1), op=Operation.CUT
+    )
+    tilted = Plane((0.0, 0.0, 0.2), (1.0, 0.0, 0.0), (1e-6, 0.0, -1.0))  # the same line, a hair off
+    down = feat(
+        Profile(circle(0, 0, 0.05)), plane=tilted, extent=Extent(ExtentKind.ONE_SIDE, 0.1), op=Operation.CUT
+    )
+    assert cut_key(up) == cut_key(down)
+    near = feat(
+        Profile(circle(0.2, 0, 0.05)),
+        plane=_at(0.1006),
+        extent=Extent(ExtentKind.ONE_SIDE, 0.0994),
+        op=Operation.CUT,
+    )
+    plate = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)))
+    assert cut_key(up) != cut_key(near)  # 0.1 and 0.101: two operations to the rule, so not merged
+    assert cuts_as_drawn(Program((plate, up, near))) is None
+    skew = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.6, 0.8))
+    assert cut_key(feat(Profile(circle(0, 0, 0.05)), plane=skew, op=Operation.CUT))[:3] == (0.0, 0.6, 0.8)

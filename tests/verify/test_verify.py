@@ -302,42 +302,54 @@ def test_the_final_choice_is_written_as_designed_when_the_rule_prefers_it_and_th
     assert written_as_designed(plain, target) is plain
 
 
-def test_cuts_through_the_part_become_one_and_a_blind_one_stays_its_own():
-    from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile
-    from backend.verify.candidates import cuts_as_drawn, same_solid
-    from backend.verify.rank import complexity, operations
+def test_holes_of_one_depth_are_written_as_one_cut_and_the_rule_prefers_it():
+    from backend.cad.program import Operation, Plane, Profile
+    from backend.verify.candidates import written_as_designed
+    from backend.verify.rank import complexity
     from tests.cad.programs import circle, feat, rect
 
-    def at(z: float) -> Plane:
-        return Plane((0.0, 0.0, z), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    # a step (z 0..0.2) with two holes of different sizes, and a boss (z 0.2..0.4) with a hole through both
+    boss_plane = Plane((0.0, 0.0, 0.2), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    step_holes = (circle(-0.25, 0, 0.05), circle(0.25, 0.2, 0.05), circle(0.25, -0.2, 0.03))
+    base = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4), step_holes))
+    boss = feat(
+        Profile(rect(-0.5, -0.4, 0.0, 0.4), (circle(-0.25, 0, 0.05),)), plane=boss_plane, op=Operation.JOIN
+    )
+    stepped = Program((base, boss))
+    mesh = program_to_mesh(stepped)
+    out = written_as_designed(Candidate(stepped, "section", mesh, 1.0), lambda m: 1.0).program
+    cuts = sorted(len(f.sketch.profiles) for f in out.features if f.operation is Operation.CUT)
+    assert cuts == [1, 2]  # the bore through step and boss; the step's two other holes in one sketch
+    assert complexity(out) < complexity(stepped)
+    assert abs(program_to_mesh(out).volume - mesh.volume) < 1e-6
 
-    plate = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)))  # z from 0 to 0.2
-    small = feat(Profile(circle(-0.3, 0, 0.05)), op=Operation.CUT)  # through, flush
-    big = feat(
-        Profile(circle(0.3, 0, 0.1)),
-        plane=at(-0.05),
-        extent=Extent(ExtentKind.ONE_SIDE, 0.3),
-        op=Operation.CUT,
-    )
-    pocket = feat(
-        Profile(circle(0, 0.25, 0.08)),
-        plane=at(0.1),
-        extent=Extent(ExtentKind.ONE_SIDE, 0.1),
-        op=Operation.CUT,
-    )
-    original = Program((plate, small, pocket, big))
-    out = cuts_as_drawn(original)
-    assert out is not None and same_solid(original, out)
-    cuts = [f for f in out.features if f.operation is Operation.CUT]
-    assert sorted(len(f.sketch.profiles) for f in cuts) == [1, 2]  # the two through holes share a sketch
-    # the rule: as many curves and operations (both holes are through all), fewer features
-    assert operations(out) == operations(original) == 3
-    assert complexity(out) < complexity(original)
-    assert cuts_as_drawn(Program((plate, small))) is None  # a single cut: nothing to share
+
+def test_solids_alike_in_volume_area_and_bounds_are_still_told_apart():
+    from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile
+    from backend.verify.refine import pick_keeping_volume, solid_key
+    from tests.cad.programs import feat, rect
+
+    top = Plane((0.0, 0.0, 0.05), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    plate = feat(Profile(rect(-0.5, -0.5, 0.5, 0.5)), extent=Extent(ExtentKind.ONE_SIDE, 0.05))
+
+    def rib(x: float):
+        return feat(
+            Profile(rect(x, -0.3, x + 0.02, 0.3)),
+            plane=top,
+            extent=Extent(ExtentKind.ONE_SIDE, 0.25),
+            op=Operation.JOIN,
+        )
+
+    right, moved = Program((plate, rib(0.0))), Program((plate, rib(0.02)))  # the rib moved by its width
+    truth = program_to_mesh(right)
+    wrong = Candidate(moved, "model", program_to_mesh(moved), 1.0e-4)
+    good = Candidate(right, "section", program_to_mesh(right), 1.0e-4)
+    assert abs(wrong.mesh.volume - good.mesh.volume) < 1e-9 and solid_key(wrong) != solid_key(good)
+    assert pick_keeping_volume([wrong, good], truth, truth) is good
 
 
 def test_operations_count_each_boss_and_each_depth_of_cut_once():
-    from backend.cad.program import Operation, Profile
+    from backend.cad.program import Operation, Plane, Profile
     from backend.verify.rank import complexity, operations
     from tests.cad.programs import circle, feat, rect
 
@@ -347,6 +359,8 @@ def test_operations_count_each_boss_and_each_depth_of_cut_once():
     other = feat(Profile(circle(0.3, 0.3, 0.05)), op=Operation.CUT)  # another size, the same depth
     assert operations(Program((base, boss))) == 2
     assert operations(Program((base, hole, other))) == 2
+    skew = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.6, 0.8))  # any plane: no axis needed
+    assert operations(Program((base, feat(Profile(circle(0, 0, 0.05)), plane=skew, op=Operation.CUT)))) == 2
     both = feat(Profile(circle(0, 0, 0.1)), Profile(circle(0.3, 0.3, 0.05)), op=Operation.CUT)
     assert complexity(Program((base, both))) < complexity(Program((base, hole, other)))  # one sketch
     drawn = Program((feat(Profile(rect(-0.5, -0.5, 0.5, 0.5), (circle(0, 0, 0.1),))),))
