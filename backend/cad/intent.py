@@ -13,7 +13,7 @@ caller checks that the rewrite builds the same solid (``verify.candidates.same_s
 straight, the notch cut out of it, through the slabs that share it.
 
 ``cuts_as_drawn`` draws the consecutive cuts of one plane and one span (or through all of the part) in
-one sketch, whatever their loops (``cut_key``: what the verifier's rule counts as one operation).
+one sketch, whatever their loops (``cut_groups``: what the verifier's rule counts as one operation).
 """
 
 from __future__ import annotations
@@ -281,7 +281,7 @@ def islands_as_features(program: Program) -> Program | None:
     shape kept together (a pattern shares one sketch): two different bosses are two joins, as a person
     would draw them. Same depth and operation: the solid is the union of the profiles' prisms either way
     (new and join both add), so it is the same. Cut and intersect features stay whole (the holes cut
-    through one depth are one sketch: ``cuts_by_depth``), and so do sketches of more than
+    through one depth are one sketch: ``cuts_as_drawn``), and so do sketches of more than
     ``MAX_ISLAND_FEATURES`` different islands. None when no sketch was split."""
     out: list[Extrude] = []
     split = False
@@ -358,50 +358,70 @@ def cuts_through(feature: Extrude, box: tuple[Vec3, Vec3] | None) -> bool:
     return lo <= box[0][axis] + MATCH_TOLERANCE and hi >= box[1][axis] - MATCH_TOLERANCE
 
 
-OPERATION_DIGITS = 3  # plane heights and depths (normalised units) equal to this many decimals are one
+LINE_DIGITS = 3  # decimals of a unit normal that make two sketch planes' normals one line
 
 
-def cut_key(feature: Extrude, box: tuple[Vec3, Vec3] | None = None) -> tuple:
-    """What a person sets for one cut: the line of its sketch plane's normal and the span it removes along
-    it, to ``OPERATION_DIGITS`` decimals ("through" for a cut through all of ``box``, ``union_box``). Cuts
-    with one key are one operation: drawn in one sketch (``cuts_as_drawn``, ``verify.rank.operations``)."""
+def _cut_line(feature: Extrude, box: tuple[Vec3, Vec3] | None) -> tuple[tuple[float, ...], tuple | str]:
+    """(the line of the cut's plane normal, the span it removes along it or "through")."""
     n = normalized(feature.sketch.plane.normal)
-    rounded = [round(v, OPERATION_DIGITS) + 0.0 for v in n]
+    rounded = [round(v, LINE_DIGITS) + 0.0 for v in n]
     sign = 1.0 if next(v for v in rounded if v != 0.0) > 0 else -1.0  # a unit vector has one >= 0.577
     line = tuple(sign * v + 0.0 for v in rounded)
     if cuts_through(feature, box):
-        return (*line, "through")
+        return line, "through"
     lo, hi = feature.extent.interval()
     height = dot(feature.sketch.plane.origin, n)
-    return (*line, *sorted(round(sign * (height + t), OPERATION_DIGITS) + 0.0 for t in (lo, hi)))
+    return line, tuple(sorted(sign * (height + t) for t in (lo, hi)))
+
+
+def cut_groups(features: list[Extrude], box: tuple[Vec3, Vec3] | None = None) -> list[list[int]]:
+    """Indices of the cut ``features`` grouped as a person draws them: cuts whose planes' normals lie on
+    one line and that remove one span (ends within ``MATCH_TOLERANCE`` of the group's first), or that all
+    go through ``box`` (``union_box``, from either face), are one operation, drawn in one sketch whatever
+    their loops (``cuts_as_drawn``, ``verify.rank.operations``)."""
+    groups: list[tuple[tuple, tuple | str, list[int]]] = []
+    for k, f in enumerate(features):
+        if f.operation is not Operation.CUT:
+            continue
+        line, span = _cut_line(f, box)
+        for g_line, g_span, members in groups:
+            if g_line != line:
+                continue
+            if span == g_span == "through" or (
+                "through" not in (span, g_span)
+                and abs(span[0] - g_span[0]) <= MATCH_TOLERANCE
+                and abs(span[1] - g_span[1]) <= MATCH_TOLERANCE
+            ):
+                members.append(k)
+                break
+        else:
+            groups.append((line, span, [k]))
+    return [members for _, _, members in groups]
 
 
 def cuts_as_drawn(program: Program) -> Program | None:
-    """``program`` (continuous canonical form) with its cuts as a person draws them: a cut through all
-    (``cuts_through``) spanning exactly the union features' box along its axis (an overshoot trimmed:
-    no material lies beyond the box), and the consecutive cuts of one ``cut_key`` — one plane, one
-    span, or through all — one cut of all their loops, whatever their sizes. With exactly equal spans
-    the solid is the same (cuts commute; overlapping loops of one sketch are united); spans are equal
-    to ``OPERATION_DIGITS`` decimals, so the caller checks (``verify.candidates.same_solid``). None when
-    no two cuts share a key."""
+    """``program`` (continuous canonical form) with its cuts as a person draws them: each group of
+    consecutive axis-plane cuts of ``cut_groups`` — one plane line and one span, or through all — one cut
+    of all their loops, whatever their sizes, over the first one's span (through all: exactly the union
+    features' box along the axis; no material lies beyond it). Cuts commute and overlapping loops of one
+    sketch are united, so with equal spans the solid is the same; spans match within ``MATCH_TOLERANCE``,
+    so the caller checks (``verify.candidates.same_solid``). None when no two cuts share a group."""
     canonical = canonicalize(program, quantize=False)
     box = union_box(canonical)
     features = list(canonical.features)
     merged: set[int] = set()
     for run in _cut_runs(canonical.features):
-        groups: dict[tuple, list[int]] = {}
-        for k in run:
-            groups.setdefault(cut_key(features[k], box), []).append(k)
-        for key, members in groups.items():
+        for members in cut_groups([features[k] for k in run], box):
             if len(members) < 2:
                 continue
-            first = features[members[0]]
+            indices = [run[m] for m in members]
+            first = features[indices[0]]
             axis, (lo, hi) = _axis_line(first)
-            if key[-1] == "through":
+            if cuts_through(first, box):
                 lo, hi = box[0][axis], box[1][axis]
-            profiles = tuple(p for k in members for p in features[k].sketch.profiles)
-            features[members[0]] = _extrusion(profiles, first.sketch.plane, axis, lo, hi, Operation.CUT)
-            merged.update(members[1:])
+            profiles = tuple(p for k in indices for p in features[k].sketch.profiles)
+            features[indices[0]] = _extrusion(profiles, first.sketch.plane, axis, lo, hi, Operation.CUT)
+            merged.update(indices[1:])
     if not merged:
         return None
     kept = Program(tuple(f for k, f in enumerate(features) if k not in merged))

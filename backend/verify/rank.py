@@ -8,7 +8,7 @@ from typing import TypeVar
 
 import trimesh
 
-from backend.cad.intent import cut_key, union_box
+from backend.cad.intent import cut_groups, union_box
 from backend.cad.program import Operation, Program
 
 # Pipeline losses (ranking Chamfer distances) this close to the lowest count as a tie.
@@ -26,11 +26,11 @@ RANK_NOISE = 0.015
 
 def operations(program: Program) -> int:
     """The operations a person edits: each feature that adds (or intersects) material, a boss with its
-    own height; and each distinct cut (``cad.intent.cut_key``): the holes cut from one plane over one
+    own height; and each group of cuts (``cad.intent.cut_groups``): the holes cut from one plane over one
     span, or through all, are drawn in one sketch and cut once, whatever their sizes."""
-    box = union_box(program)
-    cuts = [f for f in program.features if f.operation is Operation.CUT]
-    return len(program.features) - len(cuts) + len({cut_key(f, box) for f in cuts})
+    features = list(program.features)
+    cuts = sum(f.operation is Operation.CUT for f in features)
+    return len(features) - cuts + len(cut_groups(features, union_box(program)))
 
 
 def complexity(program: Program) -> tuple[int, int, int]:

@@ -1,7 +1,7 @@
 """Holes as cuts, islands as features: the same solid, written with the operations a person would edit."""
 
 from backend.cad.intent import (
-    cut_key,
+    cut_groups,
     cuts_as_drawn,
     cuts_through,
     holes_as_cuts,
@@ -168,14 +168,14 @@ def test_through_cuts_are_one_whatever_their_overshoot_and_side_and_a_blind_one_
     assert box is not None and abs(box[0][2]) < 1e-12 and abs(box[1][2] - 0.2) < 1e-12
     assert abs(box[0][0] + 0.5) < 1e-12 and abs(box[1][1] - 0.4) < 1e-12
     assert cuts_through(over, box) and cuts_through(top, box) and not cuts_through(blind, box)
-    assert cut_key(over, box) == cut_key(top, box) != cut_key(blind, box)
+    assert cut_groups([over, top, blind], box) == [[0, 1], [2]]
     out = cuts_as_drawn(program)
     assert _ops(out) == [Operation.NEW, Operation.CUT, Operation.CUT]
     assert sorted(len(f.sketch.profiles) for f in out.features[1:]) == [1, 2]
     assert abs(program_to_mesh(out).volume - program_to_mesh(program).volume) < 1e-9
 
 
-def test_a_cut_key_is_one_line_either_way_and_spans_equal_to_its_digits():
+def test_cuts_group_on_one_line_either_way_and_spans_within_the_fitting_tolerance():
     up = feat(
         Profile(circle(0, 0, 0.05)), plane=_at(0.1), extent=Extent(ExtentKind.ONE_SIDE, 0.1), op=Operation.CUT
     )
@@ -183,15 +183,21 @@ def test_a_cut_key_is_one_line_either_way_and_spans_equal_to_its_digits():
     down = feat(
         Profile(circle(0, 0, 0.05)), plane=tilted, extent=Extent(ExtentKind.ONE_SIDE, 0.1), op=Operation.CUT
     )
-    assert cut_key(up) == cut_key(down)
     near = feat(
         Profile(circle(0.2, 0, 0.05)),
         plane=_at(0.1006),
         extent=Extent(ExtentKind.ONE_SIDE, 0.0994),
         op=Operation.CUT,
     )
-    plate = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)))
-    assert cut_key(up) != cut_key(near)  # 0.1 and 0.101: two operations to the rule, so not merged
-    assert cuts_as_drawn(Program((plate, up, near))) is None
+    far = feat(
+        Profile(circle(-0.2, 0, 0.05)),
+        plane=_at(0.105),
+        extent=Extent(ExtentKind.ONE_SIDE, 0.095),
+        op=Operation.CUT,
+    )
+    assert cut_groups([up, down, near, far]) == [[0, 1, 2], [3]]
     skew = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.6, 0.8))
-    assert cut_key(feat(Profile(circle(0, 0, 0.05)), plane=skew, op=Operation.CUT))[:3] == (0.0, 0.6, 0.8)
+    assert cut_groups([up, feat(Profile(circle(0, 0, 0.05)), plane=skew, op=Operation.CUT)]) == [[0], [1]]
+    plate = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)))
+    out = cuts_as_drawn(Program((plate, up, near)))  # one pocket sketch, over the first one's span
+    assert _ops(out) == [Operation.NEW, Operation.CUT] and len(out.features[1].sketch.profiles) == 2
