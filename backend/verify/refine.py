@@ -199,10 +199,11 @@ def pick_keeping_volume(
 
 # With exact volumes (a closed, clean input) the surface distance is not the only judge: when candidates
 # beyond the tie lie within this factor of the lowest distance, the window's (at most
-# ``VOLUME_WINDOW_CHECKS`` solids, lowest first) have their volume overlap measured, and when one overlaps better than every tied one by more than ``VOLUME_WINDOW_GAIN``, the equally faithful set
-# is the window's candidates that overlap as well as it (within ``REFINE_MAX_IOU_LOSS``): a surface
-# distance can favour a solid missing a tenth of the volume. (With ``VOLUME_WINDOW_CHECKS`` or more tied
-# solids, or losses so small that the tie's absolute tolerance exceeds the window, nothing changes.)
+# ``VOLUME_WINDOW_CHECKS`` solids, lowest first) have their volume overlap measured, and when one overlaps
+# better than every tied one by more than ``VOLUME_WINDOW_GAIN``, the equally faithful set is the window's
+# candidates that overlap as well as it (within ``REFINE_MAX_IOU_LOSS``): a surface distance can favour a
+# solid missing a tenth of the volume. (With ``VOLUME_WINDOW_CHECKS`` or more tied solids, or losses so
+# small that the tie's absolute tolerance exceeds the window, nothing changes.)
 VOLUME_WINDOW, VOLUME_WINDOW_CHECKS, VOLUME_WINDOW_GAIN = 1.5, 8, 0.01
 
 

@@ -13,7 +13,7 @@ def _item(source, loss, curves, overlap, chosen=False, features=1):
     return {
         "source": source,
         "loss": loss,
-        "complexity": [curves, -features],
+        "complexity": [curves, -features, features],  # rank.complexity: curves, -operations, features
         "features": features,
         "overlap": overlap,
         "chosen": chosen,
