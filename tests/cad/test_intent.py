@@ -201,3 +201,13 @@ def test_cuts_group_on_one_line_either_way_and_spans_within_the_fitting_toleranc
     plate = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)))
     out = cuts_as_drawn(Program((plate, up, near)))  # one pocket sketch, over the first one's span
     assert _ops(out) == [Operation.NEW, Operation.CUT] and len(out.features[1].sketch.profiles) == 2
+
+
+def test_overlapping_holes_cut_through_one_depth_are_one_sketch_of_the_same_solid():
+    plate = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)))
+    a = feat(Profile(circle(-0.05, 0, 0.1)), op=Operation.CUT)
+    b = feat(Profile(circle(0.05, 0, 0.1)), op=Operation.CUT)  # overlaps a: one sketch unites them
+    program = Program((plate, a, b))
+    out = cuts_as_drawn(program)
+    assert _ops(out) == [Operation.NEW, Operation.CUT] and len(out.features[1].sketch.profiles) == 2
+    assert abs(program_to_mesh(out).volume - program_to_mesh(program).volume) < 1e-6
