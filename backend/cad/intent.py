@@ -58,12 +58,19 @@ class _Track:
     hi: float
 
 
-def _axis(f: Extrude) -> int | None:
+def _signed_axis(f: Extrude) -> tuple[int, float] | None:
+    """(axis, ±1) when the feature's plane normal is an axis either way, else None."""
     n = f.sketch.plane.normal
     for a in range(3):
-        if n[a] == 1.0 and all(n[b] == 0.0 for b in range(3) if b != a):
-            return a
+        if abs(n[a]) == 1.0 and all(n[b] == 0.0 for b in range(3) if b != a):
+            return a, n[a]
     return None
+
+
+def _axis(f: Extrude) -> int | None:
+    """The axis of a feature whose plane normal is that axis, pointing up (the canonical form's)."""
+    signed = _signed_axis(f)
+    return signed[0] if signed is not None and signed[1] > 0 else None
 
 
 def _span(f: Extrude, axis: int) -> tuple[float, float]:
@@ -309,13 +316,12 @@ def islands_as_features(program: Program) -> Program | None:
 
 def _axis_line(f: Extrude) -> tuple[int, tuple[float, float]] | None:
     """(axis, span along it) of a feature sketched on a plane whose normal is an axis either way, or None."""
-    n = f.sketch.plane.normal
-    for a in range(3):
-        if abs(n[a]) == 1.0 and all(n[b] == 0.0 for b in range(3) if b != a):
-            lo, hi = f.extent.interval()
-            ends = sorted(f.sketch.plane.origin[a] + t * n[a] for t in (lo, hi))
-            return a, (ends[0], ends[1])
-    return None
+    signed = _signed_axis(f)
+    if signed is None:
+        return None
+    a, sign = signed
+    ends = sorted(f.sketch.plane.origin[a] + t * sign for t in f.extent.interval())
+    return a, (ends[0], ends[1])
 
 
 def _cut_runs(features: tuple[Extrude, ...]) -> list[list[int]]:

@@ -11,9 +11,9 @@ rebuilt, measured against the input and ranked by one rule (``rank.choose``):
     noise; then the earlier candidate (the model's come first). The equally faithful candidates are also
     offered written with their holes and notches as cuts, the cuts through one depth as one, and their
     different islands as features of their own (``candidates.with_intent_rewrites``, ``cad.intent``).
-    Fidelity is tested twice: a tied candidate
-    whose volume overlap with the input is visibly lower than another tied one's is passed over, and
-    none is chosen without its overlap measured; with exact volumes, a candidate a little further in
+    Fidelity is tested twice: a tied candidate whose volume overlap with the input is visibly lower than
+    another tied one's is passed over, and none is chosen without its overlap measured (once a solid:
+    ``refine.solid_key``); with exact volumes, a candidate a little further in
     distance (``refine.VOLUME_WINDOW``) that overlaps visibly better than every tied one makes the
     equally faithful set those that overlap as well as it (``refine.pick_keeping_volume``).
 

@@ -160,9 +160,8 @@ def with_intent_rewrites(
 def written_as_designed(best: Candidate, target: Callable[[trimesh.Trimesh], float]) -> Candidate:
     """The chosen (and refined) candidate, or the first of its ``intent_rewrites`` that the ranking rule
     prefers (``rank.complexity``: fewer curves; for as many, more operations, then fewer features). The
-    solid is the same, so
-    fidelity is too. Refinement can make loops that differed by more than the matching tolerance before
-    (a bore fitted in two slabs) the same, so this runs after it."""
+    solid is the same, so fidelity is too. Refinement can make loops that differed by more than the
+    matching tolerance before (a bore fitted in two slabs) the same, so this runs after it."""
     programs = sorted(intent_rewrites(best.program), key=complexity)
     if not programs or complexity(programs[0]) >= best.complexity:
         return best

@@ -167,30 +167,34 @@ def pick_keeping_volume(
     if volume_truth is None and len(equal) == 1:  # no exact volume to widen with: no occupancy grid needed
         return equal[0]
     reference = volume_reference(geometry, volume_truth)
+    keys: dict[int, tuple[float, ...]] = {}
     overlap: dict[tuple[float, ...], float] = {}
 
+    def key(c: Candidate) -> tuple[float, ...]:
+        if id(c) not in keys:
+            keys[id(c)] = solid_key(c)
+        return keys[id(c)]
+
     def measured(c: Candidate) -> float:
-        key = solid_key(c)
-        if key not in overlap:
-            overlap[key] = reference(c.program)
-        return overlap[key]
+        if key(c) not in overlap:
+            overlap[key(c)] = reference(c.program)
+        return overlap[key(c)]
 
     if reference is not None and reference.exact:
-        equal = _by_exact_volume(candidates, equal, measured, REFINE_MAX_IOU_LOSS * volume_slack)
+        equal = _by_exact_volume(candidates, equal, key, measured, REFINE_MAX_IOU_LOSS * volume_slack)
     if len(equal) == 1:
         return equal[0]
     order = ranked(equal, lambda c: c.rank_cd, lambda c: c.program, RANK_NOISE)
     if reference is None:
         return order[0]
     allowed = (REFINE_MAX_IOU_LOSS if reference.exact else REFINE_MAX_VOXEL_LOSS) * volume_slack
-    keys = {id(c): solid_key(c) for c in equal}
-    first_solids = list(dict.fromkeys(keys[id(c)] for c in order))[:MAX_VOLUME_CHECKS]
-    for c in [*(c for c in order if keys[id(c)] in first_solids), min(equal, key=lambda c: c.rank_cd)]:
+    first_solids = list(dict.fromkeys(key(c) for c in order))[:MAX_VOLUME_CHECKS]
+    for c in [*(c for c in order if key(c) in first_solids), min(equal, key=lambda c: c.rank_cd)]:
         measured(c)
-    solids = set(keys.values())
+    solids = {key(c) for c in equal}
     top = max(overlap[k] for k in solids & overlap.keys())
     for c in order:  # an unmeasured solid is measured (up to the cap), never presumed faithful
-        if keys[id(c)] not in overlap and len(solids & overlap.keys()) >= MAX_VOLUME_CHECKS_TOTAL:
+        if key(c) not in overlap and len(solids & overlap.keys()) >= MAX_VOLUME_CHECKS_TOTAL:
             continue
         if measured(c) >= top - allowed:
             return c
@@ -210,19 +214,20 @@ VOLUME_WINDOW, VOLUME_WINDOW_CHECKS, VOLUME_WINDOW_GAIN = 1.5, 8, 0.01
 def _by_exact_volume(
     candidates: list[Candidate],
     equal: list[Candidate],
+    key: Callable[[Candidate], tuple[float, ...]],
     measured: Callable[[Candidate], float],
     allowed: float,
 ) -> list[Candidate]:
     """The equally faithful set once exact volume overlap is asked (see ``VOLUME_WINDOW``; the window counts
-    distinct solids, ``solid_key``, so rewrites of one solid do not fill it)."""
+    distinct solids, ``key``: ``solid_key`` computed once a candidate, so rewrites of one solid do not fill
+    it)."""
     lowest = min(c.rank_cd for c in candidates)
     near = sorted((c for c in candidates if c.rank_cd <= lowest * VOLUME_WINDOW), key=lambda c: c.rank_cd)
-    keys = {id(c): solid_key(c) for c in near}
-    solids = list(dict.fromkeys(keys[id(c)] for c in near))[:VOLUME_WINDOW_CHECKS]
-    tied_solids = {keys[id(c)] for c in equal if id(c) in keys}
+    solids = list(dict.fromkeys(key(c) for c in near))[:VOLUME_WINDOW_CHECKS]
+    tied_solids = {key(c) for c in equal if c.rank_cd <= lowest * VOLUME_WINDOW}
     if all(k in tied_solids for k in solids):
         return equal
-    window = [c for c in near if keys[id(c)] in solids]
+    window = [c for c in near if key(c) in solids]
     ids = {id(c) for c in equal}
     tied_best = max(measured(c) for c in window if id(c) in ids)  # the lowest-loss one at least
     best = max(measured(c) for c in window)
