@@ -9,7 +9,7 @@ import trimesh
 
 from backend.cad.program import Extent, ExtentKind, Extrude, Line, Loop, Plane, Profile, Program, Sketch
 from backend.geometry.solid import GeometryError, build_manifold, program_scale, program_to_mesh
-from backend.verify.rank import Candidate, complexity, tied
+from backend.verify.rank import Candidate, complexity, lowest_by_source, tied
 
 log = logging.getLogger(__name__)
 
@@ -182,8 +182,11 @@ def with_derived_candidates(
     from backend.verify.prune import with_pruned
     from backend.verify.reference import IouScorer
     from backend.verify.residual import with_residual_features
+    from backend.verify.trim import with_outline_trims
 
     completed = with_residual_features(candidates, volume_truth, target, SOURCE_SECTION)
+    bases = [*lowest_by_source(candidates), *completed[len(candidates) :]]  # residual programs appended
+    completed = with_outline_trims(completed, volume_truth, target, bases, SOURCE_SECTION)
     if volume_truth is not None:  # a removal's volume can be checked (not on a scan or a point cloud)
         completed = with_pruned(completed, target, IouScorer(volume_truth))
     return with_intent_rewrites(completed, target)

@@ -110,6 +110,15 @@ class Candidate:
         return complexity(self.program)
 
 
+def lowest_by_source(candidates: Sequence[Candidate]) -> list[Candidate]:
+    """The lowest-loss candidate of each source (the model's, the sections'), in the order of their
+    losses."""
+    bases: dict[str, Candidate] = {}
+    for c in sorted(candidates, key=lambda c: c.rank_cd):
+        bases.setdefault(c.source, c)
+    return list(bases.values())
+
+
 def pick_best(candidates: Sequence[Candidate]) -> Candidate:
     """The pipeline's choice: ``choose`` with the ranking Chamfer distance as the loss (its noise:
     ``RANK_NOISE``)."""

@@ -27,7 +27,7 @@ from backend.cad.intent import MATCH_TOLERANCE
 from backend.cad.program import ExtentKind, Extrude, Operation, Program
 from backend.geometry.convert import NotManifoldError, manifold_to_trimesh, trimesh_to_manifold
 from backend.geometry.solid import GeometryError, build_manifold, program_to_mesh
-from backend.verify.rank import Candidate
+from backend.verify.rank import Candidate, lowest_by_source
 
 log = logging.getLogger(__name__)
 
@@ -142,11 +142,8 @@ def with_residual_features(
         reference = trimesh_to_manifold(volume_truth)
     except NotManifoldError:
         return list(candidates)
-    bases = {}  # the lowest-loss candidate of each source: the model's structure is completed too
-    for c in sorted(candidates, key=lambda c: c.rank_cd):
-        bases.setdefault(c.source, c)
     out = list(candidates)
-    for base in bases.values():
+    for base in lowest_by_source(candidates):  # the model's structure is completed too
         try:
             program = residual_program(base.program, reference)
             if program is None:

@@ -1,0 +1,137 @@
+"""Outline trims: cut what a candidate has outside the input's outline seen along an axis.
+
+A candidate built one axis at a time keeps material that the part has nowhere along a line across
+another axis: an ear's square corners where the part rounds them, the hole through a stack of ears, a
+bar's ends cut at a slant seen from the side. Seen along an axis, that material lies outside the input's
+silhouette (its triangles projected on the axis plane, ``silhouette``), so a cut through the part along
+that axis, of the region where the candidate's silhouette exceeds the input's, removes it and never the
+input's material: the cut a person makes when they trim a part to its outline seen from one side.
+
+Per axis the region (opened by ``OPEN_WIDTH``, sharp corners kept, so that the slivers between two
+tessellations of one curve go) is fitted like a section (lines, arcs and circles, ``sections``) and
+becomes one cut through the part's extent on that axis, when it removes at least ``MIN_TRIM_SHARE`` of
+the input's volume; the trimmed program is offered when it overlaps the input's volume better by
+``MIN_IOU_GAIN``, and the verifier judges it like any other candidate (it adds curves, so it wins only on
+fidelity).
+
+Only for inputs with exact volumes (a closed, clean mesh; a scan's outline is its noise's), and only for
+the lowest-loss candidate of each source and the residual programs completed from them
+(``verify.residual``), when it still misses ``residual.MIN_MISS`` of the input's volume.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+import manifold3d
+import numpy as np
+import shapely
+import trimesh
+
+from backend.cad.program import Operation, Program
+from backend.geometry.convert import NotManifoldError, trimesh_to_manifold
+from backend.geometry.solid import GeometryError, build_manifold, program_to_mesh
+from backend.sections.candidates import SKETCH_COLUMNS, extrusion_feature, fitted_profiles
+from backend.verify.rank import Candidate
+from backend.verify.residual import MIN_IOU_GAIN, MIN_MISS
+
+log = logging.getLogger(__name__)
+
+OPEN_WIDTH = 0.004  # normalised units: parts of a trim region thinner than twice this are slivers
+MIN_TRIM_SHARE = 0.002  # a trim must remove this share of the input's volume
+MIN_PIECE_AREA = 1e-4  # normalised units²: smaller pieces of a trim region are dropped
+FACE_COS = 1e-6  # faces whose normal is this close to perpendicular to the axis project to nothing
+
+
+def silhouette(mesh: trimesh.Trimesh, axis: int):
+    """The mesh seen along ``axis``: the union of its triangles projected on the axis plane, in sketch
+    coordinates (``sections.candidates.SKETCH_COLUMNS``), as shapely geometry."""
+    keep = np.abs(np.asarray(mesh.face_normals)[:, axis]) > FACE_COS
+    triangles = np.asarray(mesh.triangles)[keep][:, :, list(SKETCH_COLUMNS[axis])]
+    return shapely.union_all(shapely.polygons(triangles))
+
+
+def _opened(geom):
+    """``geom`` without the parts thinner than ``2 * OPEN_WIDTH``, its corners kept sharp, and without
+    pieces under ``MIN_PIECE_AREA``."""
+    opened = geom.buffer(-OPEN_WIDTH, join_style="mitre").buffer(OPEN_WIDTH, join_style="mitre")
+    pieces = [p for p in getattr(opened, "geoms", [opened]) if p.area >= MIN_PIECE_AREA]
+    return shapely.union_all(pieces) if pieces else None
+
+
+class OutlineTrimmer:
+    """Trims candidates to one input's outlines (computed once an axis)."""
+
+    def __init__(self, truth: trimesh.Trimesh, reference: manifold3d.Manifold) -> None:
+        self.truth, self.reference = truth, reference
+        self.bounds = np.asarray(truth.bounds, dtype=float)
+        self._outlines: dict[int, object] = {}
+
+    def outline(self, axis: int):
+        if axis not in self._outlines:
+            self._outlines[axis] = silhouette(self.truth, axis)
+        return self._outlines[axis]
+
+    def trimmed(self, program: Program, mesh: trimesh.Trimesh) -> Program | None:
+        """``program`` with a cut through the part on each axis where it has material outside the input's
+        outline (module doc); None when it is close already or no trim pays."""
+        solid = build_manifold(program)
+        volume = self.reference.volume()
+        lacking, extra = self.reference - solid, solid - self.reference
+        if lacking.volume() + extra.volume() < MIN_MISS * volume:
+            return None
+        cuts = []
+        lo, hi = self.bounds
+        for axis in range(3):
+            region = _opened(silhouette(mesh, axis).difference(self.outline(axis)))
+            if region is None:
+                continue
+            profiles = fitted_profiles(region, quantize=False)
+            if not profiles:
+                continue
+            cut = extrusion_feature(profiles, axis, float(lo[axis]), float(hi[axis]), Operation.CUT, False)
+            prism = build_manifold(Program((replace(cut, operation=Operation.NEW),)))
+            if solid.volume() - (solid - prism).volume() >= MIN_TRIM_SHARE * volume:
+                cuts.append(cut)
+        if not cuts:
+            return None
+        trimmed = Program(program.features + tuple(cuts))
+        before = _iou(solid, self.reference)
+        return trimmed if _iou(build_manifold(trimmed), self.reference) >= before + MIN_IOU_GAIN else None
+
+
+def _iou(a: manifold3d.Manifold, b: manifold3d.Manifold) -> float:
+    inter = (a ^ b).volume()
+    union = a.volume() + b.volume() - inter
+    return inter / union if union > 0 else 0.0
+
+
+def with_outline_trims(
+    candidates: Sequence[Candidate],
+    volume_truth: trimesh.Trimesh | None,
+    target: Callable[[trimesh.Trimesh], float],
+    bases: Sequence[Candidate],
+    source: str,
+) -> list[Candidate]:
+    """The candidates and the trimmed programs (``OutlineTrimmer.trimmed``) of ``bases`` as candidates of
+    ``source`` (the geometry wrote the cuts). Nothing without exact volumes (``volume_truth`` None)."""
+    if volume_truth is None or not bases:
+        return list(candidates)
+    try:
+        trimmer = OutlineTrimmer(volume_truth, trimesh_to_manifold(volume_truth))
+    except NotManifoldError:
+        return list(candidates)
+    out = list(candidates)
+    for base in bases:
+        try:
+            program = trimmer.trimmed(base.program, base.mesh)
+            if program is None:
+                continue
+            mesh = program_to_mesh(program)
+        except (GeometryError, ValueError, shapely.errors.GEOSException) as exc:
+            log.debug("outline trim failed: %s", exc)
+            continue
+        out.append(Candidate(program, source, mesh, target(mesh)))
+    return out
