@@ -10,13 +10,14 @@ input's material: the cut a person makes when they trim a part to its outline se
 Per axis the region (opened by ``OPEN_WIDTH``, sharp corners kept, so that the slivers between two
 tessellations of one curve go) is fitted like a section (lines, arcs and circles, ``sections``) and
 becomes one cut through the part's extent on that axis, when it removes at least ``MIN_TRIM_SHARE`` of
-the input's volume; the trimmed program is offered when it overlaps the input's volume better by
-``MIN_IOU_GAIN``, and the verifier judges it like any other candidate (it adds curves, so it wins only on
-fidelity).
+the input's volume. The trims are tried on the lowest-loss candidate of each source and on the residual
+programs completed from them (``verify.residual``), when it still misses ``residual.MIN_MISS`` of the
+input's volume; a trimmed program is offered when it overlaps the input's volume better than its base
+by ``MIN_IOU_GAIN`` and at least as well as every one of those programs (a weaker base cut to the
+outline, a round plate trimmed square, does not pass for the better base), and the verifier judges it
+like any other candidate (it adds curves, so it wins only on fidelity).
 
-Only for inputs with exact volumes (a closed, clean mesh; a scan's outline is its noise's), and only for
-the lowest-loss candidate of each source and the residual programs completed from them
-(``verify.residual``), when it still misses ``residual.MIN_MISS`` of the input's volume.
+Only for inputs with exact volumes (a closed, clean mesh; a scan's outline is its noise's).
 """
 
 from __future__ import annotations
@@ -74,9 +75,15 @@ class OutlineTrimmer:
             self._outlines[axis] = silhouette(self.truth, axis)
         return self._outlines[axis]
 
-    def trimmed(self, program: Program, mesh: trimesh.Trimesh) -> Program | None:
+    def overlap(self, program: Program) -> float:
+        """The program's volume IoU with the input."""
+        return _iou(build_manifold(program), self.reference)
+
+    def trimmed(self, program: Program, mesh: trimesh.Trimesh, floor: float = 0.0) -> Program | None:
         """``program`` with a cut through the part on each axis where it has material outside the input's
-        outline (module doc); None when it is close already or no trim pays."""
+        outline (module doc); None when it is close already or no trim pays: the trimmed program must
+        overlap the input better than ``program`` by ``MIN_IOU_GAIN``, and at least as well as ``floor``
+        (the best overlap among the programs offered for trimming)."""
         solid = build_manifold(program)
         volume = self.reference.volume()
         lacking, extra = self.reference - solid, solid - self.reference
@@ -98,8 +105,8 @@ class OutlineTrimmer:
         if not cuts:
             return None
         trimmed = Program(program.features + tuple(cuts))
-        before = _iou(solid, self.reference)
-        return trimmed if _iou(build_manifold(trimmed), self.reference) >= before + MIN_IOU_GAIN else None
+        needed = max(_iou(solid, self.reference) + MIN_IOU_GAIN, floor)
+        return trimmed if self.overlap(trimmed) >= needed else None
 
 
 def _iou(a: manifold3d.Manifold, b: manifold3d.Manifold) -> float:
@@ -116,17 +123,23 @@ def with_outline_trims(
     source: str,
 ) -> list[Candidate]:
     """The candidates and the trimmed programs (``OutlineTrimmer.trimmed``) of ``bases`` as candidates of
-    ``source`` (the geometry wrote the cuts). Nothing without exact volumes (``volume_truth`` None)."""
+    ``source`` (the geometry wrote the cuts), each only when it overlaps the input's volume at least as
+    well as every base (a weaker base cut to the outline does not pass for the better one). Nothing
+    without exact volumes (``volume_truth`` None)."""
     if volume_truth is None or not bases:
         return list(candidates)
     try:
         trimmer = OutlineTrimmer(volume_truth, trimesh_to_manifold(volume_truth))
     except NotManifoldError:
         return list(candidates)
+    try:
+        floor = max(trimmer.overlap(base.program) for base in bases)
+    except GeometryError:
+        return list(candidates)
     out = list(candidates)
     for base in bases:
         try:
-            program = trimmer.trimmed(base.program, base.mesh)
+            program = trimmer.trimmed(base.program, base.mesh, floor)
             if program is None:
                 continue
             mesh = program_to_mesh(program)
