@@ -47,9 +47,10 @@ FACE_COS = 1e-6  # faces whose normal is this close to perpendicular to the axis
 
 
 def silhouette(mesh: trimesh.Trimesh, axis: int):
-    """The mesh seen along ``axis``: the union of its triangles projected on the axis plane, in sketch
+    """The closed mesh seen along ``axis``: the union of its triangles facing up the axis projected on the
+    axis plane (every line along the axis through the solid enters it through one), in sketch
     coordinates (``sections.candidates.SKETCH_COLUMNS``), as shapely geometry."""
-    keep = np.abs(np.asarray(mesh.face_normals)[:, axis]) > FACE_COS
+    keep = np.asarray(mesh.face_normals)[:, axis] > FACE_COS
     triangles = np.asarray(mesh.triangles)[keep][:, :, list(SKETCH_COLUMNS[axis])]
     return shapely.union_all(shapely.polygons(triangles))
 
@@ -69,6 +70,7 @@ class OutlineTrimmer:
         self.truth, self.reference = truth, reference
         self.bounds = np.asarray(truth.bounds, dtype=float)
         self._outlines: dict[int, object] = {}
+        self._overlaps: dict[Program, tuple[float, float]] = {}  # program -> (IoU, what it misses)
 
     def outline(self, axis: int):
         if axis not in self._outlines:
@@ -76,19 +78,27 @@ class OutlineTrimmer:
         return self._outlines[axis]
 
     def overlap(self, program: Program) -> float:
-        """The program's volume IoU with the input."""
-        return _iou(build_manifold(program), self.reference)
+        """The program's volume IoU with the input (measured once a program)."""
+        return self._measured(program)[0]
+
+    def _measured(self, program: Program) -> tuple[float, float]:
+        """(IoU, the volume it lacks or has too much of as a share of the input's) of ``program``."""
+        if program not in self._overlaps:
+            solid, volume = build_manifold(program), self.reference.volume()
+            inter = (solid ^ self.reference).volume()
+            union = solid.volume() + volume - inter
+            self._overlaps[program] = (inter / union if union > 0 else 0.0, (union - inter) / volume)
+        return self._overlaps[program]
 
     def trimmed(self, program: Program, mesh: trimesh.Trimesh, floor: float = 0.0) -> Program | None:
         """``program`` with a cut through the part on each axis where it has material outside the input's
         outline (module doc); None when it is close already or no trim pays: the trimmed program must
         overlap the input better than ``program`` by ``MIN_IOU_GAIN``, and at least as well as ``floor``
         (the best overlap among the programs offered for trimming)."""
-        solid = build_manifold(program)
-        volume = self.reference.volume()
-        lacking, extra = self.reference - solid, solid - self.reference
-        if lacking.volume() + extra.volume() < MIN_MISS * volume:
+        iou, missed = self._measured(program)
+        if missed < MIN_MISS:
             return None
+        solid, volume = build_manifold(program), self.reference.volume()
         cuts = []
         lo, hi = self.bounds
         for axis in range(3):
@@ -105,14 +115,7 @@ class OutlineTrimmer:
         if not cuts:
             return None
         trimmed = Program(program.features + tuple(cuts))
-        needed = max(_iou(solid, self.reference) + MIN_IOU_GAIN, floor)
-        return trimmed if self.overlap(trimmed) >= needed else None
-
-
-def _iou(a: manifold3d.Manifold, b: manifold3d.Manifold) -> float:
-    inter = (a ^ b).volume()
-    union = a.volume() + b.volume() - inter
-    return inter / union if union > 0 else 0.0
+        return trimmed if self.overlap(trimmed) >= max(iou + MIN_IOU_GAIN, floor) else None
 
 
 def with_outline_trims(
