@@ -29,7 +29,8 @@ slabs), which the rewrite before it could not match.
 Modules: ``target`` (what candidates are measured against), ``rank`` (the rule, ``Candidate``),
 ``candidates`` (rebuild and score programs; section and bounding-box candidates), ``snap`` (a model
 program's extents and loops moved onto the mesh's levels and sections, strictly and loosely),
-``residual`` (the best candidate of each source completed with features on other axes), ``prune`` (the
+``residual`` (the best candidate of each source completed with features on other axes), ``trim`` (the
+same, and the residual programs, cut to the input's outlines seen along each axis), ``prune`` (the
 best few of each source without the features they do not need), ``refine``
 (coordinate search and the keeps-volume guard), ``reference`` (IoU scoring of programs; the reference row).
 """

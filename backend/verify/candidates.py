@@ -175,10 +175,12 @@ def with_derived_candidates(
     target: Callable[[trimesh.Trimesh], float],
 ) -> list[Candidate]:
     """The scored candidates and what the geometry derives from them: the best of each source completed
-    with residual features on other axes (``verify.residual``; section source), the best few of each
-    source without the features they do not need (``verify.prune``; with exact volumes only: on a scan
-    or a point cloud the surface distance cannot tell a stray feature from a wall whose inside it does
-    not see), then the equally faithful ones written as a designer would (``with_intent_rewrites``)."""
+    with residual features on other axes (``verify.residual``; section source), those and the completed
+    programs cut to the input's outlines seen along each axis (``verify.trim``; section source), the best
+    few of each source without the features they do not need (``verify.prune``; with exact volumes only:
+    on a scan or a point cloud the surface distance cannot tell a stray feature from a wall whose inside
+    it does not see), then the equally faithful ones written as a designer would
+    (``with_intent_rewrites``)."""
     from backend.verify.prune import with_pruned
     from backend.verify.reference import IouScorer
     from backend.verify.residual import with_residual_features
