@@ -438,8 +438,7 @@ class Reconstructor:
 
         candidates, failed = score_programs(programs, target, on_candidate)
         truth = prep.volume_truth if sections else None  # no residual features without the section route
-        geometry = prep.geometry if sections else None
-        candidates = with_derived_candidates(candidates, truth, target, geometry)  # other axes; cuts; islands
+        candidates = with_derived_candidates(candidates, truth, target)  # other axes; holes as cuts, islands
         stats.failed_rebuild += sum(k < n_raw for k, _, _ in failed)  # the model's own programs
         stats.failed_snapped += sum(n_raw <= k < n_model for k, _, _ in failed)
         if not candidates:

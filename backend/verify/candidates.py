@@ -173,12 +173,10 @@ def with_derived_candidates(
     candidates: Sequence[Candidate],
     volume_truth: trimesh.Trimesh | None,
     target: Callable[[trimesh.Trimesh], float],
-    geometry: trimesh.Trimesh | trimesh.PointCloud | None = None,
 ) -> list[Candidate]:
     """The scored candidates and what the geometry derives from them: the best of each source completed
     with residual features on other axes (``verify.residual``; section source), those and the completed
-    programs cut to the input's outlines seen along each axis (``verify.trim``; section source; the
-    outline of ``volume_truth``, or else of the prepared ``geometry``, a scan's), the best
+    programs cut to the input's outlines seen along each axis (``verify.trim``; section source), the best
     few of each source without the features they do not need (``verify.prune``; with exact volumes only:
     on a scan or a point cloud the surface distance cannot tell a stray feature from a wall whose inside
     it does not see), then the equally faithful ones written as a designer would
@@ -190,7 +188,7 @@ def with_derived_candidates(
 
     completed = with_residual_features(candidates, volume_truth, target, SOURCE_SECTION)
     bases = [*lowest_by_source(candidates), *completed[len(candidates) :]]  # residual programs appended
-    completed = with_outline_trims(completed, geometry, volume_truth, target, bases, SOURCE_SECTION)
+    completed = with_outline_trims(completed, volume_truth, target, bases, SOURCE_SECTION)
     if volume_truth is not None:  # a removal's volume can be checked (not on a scan or a point cloud)
         completed = with_pruned(completed, target, IouScorer(volume_truth))
     return with_intent_rewrites(completed, target)

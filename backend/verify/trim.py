@@ -26,34 +26,31 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+import manifold3d
 import numpy as np
 import shapely
 import trimesh
 
 from backend.cad.program import Operation, Program
+from backend.geometry.convert import NotManifoldError, trimesh_to_manifold
 from backend.geometry.solid import GeometryError, build_manifold, program_to_mesh
 from backend.sections.candidates import SKETCH_COLUMNS, extrusion_feature, fitted_profiles
 from backend.verify.rank import Candidate
-from backend.verify.reference import IouScorer
-from backend.verify.refine import volume_reference
 from backend.verify.residual import MIN_IOU_GAIN, MIN_MISS
 
 log = logging.getLogger(__name__)
 
 OPEN_WIDTH = 0.004  # normalised units: parts of a trim region thinner than twice this are slivers
 MIN_TRIM_SHARE = 0.002  # a trim must remove this share of the input's volume
-VOXEL_IOU_GAIN = 0.01  # the gain asked against voxel occupancy (a scan), coarser than exact volumes
 MIN_PIECE_AREA = 1e-4  # normalised units²: smaller pieces of a trim region are dropped
 FACE_COS = 1e-6  # faces whose normal is this close to perpendicular to the axis project to nothing
 
 
-def silhouette(mesh: trimesh.Trimesh, axis: int, closed: bool = True):
-    """The mesh seen along ``axis``: the union of its triangles projected on the axis plane, in sketch
-    coordinates (``sections.candidates.SKETCH_COLUMNS``), as shapely geometry. Of a ``closed`` mesh only
-    the triangles facing up the axis (every line along the axis through the solid enters it through one);
-    of an open one (a scan with holes) all."""
-    normal = np.asarray(mesh.face_normals)[:, axis]
-    keep = normal > FACE_COS if closed else np.abs(normal) > FACE_COS
+def silhouette(mesh: trimesh.Trimesh, axis: int):
+    """The closed mesh seen along ``axis``: the union of its triangles facing up the axis projected on the
+    axis plane (every line along the axis through the solid enters it through one), in sketch
+    coordinates (``sections.candidates.SKETCH_COLUMNS``), as shapely geometry."""
+    keep = np.asarray(mesh.face_normals)[:, axis] > FACE_COS
     triangles = np.asarray(mesh.triangles)[keep][:, :, list(SKETCH_COLUMNS[axis])]
     return shapely.union_all(shapely.polygons(triangles))
 
@@ -67,19 +64,17 @@ def _opened(geom):
 
 
 class OutlineTrimmer:
-    """Trims candidates to one input's outlines (computed once an axis). ``scorer``: the input's volume,
-    exact (a closed, clean mesh) or voxel occupancy (a scan: ``refine.volume_reference``)."""
+    """Trims candidates to one input's outlines (computed once an axis)."""
 
-    def __init__(self, truth: trimesh.Trimesh, scorer: IouScorer) -> None:
-        self.truth, self.scorer = truth, scorer
+    def __init__(self, truth: trimesh.Trimesh, reference: manifold3d.Manifold) -> None:
+        self.truth, self.reference = truth, reference
         self.bounds = np.asarray(truth.bounds, dtype=float)
-        self.gain = MIN_IOU_GAIN if scorer.exact else VOXEL_IOU_GAIN
         self._outlines: dict[int, object] = {}
         self._overlaps: dict[Program, tuple[float, float]] = {}  # program -> (IoU, what it misses)
 
     def outline(self, axis: int):
         if axis not in self._outlines:
-            self._outlines[axis] = silhouette(self.truth, axis, closed=self.scorer.exact)
+            self._outlines[axis] = silhouette(self.truth, axis)
         return self._outlines[axis]
 
     def overlap(self, program: Program) -> float:
@@ -87,18 +82,12 @@ class OutlineTrimmer:
         return self._measured(program)[0]
 
     def _measured(self, program: Program) -> tuple[float, float]:
-        """(IoU, the volume it lacks or has too much of as a share of the input's; of the union, by voxels)
-        of ``program``."""
+        """(IoU, the volume it lacks or has too much of as a share of the input's) of ``program``."""
         if program not in self._overlaps:
-            solid = build_manifold(program)
-            if self.scorer.exact:
-                reference, volume = self.scorer.target, self.scorer.volume
-                inter = (solid ^ reference).volume()
-                union = solid.volume() + volume - inter
-                self._overlaps[program] = (inter / union if union > 0 else 0.0, (union - inter) / volume)
-            else:
-                iou = self.scorer.iou(solid)
-                self._overlaps[program] = (iou, 1.0 - iou)
+            solid, volume = build_manifold(program), self.reference.volume()
+            inter = (solid ^ self.reference).volume()
+            union = solid.volume() + volume - inter
+            self._overlaps[program] = (inter / union if union > 0 else 0.0, (union - inter) / volume)
         return self._overlaps[program]
 
     def trimmed(self, program: Program, mesh: trimesh.Trimesh, floor: float = 0.0) -> Program | None:
@@ -109,8 +98,7 @@ class OutlineTrimmer:
         iou, missed = self._measured(program)
         if missed < MIN_MISS:
             return None
-        solid = build_manifold(program)
-        volume = self.scorer.volume if self.scorer.exact else solid.volume()
+        solid, volume = build_manifold(program), self.reference.volume()
         cuts = []
         lo, hi = self.bounds
         for axis in range(3):
@@ -127,12 +115,11 @@ class OutlineTrimmer:
         if not cuts:
             return None
         trimmed = Program(program.features + tuple(cuts))
-        return trimmed if self.overlap(trimmed) >= max(iou + self.gain, floor) else None
+        return trimmed if self.overlap(trimmed) >= max(iou + MIN_IOU_GAIN, floor) else None
 
 
 def with_outline_trims(
     candidates: Sequence[Candidate],
-    geometry: trimesh.Trimesh | trimesh.PointCloud | None,
     volume_truth: trimesh.Trimesh | None,
     target: Callable[[trimesh.Trimesh], float],
     bases: Sequence[Candidate],
@@ -140,16 +127,14 @@ def with_outline_trims(
 ) -> list[Candidate]:
     """The candidates and the trimmed programs (``OutlineTrimmer.trimmed``) of ``bases`` as candidates of
     ``source`` (the geometry wrote the cuts), each only when it overlaps the input's volume at least as
-    well as every base (a weaker base cut to the outline does not pass for the better one). The outline
-    and the volume are ``volume_truth``'s (exact) or else the prepared ``geometry``'s, a scan's, by voxel
-    occupancy; a point cloud (no faces, no outline) gets none."""
-    outline_mesh = volume_truth if volume_truth is not None else geometry
-    if not isinstance(outline_mesh, trimesh.Trimesh) or not bases:
+    well as every base (a weaker base cut to the outline does not pass for the better one). Nothing
+    without exact volumes (``volume_truth`` None)."""
+    if volume_truth is None or not bases:
         return list(candidates)
-    scorer = volume_reference(geometry, volume_truth)
-    if scorer is None or (volume_truth is not None and not scorer.exact):
+    try:
+        trimmer = OutlineTrimmer(volume_truth, trimesh_to_manifold(volume_truth))
+    except NotManifoldError:
         return list(candidates)
-    trimmer = OutlineTrimmer(outline_mesh, scorer)
     try:
         floor = max(trimmer.overlap(base.program) for base in bases)
     except GeometryError:
