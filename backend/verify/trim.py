@@ -4,20 +4,25 @@ A candidate built one axis at a time keeps material that the part has nowhere al
 another axis: an ear's square corners where the part rounds them, the hole through a stack of ears, a
 bar's ends cut at a slant seen from the side. Seen along an axis, that material lies outside the input's
 silhouette (its triangles projected on the axis plane, ``silhouette``), so a cut through the part along
-that axis, of the region where the candidate's silhouette exceeds the input's, removes it and never the
-input's material: the cut a person makes when they trim a part to its outline seen from one side.
+that axis, of the region where the candidate's silhouette exceeds the input's, removes it and none of
+the input's material but what the fitted curves take within the fitting tolerance: the cut a person
+makes when they trim a part to its outline seen from one side.
 
 Per axis the region (opened by ``OPEN_WIDTH``, sharp corners kept, so that the slivers between two
 tessellations of one curve go) is fitted like a section (lines, arcs and circles, ``sections``) and
-becomes one cut through the part's extent on that axis, when it removes at least ``MIN_TRIM_SHARE`` of
-the input's volume. The trims are tried on the lowest-loss candidate of each source and on the residual
-programs completed from them (``verify.residual``), when it still misses ``residual.MIN_MISS`` of the
-input's volume; a trimmed program is offered when it overlaps the input's volume better than its base
-by ``MIN_IOU_GAIN`` and at least as well as every one of those programs (a weaker base cut to the
-outline, a round plate trimmed square, does not pass for the better base), and the verifier judges it
-like any other candidate (it adds curves, so it wins only on fidelity).
+becomes one cut through the input and the candidate along that axis, when it removes at least
+``MIN_TRIM_SHARE`` of the input's volume and takes from the input no more than ``MAX_CUT_LOSS`` of what
+it removes (a chord fitted across a concave arc cuts into the part). The trims are tried on the
+lowest-loss candidate of each source and on the residual programs completed from them
+(``verify.residual``), when it still misses ``residual.MIN_MISS`` of the input's volume; a trimmed
+program is offered when it overlaps the input's volume better than its base by ``MIN_IOU_GAIN`` and at
+least as well as every one of those programs (a weaker base cut to the outline, a round plate trimmed
+square, does not pass for the better base), and the verifier judges it like any other candidate (it
+adds curves, so it wins only on fidelity). A failing fit or boolean costs its axis or its base, never
+the pipeline.
 
-Only for inputs with exact volumes (a closed, clean mesh; a scan's outline is its noise's).
+Only for inputs with exact volumes (a closed, clean mesh). A scan's outline would be its noise's, and
+the union of a 100k-face scan's triangles takes seconds an axis (tried, not shipped).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ import trimesh
 
 from backend.cad.program import Operation, Program
 from backend.geometry.convert import NotManifoldError, trimesh_to_manifold
-from backend.geometry.solid import GeometryError, build_manifold, program_to_mesh
+from backend.geometry.solid import build_manifold, program_to_mesh
 from backend.sections.candidates import SKETCH_COLUMNS, extrusion_feature, fitted_profiles
 from backend.verify.rank import Candidate
 from backend.verify.residual import MIN_IOU_GAIN, MIN_MISS
@@ -42,6 +47,7 @@ log = logging.getLogger(__name__)
 
 OPEN_WIDTH = 0.004  # normalised units: parts of a trim region thinner than twice this are slivers
 MIN_TRIM_SHARE = 0.002  # a trim must remove this share of the input's volume
+MAX_CUT_LOSS = 0.1  # a cut taking more of the input than this share of what it removes is dropped
 MIN_PIECE_AREA = 1e-4  # normalised units²: smaller pieces of a trim region are dropped
 FACE_COS = 1e-6  # faces whose normal is this close to perpendicular to the axis project to nothing
 
@@ -57,8 +63,9 @@ def silhouette(mesh: trimesh.Trimesh, axis: int):
 
 def _opened(geom):
     """``geom`` without the parts thinner than ``2 * OPEN_WIDTH``, its corners kept sharp, and without
-    pieces under ``MIN_PIECE_AREA``."""
+    pieces under ``MIN_PIECE_AREA``; never outside ``geom``."""
     opened = geom.buffer(-OPEN_WIDTH, join_style="mitre").buffer(OPEN_WIDTH, join_style="mitre")
+    opened = opened.intersection(geom)  # the mitre joins can reach a little outside
     pieces = [p for p in getattr(opened, "geoms", [opened]) if p.area >= MIN_PIECE_AREA]
     return shapely.union_all(pieces) if pieces else None
 
@@ -70,7 +77,7 @@ class OutlineTrimmer:
         self.truth, self.reference = truth, reference
         self.bounds = np.asarray(truth.bounds, dtype=float)
         self._outlines: dict[int, object] = {}
-        self._overlaps: dict[Program, tuple[float, float]] = {}  # program -> (IoU, what it misses)
+        self._overlaps: dict[Program, tuple[manifold3d.Manifold, float, float]] = {}  # (solid, IoU, missed)
 
     def outline(self, axis: int):
         if axis not in self._outlines:
@@ -79,15 +86,15 @@ class OutlineTrimmer:
 
     def overlap(self, program: Program) -> float:
         """The program's volume IoU with the input (measured once a program)."""
-        return self._measured(program)[0]
+        return self._measured(program)[1]
 
-    def _measured(self, program: Program) -> tuple[float, float]:
-        """(IoU, the volume it lacks or has too much of as a share of the input's) of ``program``."""
+    def _measured(self, program: Program) -> tuple[manifold3d.Manifold, float, float]:
+        """(solid, IoU, the volume it lacks or has too much of as a share of the input's) of ``program``."""
         if program not in self._overlaps:
             solid, volume = build_manifold(program), self.reference.volume()
             inter = (solid ^ self.reference).volume()
             union = solid.volume() + volume - inter
-            self._overlaps[program] = (inter / union if union > 0 else 0.0, (union - inter) / volume)
+            self._overlaps[program] = (solid, inter / union if union > 0 else 0.0, (union - inter) / volume)
         return self._overlaps[program]
 
     def trimmed(self, program: Program, mesh: trimesh.Trimesh, floor: float = 0.0) -> Program | None:
@@ -95,27 +102,43 @@ class OutlineTrimmer:
         outline (module doc); None when it is close already or no trim pays: the trimmed program must
         overlap the input better than ``program`` by ``MIN_IOU_GAIN``, and at least as well as ``floor``
         (the best overlap among the programs offered for trimming)."""
-        iou, missed = self._measured(program)
+        solid, iou, missed = self._measured(program)
         if missed < MIN_MISS:
             return None
-        solid, volume = build_manifold(program), self.reference.volume()
+        lo = np.minimum(self.bounds[0], mesh.bounds[0])  # through the input and the candidate
+        hi = np.maximum(self.bounds[1], mesh.bounds[1])
         cuts = []
-        lo, hi = self.bounds
         for axis in range(3):
-            region = _opened(silhouette(mesh, axis).difference(self.outline(axis)))
-            if region is None:
+            try:
+                cut = self._axis_cut(solid, mesh, axis, float(lo[axis]), float(hi[axis]))
+            except Exception as exc:  # one axis's failure (a fit, a boolean) must not cost the others
+                log.debug("outline trim on axis %d failed: %s: %s", axis, type(exc).__name__, exc)
                 continue
-            profiles = fitted_profiles(region, quantize=False)
-            if not profiles:
-                continue
-            cut = extrusion_feature(profiles, axis, float(lo[axis]), float(hi[axis]), Operation.CUT, False)
-            prism = build_manifold(Program((replace(cut, operation=Operation.NEW),)))
-            if solid.volume() - (solid - prism).volume() >= MIN_TRIM_SHARE * volume:
+            if cut is not None:
                 cuts.append(cut)
         if not cuts:
             return None
         trimmed = Program(program.features + tuple(cuts))
         return trimmed if self.overlap(trimmed) >= max(iou + MIN_IOU_GAIN, floor) else None
+
+    def _axis_cut(self, solid: manifold3d.Manifold, mesh: trimesh.Trimesh, axis: int, lo: float, hi: float):
+        """The cut through [lo, hi] along ``axis`` of the region where ``mesh`` (``solid``'s) sticks out of
+        the input's outline, or None: no region, nothing fitted, less than ``MIN_TRIM_SHARE`` of the
+        input's volume removed, or more than ``MAX_CUT_LOSS`` of what it removes taken from the input (the
+        fitted curves stay within the fitting tolerance of the outline, not inside it: a chord across a
+        concave arc cuts into the part)."""
+        region = _opened(silhouette(mesh, axis).difference(self.outline(axis)))
+        if region is None:
+            return None
+        profiles = fitted_profiles(region, quantize=False)
+        if not profiles:
+            return None
+        cut = extrusion_feature(profiles, axis, lo, hi, Operation.CUT, False)
+        prism = build_manifold(Program((replace(cut, operation=Operation.NEW),)))
+        removed = solid.volume() - (solid - prism).volume()
+        if removed < MIN_TRIM_SHARE * self.reference.volume():
+            return None
+        return cut if (prism ^ self.reference).volume() <= MAX_CUT_LOSS * removed else None
 
 
 def with_outline_trims(
@@ -137,7 +160,8 @@ def with_outline_trims(
         return list(candidates)
     try:
         floor = max(trimmer.overlap(base.program) for base in bases)
-    except GeometryError:
+    except Exception as exc:  # the trims are extras: a failure leaves the candidates as they are
+        log.debug("outline trims skipped: %s: %s", type(exc).__name__, exc)
         return list(candidates)
     out = list(candidates)
     for base in bases:
@@ -146,8 +170,8 @@ def with_outline_trims(
             if program is None:
                 continue
             mesh = program_to_mesh(program)
-        except (GeometryError, ValueError, shapely.errors.GEOSException) as exc:
-            log.debug("outline trim failed: %s", exc)
+        except Exception as exc:  # a failing trim must not take the pipeline down; the base stays
+            log.debug("outline trim failed: %s: %s", type(exc).__name__, exc)
             continue
         out.append(Candidate(program, source, mesh, target(mesh)))
     return out

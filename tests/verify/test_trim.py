@@ -1,10 +1,12 @@
 """Outline trims: what a candidate has outside the input's silhouette along an axis, cut through the part."""
 
+import pytest
 import trimesh
 
 from backend.cad.program import Circle, Extent, ExtentKind, Operation, Plane, Profile, Program
 from backend.geometry.convert import trimesh_to_manifold
 from backend.geometry.solid import build_manifold, program_to_mesh
+from backend.sections.candidates import AXIS_FRAMES
 from backend.verify import ChamferTarget
 from backend.verify.rank import Candidate
 from backend.verify.trim import OutlineTrimmer, silhouette, with_outline_trims
@@ -85,3 +87,69 @@ def test_trims_need_an_exact_volume_and_are_candidates_of_the_given_source():
     assert out[1].source == "section" and out[1].rank_cd < base.rank_cd
     assert isinstance(out[1].mesh, trimesh.Trimesh)
     assert with_outline_trims([base], None, target, [base], "section") == [base]  # a scan: no exact volume
+
+
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_an_off_centre_slot_through_each_axis_is_cut_where_it_is(axis):
+    """An asymmetric, off-centre rectangular hole through the block along each axis: a swapped sketch
+    axis or sign would put the cut elsewhere and lose the overlap."""
+    block = Program(
+        (
+            feat(
+                Profile(rect(-0.3, -0.3, 0.3, 0.3)),
+                plane=Plane((0.0, 0.0, -0.3), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0)),
+                extent=Extent(ExtentKind.ONE_SIDE, 0.6),
+            ),
+        )
+    )
+    x_dir, normal = AXIS_FRAMES[axis]
+    origin = tuple(-0.3 * c for c in normal)
+    slot = feat(
+        Profile(rect(0.05, -0.2, 0.11, -0.08)),
+        plane=Plane(origin, x_dir, normal),
+        extent=Extent(ExtentKind.ONE_SIDE, 0.6),
+        op=Operation.CUT,
+    )
+    truth = Program((*block.features, slot))
+    out = _trimmed(block, truth)
+    assert out is not None and len(out.features) == 2
+    assert abs(out.features[1].sketch.plane.normal[axis]) == 1.0
+    assert _iou(out, truth) > 0.999
+
+
+def test_a_trim_must_reach_the_best_base_and_must_not_cut_into_the_part(monkeypatch):
+    truth = Program((BLOCK, CROSS_HOLE))
+    mesh = program_to_mesh(truth)
+    target = ChamferTarget(mesh)
+    trimmer = _trimmer(truth)
+    block_mesh = program_to_mesh(Program((BLOCK,)))
+    trimmed = trimmer.trimmed(Program((BLOCK,)), block_mesh)
+    assert trimmed is not None
+    reached = trimmer.overlap(trimmed)
+    assert trimmer.trimmed(Program((BLOCK,)), block_mesh, floor=reached) == trimmed
+    assert trimmer.trimmed(Program((BLOCK,)), block_mesh, floor=reached + 1e-6) is None  # a better base
+    exact = Candidate(truth, "model", mesh, target(mesh))  # nothing to trim on the input itself
+    assert with_outline_trims([exact], mesh, target, [exact], "section") == [exact]
+
+    assert trimmer._axis_cut(build_manifold(Program((BLOCK,))), block_mesh, 0, -0.5, 0.5) is not None
+
+    import backend.verify.trim as trim
+
+    too_wide = (Profile(circle(0.0, 0.2, 0.19)),)  # the hole's region fitted twice too wide
+    monkeypatch.setattr(trim, "fitted_profiles", lambda region, quantize: too_wide)
+    solid = build_manifold(Program((BLOCK,)))
+    assert _trimmer(truth)._axis_cut(solid, block_mesh, 0, -0.5, 0.5) is None  # it would take the part
+
+
+def test_a_failing_fit_leaves_the_candidates_as_they_are(monkeypatch):
+    import backend.verify.trim as trim
+
+    def broken(region, quantize):
+        raise IndexError("a fitter bug")
+
+    monkeypatch.setattr(trim, "fitted_profiles", broken)
+    mesh = program_to_mesh(Program((BLOCK, CROSS_HOLE)))
+    target = ChamferTarget(mesh)
+    base_mesh = program_to_mesh(Program((BLOCK,)))
+    base = Candidate(Program((BLOCK,)), "section", base_mesh, target(base_mesh))
+    assert with_outline_trims([base], mesh, target, [base], "section") == [base]
