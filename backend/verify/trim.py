@@ -4,15 +4,16 @@ A candidate built one axis at a time keeps material that the part has nowhere al
 another axis: an ear's square corners where the part rounds them, the hole through a stack of ears, a
 bar's ends cut at a slant seen from the side. Seen along an axis, that material lies outside the input's
 silhouette (its triangles projected on the axis plane, ``silhouette``), so a cut through the part along
-that axis, of the region where the candidate's silhouette exceeds the input's, removes it and none of
-the input's material but what the fitted curves take within the fitting tolerance: the cut a person
-makes when they trim a part to its outline seen from one side.
+that axis, of the region where the candidate's silhouette exceeds the input's, removes it and, but for
+what the fitted curves take (bounded below), none of the input's material: the cut a person makes when
+they trim a part to its outline seen from one side.
 
 Per axis the region (opened by ``OPEN_WIDTH``, sharp corners kept, so that the slivers between two
 tessellations of one curve go) is fitted like a section (lines, arcs and circles, ``sections``) and
-becomes one cut through the input and the candidate along that axis, when it removes at least
-``MIN_TRIM_SHARE`` of the input's volume and takes from the input no more than ``MAX_CUT_LOSS`` of what
-it removes (a chord fitted across a concave arc cuts into the part). The trims are tried on the
+becomes one cut through the input and the candidate along that axis, of the fitted pieces that each take
+from the input no more than ``MAX_CUT_LOSS`` of what they remove from the candidate (a chord fitted
+across a concave arc cuts into the part), when they remove at least ``MIN_TRIM_SHARE`` of the input's
+volume. The trims are tried on the
 lowest-loss candidate of each source and on the residual programs completed from them
 (``verify.residual``), when it still misses ``residual.MIN_MISS`` of the input's volume; a trimmed
 program is offered when it overlaps the input's volume better than its base by ``MIN_IOU_GAIN`` and at
@@ -29,13 +30,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import replace
 
 import manifold3d
 import numpy as np
 import shapely
 import trimesh
 
+from backend.cad.intent import union_box
 from backend.cad.program import Operation, Program
 from backend.geometry.convert import NotManifoldError, trimesh_to_manifold
 from backend.geometry.solid import build_manifold, program_to_mesh
@@ -47,7 +48,7 @@ log = logging.getLogger(__name__)
 
 OPEN_WIDTH = 0.004  # normalised units: parts of a trim region thinner than twice this are slivers
 MIN_TRIM_SHARE = 0.002  # a trim must remove this share of the input's volume
-MAX_CUT_LOSS = 0.1  # a cut taking more of the input than this share of what it removes is dropped
+MAX_CUT_LOSS = 0.1  # a cut's piece taking more of the input than this share of what it removes is dropped
 MIN_PIECE_AREA = 1e-4  # normalised units²: smaller pieces of a trim region are dropped
 FACE_COS = 1e-6  # faces whose normal is this close to perpendicular to the axis project to nothing
 
@@ -105,8 +106,10 @@ class OutlineTrimmer:
         solid, iou, missed = self._measured(program)
         if missed < MIN_MISS:
             return None
-        lo = np.minimum(self.bounds[0], mesh.bounds[0])  # through the input and the candidate
-        hi = np.maximum(self.bounds[1], mesh.bounds[1])
+        boxes = [self.bounds, np.asarray(mesh.bounds, dtype=float)]  # through the input and the candidate,
+        if (box := union_box(program)) is not None:  # and its features' box, so the rule sees "through"
+            boxes.append(np.asarray(box, dtype=float))
+        lo, hi = np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
         cuts = []
         for axis in range(3):
             try:
@@ -123,22 +126,25 @@ class OutlineTrimmer:
 
     def _axis_cut(self, solid: manifold3d.Manifold, mesh: trimesh.Trimesh, axis: int, lo: float, hi: float):
         """The cut through [lo, hi] along ``axis`` of the region where ``mesh`` (``solid``'s) sticks out of
-        the input's outline, or None: no region, nothing fitted, less than ``MIN_TRIM_SHARE`` of the
-        input's volume removed, or more than ``MAX_CUT_LOSS`` of what it removes taken from the input (the
-        fitted curves stay within the fitting tolerance of the outline, not inside it: a chord across a
-        concave arc cuts into the part)."""
+        the input's outline, or None: no region, nothing fitted, or less than ``MIN_TRIM_SHARE`` of the
+        input's volume removed. Each fitted piece is kept only when it takes from the input (what the
+        candidate and the input share inside it) no more than ``MAX_CUT_LOSS`` of what it removes from the
+        candidate (the fitted curves stay within the fitting tolerance of the outline, not inside it: a
+        chord across a concave arc cuts into the part)."""
         region = _opened(silhouette(mesh, axis).difference(self.outline(axis)))
         if region is None:
             return None
-        profiles = fitted_profiles(region, quantize=False)
-        if not profiles:
+        kept, removed = [], 0.0
+        for profile in fitted_profiles(region, quantize=False):
+            piece = extrusion_feature((profile,), axis, lo, hi, Operation.NEW, False)
+            prism = build_manifold(Program((piece,)))
+            taken = solid.volume() - (solid - prism).volume()
+            if taken > 0 and (solid ^ prism ^ self.reference).volume() <= MAX_CUT_LOSS * taken:
+                kept.append(profile)
+                removed += taken
+        if not kept or removed < MIN_TRIM_SHARE * self.reference.volume():
             return None
-        cut = extrusion_feature(profiles, axis, lo, hi, Operation.CUT, False)
-        prism = build_manifold(Program((replace(cut, operation=Operation.NEW),)))
-        removed = solid.volume() - (solid - prism).volume()
-        if removed < MIN_TRIM_SHARE * self.reference.volume():
-            return None
-        return cut if (prism ^ self.reference).volume() <= MAX_CUT_LOSS * removed else None
+        return extrusion_feature(tuple(kept), axis, lo, hi, Operation.CUT, False)
 
 
 def with_outline_trims(
@@ -156,12 +162,11 @@ def with_outline_trims(
         return list(candidates)
     try:
         trimmer = OutlineTrimmer(volume_truth, trimesh_to_manifold(volume_truth))
+        floor = max(trimmer.overlap(base.program) for base in bases)
     except NotManifoldError:
         return list(candidates)
-    try:
-        floor = max(trimmer.overlap(base.program) for base in bases)
     except Exception as exc:  # the trims are extras: a failure leaves the candidates as they are
-        log.debug("outline trims skipped: %s: %s", type(exc).__name__, exc)
+        log.warning("outline trims skipped: %s: %s", type(exc).__name__, exc)
         return list(candidates)
     out = list(candidates)
     for base in bases:
@@ -170,8 +175,7 @@ def with_outline_trims(
             if program is None:
                 continue
             mesh = program_to_mesh(program)
+            out.append(Candidate(program, source, mesh, target(mesh)))
         except Exception as exc:  # a failing trim must not take the pipeline down; the base stays
-            log.debug("outline trim failed: %s: %s", type(exc).__name__, exc)
-            continue
-        out.append(Candidate(program, source, mesh, target(mesh)))
+            log.warning("outline trim failed: %s: %s", type(exc).__name__, exc)
     return out
