@@ -10,10 +10,10 @@ they trim a part to its outline seen from one side.
 
 Per axis the region (opened by ``OPEN_WIDTH``, sharp corners kept, so that the slivers between two
 tessellations of one curve go) is fitted like a section (lines, arcs and circles, ``sections``) and
-becomes one cut through the input and the candidate along that axis, of the fitted pieces that each take
-from the input no more than ``MAX_CUT_LOSS`` of what they remove from the candidate (a chord fitted
-across a concave arc cuts into the part), when they remove at least ``MIN_TRIM_SHARE`` of the input's
-volume. The trims are tried on the
+becomes one cut through the input and the candidate along that axis, when each fitted piece takes from
+the input no more than ``MAX_CUT_LOSS`` of what it removes from the candidate (a chord fitted across a
+concave arc cuts into the part; one bad piece drops the axis) and together they remove at least
+``MIN_TRIM_SHARE`` of the input's volume. The trims are tried on the
 lowest-loss candidate of each source and on the residual programs completed from them
 (``verify.residual``), when it still misses ``residual.MIN_MISS`` of the input's volume; a trimmed
 program is offered when it overlaps the input's volume better than its base by ``MIN_IOU_GAIN`` and at
@@ -36,7 +36,6 @@ import numpy as np
 import shapely
 import trimesh
 
-from backend.cad.intent import union_box
 from backend.cad.program import Operation, Program
 from backend.geometry.convert import NotManifoldError, trimesh_to_manifold
 from backend.geometry.solid import build_manifold, program_to_mesh
@@ -106,10 +105,8 @@ class OutlineTrimmer:
         solid, iou, missed = self._measured(program)
         if missed < MIN_MISS:
             return None
-        boxes = [self.bounds, np.asarray(mesh.bounds, dtype=float)]  # through the input and the candidate,
-        if (box := union_box(program)) is not None:  # and its features' box, so the rule sees "through"
-            boxes.append(np.asarray(box, dtype=float))
-        lo, hi = np.min([b[0] for b in boxes], axis=0), np.max([b[1] for b in boxes], axis=0)
+        lo = np.minimum(self.bounds[0], mesh.bounds[0])  # through the input and the candidate
+        hi = np.maximum(self.bounds[1], mesh.bounds[1])
         cuts = []
         for axis in range(3):
             try:
@@ -127,10 +124,11 @@ class OutlineTrimmer:
     def _axis_cut(self, solid: manifold3d.Manifold, mesh: trimesh.Trimesh, axis: int, lo: float, hi: float):
         """The cut through [lo, hi] along ``axis`` of the region where ``mesh`` (``solid``'s) sticks out of
         the input's outline, or None: no region, nothing fitted, or less than ``MIN_TRIM_SHARE`` of the
-        input's volume removed. Each fitted piece is kept only when it takes from the input (what the
-        candidate and the input share inside it) no more than ``MAX_CUT_LOSS`` of what it removes from the
+        input's volume removed, or a fitted piece that takes from the input (the input inside the piece's
+        prism, counted whole: an upper bound) more than ``MAX_CUT_LOSS`` of what it removes from the
         candidate (the fitted curves stay within the fitting tolerance of the outline, not inside it: a
-        chord across a concave arc cuts into the part)."""
+        chord across a concave arc cuts into the part). One bad piece drops the axis's cut: a fit that
+        strays once is not trusted for the other pieces."""
         region = _opened(silhouette(mesh, axis).difference(self.outline(axis)))
         if region is None:
             return None
@@ -139,9 +137,10 @@ class OutlineTrimmer:
             piece = extrusion_feature((profile,), axis, lo, hi, Operation.NEW, False)
             prism = build_manifold(Program((piece,)))
             taken = solid.volume() - (solid - prism).volume()
-            if taken > 0 and (solid ^ prism ^ self.reference).volume() <= MAX_CUT_LOSS * taken:
-                kept.append(profile)
-                removed += taken
+            if (prism ^ self.reference).volume() > MAX_CUT_LOSS * taken:
+                return None
+            kept.append(profile)
+            removed += taken
         if not kept or removed < MIN_TRIM_SHARE * self.reference.volume():
             return None
         return extrusion_feature(tuple(kept), axis, lo, hi, Operation.CUT, False)
