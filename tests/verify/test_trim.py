@@ -153,3 +153,16 @@ def test_a_failing_fit_leaves_the_candidates_as_they_are(monkeypatch):
     base_mesh = program_to_mesh(Program((BLOCK,)))
     base = Candidate(Program((BLOCK,)), "section", base_mesh, target(base_mesh))
     assert with_outline_trims([base], mesh, target, [base], "section") == [base]
+
+
+def test_a_bad_piece_drops_its_axis_cut_even_beside_a_good_one(monkeypatch):
+    """A fitted region of two pieces: the true cross hole and a small circle inside the part (a fitting
+    error). The good piece would hide the bad one's loss in the axis's total; the cut is dropped."""
+    import backend.verify.trim as trim
+
+    truth = Program((BLOCK, CROSS_HOLE))
+    assert _trimmed(Program((BLOCK,)), truth) is not None
+    real = trim.fitted_profiles
+    stray = Profile(circle(-0.2, 0.1, 0.03))  # seen along X: inside the block, away from the hole
+    monkeypatch.setattr(trim, "fitted_profiles", lambda region, quantize: (*real(region, quantize), stray))
+    assert _trimmed(Program((BLOCK,)), truth) is None
