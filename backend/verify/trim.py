@@ -13,10 +13,9 @@ tessellations of one curve go) is fitted like a section (lines, arcs and circles
 becomes one cut through the input and the candidate along that axis, when each fitted piece takes from
 the input no more than ``MAX_CUT_LOSS`` of what it removes from the candidate (a chord fitted across a
 concave arc cuts into the part; one bad piece drops the axis) and together they remove at least
-``MIN_TRIM_SHARE`` of the input's volume. The trims are tried on the
-lowest-loss candidate of each source and on the residual programs completed from them
-(``verify.residual``), when it still misses ``residual.MIN_MISS`` of the input's volume; a trimmed
-program is offered when it overlaps the input's volume better than its base by ``MIN_IOU_GAIN`` and at
+``MIN_TRIM_SHARE`` of the input's volume. The trims are tried on the lowest-loss candidate of each
+source and on the residual programs completed from them (``verify.residual``), when it still misses
+``residual.MIN_MISS`` of the input's volume; a trimmed program is offered when it overlaps the input's volume better than its base by ``MIN_IOU_GAIN`` and at
 least as well as every one of those programs (a weaker base cut to the outline, a round plate trimmed
 square, does not pass for the better base), and the verifier judges it like any other candidate (it
 adds curves, so it wins only on fidelity). A failing fit or boolean costs its axis or its base, never
