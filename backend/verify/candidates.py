@@ -186,11 +186,13 @@ def with_derived_candidates(
     from backend.verify.residual import with_residual_features
     from backend.verify.trim import with_outline_trims
 
-    completed = with_residual_features(candidates, volume_truth, target, SOURCE_SECTION)
+    scorer = IouScorer(volume_truth) if volume_truth is not None else None  # one conversion for all three
+    reference = None if scorer is None else scorer.target
+    completed = with_residual_features(candidates, volume_truth, target, SOURCE_SECTION, reference)
     bases = [*lowest_by_source(candidates), *completed[len(candidates) :]]  # residual programs appended
-    completed = with_outline_trims(completed, volume_truth, target, bases, SOURCE_SECTION)
-    if volume_truth is not None:  # a removal's volume can be checked (not on a scan or a point cloud)
-        completed = with_pruned(completed, target, IouScorer(volume_truth))
+    completed = with_outline_trims(completed, volume_truth, target, bases, SOURCE_SECTION, reference)
+    if scorer is not None:  # a removal's volume can be checked (not on a scan or a point cloud)
+        completed = with_pruned(completed, target, scorer)
     return with_intent_rewrites(completed, target)
 
 

@@ -132,14 +132,16 @@ def with_residual_features(
     volume_truth: trimesh.Trimesh | None,
     target: Callable[[trimesh.Trimesh], float],
     source: str,
+    reference: manifold3d.Manifold | None = None,
 ) -> list[Candidate]:
     """The candidates and the residual programs (``residual_program``) of the lowest-loss candidate of each
     source (the model's, the sections') as candidates of ``source`` (the geometry wrote those features).
-    Nothing without exact volumes (``volume_truth`` None: scans, point clouds)."""
+    Nothing without exact volumes (``volume_truth`` None: scans, point clouds). ``reference``:
+    ``volume_truth`` as a manifold when the caller has it (built here otherwise)."""
     if volume_truth is None or not candidates:
         return list(candidates)
     try:
-        reference = trimesh_to_manifold(volume_truth)
+        reference = reference if reference is not None else trimesh_to_manifold(volume_truth)
     except NotManifoldError:
         return list(candidates)
     out = list(candidates)

@@ -156,15 +156,18 @@ def with_outline_trims(
     target: Callable[[trimesh.Trimesh], float],
     bases: Sequence[Candidate],
     source: str,
+    reference: manifold3d.Manifold | None = None,
 ) -> list[Candidate]:
     """The candidates and the trimmed programs (``OutlineTrimmer.trimmed``) of ``bases`` as candidates of
     ``source`` (the geometry wrote the cuts), each only when it overlaps the input's volume at least as
     well as every base (a weaker base cut to the outline does not pass for the better one). Nothing
-    without exact volumes (``volume_truth`` None)."""
+    without exact volumes (``volume_truth`` None). ``reference``: ``volume_truth`` as a manifold when the
+    caller has it (built here otherwise)."""
     if volume_truth is None or not bases:
         return list(candidates)
     try:
-        trimmer = OutlineTrimmer(volume_truth, trimesh_to_manifold(volume_truth))
+        reference = reference if reference is not None else trimesh_to_manifold(volume_truth)
+        trimmer = OutlineTrimmer(volume_truth, reference)
         floor = max(trimmer.overlap(base.program) for base in bases)
     except NotManifoldError:
         return list(candidates)
