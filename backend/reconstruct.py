@@ -70,7 +70,9 @@ from backend.verify.candidates import (
     with_derived_candidates,
     written_as_designed,
 )
+from backend.verify.levels import with_level_search
 from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, pick_keeping_volume, refine_candidate
+from backend.verify.snap import Snapper
 
 log = logging.getLogger(__name__)
 
@@ -426,8 +428,9 @@ class Reconstructor:
             seen.add(key)
             programs.append((r.program, SOURCE_MODEL))
         n_raw = len(programs)
-        if slicer is not None and programs:  # the model's structure, the mesh's numbers
-            programs += [(p, SOURCE_MODEL) for p in snapped_programs([p for p, _ in programs], slicer)]
+        snapper = Snapper(slicer) if slicer is not None else None  # one cache of levels and sections
+        if snapper is not None and programs:  # the model's structure, the mesh's numbers
+            programs += [(p, SOURCE_MODEL) for p in snapped_programs([p for p, _ in programs], snapper)]
         n_model = len(programs)
         stats.snapped = n_model - n_raw
         lap("verify")
@@ -437,6 +440,8 @@ class Reconstructor:
             stage(0.6 + 0.25 * k / max(n, 1), "verify")
 
         candidates, failed = score_programs(programs, target, on_candidate)
+        if snapper is not None:  # the model's best with their ends searched over the mesh's levels
+            candidates = with_level_search(candidates, snapper, target, SOURCE_MODEL)
         truth = prep.volume_truth if sections else None  # no residual features without the section route
         candidates = with_derived_candidates(candidates, truth, target)  # other axes; holes as cuts, islands
         stats.failed_rebuild += sum(k < n_raw for k, _, _ in failed)  # the model's own programs

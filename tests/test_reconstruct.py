@@ -150,8 +150,8 @@ def test_model_programs_are_also_offered_snapped(reconstructor, part_mm, monkeyp
     offered = []
     snapped = candidates.snapped_programs
 
-    def spy(programs, slicer):
-        out = snapped(programs, slicer)
+    def spy(programs, snapper):
+        out = snapped(programs, snapper)
         offered.append((len(programs), len(out)))
         return out
 

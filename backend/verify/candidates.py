@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
 import trimesh
 
 from backend.cad.program import Extent, ExtentKind, Extrude, Line, Loop, Plane, Profile, Program, Sketch
 from backend.geometry.solid import GeometryError, build_manifold, program_scale, program_to_mesh
 from backend.verify.rank import Candidate, complexity, lowest_by_source, tied
+
+if TYPE_CHECKING:
+    from backend.verify.snap import Snapper
 
 log = logging.getLogger(__name__)
 
@@ -48,12 +52,10 @@ def frame_section_programs(prep, slicer) -> list[Program]:
     return programs
 
 
-def snapped_programs(programs: Sequence[Program], slicer) -> list[Program]:
+def snapped_programs(programs: Sequence[Program], snapper: Snapper) -> list[Program]:
     """The model's programs snapped to the mesh (``verify.snap``; each by the strict pass, then the loose
     one), those that changed, without repeats."""
-    from backend.verify.snap import Snapper
-
-    snapper, out, seen = Snapper(slicer), [], set(programs)
+    out, seen = [], set(programs)
     for p in programs:
         for loose in (False, True):
             try:

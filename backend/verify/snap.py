@@ -66,7 +66,7 @@ SNAP_HEIGHTS = (0.5, 0.3, 0.7)
 SAME_REGION = 0.01  # matches scoring within this share of the best are the same loop
 
 
-def _axis_of(plane: Plane) -> tuple[int, float] | None:
+def axis_of(plane: Plane) -> tuple[int, float] | None:
     """(axis, sign) of an axis-aligned sketch normal, else None."""
     n = np.asarray(plane.normal, dtype=float)
     axis = int(np.argmax(np.abs(n)))
@@ -121,7 +121,7 @@ class Snapper:
     def snap_feature(self, feature: Extrude, loose: bool = False) -> Extrude:
         """The feature with its extent ends and loops snapped (see the module doc; ``loose``: the looser
         pass)."""
-        found = _axis_of(feature.sketch.plane)
+        found = axis_of(feature.sketch.plane)
         if found is None:
             return feature
         axis, sign = found
