@@ -31,34 +31,50 @@ SEARCH_PER_SOURCE = 2  # the model's lowest-loss candidates searched
 MAX_EVALS = 48  # rebuilt and scored programs per searched candidate at most
 MAX_FEATURES = 6  # a candidate with more features is left as it is (each pass rebuilds it per level)
 MIN_SPAN = 1e-3  # an extrusion shorter than this (normalised units) is not tried
+ALL_PAIRS = 6  # with at most this many levels on an axis, an extrusion is tried between each pair
 
 
-def with_end(feature: Extrude, end: int, level: float) -> Extrude | None:
-    """``feature`` with its end ``end`` (0: a one-sided extrusion's sketch plane, a two-sided one's
-    lower end; 1: the far end) at world height ``level`` on its axis; None when the extrusion would be
-    shorter than ``MIN_SPAN`` or its plane is not on an axis. The loops are kept as drawn."""
+def with_span(feature: Extrude, lo: float | None, hi: float | None) -> Extrude | None:
+    """``feature`` spanning world heights ``lo``..``hi`` on its axis (None: that end where it is; the
+    two sorted), extruded in the direction it was (a one-sided extrusion keeps its sketch plane at the
+    end it started from); None when it would be shorter than ``MIN_SPAN``, its plane is not on an axis,
+    or its extent is symmetric (one height moves both ends). The loops are kept as drawn."""
     found = axis_of(feature.sketch.plane)
-    if found is None:
+    if found is None or feature.extent.kind is ExtentKind.SYMMETRIC:
         return None
-    _, sign = found
+    sign = found[1]  # world height = sign * height along the sketch normal
     plane, extent = feature.sketch.plane, feature.extent
     n = plane.normal
     h = dot(plane.origin, n)
-    t = sign * level  # the level as a height along the normal
-    if extent.kind is ExtentKind.ONE_SIDE:
-        a, b = h, h + extent.d1
-        a, b = (t, b) if end == 0 else (a, t)
-        if abs(b - a) < MIN_SPAN:
-            return None
-        origin = tuple(o + (a - h) * c for o, c in zip(plane.origin, n))
-        sketch = Sketch(Plane(origin, plane.x_dir, n), feature.sketch.profiles)
-        return Extrude(sketch, Extent(extent.kind, b - a), feature.operation)
+    start, stop = (h, h + extent.d1) if extent.kind is ExtentKind.ONE_SIDE else (h - extent.d2, h + extent.d1)
+    low, high = sorted((sign * start, sign * stop))
+    low, high = sorted((low if lo is None else lo, high if hi is None else hi))
+    if high - low < MIN_SPAN:
+        return None
+    a, b = sorted((sign * low, sign * high))  # back along the normal
     if extent.kind is ExtentKind.TWO_SIDES:
-        d1, d2 = (extent.d1, h - t) if end == 0 else (t - h, extent.d2)
-        if d1 + d2 < MIN_SPAN:
-            return None
-        return Extrude(feature.sketch, Extent(extent.kind, d1, d2), feature.operation)
-    return None
+        return Extrude(feature.sketch, Extent(extent.kind, b - h, h - a), feature.operation)
+    if stop < start:  # extruded against its normal: the sketch plane stays at the upper end
+        a, b = b, a
+    origin = tuple(o + (a - h) * c for o, c in zip(plane.origin, n))
+    sketch = Sketch(Plane(origin, plane.x_dir, n), feature.sketch.profiles)
+    return Extrude(sketch, Extent(extent.kind, b - a), feature.operation)
+
+
+def moves(feature: Extrude, levels: Sequence[float]) -> list[Extrude]:
+    """``feature`` with each end at each level (the other kept), and spanning each pair of levels when
+    there are at most ``ALL_PAIRS`` levels (else each pair of neighbouring ones), without repeats."""
+    out: list[Extrude] = []
+    spans = [(a, None) for a in levels] + [(None, b) for b in levels]
+    if len(levels) <= ALL_PAIRS:
+        spans += [(a, b) for i, a in enumerate(levels) for b in levels[i + 1 :]]
+    else:
+        spans += list(zip(levels[:-1], levels[1:]))
+    for lo, hi in spans:
+        f = with_span(feature, lo, hi)
+        if f is not None and f != feature and f not in out:
+            out.append(f)
+    return out
 
 
 def searched(
@@ -67,8 +83,8 @@ def searched(
     target: Callable[[trimesh.Trimesh], float],
     max_evals: int = MAX_EVALS,
 ) -> Candidate | None:
-    """``candidate`` with its ends moved to the levels that lower its loss, snapped again (module doc);
-    None when no move lowers it by more than the noise."""
+    """``candidate`` with its extrusions moved to the levels that lower its loss, snapped again (module
+    doc); None when no move lowers it by more than the noise."""
     current, evals, moved = candidate, 0, True
     while moved and evals < max_evals:
         moved = False
@@ -77,22 +93,17 @@ def searched(
             found = axis_of(feature.sketch.plane)
             if found is None:
                 continue
-            for end in (0, 1):
-                feature = current.program.features[k]
-                best: Candidate | None = None
-                for level in snapper.levels(found[0]):
-                    if evals >= max_evals:
-                        break
-                    f = with_end(feature, end, float(level))
-                    if f is None or f == feature:
-                        continue
-                    evals += 1
-                    features = current.program.features
-                    trial = _scored(Program((*features[:k], f, *features[k + 1 :])), candidate.source, target)
-                    if trial is not None and (best is None or trial.rank_cd < best.rank_cd):
-                        best = trial
-                if best is not None and best.rank_cd < current.rank_cd * (1 - RANK_NOISE):
-                    current, moved = best, True
+            best: Candidate | None = None
+            for f in moves(feature, [float(v) for v in snapper.levels(found[0])]):
+                if evals >= max_evals:
+                    break
+                evals += 1
+                features = current.program.features
+                trial = _scored(Program((*features[:k], f, *features[k + 1 :])), candidate.source, target)
+                if trial is not None and (best is None or trial.rank_cd < best.rank_cd):
+                    best = trial
+            if best is not None and best.rank_cd < current.rank_cd * (1 - RANK_NOISE):
+                current, moved = best, True
     if current is candidate:
         return None
     resnapped = snapper.snap(current.program)

@@ -1,0 +1,159 @@
+"""The level search: a model program's extrusion ends moved to the mesh's levels that explain it."""
+
+from __future__ import annotations
+
+import pytest
+
+from backend.cad.program import (
+    Circle,
+    Extent,
+    ExtentKind,
+    Extrude,
+    Loop,
+    Operation,
+    Plane,
+    Profile,
+    Program,
+    Sketch,
+)
+from backend.geometry.solid import program_to_mesh
+from backend.sections.candidates import slicer_for
+from backend.verify.candidates import SOURCE_MODEL, SOURCE_SECTION
+from backend.verify.levels import moves, searched, with_level_search, with_span
+from backend.verify.rank import Candidate
+from backend.verify.snap import Snapper
+from backend.verify.target import ChamferTarget
+
+
+def disc(z: float, r: float, depth: float, operation: Operation = Operation.JOIN) -> Extrude:
+    plane = Plane((0.0, 0.0, z), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    return Extrude(
+        Sketch(plane, (Profile(Loop((Circle((0.0, 0.0), r),))),)),
+        Extent(ExtentKind.ONE_SIDE, depth),
+        operation,
+    )
+
+
+def flanged_shaft(shaft_end: float = -0.5, bore_from: float = -0.5, bore_depth: float = 0.15) -> Program:
+    """A flange at the top (0.45..0.5), a shaft down to ``shaft_end``, a bore from ``bore_from``."""
+    return Program(
+        (
+            disc(0.45, 0.45, 0.05, Operation.NEW),
+            disc(0.45, 0.2, shaft_end - 0.45),
+            disc(bore_from, 0.06, bore_depth, Operation.CUT),
+        )
+    )
+
+
+@pytest.fixture(scope="module")
+def truth():
+    return program_to_mesh(flanged_shaft())
+
+
+@pytest.fixture(scope="module")
+def snapper(truth):
+    return Snapper(slicer_for(truth))
+
+
+def candidate(program: Program, target, source: str = SOURCE_MODEL) -> Candidate:
+    mesh = program_to_mesh(program)
+    return Candidate(program, source, mesh, target(mesh))
+
+
+def iou(program: Program, truth) -> float:
+    mesh = program_to_mesh(program)
+    return mesh.intersection(truth).volume / mesh.union(truth).volume
+
+
+def test_ends_far_from_their_levels_move_to_the_ones_that_explain_the_mesh(truth, snapper) -> None:
+    # the shaft stopped at a step 0.15 short of the part's end, the bore started at that step and run
+    # upwards into the shaft: both far beyond snapping's reach of the right level
+    rough = flanged_shaft(shaft_end=-0.35, bore_from=-0.35, bore_depth=0.6)
+    target = ChamferTarget(truth)
+    start = candidate(rough, target)
+    found = searched(start, snapper, target)
+    assert found is not None and found.source == SOURCE_MODEL
+    assert found.rank_cd < 0.2 * start.rank_cd
+    assert iou(rough, truth) < 0.9 and iou(found.program, truth) > 0.99
+    # the structure is the model's: the same features, operations and loops (snapped again: the section's)
+    assert [f.operation for f in found.program.features] == [f.operation for f in rough.features]
+    radii = [f.sketch.profiles[0].outer.curves[0].radius for f in found.program.features]
+    assert radii == pytest.approx([0.45, 0.2, 0.06], abs=1e-3)
+
+
+def test_a_program_at_its_levels_is_not_searched_again(truth, snapper) -> None:
+    target = ChamferTarget(truth)
+    assert searched(candidate(flanged_shaft(), target), snapper, target) is None
+
+
+def test_the_evaluation_budget_bounds_the_search(truth, snapper) -> None:
+    rough = flanged_shaft(shaft_end=-0.35, bore_from=-0.35, bore_depth=0.6)
+    target = ChamferTarget(truth)
+    calls = []
+
+    def counted(mesh):
+        calls.append(1)
+        return target(mesh)
+
+    start = candidate(rough, target)
+    searched(start, snapper, counted, max_evals=5)
+    assert len(calls) <= 5 + 1  # the budget, and the snapped-again program
+
+
+def test_only_the_best_of_the_source_are_searched(truth, snapper) -> None:
+    target = ChamferTarget(truth)
+    rough = candidate(flanged_shaft(shaft_end=-0.35, bore_from=-0.35, bore_depth=0.6), target)
+    section = candidate(flanged_shaft(shaft_end=-0.3), target, SOURCE_SECTION)
+    out = with_level_search([section, rough], snapper, target, SOURCE_MODEL)
+    assert out[:2] == [section, rough] and len(out) == 3
+    assert out[2].source == SOURCE_MODEL and out[2].rank_cd < rough.rank_cd
+    assert with_level_search([section], snapper, target, SOURCE_MODEL) == [section]  # sections as they are
+    assert with_level_search([section, rough], snapper, target, SOURCE_MODEL, per_source=0) == [
+        section,
+        rough,
+    ]
+
+
+def test_a_failing_search_costs_only_its_candidate(truth, snapper) -> None:
+    target = ChamferTarget(truth)
+    rough = candidate(flanged_shaft(shaft_end=-0.35), target)
+
+    def broken(mesh):
+        raise RuntimeError("scorer down")
+
+    assert with_level_search([rough], snapper, broken, SOURCE_MODEL) == [rough]
+
+
+def test_moving_an_extrusion() -> None:
+    f = disc(0.45, 0.2, -0.8)  # from 0.45 down to -0.35
+    low = with_span(f, -0.5, None)
+    assert low.sketch.plane == f.sketch.plane and low.extent.d1 == pytest.approx(-0.95)
+    high = with_span(f, None, 0.5)  # the sketch plane moves with the end it sits on
+    assert high.sketch.plane.origin[2] == pytest.approx(0.5) and high.extent.d1 == pytest.approx(-0.85)
+    both = with_span(f, -0.5, -0.35)
+    assert both.sketch.plane.origin[2] == pytest.approx(-0.35) and both.extent.d1 == pytest.approx(-0.15)
+    assert with_span(f, 0.45, None) is None  # nothing left to extrude
+    two = Extrude(f.sketch, Extent(ExtentKind.TWO_SIDES, 0.1, 0.2))  # 0.25 .. 0.55
+    assert with_span(two, 0.0, None).extent == Extent(
+        ExtentKind.TWO_SIDES, pytest.approx(0.1), pytest.approx(0.45)
+    )
+    assert with_span(two, None, 0.6).extent == Extent(
+        ExtentKind.TWO_SIDES, pytest.approx(0.15), pytest.approx(0.2)
+    )
+    assert with_span(Extrude(f.sketch, Extent(ExtentKind.SYMMETRIC, 0.1)), 0.0, None) is None
+    # a sketch facing down: its heights along the normal are the world's negated
+    down = Plane((0.0, 0.0, 0.45), (1.0, 0.0, 0.0), (0.0, 0.0, -1.0))
+    g = Extrude(Sketch(down, f.sketch.profiles), Extent(ExtentKind.ONE_SIDE, 0.2))  # 0.45 down to 0.25
+    deeper = with_span(g, 0.0, None)
+    assert deeper.sketch.plane == down and deeper.extent.d1 == pytest.approx(0.45)
+
+
+def test_moves_try_each_end_and_each_span() -> None:
+    f = disc(0.45, 0.2, -0.8)
+    levels = [-0.5, -0.35, 0.45, 0.5]
+    spans = {
+        tuple(round(v, 6) for v in sorted((g.sketch.plane.origin[2], g.sketch.plane.origin[2] + g.extent.d1)))
+        for g in moves(f, levels)
+    }
+    assert (-0.5, 0.45) in spans and (-0.35, 0.5) in spans and (-0.5, -0.35) in spans
+    assert all(g != f for g in moves(f, levels))
