@@ -71,12 +71,22 @@ from backend.verify.candidates import (
     written_as_designed,
 )
 from backend.verify.levels import with_level_search
-from backend.verify.refine import REFINE_BUDGET_S, accept_refinement, pick_keeping_volume, refine_candidate
+from backend.verify.refine import (
+    REFINE_BUDGET_EVALS,
+    REFINE_BUDGET_S,
+    accept_refinement,
+    pick_keeping_volume,
+    refine_candidate,
+)
 from backend.verify.snap import Snapper
 
 log = logging.getLogger(__name__)
 
 DECODE_BUDGET_S = 2.0  # wall-clock budget of autoregressive decoding (after a ~300-token prefix)
+# the same in work, for runs that must not depend on the machine's speed or load (``fixed_budgets``):
+# decoding steps of the 8 candidates together, about what DECODE_BUDGET_S allows on the reference
+# 2-core machine alone (``scripts/calibrate_budgets.py``)
+DECODE_BUDGET_STEPS = 176
 
 __all__ = [  # the pipeline's names, and the intake / verifier names its callers use through it
     "FLAT_TOLERANCE",
@@ -113,6 +123,9 @@ class ReconstructOptions:
     max_tokens: int | None = None  # default: the model's config (LoRA models: base-tokenizer tokens)
     refine_budget_s: float = REFINE_BUDGET_S
     decode_budget_s: float = DECODE_BUDGET_S  # autoregressive candidates still decoding then are dropped
+    # budgets in work instead of seconds (DECODE_BUDGET_STEPS, refine.REFINE_BUDGET_EVALS): the same result
+    # on any machine and load, for evaluations compared side by side; 0 seconds still means no budget
+    fixed_budgets: bool = False
     orient: bool = True  # find the part's own axes (False: reconstruct in the input's axes as given)
 
 
@@ -301,7 +314,8 @@ class Reconstructor:
         refined = False
         if opt.refine and opt.refine_budget_s > 0:
             stage(0.85, "refine")
-            better = refine_candidate(best, target, opt.refine_budget_s, check)
+            evals = REFINE_BUDGET_EVALS if opt.fixed_budgets else None
+            better = refine_candidate(best, target, opt.refine_budget_s, check, evals)
             if accept_refinement(better, best, mesh_n, prep.volume_truth):
                 best, refined = better, True
             lap("refine")
@@ -398,7 +412,10 @@ class Reconstructor:
         model, tokenizer = self._model_for(opt.decoder)
         extra = {"steps": opt.steps} if opt.decoder == "unmask" and opt.steps is not None else {}
         if opt.decoder == "ar" and opt.decode_budget_s > 0:
-            extra["deadline"] = time.perf_counter() + opt.decode_budget_s
+            if opt.fixed_budgets:
+                extra["step_budget"] = DECODE_BUDGET_STEPS
+            else:
+                extra["deadline"] = time.perf_counter() + opt.decode_budget_s
         return DECODERS[opt.decoder](
             model,
             tokenizer,

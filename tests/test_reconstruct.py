@@ -190,3 +190,23 @@ def test_without_sections_no_geometry_candidates_join_the_model(reconstructor, m
     assert res.source == "model" and set(res.best_by_source) == {"model"}
     res = reconstructor.reconstruct(mesh, ReconstructOptions(candidates=2, refine=False))
     assert res.scores["iou"] > 0.99
+
+
+def test_fixed_budgets_give_the_same_result_whatever_the_clock(reconstructor, part_mm, monkeypatch):
+    """Budgets in work (decoding steps, refinement trials) instead of seconds: two runs agree, and a
+    machine too slow for any seconds-based budget still decodes and refines."""
+    import dataclasses
+
+    seen = []
+    decode = rc.DECODERS["ar"]
+
+    def spy(*args, **kwargs):
+        seen.append((kwargs.get("deadline"), kwargs.get("step_budget")))
+        return decode(*args, **kwargs)
+
+    monkeypatch.setitem(rc.DECODERS, "ar", spy)
+    options = dataclasses.replace(FAST, fixed_budgets=True, refine_budget_s=1e-9)
+    first = reconstructor.reconstruct(part_mm, options)
+    second = reconstructor.reconstruct(part_mm, options)
+    assert seen == [(None, rc.DECODE_BUDGET_STEPS)] * 2
+    assert first.program == second.program and first.refined == second.refined

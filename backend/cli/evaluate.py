@@ -124,6 +124,7 @@ def run(args: argparse.Namespace) -> int:
         "steps": options.steps,
         "perturb": args.perturb,
         "section_only": not args.no_section_only,
+        "fixed_budgets": options.fixed_budgets,
     }
     summary, buckets = build_summary(rows), build_buckets(rows)
     out = Path(args.out)

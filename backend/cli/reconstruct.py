@@ -107,6 +107,12 @@ def add_reconstruct_options(
         help=f"seconds of autoregressive decoding; candidates unfinished then are dropped (default {d.decode_budget_s:g}; 0: none)",
     )
     parser.add_argument(
+        "--fixed-budgets",
+        action="store_true",
+        help="budgets in work, not seconds: decoding steps and refinement trials (about what the default"
+        " seconds allow on a 2-core laptop); the same result on any machine and load, for comparing runs",
+    )
+    parser.add_argument(
         "--threads",
         type=limits.argparse_threads,
         default=None,
@@ -133,6 +139,7 @@ def options_from_args(args: argparse.Namespace) -> ReconstructOptions:
         use_sections=not args.no_sections,
         refine=not args.no_refine,
         decode_budget_s=args.decode_budget,
+        fixed_budgets=args.fixed_budgets,
     )
 
 

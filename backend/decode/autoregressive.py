@@ -141,6 +141,7 @@ def decode_autoregressive(
     progress: Callable[[int, int, int], None] | None = None,
     deadline: float | None = None,
     logit_bias: torch.Tensor | None = None,
+    step_budget: int | None = None,
 ) -> list[DecodeResult]:
     """Decode ``n_candidates`` programs for one part.
 
@@ -149,6 +150,8 @@ def decode_autoregressive(
     ``progress(step, max_steps, n_finished)`` is called every 16 steps and at the end; it may raise
     to abort (the reconstruction pipeline raises ``Cancelled`` from it). ``deadline`` (a
     ``time.perf_counter()`` value): candidates still decoding then stop and are reported unfinished.
+    ``step_budget``: the same after this many decoding steps (a budget in work, not time: the same
+    candidates on any machine and load).
     ``logit_bias`` (V,) or (1, V): added to every step's logits (a conditioned model's
     ``observed_bias``).
     """
@@ -185,6 +188,9 @@ def decode_autoregressive(
         if progress is not None and step % 16 == 0:
             progress(step, max_new, n_candidates - len(active))
         if deadline is not None and step % 8 == 0 and time.perf_counter() > deadline:
+            out_of_time = True
+            break
+        if step_budget is not None and step >= step_budget:
             out_of_time = True
             break
         allowed = torch.stack([masker(states[i].allowed()) for i in active])

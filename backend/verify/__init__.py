@@ -29,6 +29,7 @@ slabs), which the rewrite before it could not match.
 Modules: ``target`` (what candidates are measured against), ``rank`` (the rule, ``Candidate``),
 ``candidates`` (rebuild and score programs; section and bounding-box candidates), ``snap`` (a model
 program's extents and loops moved onto the mesh's levels and sections, strictly and loosely),
+``levels`` (the model's best programs with their extrusions searched over the mesh's levels),
 ``residual`` (the best candidate of each source completed with features on other axes), ``trim`` (the
 same, and the residual programs, cut to the input's outlines seen along each axis), ``prune`` (the
 best few of each source without the features they do not need), ``refine``

@@ -3,14 +3,16 @@
 Snapping (``verify.snap``) moves each end of an extrusion to the *nearest* level where the mesh has a
 flat face (or to its end), so a program whose structure is right but whose extents are far off (a shaft
 drawn to a step instead of to the part's end, a bore started at the wrong shoulder) stays wrong. Here
-the ends are searched: for the ``SEARCH_PER_SOURCE`` lowest-loss model candidates, each end of each
-axis-aligned extrusion (a one-sided extrusion's sketch plane and far end, a two-sided one's two ends) is
-tried at every level of its axis (``Snapper.levels``), and the end whose best level lowers the loss by
-more than its noise (``rank.RANK_NOISE``) moves there; passes repeat until none does or the evaluation
-budget (``MAX_EVALS`` rebuilt programs a candidate: deterministic, not a clock) is spent. The searched
-program is then snapped again (its loops fitted at the new heights) and the lower-loss of the two is
-kept. The result keeps the model's source: the model wrote the structure, the mesh gives the numbers,
-as for snapping; the verifier judges it like any other candidate.
+the extents are searched: for the ``SEARCH_PER_SOURCE`` lowest-loss model candidates, each axis-aligned
+extrusion is tried with each end at every level of its axis (``Snapper.levels``), the other end kept,
+and between each pair of levels (neighbouring ones only past ``ALL_PAIRS`` levels: a bore moved from
+one shoulder to the right one moves both ends at once) (``moves``); the feature's best move is taken
+when it lowers the loss by more than its noise (``rank.RANK_NOISE``). Passes over the features repeat
+until none moves or the budget is spent: ``MAX_EVALS`` rebuilt programs a candidate, a budget in work,
+so the search does not depend on the machine's speed. The searched program is then snapped again (its
+loops fitted at the new heights) and the lower-loss of the two kept. The result keeps the model's
+source: the model wrote the structure (features, operations, loops), the mesh gives the numbers, as for
+snapping; the verifier judges it like any other candidate.
 """
 
 from __future__ import annotations
@@ -121,22 +123,24 @@ def with_level_search(
     source: str,
     per_source: int = SEARCH_PER_SOURCE,
 ) -> list[Candidate]:
-    """The candidates, then the ``per_source`` lowest-loss ones of ``source`` (of at most
+    """The candidates with, after the last of ``source``'s (so the model's stay ahead of the sections'
+    in the rule's last tie-break, the candidates' order), its ``per_source`` lowest-loss ones (of at most
     ``MAX_FEATURES`` features) searched (``searched``), those that changed, without repeats. A failing
     search costs only its candidate."""
     pool = sorted((c for c in candidates if c.source == source), key=lambda c: c.rank_cd)
     seen = {c.program for c in candidates}
-    out = list(candidates)
+    found: list[Candidate] = []
     for c in [c for c in pool if len(c.program.features) <= MAX_FEATURES][:per_source]:
         try:
-            found = searched(c, snapper, target)
+            better = searched(c, snapper, target)
         except Exception as exc:  # one failing search must not take the pipeline down
             log.warning("level search failed: %s: %s", type(exc).__name__, exc)
             continue
-        if found is not None and found.program not in seen:
-            seen.add(found.program)
-            out.append(found)
-    return out
+        if better is not None and better.program not in seen:
+            seen.add(better.program)
+            found.append(better)
+    last = max((k for k, c in enumerate(candidates) if c.source == source), default=len(candidates) - 1)
+    return [*candidates[: last + 1], *found, *candidates[last + 1 :]]
 
 
 def _scored(program: Program, source: str, target: Callable[[trimesh.Trimesh], float]) -> Candidate | None:

@@ -18,6 +18,9 @@ from backend.verify.reference import IouScorer
 
 REFINE_STEP, REFINE_MIN_STEP = 0.01, 0.00125  # coordinate-search step (normalised units) and when to stop
 REFINE_BUDGET_S = 1.0  # wall-clock budget of the refine stage
+# the same in work, for runs that must not depend on the machine's speed or load (``--fixed-budgets``):
+# rebuilt and scored trial programs, about what REFINE_BUDGET_S allows on the reference 2-core machine
+REFINE_BUDGET_EVALS = 54
 REFINE_MIN_GAIN = 0.02  # keep the refined program only if the ranking CD drops by this fraction
 REFINE_MAX_IOU_LOSS = 1e-3  # ... and, for a closed input, if its exact IoU does not drop by more than this
 REFINE_MAX_VOXEL_LOSS = 0.01  # ... or, for an open or noisy mesh, its voxel-occupancy IoU
@@ -57,21 +60,33 @@ def _moved(program: Program, i: int, name: str, delta: float) -> Program | None:
 
 
 def refine_candidate(
-    best: Candidate, target: Callable[[trimesh.Trimesh], float], budget_s: float, check: Callable[[], None]
+    best: Candidate,
+    target: Callable[[trimesh.Trimesh], float],
+    budget_s: float,
+    check: Callable[[], None],
+    max_evals: int | None = None,
 ) -> Candidate:
-    """Coordinate search (step halving) on extrude distances and plane offsets; returns the best seen."""
+    """Coordinate search (step halving) on extrude distances and plane offsets; returns the best seen.
+    The search stops after ``budget_s`` seconds or, when ``max_evals`` is given, after that many trial
+    programs instead (a budget in work: the same result on any machine and load)."""
     deadline = time.perf_counter() + budget_s
+    evals = 0
+
+    def spent() -> bool:
+        return evals >= max_evals if max_evals is not None else time.perf_counter() >= deadline
+
     cur, step = best, REFINE_STEP
-    while step >= REFINE_MIN_STEP and time.perf_counter() < deadline:
+    while step >= REFINE_MIN_STEP and not spent():
         improved = False
         for i, name in _params(cur.program):
             for sign in (1.0, -1.0):
-                if time.perf_counter() >= deadline:
+                if spent():
                     break
                 check()
                 trial = _moved(cur.program, i, name, sign * step)
                 if trial is None:
                     continue
+                evals += 1
                 try:
                     mesh = program_to_mesh(trial)
                 except GeometryError:

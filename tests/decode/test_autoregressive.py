@@ -109,3 +109,17 @@ def test_deadline_stops_decoding_and_reports_unfinished():
     assert all(len(r.tokens) == 0 for r in results)  # stopped before the first step
     stats = DecodeStats.from_results(results)
     assert stats.unfinished == stats.out_of_time == 3
+
+
+def test_a_step_budget_stops_decoding_at_the_same_step_whatever_the_clock():
+    model, tok = tiny_model()
+    runs = [
+        decode_autoregressive(model, tok, points(), n_candidates=3, temperature=0.8, step_budget=5)
+        for _ in range(2)
+    ]
+    for results in runs:
+        assert all(r.finished or len(r.tokens) == 5 for r in results)
+        assert all(r.finished or "out of decoding time" in r.error for r in results)
+    assert [r.tokens for r in runs[0]] == [r.tokens for r in runs[1]]
+    unlimited = decode_autoregressive(model, tok, points(), n_candidates=3, temperature=0.8)
+    assert [r.tokens[:5] for r in unlimited] == [r.tokens[:5] for r in runs[0]]

@@ -104,9 +104,9 @@ def test_only_the_best_of_the_source_are_searched(truth, snapper) -> None:
     target = ChamferTarget(truth)
     rough = candidate(flanged_shaft(shaft_end=-0.35, bore_from=-0.35, bore_depth=0.6), target)
     section = candidate(flanged_shaft(shaft_end=-0.3), target, SOURCE_SECTION)
-    out = with_level_search([section, rough], snapper, target, SOURCE_MODEL)
-    assert out[:2] == [section, rough] and len(out) == 3
-    assert out[2].source == SOURCE_MODEL and out[2].rank_cd < rough.rank_cd
+    out = with_level_search([rough, section], snapper, target, SOURCE_MODEL)
+    assert len(out) == 3 and out[0] is rough and out[2] is section  # the model's stay ahead
+    assert out[1].source == SOURCE_MODEL and out[1].rank_cd < rough.rank_cd
     assert with_level_search([section], snapper, target, SOURCE_MODEL) == [section]  # sections as they are
     assert with_level_search([section, rough], snapper, target, SOURCE_MODEL, per_source=0) == [
         section,

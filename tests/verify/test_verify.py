@@ -50,6 +50,27 @@ def test_refine_recovers_a_perturbed_distance():
     assert abs(better.program.features[0].extent.d1 - 0.3) < 0.01
 
 
+def test_a_refinement_budget_in_trials_ignores_the_clock():
+    box = trimesh.creation.box(extents=(0.6, 0.4, 0.3))
+    target = ChamferTarget(box)
+    f = bbox_program(box).features[0]
+    bad = Program((replace(f, extent=replace(f.extent, d1=f.extent.d1 + 0.06)),))
+    start = Candidate(bad, "model", program_to_mesh(bad), target(program_to_mesh(bad)))
+    calls = []
+
+    def counted(mesh):
+        calls.append(1)
+        return target(mesh)
+
+    # no seconds at all, yet the trials run: the budget is the trial count
+    few = refine_candidate(start, counted, budget_s=0.0, check=lambda: None, max_evals=3)
+    assert len(calls) == 3 and few.rank_cd < start.rank_cd
+    again = refine_candidate(start, target, budget_s=0.0, check=lambda: None, max_evals=3)
+    assert again.program == few.program
+    enough = refine_candidate(start, target, budget_s=0.0, check=lambda: None, max_evals=200)
+    assert abs(enough.program.features[0].extent.d1 - 0.3) < 0.01
+
+
 def test_refinement_that_loses_the_volume_of_a_thin_part_is_refused():
     sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))  # a thin plate, closed
     exact = bbox_program(sheet)
