@@ -29,9 +29,9 @@ from backend.verify.snap import Snapper, axis_of
 
 log = logging.getLogger(__name__)
 
-SEARCH_PER_SOURCE = 2  # the model's lowest-loss candidates searched
-MAX_EVALS = 48  # rebuilt and scored programs per searched candidate at most
-MAX_FEATURES = 6  # a candidate with more features is left as it is (each pass rebuilds it per level)
+SEARCH_PER_SOURCE = 4  # the model's lowest-loss candidates searched
+MAX_EVALS = 96  # rebuilt and scored programs per searched candidate at most
+MAX_FEATURES = 8  # a candidate with more features is left as it is (each pass rebuilds it per level)
 MIN_SPAN = 1e-3  # an extrusion shorter than this (normalised units) is not tried
 ALL_PAIRS = 6  # with at most this many levels on an axis, an extrusion is tried between each pair
 
@@ -108,12 +108,14 @@ def searched(
                 current, moved = best, True
     if current is candidate:
         return None
-    resnapped = snapper.snap(current.program)
-    if resnapped != current.program:
-        trial = _scored(resnapped, candidate.source, target)
-        if trial is not None and trial.rank_cd < current.rank_cd:
-            current = trial
-    return current
+    best = current
+    for loose in (False, True):
+        resnapped = snapper.snap(current.program, loose)
+        if resnapped != current.program:
+            trial = _scored(resnapped, candidate.source, target)
+            if trial is not None and trial.rank_cd < best.rank_cd:
+                best = trial
+    return best
 
 
 def with_level_search(
