@@ -24,6 +24,12 @@ REFINE_BUDGET_EVALS = 54
 REFINE_MIN_GAIN = 0.02  # keep the refined program only if the ranking CD drops by this fraction
 REFINE_MAX_IOU_LOSS = 1e-3  # ... and, for a closed input, if its exact IoU does not drop by more than this
 REFINE_MAX_VOXEL_LOSS = 0.01  # ... or, for an open or noisy mesh, its voxel-occupancy IoU
+# Equally faithful by volume (``pick_keeping_volume``, exact volumes): overlaps with the input within
+# 0.3 point. Programs' numbers are multiples of 1/200 of the part (``cad.quantize``); half of that step
+# moves one face of a plate a tenth of the part thick by 2.5 points of IoU, so closer overlaps do not say
+# which program is the more faithful design. (A refinement, a pruning or a trim must still not lose more
+# than REFINE_MAX_IOU_LOSS: those change one program, not choose between designs.)
+VOLUME_TIE_EXACT = 3e-3
 REFINE_ACCEPT = 1e-3  # a refinement trial is taken when it lowers the ranking CD by this fraction
 PARAM_LIMIT = LIMIT  # refined numbers stay inside the token range [-LIMIT, LIMIT]
 
@@ -168,7 +174,7 @@ def pick_keeping_volume(
     """``rank.pick_best``, with the input's volume as a second test of fidelity: among the equally faithful
     candidates (the most preferred ``MAX_VOLUME_CHECKS`` distinct solids, and the lowest loss, then the
     others in the rule's order as needed, ``MAX_VOLUME_CHECKS_TOTAL`` solids in all), one that overlaps the
-    input's volume less than another measured one by more than ``keeps_volume`` allows is not equally
+    input's volume less than another measured one by more than ``VOLUME_TIE_EXACT`` (exact volumes; voxel occupancy: ``REFINE_MAX_VOXEL_LOSS``) is not equally
     faithful and is passed over; the first in the rule's order that passes is chosen. Candidates building
     the same solid (``solid_key``: a program and its rewrites) are measured once, so rewrites of one
     solid cannot crowd the others out of the measured few. On thin parts a surface distance within the
@@ -196,13 +202,13 @@ def pick_keeping_volume(
         return overlap[key(c)]
 
     if reference is not None and reference.exact:
-        equal = _by_exact_volume(candidates, equal, key, measured, REFINE_MAX_IOU_LOSS * volume_slack)
+        equal = _by_exact_volume(candidates, equal, key, measured, VOLUME_TIE_EXACT * volume_slack)
     if len(equal) == 1:
         return equal[0]
     order = ranked(equal, lambda c: c.rank_cd, lambda c: c.program, RANK_NOISE)
     if reference is None:
         return order[0]
-    allowed = (REFINE_MAX_IOU_LOSS if reference.exact else REFINE_MAX_VOXEL_LOSS) * volume_slack
+    allowed = (VOLUME_TIE_EXACT if reference.exact else REFINE_MAX_VOXEL_LOSS) * volume_slack
     first_solids = list(dict.fromkeys(key(c) for c in order))[:MAX_VOLUME_CHECKS]
     for c in [*(c for c in order if key(c) in first_solids), min(equal, key=lambda c: c.rank_cd)]:
         measured(c)
@@ -220,7 +226,7 @@ def pick_keeping_volume(
 # beyond the tie lie within this factor of the lowest distance, the window's (at most
 # ``VOLUME_WINDOW_CHECKS`` solids, lowest first) have their volume overlap measured, and when one overlaps
 # better than every tied one by more than ``VOLUME_WINDOW_GAIN``, the equally faithful set is the window's
-# candidates that overlap as well as it (within ``REFINE_MAX_IOU_LOSS``): a surface distance can favour a
+# candidates that overlap as well as it (within ``VOLUME_TIE_EXACT``): a surface distance can favour a
 # solid missing a tenth of the volume. (With ``VOLUME_WINDOW_CHECKS`` or more tied solids, or losses so
 # small that the tie's absolute tolerance exceeds the window, nothing changes.)
 VOLUME_WINDOW, VOLUME_WINDOW_CHECKS, VOLUME_WINDOW_GAIN = 1.5, 8, 0.01
