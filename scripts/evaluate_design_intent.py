@@ -5,7 +5,7 @@ reconstructed by the pipeline, and compared with its design:
 IoU, feature count, and whether the output cuts where the design cuts.
 
     .venv/bin/python scripts/evaluate_design_intent.py [--json ../shared/realparts/json_fusion360]
-        [--checkpoint FOLDER] [--candidates N] [--out out/design_intent]
+        [--checkpoint FOLDER] [--candidates N] [--fixed-budgets] [--out out/design_intent]
 """
 
 from __future__ import annotations
@@ -23,6 +23,11 @@ def main() -> int:
     p.add_argument("--json", type=Path, default=Path("../shared/realparts/json_fusion360"))
     p.add_argument("--checkpoint", default=None, help="model folder (default: the shipped one)")
     p.add_argument("--candidates", type=int, default=8, help="model candidates (0: sections only)")
+    p.add_argument(
+        "--fixed-budgets",
+        action="store_true",
+        help="decoding and refinement budgets in work, not seconds (as `evaluate --fixed-budgets`)",
+    )
     p.add_argument("--out", type=Path, default=Path("out/design_intent"))
     args = p.parse_args()
 
@@ -39,7 +44,9 @@ def main() -> int:
     for path in paths:
         design = import_fusion360(json.loads(path.read_text()))
         mesh = program_to_mesh(design)
-        res = rec.reconstruct(mesh, ReconstructOptions(candidates=args.candidates))
+        res = rec.reconstruct(
+            mesh, ReconstructOptions(candidates=args.candidates, fixed_budgets=args.fixed_budgets)
+        )
         ops = [f.operation for f in res.program.features]
         row = {
             "name": path.stem,
