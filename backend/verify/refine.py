@@ -172,17 +172,17 @@ def pick_keeping_volume(
     volume_slack: float = 1.0,
 ) -> Candidate:
     """``rank.pick_best``, with the input's volume as a second test of fidelity: among the equally faithful
-    candidates (the most preferred ``MAX_VOLUME_CHECKS`` distinct solids, and the lowest loss, then the
-    others in the rule's order as needed, ``MAX_VOLUME_CHECKS_TOTAL`` solids in all), one that overlaps the
-    input's volume less than another measured one by more than ``VOLUME_TIE_EXACT`` (exact volumes; voxel occupancy: ``REFINE_MAX_VOXEL_LOSS``) is not equally
-    faithful and is passed over; the first in the rule's order that passes is chosen. Candidates building
-    the same solid (``solid_key``: a program and its rewrites) are measured once, so rewrites of one
-    solid cannot crowd the others out of the measured few. On thin parts a surface distance within the
-    tie tolerance, or even the lowest one, can hide a plate moved or thickened by its thickness. With
-    exact volumes the equally faithful set may also widen to a better-overlapping candidate a little
-    further in distance (``VOLUME_WINDOW``). Open or noisy meshes and point clouds are measured by voxel
-    occupancy (``volume_reference``). ``tie_relative`` and ``volume_slack`` (a factor on the allowed
-    volume losses) are the pipeline's unless a measurement asks what looser ones would choose
+    candidates (the most preferred ``MAX_VOLUME_CHECKS`` distinct solids, and the lowest loss, then the others
+    in the rule's order as needed, ``MAX_VOLUME_CHECKS_TOTAL`` solids in all), one that overlaps the input's
+    volume less than another measured one by more than ``VOLUME_TIE_EXACT`` (exact volumes; voxel occupancy:
+    ``REFINE_MAX_VOXEL_LOSS``) is not equally faithful and is passed over; the first in the rule's order that
+    passes is chosen. Candidates building the same solid (``solid_key``: a program and its rewrites) are
+    measured once, so rewrites of one solid cannot crowd the others out of the measured few. On thin parts a
+    surface distance within the tie tolerance, or even the lowest one, can hide a plate moved or thickened by
+    its thickness. With exact volumes the equally faithful set may also widen to a better-overlapping
+    candidate a little further in distance (``VOLUME_WINDOW``). Open or noisy meshes and point clouds are
+    measured by voxel occupancy (``volume_reference``). ``tie_relative`` and ``volume_slack`` (a factor on the
+    allowed volume losses) are the pipeline's unless a measurement asks what looser ones would choose
     (``scripts/measure_model_headroom.py``)."""
     equal = tied(candidates, lambda c: c.rank_cd, tie_relative)
     if volume_truth is None and len(equal) == 1:  # no exact volume to widen with: no occupancy grid needed
