@@ -165,11 +165,23 @@ def test_looser_tolerances_asked_of_the_rule_widen_the_tie_and_the_volume_test()
 
     sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
     exact = bbox_program(sheet)
-    thick = _thickened(exact, 1.003)  # 0.3 point of IoU thicker, and the lower distance
+    thick = _thickened(exact, 1.006)  # 0.6 point of IoU thicker, and the lower distance
     right = Candidate(exact, "section", program_to_mesh(exact), 1.02e-4)
     close = Candidate(thick, "model", program_to_mesh(thick), 1.00e-4)
     assert pick_keeping_volume([close, right], sheet, sheet) is right
     assert pick_keeping_volume([close, right], sheet, sheet, volume_slack=10.0) is close
+
+
+def test_overlaps_closer_than_the_volume_tie_are_equally_faithful():
+    from backend.verify.refine import VOLUME_TIE_EXACT, pick_keeping_volume
+
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
+    exact = bbox_program(sheet)
+    right = Candidate(exact, "section", program_to_mesh(exact), 1.02e-4)
+    for factor, chosen in ((1 + 0.6 * VOLUME_TIE_EXACT, "model"), (1 + 1.5 * VOLUME_TIE_EXACT, "section")):
+        thick = _thickened(exact, factor)  # its IoU lower by about (factor - 1), the lower distance
+        close = Candidate(thick, "model", program_to_mesh(thick), 1.00e-4)
+        assert pick_keeping_volume([close, right], sheet, sheet).source == chosen
 
 
 def test_a_preferred_candidate_beyond_the_first_checks_is_measured_not_presumed_faithful():
