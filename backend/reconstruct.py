@@ -83,9 +83,9 @@ from backend.verify.snap import Snapper
 log = logging.getLogger(__name__)
 
 DECODE_BUDGET_S = 2.0  # wall-clock budget of autoregressive decoding (after a ~300-token prefix)
-# the same in work, for runs that must not depend on the machine's speed or load (``fixed_budgets``):
-# decoding steps of the 8 candidates together, about what DECODE_BUDGET_S allows on the reference
-# 2-core machine alone (``scripts/calibrate_budgets.py``)
+# the same in work, for runs that must not depend on the machine's load (``fixed_budgets``): decoding
+# steps of the 8 candidates together, what DECODE_BUDGET_S allows on the reference 2-core machine alone
+# (median, ``scripts/calibrate_budgets.py``; seen every 16 steps, so up to 8 steps over the clock's stop)
 DECODE_BUDGET_STEPS = 176
 
 __all__ = [  # the pipeline's names, and the intake / verifier names its callers use through it
@@ -123,8 +123,10 @@ class ReconstructOptions:
     max_tokens: int | None = None  # default: the model's config (LoRA models: base-tokenizer tokens)
     refine_budget_s: float = REFINE_BUDGET_S
     decode_budget_s: float = DECODE_BUDGET_S  # autoregressive candidates still decoding then are dropped
-    # budgets in work instead of seconds (DECODE_BUDGET_STEPS, refine.REFINE_BUDGET_EVALS): the same result
-    # on any machine and load, for evaluations compared side by side; 0 seconds still means no budget
+    # budgets in work instead of seconds: the decoding steps and refinement trials the two budgets' seconds
+    # buy on the reference 2-core machine (DECODE_BUDGET_STEPS for DECODE_BUDGET_S, refine.REFINE_BUDGET_EVALS
+    # for REFINE_BUDGET_S): the same result under any load, for evaluations compared side by side; 0 s
+    # still means no budget
     fixed_budgets: bool = False
     orient: bool = True  # find the part's own axes (False: reconstruct in the input's axes as given)
 
@@ -306,7 +308,9 @@ class Reconstructor:
         lap("decode")
 
         stage(0.6, "verify")
-        candidates, n_sections = self._verify(results, sections, slicer, prep, target, stats, stage, lap)
+        candidates, n_sections = self._verify(
+            results, sections, slicer, prep, target, stats, stage, lap, check
+        )
         best = pick_keeping_volume(candidates, mesh_n, prep.volume_truth)
         best_by_source = {c.source: c for c in sorted(candidates, key=lambda c: -c.rank_cd)}  # lowest last
         lap("verify")
@@ -314,7 +318,11 @@ class Reconstructor:
         refined = False
         if opt.refine and opt.refine_budget_s > 0:
             stage(0.85, "refine")
-            evals = REFINE_BUDGET_EVALS if opt.fixed_budgets else None
+            evals = (
+                round(REFINE_BUDGET_EVALS * opt.refine_budget_s / REFINE_BUDGET_S)
+                if opt.fixed_budgets
+                else None
+            )
             better = refine_candidate(best, target, opt.refine_budget_s, check, evals)
             if accept_refinement(better, best, mesh_n, prep.volume_truth):
                 best, refined = better, True
@@ -412,8 +420,8 @@ class Reconstructor:
         model, tokenizer = self._model_for(opt.decoder)
         extra = {"steps": opt.steps} if opt.decoder == "unmask" and opt.steps is not None else {}
         if opt.decoder == "ar" and opt.decode_budget_s > 0:
-            if opt.fixed_budgets:
-                extra["step_budget"] = DECODE_BUDGET_STEPS
+            if opt.fixed_budgets:  # the steps these seconds buy on the reference machine
+                extra["step_budget"] = round(DECODE_BUDGET_STEPS * opt.decode_budget_s / DECODE_BUDGET_S)
             else:
                 extra["deadline"] = time.perf_counter() + opt.decode_budget_s
         return DECODERS[opt.decoder](
@@ -431,7 +439,7 @@ class Reconstructor:
         )
 
     def _verify(
-        self, results, sections, slicer, prep: Prepared, target, stats, stage, lap
+        self, results, sections, slicer, prep: Prepared, target, stats, stage, lap, check
     ) -> tuple[list[Candidate], int]:
         programs: list[tuple[Program, str]] = []
         seen: set[tuple[int, ...]] = set()
@@ -458,7 +466,7 @@ class Reconstructor:
 
         candidates, failed = score_programs(programs, target, on_candidate)
         if snapper is not None:  # the model's best with their ends searched over the mesh's levels
-            candidates = with_level_search(candidates, snapper, target, SOURCE_MODEL)
+            candidates = with_level_search(candidates, snapper, target, SOURCE_MODEL, check=check)
         truth = prep.volume_truth if sections else None  # no residual features without the section route
         candidates = with_derived_candidates(candidates, truth, target)  # other axes; holes as cuts, islands
         stats.failed_rebuild += sum(k < n_raw for k, _, _ in failed)  # the model's own programs

@@ -193,20 +193,32 @@ def test_without_sections_no_geometry_candidates_join_the_model(reconstructor, m
 
 
 def test_fixed_budgets_give_the_same_result_whatever_the_clock(reconstructor, part_mm, monkeypatch):
-    """Budgets in work (decoding steps, refinement trials) instead of seconds: two runs agree, and a
-    machine too slow for any seconds-based budget still decodes and refines."""
+    """Budgets in work (decoding steps, refinement trials: what the options' seconds buy on the
+    reference machine) instead of seconds: two runs agree, whatever the clock says."""
     import dataclasses
 
-    seen = []
-    decode = rc.DECODERS["ar"]
+    from backend.verify.refine import REFINE_BUDGET_EVALS, REFINE_BUDGET_S
 
-    def spy(*args, **kwargs):
-        seen.append((kwargs.get("deadline"), kwargs.get("step_budget")))
+    decoded, refined = [], []
+    decode, refine = rc.DECODERS["ar"], rc.refine_candidate
+
+    def decode_spy(*args, **kwargs):
+        decoded.append((kwargs.get("deadline"), kwargs.get("step_budget")))
         return decode(*args, **kwargs)
 
-    monkeypatch.setitem(rc.DECODERS, "ar", spy)
-    options = dataclasses.replace(FAST, fixed_budgets=True, refine_budget_s=1e-9)
+    def refine_spy(best, target, budget_s, check, max_evals=None):
+        trials = []
+        out = refine(best, lambda m: trials.append(1) or target(m), budget_s, check, max_evals)
+        refined.append((max_evals, len(trials)))
+        return out
+
+    monkeypatch.setitem(rc.DECODERS, "ar", decode_spy)
+    monkeypatch.setattr(rc, "refine_candidate", refine_spy)
+    options = dataclasses.replace(FAST, fixed_budgets=True, decode_budget_s=1.0)
     first = reconstructor.reconstruct(part_mm, options)
     second = reconstructor.reconstruct(part_mm, options)
-    assert seen == [(None, rc.DECODE_BUDGET_STEPS)] * 2
+    assert decoded == [(None, round(rc.DECODE_BUDGET_STEPS / rc.DECODE_BUDGET_S))] * 2  # 1 s of steps
+    evals = round(REFINE_BUDGET_EVALS * FAST.refine_budget_s / REFINE_BUDGET_S)
+    assert [e for e, _ in refined] == [evals] * 2 and 0 < refined[0][1] <= evals
+    assert refined[0] == refined[1]
     assert first.program == second.program and first.refined == second.refined

@@ -40,8 +40,9 @@ ALL_PAIRS = 6  # with at most this many levels on an axis, an extrusion is tried
 def with_span(feature: Extrude, lo: float | None, hi: float | None) -> Extrude | None:
     """``feature`` spanning world heights ``lo``..``hi`` on its axis (None: that end where it is; the
     two sorted), extruded in the direction it was (a one-sided extrusion keeps its sketch plane at the
-    end it started from); None when it would be shorter than ``MIN_SPAN``, its plane is not on an axis,
-    or its extent is symmetric (one height moves both ends). The loops are kept as drawn."""
+    end it started from; a two-sided one whose sketch plane the span leaves becomes one-sided from the
+    end nearer its plane); None when it would be shorter than ``MIN_SPAN``, its plane is not on an
+    axis, or its extent is symmetric (one height moves both ends). The loops are kept as drawn."""
     found = axis_of(feature.sketch.plane)
     if found is None or feature.extent.kind is ExtentKind.SYMMETRIC:
         return None
@@ -55,13 +56,15 @@ def with_span(feature: Extrude, lo: float | None, hi: float | None) -> Extrude |
     if high - low < MIN_SPAN:
         return None
     a, b = sorted((sign * low, sign * high))  # back along the normal
-    if extent.kind is ExtentKind.TWO_SIDES:
+    if extent.kind is ExtentKind.TWO_SIDES and a <= h <= b:
         return Extrude(feature.sketch, Extent(extent.kind, b - h, h - a), feature.operation)
-    if stop < start:  # extruded against its normal: the sketch plane stays at the upper end
+    # one-sided (a two-sided extrusion moved off its sketch plane becomes one, from the nearer end)
+    from_upper = stop < start if extent.kind is ExtentKind.ONE_SIDE else h > b
+    if from_upper:  # the sketch plane at the upper end, extruded against its normal
         a, b = b, a
     origin = tuple(o + (a - h) * c for o, c in zip(plane.origin, n))
     sketch = Sketch(Plane(origin, plane.x_dir, n), feature.sketch.profiles)
-    return Extrude(sketch, Extent(extent.kind, b - a), feature.operation)
+    return Extrude(sketch, Extent(ExtentKind.ONE_SIDE, b - a), feature.operation)
 
 
 def moves(feature: Extrude, levels: Sequence[float]) -> list[Extrude]:
@@ -85,21 +88,28 @@ def searched(
     snapper: Snapper,
     target: Callable[[trimesh.Trimesh], float],
     max_evals: int = MAX_EVALS,
+    check: Callable[[], None] | None = None,
 ) -> Candidate | None:
     """``candidate`` with its extrusions moved to the levels that lower its loss, snapped again (module
-    doc); None when no move lowers it by more than the noise."""
+    doc); None when no move lowers it by more than the noise. Each pass gives every feature left an equal
+    share of the budget left, so a program's last features (often its cuts) are tried too. ``check`` is
+    called before each rebuild (it raises to cancel)."""
     current, evals, moved = candidate, 0, True
     while moved and evals < max_evals:
         moved = False
-        for k in range(len(current.program.features)):
+        n = len(current.program.features)
+        for k in range(n):
             feature = current.program.features[k]
             found = axis_of(feature.sketch.plane)
             if found is None:
                 continue
+            share = evals + max(1, (max_evals - evals) // (n - k))  # this feature's budget, this pass
             best: Candidate | None = None
             for f in moves(feature, [float(v) for v in snapper.levels(found[0])]):
-                if evals >= max_evals:
+                if evals >= share:
                     break
+                if check is not None:
+                    check()
                 evals += 1
                 features = current.program.features
                 trial = _scored(Program((*features[:k], f, *features[k + 1 :])), candidate.source, target)
@@ -111,7 +121,11 @@ def searched(
         return None
     best = current
     for loose in (False, True):
-        resnapped = snapper.snap(current.program, loose)
+        try:
+            resnapped = snapper.snap(current.program, loose)
+        except Exception as exc:  # a failing snap keeps the searched program
+            log.debug("snapping the searched program failed: %s: %s", type(exc).__name__, exc)
+            continue
         if resnapped != current.program:
             trial = _scored(resnapped, candidate.source, target)
             if trial is not None and trial.rank_cd < best.rank_cd:
@@ -125,18 +139,22 @@ def with_level_search(
     target: Callable[[trimesh.Trimesh], float],
     source: str,
     per_source: int = SEARCH_PER_SOURCE,
+    check: Callable[[], None] | None = None,
 ) -> list[Candidate]:
     """The candidates with, after the last of ``source``'s (so the model's stay ahead of the sections'
     in the rule's last tie-break, the candidates' order), its ``per_source`` lowest-loss ones (of at most
     ``MAX_FEATURES`` features) searched (``searched``), those that changed, without repeats. A failing
-    search costs only its candidate."""
+    search costs only its candidate; ``check`` (called before each rebuild) may raise to cancel, and
+    that goes on up."""
     pool = sorted((c for c in candidates if c.source == source), key=lambda c: c.rank_cd)
     seen = {c.program for c in candidates}
     found: list[Candidate] = []
     for c in [c for c in pool if len(c.program.features) <= MAX_FEATURES][:per_source]:
         try:
-            better = searched(c, snapper, target)
-        except Exception as exc:  # one failing search must not take the pipeline down
+            better = searched(c, snapper, target, check=check)
+        except Exception as exc:  # one failing search must not take the pipeline down ...
+            if check is not None:
+                check()  # ... but a cancellation is not a failure: asked again, it raises again
             log.warning("level search failed: %s: %s", type(exc).__name__, exc)
             continue
         if better is not None and better.program not in seen:

@@ -18,8 +18,9 @@ from backend.verify.reference import IouScorer
 
 REFINE_STEP, REFINE_MIN_STEP = 0.01, 0.00125  # coordinate-search step (normalised units) and when to stop
 REFINE_BUDGET_S = 1.0  # wall-clock budget of the refine stage
-# the same in work, for runs that must not depend on the machine's speed or load (``--fixed-budgets``):
-# rebuilt and scored trial programs, about what REFINE_BUDGET_S allows on the reference 2-core machine
+# the same in work, for runs that must not depend on the machine's load (``--fixed-budgets``): trial
+# programs, what REFINE_BUDGET_S allows on the reference 2-core machine alone (median of the scored ones,
+# ``scripts/calibrate_budgets.py``; a trial that does not rebuild counts too, and is quicker)
 REFINE_BUDGET_EVALS = 54
 REFINE_MIN_GAIN = 0.02  # keep the refined program only if the ranking CD drops by this fraction
 REFINE_MAX_IOU_LOSS = 1e-3  # ... and, for a closed input, if its exact IoU does not drop by more than this

@@ -97,7 +97,16 @@ def test_the_evaluation_budget_bounds_the_search(truth, snapper) -> None:
 
     start = candidate(rough, target)
     searched(start, snapper, counted, max_evals=5)
-    assert len(calls) <= 5 + 1  # the budget, and the snapped-again program
+    assert len(calls) <= 5 + 2  # the budget, and the program snapped again strictly and loosely
+
+
+def test_every_feature_gets_a_share_of_the_budget(truth, snapper) -> None:
+    # the bore (the last feature) is the only one off; the features before it have many moves each
+    rough = flanged_shaft(bore_from=-0.35, bore_depth=0.6)
+    padded = Program((*rough.features[:2], *[rough.features[1]] * 3, rough.features[2]))
+    target = ChamferTarget(truth)
+    found = searched(candidate(padded, target), snapper, target, max_evals=30)
+    assert found is not None and iou(found.program, truth) > 0.99
 
 
 def test_only_the_best_of_the_source_are_searched(truth, snapper) -> None:
@@ -112,6 +121,20 @@ def test_only_the_best_of_the_source_are_searched(truth, snapper) -> None:
         section,
         rough,
     ]
+
+
+def test_a_cancellation_is_not_swallowed(truth, snapper) -> None:
+    target = ChamferTarget(truth)
+    rough = candidate(flanged_shaft(shaft_end=-0.35), target)
+
+    class Stop(Exception):
+        pass
+
+    def cancel() -> None:
+        raise Stop
+
+    with pytest.raises(Stop):
+        with_level_search([rough], snapper, target, SOURCE_MODEL, check=cancel)
 
 
 def test_a_failing_search_costs_only_its_candidate(truth, snapper) -> None:
@@ -140,6 +163,11 @@ def test_moving_an_extrusion() -> None:
     assert with_span(two, None, 0.6).extent == Extent(
         ExtentKind.TWO_SIDES, pytest.approx(0.15), pytest.approx(0.2)
     )
+    off = with_span(two, 0.5, 0.6)  # the span leaves the sketch plane: one-sided from the nearer end
+    assert off.extent.kind is ExtentKind.ONE_SIDE and off.extent.d1 == pytest.approx(0.1)
+    assert off.sketch.plane.origin[2] == pytest.approx(0.5)
+    below = with_span(two, 0.0, 0.2)
+    assert below.extent.d1 == pytest.approx(-0.2) and below.sketch.plane.origin[2] == pytest.approx(0.2)
     assert with_span(Extrude(f.sketch, Extent(ExtentKind.SYMMETRIC, 0.1)), 0.0, None) is None
     # a sketch facing down: its heights along the normal are the world's negated
     down = Plane((0.0, 0.0, 0.45), (1.0, 0.0, 0.0), (0.0, 0.0, -1.0))
