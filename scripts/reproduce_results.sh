@@ -4,23 +4,26 @@
 set -euo pipefail
 PY=.venv/bin/python
 REAL=${REAL:-../shared/realparts}
+# budgets in work (decoding steps, refinement trials), not seconds: every quality number is the same under
+# any load, so runs compare part by part; the times come from the clock-budget run marked "speed" below
+FIXED=--fixed-budgets
 
 # reconstruction quality: pipeline, section-only pipeline (the same without the model: the model's
 # contribution is the difference), model-only and section-reference rows
-$PY -m backend evaluate --synthetic 200 --out out/eval/synthetic
-$PY -m backend evaluate --meshes "$REAL/fusion360" --out out/eval/fusion360
-$PY -m backend evaluate --meshes "$REAL/mendel90" --out out/eval/mendel90
+$PY -m backend evaluate $FIXED --synthetic 200 --out out/eval/synthetic
+$PY -m backend evaluate $FIXED --meshes "$REAL/fusion360" --out out/eval/fusion360
+$PY -m backend evaluate $FIXED --meshes "$REAL/mendel90" --out out/eval/mendel90
 
 # the inputs people actually have: turned, scanned, point clouds (scored against the clean originals);
 # prusa_mk3s and voron0 were never looked at while tuning (held out)
 for set in fusion360 mendel90 prusa_mk3s voron0; do
     for p in rotate scan points; do
         extra=""; [ "$set" = fusion360 ] || extra="--no-section-only"
-        $PY -m backend evaluate --meshes "$REAL/$set" --perturb $p --no-reference $extra --out out/eval/$set-$p
+        $PY -m backend evaluate $FIXED --meshes "$REAL/$set" --perturb $p --no-reference $extra --out out/eval/$set-$p
     done
 done
-$PY -m backend evaluate --meshes "$REAL/prusa_mk3s" --out out/eval/prusa_mk3s
-$PY -m backend evaluate --meshes "$REAL/voron0" --out out/eval/voron0
+$PY -m backend evaluate $FIXED --meshes "$REAL/prusa_mk3s" --out out/eval/prusa_mk3s
+$PY -m backend evaluate $FIXED --meshes "$REAL/voron0" --out out/eval/voron0
 
 # the two decoders side by side (model candidates only, no sections, no refinement)
 $PY scripts/compare_decoders.py --decoders ar --candidates 1 8 --synthetic 50 --meshes "$REAL/fusion360" --limit 20 --out out/compare_ar
@@ -28,10 +31,11 @@ $PY scripts/compare_decoders.py --decoders ar --candidates 1 8 --synthetic 50 --
 $PY scripts/compare_decoders.py --decoders unmask --candidates 8 --steps 8 --synthetic 20 --meshes "$REAL/fusion360" --limit 10 --out out/compare_unmask
 
 # designs whose operations are known (Fusion 360 Gallery timelines): features and cuts against the design
-$PY scripts/evaluate_design_intent.py --out out/design_intent
-$PY scripts/evaluate_design_intent.py --candidates 0 --out out/design_intent_sections
+$PY scripts/evaluate_design_intent.py $FIXED --out out/design_intent
+$PY scripts/evaluate_design_intent.py $FIXED --candidates 0 --out out/design_intent_sections
 
-# speed
+# speed: the product's own clock budgets (2 s of decoding, 1 s of refinement), run alone
+$PY -m backend evaluate --meshes "$REAL/fusion360" --no-section-only --no-reference --out out/eval/fusion360-clock
 $PY scripts/benchmark_generator.py
 $PY scripts/benchmark_server.py
 $PY scripts/benchmark_addon.py
@@ -53,15 +57,15 @@ $PY scripts/evaluate_heldout.py out/prev6/backend/checkpoints/default backend/ch
 # verifier of commit 1ab45f0, before the loose snap and the pruning: run this script at that commit to get
 # them again; at this commit it gives the stage-6 checkpoint with today's verifier)
 S6="--checkpoint out/prev6/backend/checkpoints/default --no-reference --no-section-only"
-$PY -m backend evaluate --meshes "$REAL/fusion360" $S6 --out out/eval_stage6/fusion360
-$PY -m backend evaluate --synthetic 200 $S6 --out out/eval_stage6/synthetic
+$PY -m backend evaluate $FIXED --meshes "$REAL/fusion360" $S6 --out out/eval_stage6/fusion360
+$PY -m backend evaluate $FIXED --synthetic 200 $S6 --out out/eval_stage6/synthetic
 for p in rotate scan points; do
-    $PY -m backend evaluate --meshes "$REAL/fusion360" --perturb $p $S6 --out out/eval_stage6/fusion360-$p
+    $PY -m backend evaluate $FIXED --meshes "$REAL/fusion360" --perturb $p $S6 --out out/eval_stage6/fusion360-$p
 done
 for set in mendel90 prusa_mk3s voron0; do
-    $PY -m backend evaluate --meshes "$REAL/$set" $S6 --out out/eval_stage6/$set
+    $PY -m backend evaluate $FIXED --meshes "$REAL/$set" $S6 --out out/eval_stage6/$set
     for p in rotate scan points; do
-        $PY -m backend evaluate --meshes "$REAL/$set" --perturb $p $S6 --out out/eval_stage6/$set-$p
+        $PY -m backend evaluate $FIXED --meshes "$REAL/$set" --perturb $p $S6 --out out/eval_stage6/$set-$p
     done
 done
 $PY scripts/compare_decoders.py --decoders ar --checkpoint out/prev6/backend/checkpoints/default --candidates 1 8 \
