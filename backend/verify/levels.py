@@ -8,12 +8,12 @@ extrusion is tried with each end at every level of its axis (``Snapper.levels``)
 and between each pair of levels (neighbouring ones only past ``ALL_PAIRS`` levels: a bore moved from
 one shoulder to the right one moves both ends at once) (``moves``); the feature's best move is taken
 when it lowers the loss by more than its noise (``rank.RANK_NOISE``). Passes over the features repeat
-until none moves or the budget is spent: ``MAX_EVALS`` rebuilt programs a candidate, a budget in work,
-so the search does not depend on the machine's speed. The searched program is then snapped again, by
-the strict and the loose pass (its loops fitted at the new heights), and the lowest-loss of the three
-kept. The result keeps the model's
-source: the model wrote the structure (features, operations, loops), the mesh gives the numbers, as for
-snapping; the verifier judges it like any other candidate.
+until none moves or the budget is spent: ``MAX_EVALS`` rebuilt programs a candidate (a budget in work, so
+the search does not depend on the machine's speed), each feature of a pass given an equal share of what
+is left. The searched program is then snapped again, by the strict and the loose pass (its loops fitted
+at the new heights), and the lowest-loss of the three kept. The result keeps the model's source: the
+model wrote the structure (features, operations, loops), the mesh gives the numbers, as for snapping;
+the verifier judges it like any other candidate.
 """
 
 from __future__ import annotations
