@@ -128,6 +128,7 @@ class ReconstructOptions:
     # for REFINE_BUDGET_S): the same result under any load, for evaluations compared side by side; 0 s
     # still means no budget
     fixed_budgets: bool = False
+    level_search: bool = True  # the model's best programs searched over the mesh's levels (verify.levels)
     orient: bool = True  # find the part's own axes (False: reconstruct in the input's axes as given)
 
 
@@ -309,7 +310,7 @@ class Reconstructor:
 
         stage(0.6, "verify")
         candidates, n_sections = self._verify(
-            results, sections, slicer, prep, target, stats, stage, lap, check
+            results, sections, slicer, prep, target, stats, stage, lap, check, opt.level_search
         )
         best = pick_keeping_volume(candidates, mesh_n, prep.volume_truth)
         best_by_source = {c.source: c for c in sorted(candidates, key=lambda c: -c.rank_cd)}  # lowest last
@@ -439,7 +440,7 @@ class Reconstructor:
         )
 
     def _verify(
-        self, results, sections, slicer, prep: Prepared, target, stats, stage, lap, check
+        self, results, sections, slicer, prep: Prepared, target, stats, stage, lap, check, level_search
     ) -> tuple[list[Candidate], int]:
         programs: list[tuple[Program, str]] = []
         seen: set[tuple[int, ...]] = set()
@@ -465,7 +466,7 @@ class Reconstructor:
             stage(0.6 + 0.25 * k / max(n, 1), "verify")
 
         candidates, failed = score_programs(programs, target, on_candidate)
-        if snapper is not None:  # the model's best with their ends searched over the mesh's levels
+        if snapper is not None and level_search:  # the model's best, their ends searched over the levels
             candidates = with_level_search(candidates, snapper, target, SOURCE_MODEL, check=check)
         truth = prep.volume_truth if sections else None  # no residual features without the section route
         candidates = with_derived_candidates(candidates, truth, target)  # other axes; holes as cuts, islands

@@ -5,7 +5,7 @@ reconstructed by the pipeline, and compared with its design:
 IoU, feature count, and whether the output cuts where the design cuts.
 
     .venv/bin/python scripts/evaluate_design_intent.py [--json ../shared/realparts/json_fusion360]
-        [--checkpoint FOLDER] [--candidates N] [--fixed-budgets] [--out out/design_intent]
+        [--checkpoint FOLDER] [--candidates N] [--fixed-budgets] [--no-level-search] [--out out/design_intent]
 """
 
 from __future__ import annotations
@@ -28,6 +28,11 @@ def main() -> int:
         action="store_true",
         help="decoding and refinement budgets in work, not seconds (as `evaluate --fixed-budgets`)",
     )
+    p.add_argument(
+        "--no-level-search",
+        action="store_true",
+        help="without the level search (as `evaluate --no-level-search`)",
+    )
     p.add_argument("--out", type=Path, default=Path("out/design_intent"))
     args = p.parse_args()
 
@@ -45,7 +50,12 @@ def main() -> int:
         design = import_fusion360(json.loads(path.read_text()))
         mesh = program_to_mesh(design)
         res = rec.reconstruct(
-            mesh, ReconstructOptions(candidates=args.candidates, fixed_budgets=args.fixed_budgets)
+            mesh,
+            ReconstructOptions(
+                candidates=args.candidates,
+                fixed_budgets=args.fixed_budgets,
+                level_search=not args.no_level_search,
+            ),
         )
         ops = [f.operation for f in res.program.features]
         row = {

@@ -222,3 +222,20 @@ def test_fixed_budgets_give_the_same_result_whatever_the_clock(reconstructor, pa
     assert [e for e, _ in refined] == [evals] * 2 and 0 < refined[0][1] <= evals
     assert refined[0] == refined[1]
     assert first.program == second.program and first.refined == second.refined
+
+
+def test_the_level_search_runs_unless_asked_not_to(reconstructor, part_mm, monkeypatch):
+    import dataclasses
+
+    calls = []
+    search = rc.with_level_search
+
+    def spy(candidates, *args, **kwargs):
+        calls.append(len(candidates))
+        return search(candidates, *args, **kwargs)
+
+    monkeypatch.setattr(rc, "with_level_search", spy)
+    reconstructor.reconstruct(part_mm, FAST)
+    assert len(calls) == 1
+    reconstructor.reconstruct(part_mm, dataclasses.replace(FAST, level_search=False))
+    assert len(calls) == 1

@@ -125,6 +125,7 @@ def run(args: argparse.Namespace) -> int:
         "perturb": args.perturb,
         "section_only": not args.no_section_only,
         "fixed_budgets": options.fixed_budgets,
+        "level_search": options.level_search,
     }
     summary, buckets = build_summary(rows), build_buckets(rows)
     out = Path(args.out)

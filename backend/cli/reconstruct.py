@@ -120,6 +120,11 @@ def add_reconstruct_options(
         help="torch CPU threads for encoding and decoding (default: 1 for a small model such as the shipped one)",
     )
     parser.add_argument("--no-sections", action="store_true", help="do not add section candidates")
+    parser.add_argument(
+        "--no-level-search",
+        action="store_true",
+        help="do not search the model's best programs' extrusions over the mesh's levels (verify.levels)",
+    )
     if refine:
         parser.add_argument("--no-refine", action="store_true", help="skip the refinement stage")
     else:
@@ -141,6 +146,7 @@ def options_from_args(args: argparse.Namespace) -> ReconstructOptions:
         refine=not args.no_refine,
         decode_budget_s=args.decode_budget,
         fixed_budgets=args.fixed_budgets,
+        level_search=not args.no_level_search,
     )
 
 
