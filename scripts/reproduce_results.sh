@@ -34,6 +34,11 @@ $PY scripts/compare_decoders.py --decoders unmask --candidates 8 --steps 8 --syn
 $PY scripts/evaluate_design_intent.py $FIXED --out out/design_intent
 $PY scripts/evaluate_design_intent.py $FIXED --candidates 0 --out out/design_intent_sections
 
+# the level search's contribution: the same runs without it (paired with the ones above, same budgets)
+$PY -m backend evaluate $FIXED --meshes "$REAL/fusion360" --no-level-search --no-reference --no-section-only --out out/eval/fusion360-no-levels
+$PY -m backend evaluate $FIXED --synthetic 200 --no-level-search --no-reference --no-section-only --out out/eval/synthetic-no-levels
+$PY scripts/evaluate_design_intent.py $FIXED --no-level-search --out out/design_intent_no_levels
+
 # speed: the product's own clock budgets (2 s of decoding, 1 s of refinement), run alone
 $PY -m backend evaluate --meshes "$REAL/fusion360" --no-section-only --no-reference --out out/eval/fusion360-clock
 $PY scripts/benchmark_generator.py

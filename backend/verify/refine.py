@@ -26,7 +26,7 @@ REFINE_MIN_GAIN = 0.02  # keep the refined program only if the ranking CD drops 
 REFINE_MAX_IOU_LOSS = 1e-3  # ... and, for a closed input, if its exact IoU does not drop by more than this
 REFINE_MAX_VOXEL_LOSS = 0.01  # ... or, for an open or noisy mesh, its voxel-occupancy IoU
 # Equally faithful by volume (``pick_keeping_volume``, exact volumes): overlaps with the input within 0.1
-# point of IoU. 0.3 point was tried (commit e5d1603, the argument: programs' numbers are 1/200 of the part
+# point of IoU. 0.3 point was tried (commit a6e15a2, the argument: programs' numbers are 1/200 of the part
 # apart): the model's share on Fusion 360 rose 46.9 -> 50.0 %, but on 200 synthetic parts never looked at
 # it fell 64.5 -> 63.5 %, and the looser tie gave small fillets away for fewer curves (a rounded outline
 # at 100.0 % written as a plain one at 99.7 %); not kept.
