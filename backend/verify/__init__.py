@@ -8,7 +8,10 @@ rebuilt, measured against the input and ranked by one rule (``rank.choose``):
     curves (what a person edits), and for the same curves the one with more operations (a hole as its
     own cut, a boss as its own join; cuts through one depth are one operation: ``rank.operations``), and
     for as many operations the fewer features; then the lower loss, when lower by more than its own
-    noise; then the earlier candidate (the model's come first). The equally faithful candidates are also
+    noise; then the earlier candidate (the model's come first). One solid has one loss: the candidates
+    that build the same solid (``refine.solid_key``) are judged by the mean of their losses
+    (``refine.solid_losses``: the loss samples each candidate's own triangles, so one solid written two
+    ways would otherwise be told from itself by that noise). The equally faithful candidates are also
     offered written with their holes and notches as cuts, the cuts through one depth as one, and their
     different islands as features of their own (``candidates.with_intent_rewrites``, ``cad.intent``).
     Fidelity is tested twice: a tied candidate whose volume overlap with the input is visibly lower than

@@ -152,17 +152,40 @@ SAME_SOLID_DIGITS = 6  # significant digits of a mesh's integrals that make two 
 def solid_key(candidate: Candidate) -> tuple[float, ...]:
     """A key equal for candidates that build the same solid (a program and its intent rewrites, which
     ``verify.candidates.same_solid`` checked), so that one volume measurement stands for all of them: the
-    mesh's volume, area, bounds, centre of mass and moment of inertia (a rib or a hole moved inside the
-    same bounds moves the last two)."""
+    mesh's volume and area (``SAME_SOLID_DIGITS`` significant digits), its bounds and centre of mass
+    (relative to its size) and its moment of inertia (relative to its largest entry), those to
+    ``SAME_SOLID_DIGITS`` decimals (a rib or a hole moved inside the same bounds moves the last two).
+    Decimals, not significant digits, where a value can be zero: a symmetric solid's centre of mass is 0
+    up to float noise (1e-18 in one triangulation, 5e-18 in another), which is no difference."""
     mesh = candidate.mesh
-    values = [
-        float(mesh.volume),
-        float(mesh.area),
-        *np.asarray(mesh.bounds, dtype=float).ravel(),
-        *np.asarray(mesh.center_mass, dtype=float),
-        *np.asarray(mesh.moment_inertia, dtype=float).ravel(),
+    bounds = np.asarray(mesh.bounds, dtype=float)
+    size = float(np.max(bounds[1] - bounds[0])) or 1.0
+    inertia = np.asarray(mesh.moment_inertia, dtype=float).ravel()
+    spread = float(np.max(np.abs(inertia))) or 1.0
+    relative = [
+        *(bounds.ravel() / size),
+        *(np.asarray(mesh.center_mass, dtype=float) / size),
+        *(inertia / spread),
     ]
-    return tuple(float(f"{v:.{SAME_SOLID_DIGITS}g}") for v in values)
+    return (
+        float(f"{float(mesh.volume):.{SAME_SOLID_DIGITS}g}"),
+        float(f"{float(mesh.area):.{SAME_SOLID_DIGITS}g}"),
+        *(round(float(v), SAME_SOLID_DIGITS) + 0.0 for v in relative),  # + 0.0: no -0.0
+    )
+
+
+def solid_losses(candidates: list[Candidate], keys: list[tuple[float, ...]] | None = None) -> list[float]:
+    """One loss per solid: each candidate's loss replaced by the mean loss of the candidates that build
+    the same solid (``solid_key``). The ranking loss is estimated from samples of the candidate's own
+    surface, so two programs building one solid from different triangles (a box sketched on another face,
+    a program and the section fitter's) get losses a few percent apart (``rank.RANK_NOISE``): the rule
+    must not tell one solid from itself by that noise. The mean, not the lowest: a solid many programs
+    build would otherwise win by the luck of its lowest draw."""
+    keys = keys if keys is not None else [solid_key(c) for c in candidates]
+    groups: dict[tuple[float, ...], list[float]] = {}
+    for k, c in zip(keys, candidates, strict=True):
+        groups.setdefault(k, []).append(c.rank_cd)
+    return [float(np.mean(groups[k])) for k in keys]
 
 
 def pick_keeping_volume(
@@ -184,7 +207,24 @@ def pick_keeping_volume(
     candidate a little further in distance (``VOLUME_WINDOW``). Open or noisy meshes and point clouds are
     measured by voxel occupancy (``volume_reference``). ``tie_relative`` and ``volume_slack`` (a factor on the
     allowed volume losses) are the pipeline's unless a measurement asks what looser ones would choose
-    (``scripts/measure_model_headroom.py``)."""
+    (``scripts/measure_model_headroom.py``). One solid has one loss: candidates building the same solid are
+    judged by the mean of their losses (``solid_losses``); the chosen candidate is returned as it was."""
+    keys = [solid_key(c) for c in candidates]
+    shared = [
+        replace(c, rank_cd=loss) for c, loss in zip(candidates, solid_losses(candidates, keys), strict=True)
+    ]
+    originals = {id(s): c for s, c in zip(shared, candidates, strict=True)}
+    return originals[id(_pick_with_losses(shared, geometry, volume_truth, tie_relative, volume_slack))]
+
+
+def _pick_with_losses(
+    candidates: list[Candidate],
+    geometry,
+    volume_truth: trimesh.Trimesh | None,
+    tie_relative: float = TIE_RELATIVE,
+    volume_slack: float = 1.0,
+) -> Candidate:
+    """``pick_keeping_volume`` on losses already shared by solid."""
     equal = tied(candidates, lambda c: c.rank_cd, tie_relative)
     if volume_truth is None and len(equal) == 1:  # no exact volume to widen with: no occupancy grid needed
         return equal[0]

@@ -398,3 +398,56 @@ def test_operations_count_each_boss_and_each_depth_of_cut_once():
     assert complexity(Program((base, both))) < complexity(Program((base, hole, other)))  # one sketch
     drawn = Program((feat(Profile(rect(-0.5, -0.5, 0.5, 0.5), (circle(0, 0, 0.1),))),))
     assert complexity(Program((base, hole))) < complexity(drawn)  # the hole as its own cut
+
+
+def test_one_solid_written_two_ways_is_judged_by_one_loss():
+    """The ranking loss samples each candidate's own triangles, so one solid written two ways gets two
+    losses a little apart; the rule judges the solid once (their mean), and the earlier program (the
+    model's) building it is chosen, whichever of the two drew the lower loss."""
+    from backend.cad.program import Extent, ExtentKind, Plane, Profile
+    from backend.verify.rank import RANK_NOISE
+    from backend.verify.refine import pick_keeping_volume, solid_key, solid_losses
+    from tests.cad.programs import feat, rect
+
+    box = trimesh.creation.box(extents=(1.0, 0.8, 0.6))
+    flat = bbox_program(box)  # sketched on the bottom face, extruded up
+    side_plane = Plane((-0.5, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 0.0, 0.0))  # the left face, extruded along x
+    side = Program(
+        (
+            feat(
+                Profile(rect(-0.4, -0.3, 0.4, 0.3)), plane=side_plane, extent=Extent(ExtentKind.ONE_SIDE, 1.0)
+            ),
+        )
+    )
+    model = Candidate(side, "model", program_to_mesh(side), 1.0e-3 * (1 + 2 * RANK_NOISE))
+    section = Candidate(flat, "section", program_to_mesh(flat), 1.0e-3)
+    assert solid_key(model) == solid_key(section)
+    assert pick_best([model, section]) is section  # the losses alone: beyond the noise
+    assert pick_keeping_volume([model, section], box, box) is model  # one solid, one loss: the earlier
+    assert pick_keeping_volume([model, section], None, None) is model
+
+    bigger = _thickened(flat, 1.5)  # another solid keeps its own loss
+    other = Candidate(bigger, "model", program_to_mesh(bigger), 0.5e-3)
+    losses = solid_losses([model, section, other])
+    assert losses[0] == losses[1] == (model.rank_cd + section.rank_cd) / 2 and losses[2] == other.rank_cd
+    assert pick_keeping_volume([model, section, other], None, None) is other  # returned as it was
+    assert pick_keeping_volume([model, section, other], None, None).rank_cd == other.rank_cd
+
+
+def test_float_noise_about_zero_is_no_difference_between_solids():
+    """A symmetric solid's centre of mass is 0 up to float noise (1e-18 to 1e-11) that differs with its
+    triangles: the same solid all the same; a solid moved by a thousandth of its size is another."""
+    import numpy as np
+
+    from backend.verify.refine import solid_key
+
+    box = trimesh.creation.box()
+    p = bbox_program(box)
+    jitter = np.random.default_rng(0).normal(0.0, 1e-10, box.vertices.shape)
+    noisy = trimesh.Trimesh(box.vertices + jitter, box.faces)  # centre of mass ~1e-11, not 0
+    moved = box.copy()
+    moved.apply_translation((1e-3, 0.0, 0.0))
+    key = solid_key(Candidate(p, "model", box, 1e-3))
+    assert abs(noisy.center_mass[0]) > 1e-12
+    assert solid_key(Candidate(p, "section", noisy, 1e-3)) == key
+    assert solid_key(Candidate(p, "section", moved, 1e-3)) != key
