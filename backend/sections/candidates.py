@@ -21,7 +21,7 @@ from backend.cad.program import Extent, ExtentKind, Extrude, Operation, Plane, P
 from backend.cad.quantize import quantize_value
 from backend.sections.cloud import is_clean_mesh
 from backend.sections.fit import FIT_TOLERANCE, MIN_AREA, fit_section, snap_profile
-from backend.sections.slices import RobustSlicer, robust_slicer
+from backend.sections.slices import SKETCH_COLUMNS, RobustSlicer, robust_slicer
 
 RELATIVE_HEIGHTS = (0.1, 0.3, 0.5, 0.7, 0.9)
 HEIGHT_JITTER = 0.00731  # of the extent: keeps slices off faces placed at round fractions
@@ -32,8 +32,6 @@ STEP_MERGE = 1e-3  # flat faces at heights closer than this are one step
 MIN_STEP_AREA = 0.01  # total flat area of a step (normalised units²)
 MIN_LAYER = 0.005  # steps this close to the mesh's ends are its top / bottom
 _NODE_DIGITS = 9  # decimals kept of section points (normalised frame)
-# world coordinates that are the sketch's (u, v) on each axis's canonical plane
-SKETCH_COLUMNS = {0: (1, 2), 1: (2, 0), 2: (0, 1)}
 # canonical sketch frame per axis (canonical.py): (x_dir, normal); y_dir = normal x x_dir
 AXIS_FRAMES = {
     0: ((0.0, 1.0, 0.0), (1.0, 0.0, 0.0)),

@@ -28,6 +28,7 @@ from backend.sections.cloud import Occupancy, Surface, occupancy_of, surface_of,
 from backend.sections.fit import FIT_TOLERANCE, MIN_AREA, polygons_of, snap_profile
 from backend.sections.noisy_fit import fit_noisy_section
 
+# world coordinates that are the sketch's (u, v) on each axis's canonical plane (cad.canonical's frames)
 SKETCH_COLUMNS = {0: (1, 2), 1: (2, 0), 2: (0, 1)}
 _SLICER_CACHE = 4
 _SLICERS: dict[int, tuple[weakref.ref, RobustSlicer]] = {}
