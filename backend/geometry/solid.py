@@ -56,8 +56,49 @@ def plane_basis(plane: Plane) -> np.ndarray:
 
 
 def program_scale(program: Program) -> float:
-    """The part's size for tolerances: twice the largest magnitude among its numbers (at least 1e-9),
-    about 1 for a program in the normalised frame."""
+    """The part's size for tolerances (the chord tolerance of circles and arcs, the height grid): the
+    largest side of the box around what its adding features extrude (sketch points and circles, between
+    both ends of each extent; all features when none adds), about 1 for a program in the normalised
+    frame; at least 1e-9. The solid's size, not its numbers': one solid written with a through extent
+    or a far sketch plane gets the same circles as written without (twice the largest number, the rule
+    before, coarsened the circles of such programs by up to twice the tolerance and cost round parts up
+    to 3 points of IoU). A degenerate plane (no direction) falls back to twice the largest number."""
+    adding = [f for f in program.features if f.operation in (Operation.NEW, Operation.JOIN)]
+    lows, highs = [], []
+    for f in adding or program.features:
+        pts = _sketch_points(f)
+        if not len(pts):
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):  # a plane without a direction: fallback below
+            basis = plane_basis(f.sketch.plane)
+        lo, hi = f.extent.interval()
+        for t in (lo, hi):
+            world = pts[:, :1] * basis[:, 0] + pts[:, 1:] * basis[:, 1] + t * basis[:, 2] + basis[:, 3]
+            lows.append(world.min(axis=0))
+            highs.append(world.max(axis=0))
+    if lows:
+        size = float(np.max(np.max(highs, axis=0) - np.min(lows, axis=0)))
+        if math.isfinite(size) and size > 0:
+            return max(size, 1e-9)
+    return _magnitude_scale(program)
+
+
+def _sketch_points(feature) -> np.ndarray:
+    """(k, 2) sketch points bounding a feature's loops: curve ends (and arc mid points), circles' extremes."""
+    pts: list[tuple[float, float]] = []
+    for p in feature.sketch.profiles:
+        for loop in p.loops:
+            for c in loop.curves:
+                if hasattr(c, "center"):
+                    (cx, cy), r = c.center, c.radius
+                    pts += [(cx - r, cy - r), (cx + r, cy + r)]
+                else:
+                    pts += [c.start, c.end, *((c.mid,) if hasattr(c, "mid") else ())]
+    return np.asarray(pts, dtype=np.float64).reshape(-1, 2)
+
+
+def _magnitude_scale(program: Program) -> float:
+    """Twice the largest magnitude among the program's numbers (at least 1e-9)."""
     size = 1e-9
     for f in program.features:
         size = max(size, *(abs(v) for v in f.sketch.plane.origin), abs(f.extent.d1), abs(f.extent.d2))

@@ -113,3 +113,28 @@ def test_errors_are_geometry_errors():
 
 def test_returns_manifold():
     assert isinstance(build_manifold(Program((BOX,))), manifold3d.Manifold)
+
+
+def test_the_scale_is_the_solid_s_size_not_its_numbers():
+    """The chord tolerance follows the solid's size: the same plate with its hole cut by a through cut
+    three times longer than the part, or drawn far from the origin, gets the same circles."""
+    from backend.geometry.solid import program_scale
+
+    plate = feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)), extent=Extent(ExtentKind.ONE_SIDE, 0.2))
+    drawn = Program(
+        (feat(Profile(rect(-0.5, -0.4, 0.5, 0.4), (circle(0.0, 0.0, 0.3),)), extent=plate.extent),)
+    )
+    below = Plane((0.0, 0.0, -1.5), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    long_cut = feat(
+        Profile(circle(0.0, 0.0, 0.3)), plane=below, extent=Extent(ExtentKind.ONE_SIDE, 3.0), op=Operation.CUT
+    )
+    cut = Program((plate, long_cut))
+    assert program_scale(drawn) == pytest.approx(1.0) and program_scale(cut) == pytest.approx(1.0)
+    assert program_to_mesh(cut).volume == pytest.approx(program_to_mesh(drawn).volume, rel=1e-9)
+
+    far = Plane((10.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    moved = Program(
+        (feat(Profile(rect(-0.5, -0.4, 0.5, 0.4), (circle(0.0, 0.0, 0.3),)), plane=far, extent=plate.extent),)
+    )
+    assert program_scale(moved) == pytest.approx(1.0)
+    assert program_to_mesh(moved).volume == pytest.approx(program_to_mesh(drawn).volume, rel=1e-9)
