@@ -189,10 +189,14 @@ def feature_loops(feature: dict[str, Any], tol: float) -> list[tuple[int, list[V
 
 
 def part_size(features: list[dict[str, Any]]) -> float:
-    """Largest bounding-box extent of the sketches' control points placed in 3D (1.0 if degenerate)."""
+    """The backend's ``program_scale``: the largest side of the box around what the adding features
+    (new / join; all features when none adds) extrude, their sketches' control points placed at both
+    ends of their extents (1.0 if degenerate)."""
+    adding = [f for f in features if f.get("operation") in ("new", "join")]
     lo, hi = [math.inf] * 3, [-math.inf] * 3
-    for f in features:
+    for f in adding or features:
         o, x, y, n = plane_frame(f["sketch"]["plane"])
+        heights = interval(f["extent"])
         pts: list[Vec2] = []
         for p in f["sketch"]["profiles"]:
             for loop in [p.get("outer", {}), *p.get("holes", [])]:
@@ -203,8 +207,9 @@ def part_size(features: list[dict[str, Any]]) -> float:
                     else:
                         pts += [_pt(c, k) for k in ("start", "mid", "end") if k in c]
         for u, v in pts:
-            for ax in range(3):
-                w = o[ax] + u * x[ax] + v * y[ax]
-                lo[ax], hi[ax] = min(lo[ax], w), max(hi[ax], w)
+            for t in heights:
+                for ax in range(3):
+                    w = o[ax] + u * x[ax] + v * y[ax] + t * n[ax]
+                    lo[ax], hi[ax] = min(lo[ax], w), max(hi[ax], w)
     size = max((h - lo_ for lo_, h in zip(lo, hi) if math.isfinite(h - lo_)), default=0.0)
     return size if size > 0 else 1.0

@@ -54,3 +54,36 @@ def test_circle_and_arc_polygons_agree():
     theirs = tessellate.tessellate_arc(arc)
     assert len(ours) == len(theirs)  # both leave out the end point (the next curve's start)
     assert max(math.dist(a, b) for a, b in zip(ours, theirs)) < 1e-12
+
+
+def test_part_size_is_the_backend_s_program_scale():
+    """Both sides tessellate one program's circles alike: the add-on's part size is ``program_scale``."""
+    from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile, Program
+    from backend.cad.serialize import program_to_dict
+    from backend.geometry.solid import program_scale
+    from tests.cad.programs import circle, feat, plate_with_hole, rect
+
+    below = Plane((0.0, 0.0, -1.5), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    side = Plane((0.7, 0.0, 0.0), (0.0, 1.0, 0.0), (1.0, 0.0, 0.0))
+    programs = [
+        plate_with_hole(),
+        Program(
+            (
+                feat(Profile(rect(-0.5, -0.4, 0.5, 0.4)), extent=Extent(ExtentKind.TWO_SIDES, 0.2, 0.1)),
+                feat(
+                    Profile(circle(0.0, 0.0, 0.3)),
+                    plane=below,
+                    extent=Extent(ExtentKind.ONE_SIDE, 3.0),
+                    op=Operation.CUT,
+                ),
+                feat(
+                    Profile(circle(0.0, 0.0, 0.1)),
+                    plane=side,
+                    extent=Extent(ExtentKind.SYMMETRIC, 0.3),
+                    op=Operation.JOIN,
+                ),
+            )
+        ),
+    ]
+    for p in programs:
+        assert sketch.part_size(program_to_dict(p)["features"]) == pytest.approx(program_scale(p), rel=1e-12)
