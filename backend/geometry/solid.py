@@ -56,13 +56,23 @@ def plane_basis(plane: Plane) -> np.ndarray:
 
 
 def program_scale(program: Program) -> float:
-    """The part's size for tolerances (the chord tolerance of circles and arcs, the height grid): the
-    largest side of the box around what its adding features extrude (sketch points and circles, between
-    both ends of each extent; all features when none adds), about 1 for a program in the normalised
-    frame; at least 1e-9. The solid's size, not its numbers': one solid written with a through extent
-    or a far sketch plane gets the same circles as written without (twice the largest number, the rule
-    before, coarsened the circles of such programs by up to twice the tolerance and cost round parts up
-    to 3 points of IoU). A degenerate plane (no direction) falls back to twice the largest number."""
+    """The part's size for the chord tolerance of its circles and arcs: the largest side of the box
+    around what its adding features extrude (sketch control points and circles, at both ends of each
+    extent; all features when none adds), about 1 for a program in the normalised frame; at least 1e-9.
+    The size of what the features that add build, not of its numbers: one solid written with a through
+    extent or a far sketch plane gets the same circles as written without (twice the largest number,
+    the rule before, coarsened such programs' circles by up to twice the tolerance and cost round parts
+    up to 3 points of IoU). A plane without a direction, or a malformed program, falls back to that
+    rule (validation then says what is wrong). The height grid keeps it (``_grid_scale``)."""
+    try:
+        size = _adding_box_size(program)
+    except (TypeError, ValueError):  # malformed numbers: validation names them
+        size = None
+    return size if size is not None else _magnitude_scale(program)
+
+
+def _adding_box_size(program: Program) -> float | None:
+    """The largest side of the adding features' box (``program_scale``), or None when it has none."""
     adding = [f for f in program.features if f.operation in (Operation.NEW, Operation.JOIN)]
     lows, highs = [], []
     for f in adding or program.features:
@@ -80,7 +90,7 @@ def program_scale(program: Program) -> float:
         size = float(np.max(np.max(highs, axis=0) - np.min(lows, axis=0)))
         if math.isfinite(size) and size > 0:
             return max(size, 1e-9)
-    return _magnitude_scale(program)
+    return None
 
 
 def _sketch_points(feature) -> np.ndarray:
@@ -98,7 +108,8 @@ def _sketch_points(feature) -> np.ndarray:
 
 
 def _magnitude_scale(program: Program) -> float:
-    """Twice the largest magnitude among the program's numbers (at least 1e-9)."""
+    """Twice the largest magnitude among the program's numbers (at least 1e-9): the height grid's scale
+    (``_grid_scale``), and ``program_scale``'s fallback."""
     size = 1e-9
     for f in program.features:
         size = max(size, *(abs(v) for v in f.sketch.plane.origin), abs(f.extent.d1), abs(f.extent.d2))
@@ -108,6 +119,13 @@ def _magnitude_scale(program: Program) -> float:
                     pts = (c.center,) if hasattr(c, "center") else (c.start, c.end)
                     size = max(size, *(abs(v) for pt in pts for v in pt))
     return 2.0 * size
+
+
+def _grid_scale(program: Program, scale: float) -> float:
+    """The scale of the height grid: ``scale``, or twice the program's largest number when that is
+    larger. Heights are rounded to ``HEIGHT_DIGITS`` decimals of it; a part far from the origin next to
+    its size would otherwise get a grid finer than its heights' float precision (no snapping: films)."""
+    return max(scale, _magnitude_scale(program))
 
 
 def _prism(loops: list[np.ndarray], lo: float, hi: float) -> manifold3d.Manifold:
@@ -163,7 +181,7 @@ def build_manifold(program: Program, scale: float | None = None) -> manifold3d.M
         polygons = validated_polygons(program, scale)
     except ProgramError as exc:
         raise GeometryError(f"invalid program: {exc}") from exc
-    digits = HEIGHT_DIGITS - math.ceil(math.log10(scale))
+    digits = HEIGHT_DIGITS - math.ceil(math.log10(_grid_scale(program, scale)))
     solid = manifold3d.Manifold()
     for i, (feature, profiles) in enumerate(zip(program.features, polygons)):
         basis, offset, lo, hi = feature_placement(feature, digits, i)

@@ -131,7 +131,8 @@ def _rebuilt(
     program: Program, original: Program, source: str, target: Callable[[trimesh.Trimesh], float]
 ) -> Candidate | None:
     """A rewrite of ``original`` rebuilt and scored, tessellated at ``original``'s scale: the same solid gets
-    the same mesh (a through cut's longer extent would otherwise coarsen the circles)."""
+    the same mesh (a rewrite that redraws the adding sketches, e.g. islands split, could otherwise measure
+    the part a little differently)."""
     try:
         m = program_to_mesh(program, program_scale(original))
     except (GeometryError, ValueError) as exc:

@@ -6,9 +6,10 @@ tests skip when the folder is absent). Each program goes through ``program_to_di
 ``blender_addon.build.build_program``; the result object's evaluated mesh (world space) is compared
 with ``backend.geometry.solid.program_to_mesh``.
 
-The two builders tessellate arcs with the same rule (sagitta ≤ 1e-3 × part size) but measure the part
-differently (add-on: extent of the sketch control points; backend: twice the largest number in the
-program), so curved parts differ by a few 1e-3 in volume; the tolerance is 1 %.
+The two builders tessellate arcs with the same rule (sagitta ≤ 1e-3 × part size) and measure the part
+alike (the box of what the adding features extrude: ``sketch.part_size`` = ``program_scale``, a test in
+``test_shared_constants.py`` keeps them equal); their solids still differ a little (the add-on builds
+with Blender's booleans), so the tolerance stays 1 %.
 """
 
 from __future__ import annotations
