@@ -14,7 +14,7 @@ from typing import Any
 
 FORMAT = "cadprog/1"
 OPERATIONS = ("new", "join", "cut", "intersect")
-CHORD_TOLERANCE = 1e-3  # max curve-to-chord distance, in units of the part's size
+CHORD_TOLERANCE = 5e-4  # max curve-to-chord distance, in units of the part's size
 MIN_SEGMENTS_PER_CIRCLE = 24  # small holes keep ~99 % of their area
 MAX_SEGMENTS_PER_CIRCLE = 256
 COLLINEAR_TOLERANCE = 1e-9  # |sin| of the angle at start between (mid - start) and (end - start)

@@ -20,7 +20,9 @@ import numpy as np
 from backend.cad.curves import CurveError, arc_sweep
 from backend.cad.program import Arc, Circle, Curve, Line, Loop
 
-CHORD_TOLERANCE = 1e-3  # max curve-to-chord distance, in units of the part's size (normalised frame: 1)
+CHORD_TOLERANCE = 5e-4  # max curve-to-chord distance, in units of the part's size (normalised frame: 1)
+# (1e-3 before: the 64 Fusion 360 parts' reconstructions rebuilt at half of it overlap their meshes
+# 99.03 -> 99.16 % on average for 23 % more triangles (median); a thin-walled cup lost 0.7 point to chords)
 TIDY_DIGITS = 12
 MIN_SEGMENTS_PER_CIRCLE = 24  # small holes keep ~99 % of their area
 MAX_SEGMENTS_PER_CIRCLE = 256

@@ -6,7 +6,7 @@ tests skip when the folder is absent). Each program goes through ``program_to_di
 ``blender_addon.build.build_program``; the result object's evaluated mesh (world space) is compared
 with ``backend.geometry.solid.program_to_mesh``.
 
-The two builders tessellate arcs with the same rule (sagitta ≤ 1e-3 × part size) and measure the part
+The two builders tessellate arcs with the same rule (sagitta ≤ 5e-4 × part size) and measure the part
 alike (the box of what the adding features extrude: ``sketch.part_size`` = ``program_scale``, a test in
 ``test_shared_constants.py`` keeps them equal); their solids still differ a little (the add-on builds
 with Blender's booleans), so the tolerance stays 1 %.
