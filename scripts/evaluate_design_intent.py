@@ -38,7 +38,7 @@ def main() -> int:
 
     from backend.cad.importers.fusion360 import import_fusion360
     from backend.cad.program import Operation
-    from backend.geometry.solid import program_to_mesh
+    from backend.geometry.solid import input_scale, program_to_mesh
     from backend.reconstruct import ReconstructOptions, Reconstructor
 
     paths = sorted(args.json.glob("*.json"))
@@ -48,7 +48,7 @@ def main() -> int:
     rows = []
     for path in paths:
         design = import_fusion360(json.loads(path.read_text()))
-        mesh = program_to_mesh(design)
+        mesh = program_to_mesh(design, input_scale(design))  # tessellated as an input
         res = rec.reconstruct(
             mesh,
             ReconstructOptions(

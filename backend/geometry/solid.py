@@ -22,16 +22,18 @@ import numpy as np
 import trimesh
 
 from backend.cad.program import Operation, Plane, Program
-from backend.cad.tessellate import signed_area
+from backend.cad.tessellate import CHORD_TOLERANCE, signed_area
 from backend.cad.validate import ProgramError, validated_polygons
 from backend.geometry.convert import NotManifoldError, manifold_to_trimesh, trimesh_to_manifold
 
 __all__ = [
+    "INPUT_CHORD_TOLERANCE",
     "GeometryError",
     "NotManifoldError",
     "build_manifold",
     "manifold_to_trimesh",
     "plane_basis",
+    "input_scale",
     "program_scale",
     "program_to_mesh",
     "trimesh_to_manifold",
@@ -119,6 +121,19 @@ def _magnitude_scale(program: Program) -> float:
                     pts = (c.center,) if hasattr(c, "center") else (c.start, c.end)
                     size = max(size, *(abs(v) for pt in pts for v in pt))
     return 2.0 * size
+
+
+# Meshes that stand for an input (a generated part, an imported design) are tessellated as the shipped
+# checkpoints were trained and measured on: chords within 1e-3 of twice the program's largest number (the
+# rule before candidates were rebuilt finer, ``tessellate.CHORD_TOLERANCE``). The model reads the input's
+# sections, so a finer input is another input: the training data and the benchmarks' inputs stay put.
+INPUT_CHORD_TOLERANCE = 1e-3
+
+
+def input_scale(program: Program) -> float:
+    """The ``scale`` for ``program_to_mesh`` / ``build_manifold`` of a mesh that stands for an input
+    (``INPUT_CHORD_TOLERANCE``)."""
+    return _magnitude_scale(program) * INPUT_CHORD_TOLERANCE / CHORD_TOLERANCE
 
 
 def _grid_scale(program: Program, scale: float) -> float:

@@ -138,3 +138,17 @@ def test_the_scale_is_the_solid_s_size_not_its_numbers():
     )
     assert program_scale(moved) == pytest.approx(1.0)
     assert program_to_mesh(moved).volume == pytest.approx(program_to_mesh(drawn).volume, rel=1e-9)
+
+
+def test_inputs_are_tessellated_as_the_checkpoints_were_trained_on():
+    """A mesh standing for an input (a generated part, an imported design) keeps chords within 1e-3 of
+    twice the program's largest number, whatever the candidates' own (finer) tolerance."""
+    from backend.cad.tessellate import CHORD_TOLERANCE, segments_per_circle
+    from backend.geometry.solid import INPUT_CHORD_TOLERANCE, input_scale
+
+    r = 0.3
+    p = Program((feat(Profile(circle(0.0, 0.0, r)), extent=Extent(ExtentKind.ONE_SIDE, 0.5)),))
+    trained = math.ceil(math.pi / math.acos(1.0 - INPUT_CHORD_TOLERANCE * 2 * 0.5 / r))  # largest number 0.5
+    assert segments_per_circle(r, input_scale(p)) == trained
+    assert CHORD_TOLERANCE < INPUT_CHORD_TOLERANCE and segments_per_circle(r, 1.0) > trained
+    assert len(program_to_mesh(p, input_scale(p)).vertices) == 2 * trained

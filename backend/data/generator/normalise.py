@@ -26,7 +26,7 @@ from backend.cad.program import (
 )
 from backend.cad.quantize import STEPS_PER_UNIT, quantize_value
 from backend.geometry.convert import manifold_to_trimesh
-from backend.geometry.solid import build_manifold
+from backend.geometry.solid import build_manifold, input_scale
 
 
 def analytic_bounds(program: Program) -> np.ndarray | None:
@@ -104,6 +104,7 @@ def in_steps(program: Program) -> Program:
 
 
 def exact_mesh(program: Program) -> tuple[trimesh.Trimesh, manifold3d.Manifold]:
-    """Mesh and solid of a normalised program (the builder keeps coinciding faces exact)."""
-    solid = build_manifold(program)
+    """Mesh and solid of a normalised program (the builder keeps coinciding faces exact), tessellated as an
+    input (``geometry.solid.input_scale``)."""
+    solid = build_manifold(program, input_scale(program))
     return manifold_to_trimesh(solid), solid
