@@ -65,7 +65,9 @@ def program_scale(program: Program) -> float:
     extent or a far sketch plane gets the same circles as written without (twice the largest number,
     the rule before, coarsened such programs' circles by up to twice the tolerance and cost round parts
     up to 3 points of IoU). A plane without a direction, or a malformed program, falls back to that
-    rule (validation then says what is wrong). The height grid keeps it (``_grid_scale``)."""
+    rule (validation then says what is wrong). The height grid keeps it (``_grid_scale``). The box is the
+    frame's axis-aligned one: a program turned in space may draw its circles a little differently (the
+    pipeline builds its candidates in the part's own frame, where faces face the axes)."""
     try:
         size = _adding_box_size(program)
     except (TypeError, ValueError):  # malformed numbers: validation names them

@@ -7,7 +7,7 @@ from scipy.spatial.transform import Rotation
 
 from backend.geometry.normalize import normalize_mesh
 from backend.geometry.perturb import points, scan
-from backend.geometry.solid import program_to_mesh
+from backend.geometry.solid import program_scale, program_to_mesh
 from backend.intake.check import InputMeshError, check_input_mesh
 from backend.intake.prepare import prepare
 from tests.cad.programs import plate_with_hole
@@ -34,12 +34,15 @@ def test_turned_mesh_maps_programs_back_exactly(part):
     # the normalised geometry is axis-aligned again: its bounding box is the part's
     assert np.allclose(sorted(prep.geometry.extents), sorted(normalize_mesh(part)[0].extents), atol=1e-6)
     program_n = plate_with_hole().transformed(0.5, (0.1, -0.2, 0.05))
-    built_n = program_to_mesh(program_n)
-    built_in = program_to_mesh(prep.frame.program_to_input(program_n))
+    # one tessellation in both frames (the part's size for the chord tolerance is an axis-aligned box's,
+    # ``program_scale``, which turning changes): the same chords, the mapping alone compared
+    scale = program_scale(program_n)
+    built_n = program_to_mesh(program_n, scale)
+    built_in = program_to_mesh(prep.frame.program_to_input(program_n), scale * prep.frame.scale)
     assert np.allclose(prep.frame.invert_mesh(built_n).bounds, built_in.bounds, atol=1e-9)
     assert built_in.volume == pytest.approx(built_n.volume * prep.frame.scale**3, rel=1e-9)
     back = prep.frame.program_to_normalized(prep.frame.program_to_input(program_n))
-    assert np.allclose(program_to_mesh(back).bounds, built_n.bounds, atol=1e-9)
+    assert np.allclose(program_to_mesh(back, scale).bounds, built_n.bounds, atol=1e-9)
 
 
 def test_scan_is_no_volume_truth(part):
