@@ -7,7 +7,8 @@ the extents are searched: for the ``SEARCH_PER_SOURCE`` lowest-loss model candid
 extrusion is tried with each end at every level of its axis (``Snapper.levels``), the other end kept,
 and between each pair of levels (neighbouring ones only past ``ALL_PAIRS`` levels: a bore moved from
 one shoulder to the right one moves both ends at once) (``moves``); the feature's best move is taken
-when it lowers the loss by more than its noise (``rank.RANK_NOISE``). Passes over the features repeat
+when it lowers the loss by more than its noise (``rank.RANK_NOISE``; a move that builds the same solid,
+``refine.solid_key``, is none: its loss differs only by the sampling of other triangles). Passes over the features repeat
 until none moves or the budget is spent: ``MAX_EVALS`` rebuilt programs a candidate (a budget in work, so
 the search does not depend on the machine's speed), each feature of a pass given an equal share of what
 is left. The searched program is then snapped again, by the strict and the loose pass (its loops fitted
@@ -26,6 +27,7 @@ import trimesh
 from backend.cad.program import Extent, ExtentKind, Extrude, Plane, Program, Sketch, dot
 from backend.geometry.solid import GeometryError, program_to_mesh
 from backend.verify.rank import RANK_NOISE, Candidate
+from backend.verify.refine import solid_key
 from backend.verify.snap import Snapper, axis_of
 
 log = logging.getLogger(__name__)
@@ -104,6 +106,7 @@ def searched(
             if found is None:
                 continue
             share = evals + max(1, (max_evals - evals) // (n - k))  # this feature's budget, this pass
+            same = solid_key(current)  # a move that builds the same solid is no move (one solid, one loss)
             best: Candidate | None = None
             for f in moves(feature, [float(v) for v in snapper.levels(found[0])]):
                 if evals >= share:
@@ -113,7 +116,9 @@ def searched(
                 evals += 1
                 features = current.program.features
                 trial = _scored(Program((*features[:k], f, *features[k + 1 :])), candidate.source, target)
-                if trial is not None and (best is None or trial.rank_cd < best.rank_cd):
+                if trial is None or solid_key(trial) == same:
+                    continue
+                if best is None or trial.rank_cd < best.rank_cd:
                     best = trial
             if best is not None and best.rank_cd < current.rank_cd * (1 - RANK_NOISE):
                 current, moved = best, True
