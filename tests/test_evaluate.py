@@ -202,3 +202,24 @@ def test_model_novelty_of_a_program_off_the_token_grid_or_without_sections():
     assert evaluate.model_novelty(_result("model", far, {"model": far, "section": b})) is True
     # no section candidates at all (a model-only run): novel, and no grid needed
     assert evaluate.model_novelty(_result("model", far, {"model": far})) is True
+
+
+def test_with_fixed_budgets_the_time_limit_is_this_process_s_cpu_time(monkeypatch):
+    """A part waiting on a loaded machine (wall time, no CPU of its own) times out with clock budgets,
+    not with budgets in work: their results must not depend on the load."""
+    import time
+    from types import SimpleNamespace
+
+    from backend.reconstruct import Cancelled
+
+    class Waiting:
+        def reconstruct(self, given, options, should_cancel):
+            time.sleep(0.3)  # another process has the cores
+            if should_cancel():
+                raise Cancelled()
+            raise ValueError("finished")
+
+    monkeypatch.setattr(evaluate, "TIMEOUT_S", 0.1)
+    clock, _ = evaluate._run_pipeline(Waiting(), None, None, None, SimpleNamespace(fixed_budgets=False), None)
+    work, _ = evaluate._run_pipeline(Waiting(), None, None, None, SimpleNamespace(fixed_budgets=True), None)
+    assert clock["error"].startswith("timeout") and work["error"] == "finished"
