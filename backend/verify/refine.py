@@ -214,28 +214,21 @@ def pick_keeping_volume(
         replace(c, rank_cd=loss) for c, loss in zip(candidates, solid_losses(candidates, keys), strict=True)
     ]
     originals = {id(s): c for s, c in zip(shared, candidates, strict=True)}
-    return originals[id(_pick_with_losses(shared, geometry, volume_truth, tie_relative, volume_slack))]
+    solids = {id(s): k for s, k in zip(shared, keys, strict=True)}
+    chosen = _pick_with_losses(shared, solids.__getitem__, geometry, volume_truth, tie_relative, volume_slack)
+    return originals[id(chosen)]
 
 
-def _pick_with_losses(
-    candidates: list[Candidate],
-    geometry,
-    volume_truth: trimesh.Trimesh | None,
-    tie_relative: float = TIE_RELATIVE,
-    volume_slack: float = 1.0,
-) -> Candidate:
-    """``pick_keeping_volume`` on losses already shared by solid."""
+def _pick_with_losses(candidates, solid_of, geometry, volume_truth, tie_relative, volume_slack) -> Candidate:
+    """``pick_keeping_volume`` on losses already shared by solid; ``solid_of(id(c))``: ``c``'s ``solid_key``."""
     equal = tied(candidates, lambda c: c.rank_cd, tie_relative)
     if volume_truth is None and len(equal) == 1:  # no exact volume to widen with: no occupancy grid needed
         return equal[0]
     reference = volume_reference(geometry, volume_truth)
-    keys: dict[int, tuple[float, ...]] = {}
     overlap: dict[tuple[float, ...], float] = {}
 
     def key(c: Candidate) -> tuple[float, ...]:
-        if id(c) not in keys:
-            keys[id(c)] = solid_key(c)
-        return keys[id(c)]
+        return solid_of(id(c))
 
     def measured(c: Candidate) -> float:
         if key(c) not in overlap:
