@@ -2,8 +2,9 @@
 
 Per input ``<name>.json`` (program in the input frame, cadprog/1), ``<name>.stl`` (rebuilt solid,
 input frame) and ``<name>.txt`` (text form of the normalised program, after a ``# frame`` comment
-giving the map back: input = scale * normalised + translation). One bad file is reported and the
-others go on; the exit code is non-zero only when no input succeeded.
+giving the map back: input = scale * normalised + translation; a comment instead when a number lies
+outside the text's range). One bad file is reported and the others go on; the exit code is non-zero
+only when no input succeeded.
 
 Flags are checked before any file is read (``backend.intake.options``: the error names the flag).
 Two inputs never share output names (``intake.files.output_stems``), and each input's files are
@@ -29,6 +30,7 @@ from backend.intake import options as limits
 from backend.intake.files import collect_inputs, output_stems
 
 if TYPE_CHECKING:
+    from backend.cad.program import Program
     from backend.reconstruct import ReconstructOptions, ReconstructResult
 
 FAILED_EXIT_CODE = 1
@@ -152,7 +154,6 @@ def options_from_args(args: argparse.Namespace) -> ReconstructOptions:
 
 def _write_files(result: ReconstructResult, folder: Path, stem: str) -> list[Path]:
     from backend.cad.serialize import dumps
-    from backend.cad.text import program_to_text
     from backend.geometry.mesh_io import save_mesh
 
     f = result.frame
@@ -160,8 +161,22 @@ def _write_files(result: ReconstructResult, folder: Path, stem: str) -> list[Pat
     paths = [folder / f"{stem}.json", folder / f"{stem}.stl", folder / f"{stem}.txt"]
     paths[0].write_text(dumps(result.program, indent=1))
     save_mesh(result.mesh, paths[1])
-    paths[2].write_text(header + "\n" + program_to_text(result.program_normalized))
+    paths[2].write_text(header + "\n" + _text_or_note(result.program_normalized))
     return paths
+
+
+def _text_or_note(program: Program) -> str:
+    """The program's text form, or a comment saying why it has none: the text is the model's token
+    language, whose numbers span [-1, 1] of the normalised part, and a reconstruction may reach beyond it
+    (a cut through the input and a candidate larger than it). The JSON holds the program either way; a
+    missing text must not cost the reconstruction."""
+    from backend.cad.quantize import QuantizationRangeError
+    from backend.cad.text import program_to_text
+
+    try:
+        return program_to_text(program)
+    except QuantizationRangeError as exc:
+        return f"# no text form: {exc} (the JSON holds the program)\n"
 
 
 def write_outputs(result: ReconstructResult, out_dir: Path, stem: str) -> list[Path]:

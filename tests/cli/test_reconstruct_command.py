@@ -59,3 +59,34 @@ def test_cli_fails_only_when_nothing_succeeds(tmp_path):
     bad.write_text("v 0 0 0\n")
     argv = [str(bad), str(tmp_path / "missing.stl"), "--out-dir", str(tmp_path / "o"), "--no-sections"]
     assert reconstruct_command.run(_args(argv)) != 0
+
+
+def test_a_program_beyond_the_text_s_range_still_writes_all_three_files(tmp_path):
+    """A reconstruction may reach past [-1, 1] of the normalised part (a trim cut through the input and a
+    larger candidate, 1.21 long on a real part): the text form cannot hold it, and that must not cost the
+    reconstruction. The JSON and the STL are written; the text says why it has no program."""
+    from backend.cad.program import Extent, ExtentKind, Operation, Profile, Program
+    from backend.decode.autoregressive import DecodeStats
+    from backend.geometry.solid import program_to_mesh
+    from backend.reconstruct import ReconstructResult
+    from tests.cad.programs import feat, rect
+
+    long_cut = Extent(ExtentKind.ONE_SIDE, 1.2)
+    base = feat(Profile(rect(-0.5, -0.5, 0.5, 0.5)))
+    program = Program((base, feat(Profile(rect(-0.1, -0.1, 0.1, 0.1)), extent=long_cut, op=Operation.CUT)))
+    result = ReconstructResult(
+        program=program,
+        program_normalized=program,
+        frame=Frame(1.0, (0.0, 0.0, 0.0)),
+        mesh=program_to_mesh(program),
+        scores={},
+        source="section",
+        n_features=2,
+        n_curves=8,
+        stats=DecodeStats(),
+    )
+    paths = reconstruct_command.write_outputs(result, tmp_path, "part")
+    assert sorted(p.name for p in paths) == ["part.json", "part.stl", "part.txt"]
+    assert loads((tmp_path / "part.json").read_text()) == program
+    lines = (tmp_path / "part.txt").read_text().splitlines()
+    assert lines[0].startswith("# frame scale=") and "outside the token range" in lines[1]
