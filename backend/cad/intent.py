@@ -5,7 +5,6 @@
 same span, round holes of one diameter (a pattern) share one cut, and so do outlines that are not
 circles (pockets and slots drawn in one sketch). Slabs left with the same outline and
 touching merge into one extrusion (any consecutive union features on one axis with the same outline).
-In a stack of slabs, a hole of one slab only stays in its sketch unless cutting every hole spares curves.
 The cuts come last, so with exactly matching loops the rewrite is the original solid minus whatever
 else lay in the holes' prisms; loops are matched within ``MATCH_TOLERANCE`` (fitting noise), so the
 caller checks that the rewrite builds the same solid (``verify.candidates.same_solid``).
@@ -126,20 +125,14 @@ def _holds_island(hole: Loop, profiles: tuple[Profile, ...]) -> bool:
     return False
 
 
-def _strip(
-    f: Extrude, axis: int, keep: Callable[[_Track], bool] | None = None
-) -> tuple[Extrude, list[_Track]]:
-    """The feature without its (island-free) holes, and those holes' prisms; a hole whose prism ``keep``
-    accepts stays in the sketch."""
+def _strip(f: Extrude, axis: int) -> tuple[Extrude, list[_Track]]:
+    """The feature without its (island-free) holes, and those holes' prisms."""
     lo, hi = _span(f, axis)
     profiles, tracks = [], []
     for p in f.sketch.profiles:
         kept = []
         for h in p.holes:
-            # (an island filling the hole exactly counts too)
-            if _holds_island(h, f.sketch.profiles) or (
-                keep is not None and keep(_Track(axis, f.sketch.plane, h, lo, hi))
-            ):
+            if _holds_island(h, f.sketch.profiles):  # (an island filling the hole exactly counts too)
                 kept.append(h)
             else:
                 tracks.append(_Track(axis, f.sketch.plane, h, lo, hi))
@@ -265,47 +258,8 @@ def _strip_notches(f: Extrude, axis: int) -> tuple[Extrude, list[_Track]]:
 
 def holes_as_cuts(program: Program) -> Program | None:
     """``program`` with the holes of its axis-plane union features as cut features (module docstring),
-    in the continuous canonical form; None when it has no such hole (or keeps them all, below).
-
-    In a program of several slabs, a hole that lies in one slab only (no hole of the same loop in a
-    slab touching it on its axis) stays in that slab's sketch, where a person draws it: cut out it adds
-    a feature and spares no curve. Unless cutting every hole spares curves (slabs left with one outline
-    merge: a counterbore's two slabs become one block): then every hole is cut. A single slab's holes
-    are cut (a plate, then its holes)."""
-    every = _cut_out(program, _strip)
-    canonical = canonicalize(program, quantize=False)
-    if every is None or sum(1 for f in canonical.features if f.operation in _UNION) < 2:
-        return every
-    tracks = [
-        t
-        for f in canonical.features
-        if f.operation in _UNION and _axis(f) is not None
-        for t in _strip(f, _axis(f))[1]
-    ]
-    lone = [t for t in tracks if not any(o is not t and _continues(o, t) for o in tracks)]
-    if not lone:
-        return every
-    shared = _cut_out(
-        program, lambda f, axis: _strip(f, axis, lambda t: any(_same_track(t, o) for o in lone))
-    )
-    if shared is None:  # every hole lies in one slab
-        return every if every.curve_count < program.curve_count else None
-    return every if every.curve_count < shared.curve_count else shared
-
-
-def _continues(a: _Track, b: _Track) -> bool:
-    """Whether prism ``a`` continues ``b`` on its axis: the same loop, touching end to end."""
-    touching = abs(a.hi - b.lo) <= MATCH_TOLERANCE or abs(b.hi - a.lo) <= MATCH_TOLERANCE
-    return a.axis == b.axis and touching and same_loop(a.loop, b.loop)
-
-
-def _same_track(a: _Track, b: _Track) -> bool:
-    return (
-        a.axis == b.axis
-        and abs(a.lo - b.lo) <= MATCH_TOLERANCE
-        and abs(a.hi - b.hi) <= MATCH_TOLERANCE
-        and same_loop(a.loop, b.loop)
-    )
+    in the continuous canonical form; None when it has no such hole."""
+    return _cut_out(program, _strip)
 
 
 def notches_as_cuts(program: Program) -> Program | None:
