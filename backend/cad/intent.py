@@ -21,6 +21,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from shapely.errors import GEOSException
+from shapely.geometry import Polygon
+
 from backend.cad.canonical import canonicalize
 from backend.cad.curves import loop_bounds, oriented
 from backend.cad.notches import split_notches
@@ -39,6 +42,7 @@ from backend.cad.program import (
     dot,
     normalized,
 )
+from backend.cad.tessellate import tessellate_loop
 
 MATCH_TOLERANCE = 2e-3  # normalised units: loops and heights this close are the same (fitting noise)
 _UNION = (Operation.NEW, Operation.JOIN)
@@ -289,7 +293,8 @@ def islands_as_features(program: Program) -> Program | None:
     would draw them. Same depth and operation: the solid is the union of the profiles' prisms either way
     (new and join both add), so it is the same. Cut and intersect features stay whole (the holes cut
     through one depth are one sketch: ``cuts_as_drawn``), and so do sketches of more than
-    ``MAX_ISLAND_FEATURES`` different islands. None when no sketch was split."""
+    ``MAX_ISLAND_FEATURES`` different islands; islands that touch are one region (``_regions``). None
+    when no sketch was split."""
     out: list[Extrude] = []
     split = False
     for f in program.features:
@@ -304,6 +309,8 @@ def islands_as_features(program: Program) -> Program | None:
                     break
             else:
                 groups.append([p])
+        if 2 <= len(groups) <= MAX_ISLAND_FEATURES:
+            groups = _regions(groups)
         if not 2 <= len(groups) <= MAX_ISLAND_FEATURES:
             out.append(f)
             continue
@@ -312,6 +319,27 @@ def islands_as_features(program: Program) -> Program | None:
             op = Operation.JOIN if (k > 0 and f.operation is Operation.NEW) else f.operation
             out.append(Extrude(Sketch(f.sketch.plane, tuple(g)), f.extent, op))
     return Program(tuple(out)) if split else None
+
+
+def _regions(groups: list[list[Profile]]) -> list[list[Profile]]:
+    """The groups, those whose islands meet merged: islands that touch are one region drawn as two
+    profiles (a person draws one outline, one feature), not two bosses."""
+    merged = [list(g) for g in groups]
+    k = 0
+    while k < len(merged):
+        for j in range(len(merged) - 1, k, -1):
+            if any(_touching(a, b) for a in merged[k] for b in merged[j]):
+                merged[k] += merged.pop(j)
+        k += 1
+    return merged
+
+
+def _touching(a: Profile, b: Profile, tol: float = MATCH_TOLERANCE) -> bool:
+    """Whether two islands' outlines come within ``tol`` of each other."""
+    try:
+        return Polygon(tessellate_loop(a.outer)).distance(Polygon(tessellate_loop(b.outer))) <= tol
+    except (GEOSException, ValueError):  # a loop too degenerate to measure: not known to touch
+        return False
 
 
 def _axis_line(f: Extrude) -> tuple[int, tuple[float, float]] | None:

@@ -62,6 +62,30 @@ def test_a_counterbore_is_a_base_and_two_cuts():
     assert abs(program_to_mesh(out).volume - program_to_mesh(stack).volume) < 1e-9
 
 
+def test_islands_that_touch_are_one_region_not_two_bosses():
+    """Two profiles that meet along an edge (a section fitted as two pieces) bound one region: a person
+    draws one outline and extrudes it once. Apart, they are two bosses, two features."""
+    plate = feat(Profile(rect(-0.5, -0.5, 0.5, 0.5)))
+    touching = feat(
+        Profile(rect(-0.4, -0.4, 0.0, 0.0)),
+        Profile(rect(0.0, -0.2, 0.3, 0.4)),
+        plane=_at(0.2),
+        op=Operation.JOIN,
+    )
+    assert islands_as_features(Program((plate, touching))) is None
+    apart = feat(
+        Profile(rect(-0.4, -0.4, 0.0, 0.0)),
+        Profile(rect(0.1, -0.2, 0.3, 0.4)),
+        plane=_at(0.2),
+        op=Operation.JOIN,
+    )
+    assert _ops(islands_as_features(Program((plate, apart)))) == [
+        Operation.NEW,
+        Operation.JOIN,
+        Operation.JOIN,
+    ]
+
+
 def test_a_hole_around_an_island_stays_in_its_sketch():
     ring = Profile(rect(-0.5, -0.5, 0.5, 0.5), (rect(-0.3, -0.3, 0.3, 0.3),))
     island = Profile(rect(-0.1, -0.1, 0.1, 0.1))
