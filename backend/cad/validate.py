@@ -8,6 +8,7 @@ not tessellate twice.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 from collections.abc import Iterable
@@ -84,8 +85,29 @@ def validated_polygons(program: Program, scale: float = 1.0) -> Polygons:
         profiles = feature.sketch.profiles
         if not profiles:
             raise ProgramError(f"{where}: sketch has no profiles")
-        out.append([_check_profile(p, scale, f"{where}, profile {j}") for j, p in enumerate(profiles)])
+        out.append([_profile_polygons(p, scale, f"{where}, profile {j}") for j, p in enumerate(profiles)])
     return out
+
+
+PROFILE_CACHE = 1024  # checked profiles kept: trials that move a feature's extent reuse its loops
+
+
+def _profile_polygons(profile: Profile, scale: float, where: str) -> list[np.ndarray]:
+    """``_check_profile``, remembered per (profile, scale): a level search or a refinement rebuilds one
+    program many times with its loops unchanged. The arrays are read-only (shared between callers); a
+    failure is not remembered, so its message names the caller's ``where``."""
+    try:
+        return list(_checked_profile(profile, scale))
+    except (ProgramError, TypeError):  # (TypeError: a malformed profile that cannot be a key)
+        return _check_profile(profile, scale, where)
+
+
+@functools.lru_cache(maxsize=PROFILE_CACHE)
+def _checked_profile(profile: Profile, scale: float) -> tuple[np.ndarray, ...]:
+    polys = _check_profile(profile, scale, "profile")
+    for poly in polys:
+        poly.setflags(write=False)
+    return tuple(polys)
 
 
 # --- fields ---------------------------------------------------------------------------------------

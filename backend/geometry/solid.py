@@ -16,12 +16,14 @@ part's size, and the prism's bottom and top vertices are set to exactly those he
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 
 import manifold3d
 import numpy as np
 import trimesh
 
-from backend.cad.program import Operation, Plane, Program
+from backend.cad.program import Extrude, Operation, Plane, Program
 from backend.cad.tessellate import CHORD_TOLERANCE, signed_area
 from backend.cad.validate import ProgramError, validated_polygons
 from backend.geometry.convert import NotManifoldError, manifold_to_trimesh, trimesh_to_manifold
@@ -151,6 +153,11 @@ def _prism(loops: list[np.ndarray], lo: float, hi: float) -> manifold3d.Manifold
     Built vertex by vertex (no 2D clipping, no rescaling), so every sketch coordinate and both heights
     reach the solid bit for bit.
     """
+    return _manifold(*_prism_mesh(loops, lo, hi))
+
+
+def _prism_mesh(loops: list[np.ndarray], lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices, triangles) of ``_prism``'s solid."""
     rings = []
     for j, poly in enumerate(loops):
         ccw = signed_area(poly) > 0
@@ -166,8 +173,11 @@ def _prism(loops: list[np.ndarray], lo: float, hi: float) -> manifold3d.Manifold
         first += len(ring)
     faces = np.concatenate([tris[:, ::-1], tris + n, *sides])
     verts = np.concatenate([np.column_stack([pts, np.full(n, lo)]), np.column_stack([pts, np.full(n, hi)])])
-    mesh = manifold3d.Mesh64(vert_properties=np.ascontiguousarray(verts), tri_verts=faces.astype(np.uint64))
-    body = manifold3d.Manifold(mesh)
+    return np.ascontiguousarray(verts), faces.astype(np.uint64)
+
+
+def _manifold(verts: np.ndarray, faces: np.ndarray) -> manifold3d.Manifold:
+    body = manifold3d.Manifold(manifold3d.Mesh64(vert_properties=verts, tri_verts=faces))
     if body.status() != manifold3d.Error.NoError:
         raise GeometryError(f"profile does not give a closed prism ({body.status().name})")
     return body
@@ -186,6 +196,41 @@ def feature_placement(feature, digits: int, index: int = 0) -> tuple[np.ndarray,
     return basis, offset, lo, hi
 
 
+PRISM_CACHE = 256  # features whose prisms' vertices and triangles are kept: a level search or a
+# refinement rebuilds one program many times with one feature changed, the others' prisms the same
+_prisms: OrderedDict[tuple, tuple[np.ndarray, list[tuple[np.ndarray, np.ndarray]]]] = OrderedDict()
+_prisms_lock = threading.Lock()
+
+
+def _feature_body(feature: Extrude, profiles, grid: tuple[float, int], index: int) -> manifold3d.Manifold:
+    """The feature's own solid, placed: its profiles' prisms (``profiles``: its tessellated loops at the
+    part's scale) between its rounded heights, united, in world coordinates. The prisms' vertices and
+    triangles are remembered per (feature, scale, height digits), which decide them; the solids are made
+    afresh each time, in the same order, so a rebuilt program is the very mesh it was (manifold3d
+    numbers each solid it makes, and its booleans' triangles follow those numbers)."""
+    try:
+        key: tuple | None = (feature, *grid)
+        with _prisms_lock:
+            kept = _prisms.get(key)
+            if kept is not None:
+                _prisms.move_to_end(key)
+    except TypeError:  # a malformed feature that cannot be a key (validation has passed it: no list)
+        key, kept = None, None
+    if kept is None:
+        basis, offset, lo, hi = feature_placement(feature, grid[1], index)
+        basis[:, 3] = 0.0
+        kept = (basis, [_prism_mesh([poly + offset for poly in loops], lo, hi) for loops in profiles])
+        if key is not None:
+            with _prisms_lock:
+                _prisms[key] = kept
+                if len(_prisms) > PRISM_CACHE:
+                    _prisms.popitem(last=False)
+    basis, meshes = kept
+    prisms = [_manifold(*m) for m in meshes]
+    body = prisms[0] if len(prisms) == 1 else manifold3d.Manifold.batch_boolean(prisms, manifold3d.OpType.Add)
+    return body.transform(basis)
+
+
 def build_manifold(program: Program, scale: float | None = None) -> manifold3d.Manifold:
     """The program's solid. ``scale`` is the part's size for the chord tolerance and the snap grid
     (default: ``program_scale(program)``).
@@ -201,15 +246,7 @@ def build_manifold(program: Program, scale: float | None = None) -> manifold3d.M
     digits = HEIGHT_DIGITS - math.ceil(math.log10(_grid_scale(program, scale)))
     solid = manifold3d.Manifold()
     for i, (feature, profiles) in enumerate(zip(program.features, polygons)):
-        basis, offset, lo, hi = feature_placement(feature, digits, i)
-        prisms = [_prism([poly + offset for poly in loops], lo, hi) for loops in profiles]
-        body = (
-            prisms[0]
-            if len(prisms) == 1
-            else manifold3d.Manifold.batch_boolean(prisms, manifold3d.OpType.Add)
-        )
-        basis[:, 3] = 0.0
-        body = body.transform(basis)
+        body = _feature_body(feature, profiles, (scale, digits), i)
         op = feature.operation
         if op in (Operation.NEW, Operation.JOIN):
             solid = solid + body

@@ -152,3 +152,45 @@ def test_inputs_are_tessellated_as_the_checkpoints_were_trained_on():
     assert segments_per_circle(r, input_scale(p)) == trained
     assert CHORD_TOLERANCE < INPUT_CHORD_TOLERANCE and segments_per_circle(r, 1.0) > trained
     assert len(program_to_mesh(p, input_scale(p)).vertices) == 2 * trained
+
+
+def _arrays(program: Program) -> tuple[np.ndarray, np.ndarray]:
+    mesh = program_to_mesh(program)
+    return np.asarray(mesh.vertices).copy(), np.asarray(mesh.faces).copy()
+
+
+def test_remembered_feature_solids_build_the_same_mesh_as_built_afresh():
+    """Feature solids are remembered per feature, part size and height grid (a level search rebuilds one
+    program with one feature moved): a program built after others that share its features must give the
+    very mesh it gives built afresh, also when the same feature sits in a larger part (coarser circles)."""
+    from backend.geometry import solid
+
+    bore = feat(Profile(circle(0.1, 0.0, 0.15)), extent=Extent(ExtentKind.ONE_SIDE, 0.3), op=Operation.CUT)
+
+    def tab(x: float):
+        return feat(Profile(rect(x, 0.0, x + 0.5, 0.2)), op=Operation.JOIN)
+
+    part = Program((BOX, tab(0.5), bore))  # 1.5 long: its heights on the same grid as the larger part's
+    larger = Program((BOX, tab(3.0), bore))  # 4 long
+    solid._prisms.clear()
+    fresh = _arrays(part)
+    solid._prisms.clear()
+    fresh_larger = _arrays(larger)
+    solid._prisms.clear()
+    _arrays(larger)
+    again = _arrays(part)  # its box and bore were built for the larger part first
+    assert all(np.array_equal(x, y) for x, y in zip(again, fresh))
+    assert all(np.array_equal(x, y) for x, y in zip(_arrays(larger), fresh_larger))
+    assert len(fresh_larger[0]) < len(fresh[0])  # the larger part's bore is drawn more coarsely
+
+
+def test_remembered_loops_are_read_only_and_errors_still_name_their_feature():
+    from backend.cad.validate import ProgramError, validated_polygons
+
+    polys = validated_polygons(Program((BOX,)))
+    with pytest.raises(ValueError):
+        polys[0][0][0][0, 0] = 9.0  # feature 0, profile 0, outer loop
+    zero = feat(Profile(rect(0.0, 0.0, 0.0, 0.2)), op=Operation.JOIN)
+    for program, where in ((Program((BOX, zero)), "feature 1"), (Program((BOX, BOX, zero)), "feature 2")):
+        with pytest.raises(ProgramError, match=where):
+            validated_polygons(program)
