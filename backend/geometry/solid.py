@@ -15,6 +15,7 @@ part's size, and the prism's bottom and top vertices are set to exactly those he
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections import OrderedDict
@@ -82,21 +83,40 @@ def _adding_box_size(program: Program) -> float | None:
     adding = [f for f in program.features if f.operation in (Operation.NEW, Operation.JOIN)]
     lows, highs = [], []
     for f in adding or program.features:
-        pts = _sketch_points(f)
-        if not len(pts):
-            continue
-        with np.errstate(invalid="ignore", divide="ignore"):  # a plane without a direction: fallback below
-            basis = plane_basis(f.sketch.plane)
-        lo, hi = f.extent.interval()
-        for t in (lo, hi):
-            world = pts[:, :1] * basis[:, 0] + pts[:, 1:] * basis[:, 1] + t * basis[:, 2] + basis[:, 3]
-            lows.append(world.min(axis=0))
-            highs.append(world.max(axis=0))
+        try:
+            box = _remembered_feature_box(f)
+        except TypeError:  # a malformed feature that cannot be a key
+            box = _feature_box(f)
+        if box is not None:
+            lows.append(box[0])
+            highs.append(box[1])
     if lows:
         size = float(np.max(np.max(highs, axis=0) - np.min(lows, axis=0)))
         if math.isfinite(size) and size > 0:
             return max(size, 1e-9)
     return None
+
+
+def _feature_box(feature: Extrude) -> tuple[np.ndarray, np.ndarray] | None:
+    """(lowest, highest) world corner of what one feature extrudes: its sketch's control points at both
+    ends of its extent; None when its sketch has no curves."""
+    pts = _sketch_points(feature)
+    if not len(pts):
+        return None
+    with np.errstate(invalid="ignore", divide="ignore"):  # a plane without a direction: the caller falls back
+        basis = plane_basis(feature.sketch.plane)
+    ends = [
+        pts[:, :1] * basis[:, 0] + pts[:, 1:] * basis[:, 1] + t * basis[:, 2] + basis[:, 3]
+        for t in feature.extent.interval()
+    ]
+    return np.minimum(ends[0].min(axis=0), ends[1].min(axis=0)), np.maximum(
+        ends[0].max(axis=0), ends[1].max(axis=0)
+    )
+
+
+# every trial of a level search or refinement measures its program's size; most of its features are the
+# last trial's
+_remembered_feature_box = functools.lru_cache(maxsize=4096)(_feature_box)
 
 
 def _sketch_points(feature) -> np.ndarray:

@@ -91,12 +91,16 @@ def searched(
     target: Callable[[trimesh.Trimesh], float],
     max_evals: int = MAX_EVALS,
     check: Callable[[], None] | None = None,
+    scored: dict[Program, Candidate | None] | None = None,
 ) -> Candidate | None:
     """``candidate`` with its extrusions moved to the levels that lower its loss, snapped again (module
     doc); None when no move lowers it by more than the noise. Each pass gives every feature left an equal
     share of the budget left, so a program's last features (often its cuts) are tried too. ``check`` is
-    called before each rebuild (it raises to cancel)."""
+    called before each rebuild (it raises to cancel). ``scored``: programs already rebuilt and scored (by
+    this search or another of the same source), filled in; a program found there is not rebuilt, but
+    counts against the budget as if it were (the search goes as it would)."""
     current, evals, moved = candidate, 0, True
+    scored = {} if scored is None else scored
     while moved and evals < max_evals:
         moved = False
         n = len(current.program.features)
@@ -115,7 +119,9 @@ def searched(
                     check()
                 evals += 1
                 features = current.program.features
-                trial = _scored(Program((*features[:k], f, *features[k + 1 :])), candidate.source, target)
+                trial = _scored(
+                    Program((*features[:k], f, *features[k + 1 :])), candidate.source, target, scored
+                )
                 if trial is None or solid_key(trial) == same:
                     continue
                 if best is None or trial.rank_cd < best.rank_cd:
@@ -132,7 +138,7 @@ def searched(
             log.debug("snapping the searched program failed: %s: %s", type(exc).__name__, exc)
             continue
         if resnapped != current.program:
-            trial = _scored(resnapped, candidate.source, target)
+            trial = _scored(resnapped, candidate.source, target, scored)
             if trial is not None and trial.rank_cd < best.rank_cd:
                 best = trial
     return best
@@ -154,9 +160,10 @@ def with_level_search(
     pool = sorted((c for c in candidates if c.source == source), key=lambda c: c.rank_cd)
     seen = {c.program for c in candidates}
     found: list[Candidate] = []
+    scored: dict[Program, Candidate | None] = {}  # the model's programs are often near copies: shared trials
     for c in [c for c in pool if len(c.program.features) <= MAX_FEATURES][:per_source]:
         try:
-            better = searched(c, snapper, target, check=check)
+            better = searched(c, snapper, target, check=check, scored=scored)
         except Exception as exc:  # one failing search must not take the pipeline down ...
             if check is not None:
                 check()  # ... but a cancellation is not a failure: asked again, it raises again
@@ -169,10 +176,20 @@ def with_level_search(
     return [*candidates[: last + 1], *found, *candidates[last + 1 :]]
 
 
-def _scored(program: Program, source: str, target: Callable[[trimesh.Trimesh], float]) -> Candidate | None:
-    """``program`` rebuilt and scored, or None when it does not rebuild."""
+def _scored(
+    program: Program,
+    source: str,
+    target: Callable[[trimesh.Trimesh], float],
+    scored: dict[Program, Candidate | None],
+) -> Candidate | None:
+    """``program`` rebuilt and scored, or None when it does not rebuild; looked up in (and added to)
+    ``scored`` first."""
+    if program in scored:
+        return scored[program]
     try:
         mesh = program_to_mesh(program)
     except (GeometryError, ValueError):
-        return None
-    return Candidate(program, source, mesh, target(mesh))
+        mesh = None
+    trial = None if mesh is None else Candidate(program, source, mesh, target(mesh))
+    scored[program] = trial
+    return trial

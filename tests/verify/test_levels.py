@@ -185,3 +185,26 @@ def test_moves_try_each_end_and_each_span() -> None:
     }
     assert (-0.5, 0.45) in spans and (-0.35, 0.5) in spans and (-0.5, -0.35) in spans
     assert all(g != f for g in moves(f, levels))
+
+
+def test_a_program_tried_by_two_searches_is_rebuilt_once_and_each_search_goes_as_alone(
+    truth, snapper
+) -> None:
+    """The model's candidates are often near copies, so their searches try the same programs: a trial
+    already scored is looked up, not rebuilt, and still counts against the budget, so each search ends
+    where it would alone."""
+    target = ChamferTarget(truth)
+    calls = []
+
+    def counted(mesh):
+        calls.append(1)
+        return target(mesh)
+
+    rough = flanged_shaft(shaft_end=-0.35, bore_from=-0.35, bore_depth=0.6)
+    twins = [candidate(rough, target), candidate(rough, target)]
+    out = with_level_search(twins, snapper, counted, SOURCE_MODEL)
+    both = len(calls)
+    calls.clear()
+    alone = searched(twins[0], snapper, counted)
+    assert alone is not None and out[-1].program == alone.program and out[-1].rank_cd == alone.rank_cd
+    assert both == len(calls) > 0  # the second twin's search rebuilt nothing
