@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from shapely.errors import GEOSException
 from shapely.geometry import Polygon
+from shapely.ops import unary_union
 
 from backend.cad.canonical import canonicalize
 from backend.cad.curves import loop_bounds, oriented
@@ -321,25 +322,38 @@ def islands_as_features(program: Program) -> Program | None:
     return Program(tuple(out)) if split else None
 
 
-def _regions(groups: list[list[Profile]]) -> list[list[Profile]]:
-    """The groups, those whose islands meet merged: islands that touch are one region drawn as two
-    profiles (a person draws one outline, one feature), not two bosses."""
-    merged = [list(g) for g in groups]
-    k = 0
-    while k < len(merged):
-        for j in range(len(merged) - 1, k, -1):
-            if any(_touching(a, b) for a in merged[k] for b in merged[j]):
-                merged[k] += merged.pop(j)
-        k += 1
-    return merged
+def _regions(groups: list[list[Profile]], tol: float = MATCH_TOLERANCE) -> list[list[Profile]]:
+    """The groups, those whose islands meet (within ``tol``, directly or through others) merged: islands
+    that touch are one region drawn as two profiles (a person draws one outline, one feature), not two
+    bosses. An island in another profile's hole does not touch it. Whatever the profiles' order."""
+    shapes = [_shape(g) for g in groups]
+    parent = list(range(len(groups)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            i = parent[i]
+        return i
+
+    for i in range(len(groups)):
+        for j in range(i + 1, len(groups)):
+            if shapes[i] is not None and shapes[j] is not None and shapes[i].distance(shapes[j]) <= tol:
+                parent[root(j)] = root(i)
+    merged: dict[int, list[Profile]] = {}
+    for i, g in enumerate(groups):
+        merged.setdefault(root(i), []).extend(g)
+    return list(merged.values())
 
 
-def _touching(a: Profile, b: Profile, tol: float = MATCH_TOLERANCE) -> bool:
-    """Whether two islands' outlines come within ``tol`` of each other."""
+def _shape(profiles: list[Profile]):
+    """The region of the profiles (outer loops less their holes), or None when one is too degenerate to
+    measure (it is then not known to touch anything)."""
     try:
-        return Polygon(tessellate_loop(a.outer)).distance(Polygon(tessellate_loop(b.outer))) <= tol
-    except (GEOSException, ValueError):  # a loop too degenerate to measure: not known to touch
-        return False
+        polygons = [
+            Polygon(tessellate_loop(p.outer), [tessellate_loop(h) for h in p.holes]) for p in profiles
+        ]
+        return polygons[0] if len(polygons) == 1 else unary_union(polygons)
+    except (GEOSException, ValueError):
+        return None
 
 
 def _axis_line(f: Extrude) -> tuple[int, tuple[float, float]] | None:

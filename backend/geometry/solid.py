@@ -109,9 +109,11 @@ def _feature_box(feature: Extrude) -> tuple[np.ndarray, np.ndarray] | None:
         pts[:, :1] * basis[:, 0] + pts[:, 1:] * basis[:, 1] + t * basis[:, 2] + basis[:, 3]
         for t in feature.extent.interval()
     ]
-    return np.minimum(ends[0].min(axis=0), ends[1].min(axis=0)), np.maximum(
-        ends[0].max(axis=0), ends[1].max(axis=0)
-    )
+    low = np.minimum(ends[0].min(axis=0), ends[1].min(axis=0))
+    high = np.maximum(ends[0].max(axis=0), ends[1].max(axis=0))
+    low.setflags(write=False)  # remembered (``_remembered_feature_box``): shared by every caller
+    high.setflags(write=False)
+    return low, high
 
 
 # every trial of a level search or refinement measures its program's size; most of its features are the
@@ -227,7 +229,8 @@ def _feature_body(feature: Extrude, profiles, grid: tuple[float, int], index: in
     part's scale) between its rounded heights, united, in world coordinates. The prisms' vertices and
     triangles are remembered per (feature, scale, height digits), which decide them; the solids are made
     afresh each time, in the same order, so a rebuilt program is the very mesh it was (manifold3d
-    numbers each solid it makes, and its booleans' triangles follow those numbers)."""
+    numbers each solid it makes, and its booleans' triangles follow those numbers). Equal features are
+    one key even where a coordinate is 0.0 in one and -0.0 in the other: a zero's sign, nothing else."""
     try:
         key: tuple | None = (feature, *grid)
         with _prisms_lock:

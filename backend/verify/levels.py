@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 import trimesh
 
@@ -85,13 +86,22 @@ def moves(feature: Extrude, levels: Sequence[float]) -> list[Extrude]:
     return out
 
 
+class _Trial(NamedTuple):
+    """A tried program's loss and solid (``refine.solid_key``), kept without its mesh (a search tries up
+    to ``MAX_EVALS`` programs: their meshes are rebuilt, bit for bit, for the few that are taken)."""
+
+    program: Program
+    rank_cd: float
+    solid: tuple[float, ...]
+
+
 def searched(
     candidate: Candidate,
     snapper: Snapper,
     target: Callable[[trimesh.Trimesh], float],
     max_evals: int = MAX_EVALS,
     check: Callable[[], None] | None = None,
-    scored: dict[Program, Candidate | None] | None = None,
+    scored: dict[Program, _Trial | None] | None = None,
 ) -> Candidate | None:
     """``candidate`` with its extrusions moved to the levels that lower its loss, snapped again (module
     doc); None when no move lowers it by more than the noise. Each pass gives every feature left an equal
@@ -111,7 +121,7 @@ def searched(
                 continue
             share = evals + max(1, (max_evals - evals) // (n - k))  # this feature's budget, this pass
             same = solid_key(current)  # a move that builds the same solid is no move (one solid, one loss)
-            best: Candidate | None = None
+            best: _Trial | None = None
             for f in moves(feature, [float(v) for v in snapper.levels(found[0])]):
                 if evals >= share:
                     break
@@ -119,15 +129,13 @@ def searched(
                     check()
                 evals += 1
                 features = current.program.features
-                trial = _scored(
-                    Program((*features[:k], f, *features[k + 1 :])), candidate.source, target, scored
-                )
-                if trial is None or solid_key(trial) == same:
+                trial = _tried(Program((*features[:k], f, *features[k + 1 :])), target, scored)
+                if trial is None or trial.solid == same:
                     continue
                 if best is None or trial.rank_cd < best.rank_cd:
                     best = trial
             if best is not None and best.rank_cd < current.rank_cd * (1 - RANK_NOISE):
-                current, moved = best, True
+                current, moved = _rebuilt(best, candidate.source), True
     if current is candidate:
         return None
     best = current
@@ -138,9 +146,9 @@ def searched(
             log.debug("snapping the searched program failed: %s: %s", type(exc).__name__, exc)
             continue
         if resnapped != current.program:
-            trial = _scored(resnapped, candidate.source, target, scored)
+            trial = _tried(resnapped, target, scored)
             if trial is not None and trial.rank_cd < best.rank_cd:
-                best = trial
+                best = _rebuilt(trial, candidate.source)
     return best
 
 
@@ -160,7 +168,7 @@ def with_level_search(
     pool = sorted((c for c in candidates if c.source == source), key=lambda c: c.rank_cd)
     seen = {c.program for c in candidates}
     found: list[Candidate] = []
-    scored: dict[Program, Candidate | None] = {}  # the model's programs are often near copies: shared trials
+    scored: dict[Program, _Trial | None] = {}  # the model's programs are often near copies: shared trials
     for c in [c for c in pool if len(c.program.features) <= MAX_FEATURES][:per_source]:
         try:
             better = searched(c, snapper, target, check=check, scored=scored)
@@ -176,12 +184,9 @@ def with_level_search(
     return [*candidates[: last + 1], *found, *candidates[last + 1 :]]
 
 
-def _scored(
-    program: Program,
-    source: str,
-    target: Callable[[trimesh.Trimesh], float],
-    scored: dict[Program, Candidate | None],
-) -> Candidate | None:
+def _tried(
+    program: Program, target: Callable[[trimesh.Trimesh], float], scored: dict[Program, _Trial | None]
+) -> _Trial | None:
     """``program`` rebuilt and scored, or None when it does not rebuild; looked up in (and added to)
     ``scored`` first."""
     if program in scored:
@@ -190,6 +195,14 @@ def _scored(
         mesh = program_to_mesh(program)
     except (GeometryError, ValueError):
         mesh = None
-    trial = None if mesh is None else Candidate(program, source, mesh, target(mesh))
+    trial = None
+    if mesh is not None:
+        rank_cd = target(mesh)
+        trial = _Trial(program, rank_cd, solid_key(Candidate(program, "trial", mesh, rank_cd)))
     scored[program] = trial
     return trial
+
+
+def _rebuilt(trial: _Trial, source: str) -> Candidate:
+    """The trial as a candidate of ``source``, its mesh rebuilt (the same mesh: rebuilds are exact)."""
+    return Candidate(trial.program, source, program_to_mesh(trial.program), trial.rank_cd)

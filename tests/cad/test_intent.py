@@ -79,6 +79,19 @@ def test_islands_that_touch_are_one_region_not_two_bosses():
         plane=_at(0.2),
         op=Operation.JOIN,
     )
+    # a chain: the first meets the second, the second the third, in any order
+    a, b, c = (
+        Profile(rect(-0.4, -0.4, -0.2, 0.0)),
+        Profile(rect(-0.2, -0.1, 0.0, 0.4)),
+        Profile(rect(0.0, 0.1, 0.3, 0.2)),
+    )
+    for order in ((a, b, c), (a, c, b), (c, a, b)):
+        chain = feat(*order, plane=_at(0.2), op=Operation.JOIN)
+        assert islands_as_features(Program((plate, chain))) is None
+    # an island in another profile's hole does not touch it: a ring and a boss in it are two features
+    ring = Profile(rect(-0.4, -0.4, 0.4, 0.4), (rect(-0.3, -0.3, 0.3, 0.3),))
+    inside = feat(ring, Profile(circle(0.0, 0.0, 0.1)), plane=_at(0.2), op=Operation.JOIN)
+    assert len(islands_as_features(Program((plate, inside))).features) == 3
     assert _ops(islands_as_features(Program((plate, apart)))) == [
         Operation.NEW,
         Operation.JOIN,

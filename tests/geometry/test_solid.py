@@ -160,27 +160,33 @@ def _arrays(program: Program) -> tuple[np.ndarray, np.ndarray]:
 
 
 def test_remembered_feature_solids_build_the_same_mesh_as_built_afresh():
-    """Feature solids are remembered per feature, part size and height grid (a level search rebuilds one
-    program with one feature moved): a program built after others that share its features must give the
-    very mesh it gives built afresh, also when the same feature sits in a larger part (coarser circles)."""
+    """Feature prisms are remembered per feature, part size and height grid (a level search rebuilds one
+    program with one feature moved): a program built after another that shares its features must give
+    the very mesh it gives built afresh; the same feature in a larger part is drawn anew (coarser circles)."""
     from backend.geometry import solid
 
-    bore = feat(Profile(circle(0.1, 0.0, 0.15)), extent=Extent(ExtentKind.ONE_SIDE, 0.3), op=Operation.CUT)
+    def bore(depth: float):
+        return feat(
+            Profile(circle(0.1, 0.0, 0.15)), extent=Extent(ExtentKind.ONE_SIDE, depth), op=Operation.CUT
+        )
 
     def tab(x: float):
         return feat(Profile(rect(x, 0.0, x + 0.5, 0.2)), op=Operation.JOIN)
 
-    part = Program((BOX, tab(0.5), bore))  # 1.5 long: its heights on the same grid as the larger part's
-    larger = Program((BOX, tab(3.0), bore))  # 4 long
+    part = Program((BOX, tab(0.5), bore(0.3)))  # 1.5 long: its heights on the same grid as the larger part's
+    shallower = Program((BOX, tab(0.5), bore(0.2)))  # the same part size: its box and tab are the part's
+    larger = Program((BOX, tab(3.0), bore(0.3)))  # 4 long
     solid._prisms.clear()
     fresh = _arrays(part)
     solid._prisms.clear()
     fresh_larger = _arrays(larger)
     solid._prisms.clear()
-    _arrays(larger)
-    again = _arrays(part)  # its box and bore were built for the larger part first
+    _arrays(shallower)
+    again = _arrays(part)
+    assert len(solid._prisms) == 4  # box, tab, both bores: the box and the tab were found, not rebuilt
     assert all(np.array_equal(x, y) for x, y in zip(again, fresh))
     assert all(np.array_equal(x, y) for x, y in zip(_arrays(larger), fresh_larger))
+    assert len(solid._prisms) == 7  # box, tab and bore of the larger part: another part size
     assert len(fresh_larger[0]) < len(fresh[0])  # the larger part's bore is drawn more coarsely
 
 
