@@ -169,17 +169,13 @@ def _grid_scale(program: Program, scale: float) -> float:
     return max(scale, _magnitude_scale(program))
 
 
-def _prism(loops: list[np.ndarray], lo: float, hi: float) -> manifold3d.Manifold:
-    """Closed prism of one profile (outer loop + holes) between heights ``lo`` and ``hi``.
+def _prism_mesh(loops: list[np.ndarray], lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
+    """(vertices, triangles) of the closed prism of one profile (outer loop + holes) between heights
+    ``lo`` and ``hi`` (``_manifold`` makes the solid).
 
     Built vertex by vertex (no 2D clipping, no rescaling), so every sketch coordinate and both heights
     reach the solid bit for bit.
     """
-    return _manifold(*_prism_mesh(loops, lo, hi))
-
-
-def _prism_mesh(loops: list[np.ndarray], lo: float, hi: float) -> tuple[np.ndarray, np.ndarray]:
-    """(vertices, triangles) of ``_prism``'s solid."""
     rings = []
     for j, poly in enumerate(loops):
         ccw = signed_area(poly) > 0
@@ -199,6 +195,7 @@ def _prism_mesh(loops: list[np.ndarray], lo: float, hi: float) -> tuple[np.ndarr
 
 
 def _manifold(verts: np.ndarray, faces: np.ndarray) -> manifold3d.Manifold:
+    """The solid of a prism's vertices and triangles (``_prism_mesh``)."""
     body = manifold3d.Manifold(manifold3d.Mesh64(vert_properties=verts, tri_verts=faces))
     if body.status() != manifold3d.Error.NoError:
         raise GeometryError(f"profile does not give a closed prism ({body.status().name})")

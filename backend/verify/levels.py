@@ -28,7 +28,7 @@ import trimesh
 from backend.cad.program import Extent, ExtentKind, Extrude, Plane, Program, Sketch, dot
 from backend.geometry.solid import GeometryError, program_to_mesh
 from backend.verify.rank import RANK_NOISE, Candidate
-from backend.verify.refine import solid_key
+from backend.verify.refine import mesh_solid_key, solid_key
 from backend.verify.snap import Snapper, axis_of
 
 log = logging.getLogger(__name__)
@@ -198,7 +198,7 @@ def _tried(
     trial = None
     if mesh is not None:
         rank_cd = target(mesh)
-        trial = _Trial(program, rank_cd, solid_key(Candidate(program, "trial", mesh, rank_cd)))
+        trial = _Trial(program, rank_cd, mesh_solid_key(mesh))
     scored[program] = trial
     return trial
 

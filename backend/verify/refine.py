@@ -157,7 +157,11 @@ def solid_key(candidate: Candidate) -> tuple[float, ...]:
     ``SAME_SOLID_DIGITS`` decimals (a rib or a hole moved inside the same bounds moves the last two).
     Decimals, not significant digits, where a value can be zero: a symmetric solid's centre of mass is 0
     up to float noise (1e-18 in one triangulation, 5e-18 in another), which is no difference."""
-    mesh = candidate.mesh
+    return mesh_solid_key(candidate.mesh)
+
+
+def mesh_solid_key(mesh: trimesh.Trimesh) -> tuple[float, ...]:
+    """``solid_key`` of a mesh (a trial not yet a candidate)."""
     bounds = np.asarray(mesh.bounds, dtype=float)
     size = float(np.max(bounds[1] - bounds[0])) or 1.0
     inertia = np.asarray(mesh.moment_inertia, dtype=float).ravel()
@@ -215,20 +219,19 @@ def pick_keeping_volume(
     ]
     originals = {id(s): c for s, c in zip(shared, candidates, strict=True)}
     solids = {id(s): k for s, k in zip(shared, keys, strict=True)}
-    chosen = _pick_with_losses(shared, solids.__getitem__, geometry, volume_truth, tie_relative, volume_slack)
+    chosen = _pick_with_losses(
+        shared, lambda c: solids[id(c)], geometry, volume_truth, tie_relative, volume_slack
+    )
     return originals[id(chosen)]
 
 
-def _pick_with_losses(candidates, solid_of, geometry, volume_truth, tie_relative, volume_slack) -> Candidate:
-    """``pick_keeping_volume`` on losses already shared by solid; ``solid_of(id(c))``: ``c``'s ``solid_key``."""
+def _pick_with_losses(candidates, key, geometry, volume_truth, tie_relative, volume_slack) -> Candidate:
+    """``pick_keeping_volume`` on losses already shared by solid; ``key(c)``: ``c``'s ``solid_key``."""
     equal = tied(candidates, lambda c: c.rank_cd, tie_relative)
     if volume_truth is None and len(equal) == 1:  # no exact volume to widen with: no occupancy grid needed
         return equal[0]
     reference = volume_reference(geometry, volume_truth)
     overlap: dict[tuple[float, ...], float] = {}
-
-    def key(c: Candidate) -> tuple[float, ...]:
-        return solid_of(id(c))
 
     def measured(c: Candidate) -> float:
         if key(c) not in overlap:
