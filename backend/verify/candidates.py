@@ -160,6 +160,32 @@ def with_intent_rewrites(
     return out
 
 
+def with_simplifications(
+    candidates: Sequence[Candidate], target: Callable[[trimesh.Trimesh], float]
+) -> list[Candidate]:
+    """The candidates, each equally faithful one (``rank.tied``) followed by its loops refitted with fewer
+    curves (``verify.simplify``; same source, each scored on its own, tessellated at the original's
+    scale). Only a simplification with fewer curves than every equally faithful candidate is rebuilt:
+    another could not be chosen."""
+    from backend.verify.simplify import simplifications
+
+    if not candidates:
+        return []
+    equal = tied(candidates, lambda c: c.rank_cd)
+    fewest = min(c.program.curve_count for c in equal)
+    ids, seen = {id(c) for c in equal}, {c.program for c in candidates}
+    out = []
+    for c in candidates:
+        out.append(c)
+        if id(c) not in ids:
+            continue
+        for p in simplifications(c.program):
+            if p.curve_count < fewest and p not in seen and (r := _rebuilt(p, c.program, c.source, target)):
+                seen.add(p)
+                out.append(r)
+    return out
+
+
 def written_as_designed(best: Candidate, target: Callable[[trimesh.Trimesh], float]) -> Candidate:
     """The chosen (and refined) candidate, or the first of its ``intent_rewrites`` that the ranking rule
     prefers (``rank.complexity``: fewer curves; for as many, more operations, then fewer features). The
@@ -196,7 +222,7 @@ def with_derived_candidates(
     completed = with_outline_trims(completed, volume_truth, target, bases, SOURCE_SECTION, reference)
     if scorer is not None:  # a removal's volume can be checked (not on a scan or a point cloud)
         completed = with_pruned(completed, target, scorer)
-    return with_intent_rewrites(completed, target)
+    return with_intent_rewrites(with_simplifications(completed, target), target)
 
 
 def bbox_candidate(
