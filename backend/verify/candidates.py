@@ -166,7 +166,7 @@ def with_simplifications(
     """The candidates, each equally faithful one (``rank.tied``) followed by its loops refitted with fewer
     curves (``verify.simplify``; same source, each scored on its own, tessellated at the original's
     scale). Only a simplification with fewer curves than every equally faithful candidate is rebuilt:
-    another could not be chosen."""
+    the rule would prefer the simplest of those to any other."""
     from backend.verify.simplify import simplifications
 
     if not candidates:
@@ -208,8 +208,8 @@ def with_derived_candidates(
     programs cut to the input's outlines seen along each axis (``verify.trim``; section source), the best
     few of each source without the features they do not need (``verify.prune``; with exact volumes only:
     on a scan or a point cloud the surface distance cannot tell a stray feature from a wall whose inside
-    it does not see), then the equally faithful ones written as a designer would
-    (``with_intent_rewrites``)."""
+    it does not see), then the equally faithful ones with their loops refitted with fewer curves
+    (``with_simplifications``) and written as a designer would (``with_intent_rewrites``)."""
     from backend.verify.prune import with_pruned
     from backend.verify.reference import IouScorer
     from backend.verify.residual import with_residual_features
