@@ -208,8 +208,10 @@ def with_derived_candidates(
     programs cut to the input's outlines seen along each axis (``verify.trim``; section source), the best
     few of each source without the features they do not need (``verify.prune``; with exact volumes only:
     on a scan or a point cloud the surface distance cannot tell a stray feature from a wall whose inside
-    it does not see), then the equally faithful ones with their loops refitted with fewer curves
-    (``with_simplifications``) and written as a designer would (``with_intent_rewrites``)."""
+    it does not see) and the equally faithful ones with their loops refitted with fewer curves
+    (``with_simplifications``; exact volumes only, for the same reason: on the Fusion 360 scans it cost
+    0.3 point of IoU, six parts 1.2 to 7.7 points), then the equally faithful ones written as a designer
+    would (``with_intent_rewrites``)."""
     from backend.verify.prune import with_pruned
     from backend.verify.reference import IouScorer
     from backend.verify.residual import with_residual_features
@@ -221,8 +223,8 @@ def with_derived_candidates(
     bases = [*lowest_by_source(candidates), *completed[len(candidates) :]]  # residual programs appended
     completed = with_outline_trims(completed, volume_truth, target, bases, SOURCE_SECTION, reference)
     if scorer is not None:  # a removal's volume can be checked (not on a scan or a point cloud)
-        completed = with_pruned(completed, target, scorer)
-    return with_intent_rewrites(with_simplifications(completed, target), target)
+        completed = with_simplifications(with_pruned(completed, target, scorer), target)
+    return with_intent_rewrites(completed, target)
 
 
 def bbox_candidate(

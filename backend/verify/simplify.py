@@ -1,12 +1,15 @@
 """The equally faithful candidates offered with fewer curves: each sketch loop refitted more loosely.
 
 A section is fitted within ``sections.fit.FIT_TOLERANCE`` of the mesh's slice (a noisy one within its
-noise), so a worn or organic outline, or a point cloud's, comes back as many short lines where a person
-draws a few (the Fusion 360 parts as point clouds: 35.8 curves a part, 29.0 with this step). Each loop of a candidate is tessellated and refitted (lines, arcs, whole circles: ``fit_ring``)
-at the looser ``SIMPLIFY_TOLERANCES``; a loop keeps its refit only when it has fewer curves, and a
+noise), so a worn or organic outline comes back as many short lines or arcs where a person draws a few
+(a Fusion 360 part's rounded outline: 14 curves, 11 within 0.004 of them). Each loop of a candidate is
+tessellated and refitted (lines, arcs, whole circles: ``fit_ring``) at the looser ``SIMPLIFY_TOLERANCES``; a loop keeps its refit only when it has fewer curves, and a
 profile only when it still validates. The verifier then judges the simpler program like any other
-(``rank.choose``: within the tie tolerance of the most faithful, fewer curves win; its volume overlap is
-checked too), so a simplification that costs fidelity is never chosen.
+(``rank.choose``: within the tie tolerance of the most faithful, fewer curves win) and checks its exact
+volume overlap (``refine.pick_keeping_volume``): a notch the surface distance lets go, the volume keeps.
+The verifier offers simplifications only with exact volumes (a closed, clean input), as it prunes:
+on scans and point clouds the surface distance and a voxel occupancy let real features go (Fusion 360
+scans: IoU 93.9 -> 93.6 %, six parts 1.2 to 7.7 points lower, for 19.4 -> 17.0 curves a part).
 """
 
 from __future__ import annotations
