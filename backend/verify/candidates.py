@@ -130,13 +130,13 @@ def intent_rewrites(program: Program) -> list[Program]:
 def _rebuilt(
     program: Program, original: Program, source: str, target: Callable[[trimesh.Trimesh], float]
 ) -> Candidate | None:
-    """A rewrite of ``original`` rebuilt and scored, tessellated at ``original``'s scale: the same solid gets
-    the same mesh (a rewrite that redraws the adding sketches, e.g. islands split, could otherwise measure
-    the part a little differently)."""
+    """A rewrite of ``original`` (intent, simplification) rebuilt and scored, tessellated at ``original``'s
+    scale: the same solid gets the same mesh (a rewrite that redraws the adding sketches, e.g. islands
+    split, could otherwise measure the part a little differently)."""
     try:
         m = program_to_mesh(program, program_scale(original))
     except (GeometryError, ValueError) as exc:
-        log.debug("intent rewrite does not rebuild: %s", exc)
+        log.debug("rewrite does not rebuild: %s", exc)
         return None
     return Candidate(program, source, m, target(m))
 
@@ -165,8 +165,9 @@ def with_simplifications(
 ) -> list[Candidate]:
     """The candidates, each equally faithful one (``rank.tied``) followed by its loops refitted with fewer
     curves (``verify.simplify``; same source, each scored on its own, tessellated at the original's
-    scale). Only a simplification with fewer curves than every equally faithful candidate is rebuilt:
-    the rule would prefer the simplest of those to any other."""
+    scale). Only a simplification with fewer curves than every equally faithful candidate is rebuilt
+    (the rule prefers fewer curves among the equally faithful; one with as many seldom wins, and each
+    rebuild costs). A failing simplification leaves its candidate as it is."""
     from backend.verify.simplify import simplifications
 
     if not candidates:
@@ -174,14 +175,23 @@ def with_simplifications(
     equal = tied(candidates, lambda c: c.rank_cd)
     fewest = min(c.program.curve_count for c in equal)
     ids, seen = {id(c) for c in equal}, {c.program for c in candidates}
+    memo: dict = {}  # equal loops of near-copy candidates are refitted once
     out = []
     for c in candidates:
         out.append(c)
         if id(c) not in ids:
             continue
-        for p in simplifications(c.program):
-            if p.curve_count < fewest and p not in seen and (r := _rebuilt(p, c.program, c.source, target)):
-                seen.add(p)
+        try:
+            programs = simplifications(c.program, memo)
+        except Exception as exc:  # a failing refit must not take the pipeline down
+            log.debug("simplification failed: %s: %s", type(exc).__name__, exc)
+            continue
+        for p in programs:
+            if p.curve_count >= fewest or p in seen:
+                continue
+            seen.add(p)
+            r = _rebuilt(p, c.program, c.source, target)
+            if r is not None:
                 out.append(r)
     return out
 

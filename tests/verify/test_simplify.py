@@ -59,6 +59,14 @@ def test_a_wobbling_edge_becomes_one_line_and_a_circle_stays() -> None:
     assert simplified(wobbly_plate(0.01), 0.004) is None  # a real step is more than the tolerance
 
 
+def test_a_polygon_is_not_taken_for_the_circle_through_its_corners() -> None:
+    corners = [(0.28 * np.cos(a), 0.28 * np.sin(a)) for a in np.arange(8) * np.pi / 4]
+    octagon = polygon([(float(x), float(y)) for x, y in corners])  # its edges 0.021 inside that circle
+    assert simplified_loop(octagon, 0.008) is octagon
+    fine = polygon([(0.28 * np.cos(a), 0.28 * np.sin(a)) for a in np.arange(64) * np.pi / 32])
+    assert simplified_loop(fine, 0.004).is_circle  # 0.0009 from it: a circle drawn as lines
+
+
 def test_the_verifier_takes_the_simpler_loop_only_where_it_is_as_faithful() -> None:
     plate = program_to_mesh(wobbly_plate(0.0))
     clean = ChamferTarget(plate)
