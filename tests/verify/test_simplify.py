@@ -10,7 +10,6 @@ from backend.cad.program import (
     Extent,
     ExtentKind,
     Extrude,
-    Line,
     Loop,
     Plane,
     Profile,
@@ -22,15 +21,10 @@ from backend.verify import SOURCE_SECTION, ChamferTarget, pick_best
 from backend.verify.candidates import with_derived_candidates, with_simplifications
 from backend.verify.refine import pick_keeping_volume
 from backend.verify.simplify import SIMPLIFY_TOLERANCES, simplified, simplified_loop
+from tests.cad.programs import poly_loop
 from tests.verify.test_prune import candidate
 
 BASE = Plane((0.0, 0.0, -0.1), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
-
-
-def polygon(points) -> Loop:
-    return Loop(
-        tuple(Line(tuple(points[k]), tuple(points[(k + 1) % len(points)])) for k in range(len(points)))
-    )
 
 
 def wobbly_plate(wobble: float, notch: float = 0.0) -> Program:
@@ -42,7 +36,7 @@ def wobbly_plate(wobble: float, notch: float = 0.0) -> Program:
     if notch == 0.0:
         bottom = [(-0.5, -0.3), (0.5, -0.3)]
     hole = Loop((Circle((0.2, 0.0), 0.1),))
-    profile = Profile(polygon(top + bottom), (hole,))
+    profile = Profile(poly_loop(top + bottom), (hole,))
     return Program((Extrude(Sketch(BASE, (profile,)), Extent(ExtentKind.ONE_SIDE, 0.2)),))
 
 
@@ -61,9 +55,9 @@ def test_a_wobbling_edge_becomes_one_line_and_a_circle_stays() -> None:
 
 def test_a_polygon_is_not_taken_for_the_circle_through_its_corners() -> None:
     corners = [(0.28 * np.cos(a), 0.28 * np.sin(a)) for a in np.arange(8) * np.pi / 4]
-    octagon = polygon([(float(x), float(y)) for x, y in corners])  # its edges 0.021 inside that circle
+    octagon = poly_loop([(float(x), float(y)) for x, y in corners])  # its edges 0.021 inside that circle
     assert simplified_loop(octagon, 0.008) is octagon
-    fine = polygon([(0.28 * np.cos(a), 0.28 * np.sin(a)) for a in np.arange(64) * np.pi / 32])
+    fine = poly_loop([(0.28 * np.cos(a), 0.28 * np.sin(a)) for a in np.arange(64) * np.pi / 32])
     assert simplified_loop(fine, 0.004).is_circle  # 0.0009 from it: a circle drawn as lines
 
 
