@@ -141,23 +141,29 @@ def _rebuilt(
     return Candidate(program, source, m, target(m))
 
 
+def _each_tied_followed_by(
+    candidates: Sequence[Candidate],
+    rewrites: Callable[[Candidate], list[Program]],
+    target: Callable[[trimesh.Trimesh], float],
+) -> list[Candidate]:
+    """The candidates, each equally faithful one (``rank.tied``) followed by its ``rewrites`` rebuilt and
+    scored (``_rebuilt``: same source, at its scale), so the model's stay first."""
+    equal = {id(c) for c in tied(candidates, lambda c: c.rank_cd)} if candidates else set()
+    out = []
+    for c in candidates:
+        out.append(c)
+        if id(c) in equal:
+            out += [r for p in rewrites(c) if (r := _rebuilt(p, c.program, c.source, target)) is not None]
+    return out
+
+
 def with_intent_rewrites(
     candidates: Sequence[Candidate], target: Callable[[trimesh.Trimesh], float]
 ) -> list[Candidate]:
     """The candidates, each equally faithful one (``rank.tied``) followed by its ``intent_rewrites`` (same
     source, each scored on its own), so the model's stay first. The rewrites of the others could not be
     chosen."""
-    equal = {id(c) for c in tied(candidates, lambda c: c.rank_cd)} if candidates else set()
-    out = []
-    for c in candidates:
-        out.append(c)
-        if id(c) in equal:
-            out += [
-                r
-                for p in intent_rewrites(c.program)
-                if (r := _rebuilt(p, c.program, c.source, target)) is not None
-            ]
-    return out
+    return _each_tied_followed_by(candidates, lambda c: intent_rewrites(c.program), target)
 
 
 def with_simplifications(
@@ -167,33 +173,26 @@ def with_simplifications(
     curves (``verify.simplify``; same source, each scored on its own, tessellated at the original's
     scale). Only a simplification with fewer curves than every equally faithful candidate is rebuilt
     (the rule prefers fewer curves among the equally faithful; one with as many seldom wins, and each
-    rebuild costs). A failing simplification leaves its candidate as it is."""
-    from backend.verify.simplify import simplifications
+    rebuild costs), each once. A failing simplification leaves its candidate as it is."""
+    from backend.verify.simplify import Memo, simplifications
 
     if not candidates:
         return []
-    equal = tied(candidates, lambda c: c.rank_cd)
-    fewest = min(c.program.curve_count for c in equal)
-    ids, seen = {id(c) for c in equal}, {c.program for c in candidates}
-    memo: dict = {}  # equal loops of near-copy candidates are refitted once
-    out = []
-    for c in candidates:
-        out.append(c)
-        if id(c) not in ids:
-            continue
+    fewest = min(c.program.curve_count for c in tied(candidates, lambda c: c.rank_cd))
+    seen = {c.program for c in candidates}
+    memo: Memo = {}  # equal loops of near-copy candidates are refitted once
+
+    def fewer_curves(c: Candidate) -> list[Program]:
         try:
             programs = simplifications(c.program, memo)
         except Exception as exc:  # a failing refit must not take the pipeline down
             log.debug("simplification failed: %s: %s", type(exc).__name__, exc)
-            continue
-        for p in programs:
-            if p.curve_count >= fewest or p in seen:
-                continue
-            seen.add(p)
-            r = _rebuilt(p, c.program, c.source, target)
-            if r is not None:
-                out.append(r)
-    return out
+            return []
+        new = [p for p in programs if p.curve_count < fewest and p not in seen]
+        seen.update(new)
+        return new
+
+    return _each_tied_followed_by(candidates, fewer_curves, target)
 
 
 def written_as_designed(best: Candidate, target: Callable[[trimesh.Trimesh], float]) -> Candidate:

@@ -3,8 +3,10 @@
 A section is fitted within ``sections.fit.FIT_TOLERANCE`` of the mesh's slice (a noisy one within its
 noise), so a worn or organic outline comes back as many short lines or arcs where a person draws a few
 (a Fusion 360 part's rounded outline: 14 curves, 11 within 0.004 of them). Each loop of a candidate is
-tessellated and refitted (lines, arcs, whole circles: ``fit_ring``) at the looser ``SIMPLIFY_TOLERANCES``; a loop keeps its refit only when it has fewer curves, and a
-profile only when it still validates. The verifier then judges the simpler program like any other
+tessellated and refitted (lines, arcs, whole circles: ``fit_ring``) at the looser
+``SIMPLIFY_TOLERANCES``; a loop keeps its refit only when it has fewer curves and every point of each lies
+within the tolerance of the other (``within``: the fitter checks only the loop's vertices), and a profile
+only when it still validates. The verifier then judges the simpler program like any other
 (``rank.choose``: within the tie tolerance of the most faithful, fewer curves win) and checks its exact
 volume overlap (``refine.pick_keeping_volume``): a notch the surface distance lets go, the volume keeps.
 The verifier offers simplifications only with exact volumes (a closed, clean input), as it prunes:
