@@ -145,8 +145,17 @@ def _trimesh_arrays(p: Path, ext: str) -> tuple[np.ndarray, np.ndarray]:
         raise MeshError(f"cannot read {p.name} as {ext.upper()}: {type(exc).__name__}: {exc}") from None
     if isinstance(loaded, trimesh.Scene):  # force="mesh" on an empty scene
         loaded = loaded.to_geometry() if loaded.geometry else trimesh.Trimesh()
+    if isinstance(loaded, trimesh.Trimesh) and len(loaded.vertices) == 0:
+        # force="mesh" turns a file of vertices without faces (a PLY or OBJ point cloud) into an empty
+        # mesh: read it again as what it is
+        try:
+            loaded = trimesh.load(str(p), file_type=ext, process=False)
+        except Exception as exc:  # trimesh raises many kinds of errors on bad files
+            raise MeshError(f"cannot read {p.name} as {ext.upper()}: {type(exc).__name__}: {exc}") from None
     if isinstance(loaded, trimesh.PointCloud):  # vertices without faces
         return loaded.vertices, np.zeros((0, 3), dtype=np.int64)
+    if isinstance(loaded, trimesh.Scene):  # an empty one, read without force
+        loaded = trimesh.Trimesh()
     if not isinstance(loaded, trimesh.Trimesh):
         raise MeshError(f"{p.name} holds no triangle mesh (got {type(loaded).__name__})")
     return loaded.vertices, loaded.faces

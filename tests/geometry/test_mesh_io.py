@@ -19,6 +19,26 @@ def test_round_trip_formats(tmp_path, box, ext):
     np.testing.assert_allclose(mesh.bounds, box.bounds, atol=1e-6)
 
 
+@pytest.mark.parametrize("name", ["binary.ply", "ascii.ply", "points.obj", "points.off", "points.xyz"])
+def test_point_cloud_files_load_as_point_clouds(tmp_path, name):
+    # a scanner's or a photogrammetry tool's output: vertices without faces, in each format we read
+    pts = np.random.default_rng(0).random((300, 3))
+    path = tmp_path / name
+    if name == "binary.ply":
+        trimesh.PointCloud(pts).export(str(path))
+    elif name == "ascii.ply":
+        trimesh.PointCloud(pts).export(str(path), encoding="ascii")
+    elif name.endswith(".obj"):
+        path.write_text("".join(f"v {x} {y} {z}\n" for x, y, z in pts))
+    elif name.endswith(".off"):
+        path.write_text(f"OFF\n{len(pts)} 0 0\n" + "".join(f"{x} {y} {z}\n" for x, y, z in pts))
+    else:
+        path.write_text("".join(f"{x} {y} {z}\n" for x, y, z in pts))
+    cloud = load_mesh(path)
+    assert isinstance(cloud, trimesh.PointCloud)
+    np.testing.assert_allclose(np.sort(cloud.vertices, axis=0), np.sort(pts, axis=0), atol=1e-5)
+
+
 def test_glb_scene_is_merged(tmp_path):
     a = trimesh.creation.box((1, 1, 1))
     b = trimesh.creation.box((1, 1, 1))
