@@ -65,6 +65,7 @@ from backend.verify import SOURCE_BBOX, SOURCE_MODEL, SOURCE_SECTION, Candidate,
 from backend.verify.candidates import (
     bbox_candidate,
     frame_section_programs,
+    on_flat_levels,
     score_programs,
     snapped_programs,
     with_derived_candidates,
@@ -328,6 +329,10 @@ class Reconstructor:
             if accept_refinement(better, best, mesh_n, prep.volume_truth):
                 best, refined = better, True
             lap("refine")
+
+        if prep.volume_truth is None and slicer is not None:  # no exact volume: faces on measured levels
+            best = on_flat_levels(best, Snapper(slicer), target)
+            lap("levels")
 
         stage(0.93, "intent")
         best = written_as_designed(best, target)

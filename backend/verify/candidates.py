@@ -10,7 +10,7 @@ import trimesh
 
 from backend.cad.program import Extent, ExtentKind, Extrude, Line, Loop, Plane, Profile, Program, Sketch
 from backend.geometry.solid import GeometryError, build_manifold, program_scale, program_to_mesh
-from backend.verify.rank import Candidate, complexity, lowest_by_source, tied
+from backend.verify.rank import Candidate, complexity, lowest_by_source, tie_bound, tied
 
 if TYPE_CHECKING:
     from backend.verify.snap import Snapper
@@ -205,6 +205,27 @@ def written_as_designed(best: Candidate, target: Callable[[trimesh.Trimesh], flo
         return best
     rebuilt = _rebuilt(programs[0], best.program, best.source, target)
     return best if rebuilt is None else rebuilt
+
+
+def on_flat_levels(best: Candidate, snapper: Snapper, target: Callable[[trimesh.Trimesh], float]) -> Candidate:
+    """For an input without exact volumes (a scan, a point cloud, an open mesh): the chosen (and refined)
+    candidate with the ends of its axis-aligned extrusions on the flat levels the slicer measured
+    (``Snapper.snap_faces``: each flat face's height is the median of its many samples), when that is as
+    faithful (its loss within the tie of the chosen one's, ``rank.tie_bound``). The surface distance to
+    noisy samples hardly changes while a face moves within the noise, so candidates tie whether a plate's
+    faces lie on the measured levels or a few hundredths of the part's size off them (half its thickness,
+    for a thin plate), and the rule's choice among them, or the refinement's trials, may land anywhere in
+    that range; the measured levels are the faces' best estimates. The loops are kept as drawn."""
+    try:
+        program = snapper.snap_faces(best.program)
+        if program == best.program:
+            return best
+        mesh = program_to_mesh(program, program_scale(best.program))
+    except (GeometryError, ValueError) as exc:
+        log.debug("levels not snapped: %s", exc)
+        return best
+    snapped = Candidate(program, best.source, mesh, target(mesh))
+    return snapped if snapped.rank_cd <= tie_bound(best.rank_cd) else best
 
 
 def with_derived_candidates(

@@ -23,6 +23,11 @@ section's level (a cut's outline, a hole of a join's profile) matches the sectio
 join's outline, a hole of a cut's profile: an island the cut leaves) its outer rings. The verifier
 judges both passes.
 
+``snap_faces`` moves only flat faces, for a program already chosen (``candidates.on_flat_levels``): the
+extrusion's ends as in 1, and each wall a loop draws as a line along a sketch axis (on a plane whose
+sketch axes are world axes, both neighbours lines) to the nearest flat level of that axis within
+``STEP_SNAP``, the corners it shares moving with it; no loop is replaced.
+
 The slicer is the pipeline's own (exact for a clean mesh, robust for scans and point clouds); its
 sections are cached, so candidates that snap to the same slab cost one slice.
 """
@@ -38,6 +43,7 @@ from backend.cad.program import (
     Extent,
     ExtentKind,
     Extrude,
+    Line,
     Loop,
     Operation,
     Plane,
@@ -68,7 +74,12 @@ SAME_REGION = 0.01  # matches scoring within this share of the best are the same
 
 def axis_of(plane: Plane) -> tuple[int, float] | None:
     """(axis, sign) of an axis-aligned sketch normal, else None."""
-    n = np.asarray(plane.normal, dtype=float)
+    return _direction_axis(plane.normal)
+
+
+def _direction_axis(direction) -> tuple[int, float] | None:
+    """(axis, sign) of a unit direction along a world axis, else None."""
+    n = np.asarray(direction, dtype=float)
     axis = int(np.argmax(np.abs(n)))
     if abs(n[axis]) < AXIS_COS:
         return None
@@ -122,29 +133,12 @@ class Snapper:
         """The feature with its extent ends and loops snapped (see the module doc; ``loose``: the looser
         pass)."""
         found = axis_of(feature.sketch.plane)
-        if found is None:
+        ends = self._snapped_ends(feature, loose)
+        if found is None or ends is None:
             return feature
         axis, sign = found
-        plane, extent = feature.sketch.plane, feature.extent
-        normal = plane.normal
-        h = dot(plane.origin, normal)  # plane height along its normal
-        levels_t = sign * self.levels(axis)  # heights along the normal
-        reach = LOOSE_STEP_SNAP if loose else STEP_SNAP
-        snap = lambda t: self._snap_height(t, levels_t, reach)  # noqa: E731
-        if extent.kind is ExtentKind.ONE_SIDE:
-            h2 = snap(h)
-            extent2 = Extent(extent.kind, snap(h + extent.d1) - h2)
-        elif extent.kind is ExtentKind.SYMMETRIC:
-            lo, hi = snap(h - abs(extent.d1)), snap(h + abs(extent.d1))
-            h2, extent2 = 0.5 * (lo + hi), Extent(extent.kind, 0.5 * (hi - lo))
-        else:
-            h2 = h
-            extent2 = Extent(extent.kind, snap(h + extent.d1) - h, h - snap(h - extent.d2))
-        lo_t, hi_t = (h2 + t for t in extent2.interval())
-        if hi_t - lo_t <= 0:
-            return feature
-        origin = tuple(o + (h2 - h) * n for o, n in zip(plane.origin, normal))
-        plane2 = Plane(origin, plane.x_dir, normal)
+        plane2, extent2 = ends
+        lo_t, hi_t = (dot(plane2.origin, plane2.normal) + t for t in extent2.interval())
         heights = SNAP_HEIGHTS if isinstance(self.slicer, MeshSlicer) else SNAP_HEIGHTS[:1]
         rings = [  # the section candidates' relative heights, off round fractions as theirs are
             ring
@@ -161,6 +155,69 @@ class Snapper:
             for p in feature.sketch.profiles
         )
         return Extrude(Sketch(plane2, profiles), extent2, feature.operation)
+
+    def _snapped_ends(self, feature: Extrude, loose: bool = False) -> tuple[Plane, Extent] | None:
+        """The feature's sketch plane and extent with both ends of the extrusion snapped (module doc, 1),
+        or None when its plane is not on an axis or the snapped extrusion would be empty."""
+        found = axis_of(feature.sketch.plane)
+        if found is None:
+            return None
+        axis, sign = found
+        plane, extent = feature.sketch.plane, feature.extent
+        normal = plane.normal
+        h = dot(plane.origin, normal)  # plane height along its normal
+        levels_t = sign * self.levels(axis)  # heights along the normal
+        reach = LOOSE_STEP_SNAP if loose else STEP_SNAP
+        snap = lambda t: self._snap_height(t, levels_t, reach)  # noqa: E731
+        if extent.kind is ExtentKind.ONE_SIDE:
+            h2 = snap(h)
+            extent2 = Extent(extent.kind, snap(h + extent.d1) - h2)
+        elif extent.kind is ExtentKind.SYMMETRIC:
+            lo, hi = snap(h - abs(extent.d1)), snap(h + abs(extent.d1))
+            h2, extent2 = 0.5 * (lo + hi), Extent(extent.kind, 0.5 * (hi - lo))
+        else:
+            h2 = h
+            extent2 = Extent(extent.kind, snap(h + extent.d1) - h, h - snap(h - extent.d2))
+        lo_t, hi_t = extent2.interval()
+        if hi_t - lo_t <= 0:
+            return None
+        origin = tuple(o + (h2 - h) * n for o, n in zip(plane.origin, normal))
+        return Plane(origin, plane.x_dir, normal), extent2
+
+    def snap_faces(self, program: Program) -> Program:
+        """Every feature with its flat faces on the mesh's flat levels (the strict reach): both ends of
+        its extrusion (module doc, 1) and each wall its loops draw as a line along a sketch axis whose
+        neighbours are lines too (on a plane whose sketch axes are world axes), moved with the corners
+        it shares; nothing else changes (no loop is replaced)."""
+        out = []
+        for f in program.features:
+            ends = self._snapped_ends(f)
+            plane, extent = ends if ends is not None else (f.sketch.plane, f.extent)
+            profiles = self._walls_snapped(f.sketch.profiles, plane)
+            out.append(Extrude(Sketch(plane, profiles), extent, f.operation))
+        return Program(tuple(out))
+
+    def _walls_snapped(self, profiles: tuple[Profile, ...], plane: Plane) -> tuple[Profile, ...]:
+        """``profiles`` (on ``plane``) with their axis-parallel walls on the flat levels (``snap_faces``)."""
+        frame = [_direction_axis(d) for d in (plane.x_dir, plane.y_dir)]
+        if any(a is None for a in frame):
+            return profiles
+        snaps = []  # per sketch coordinate: sketch value -> snapped sketch value (itself when none is near)
+        for axis, sign in frame:
+            o, levels = float(plane.origin[axis]), self.levels(axis)
+
+            def snap(c: float, o: float = o, sign: float = sign, levels: np.ndarray = levels) -> float:
+                t = o + sign * c
+                snapped = self._snap_height(t, levels, STEP_SNAP)
+                return c if snapped == t else sign * (snapped - o)
+
+            snaps.append(snap)
+        return tuple(
+            Profile(
+                _loop_walls_snapped(p.outer, snaps), tuple(_loop_walls_snapped(h, snaps) for h in p.holes)
+            )
+            for p in profiles
+        )
 
     @staticmethod
     def _snap_loop(loop: Loop, rings, to_section, to_sketch, loose: bool = False, hole: bool = False) -> Loop:
@@ -189,6 +246,36 @@ class Snapper:
         """Every feature snapped; the program's structure (features, operations, planes' axes) is kept.
         ``loose``: the looser pass (module doc)."""
         return Program(tuple(self.snap_feature(f, loose) for f in program.features))
+
+
+def _loop_walls_snapped(loop: Loop, snaps) -> Loop:
+    """``loop`` with each line along a sketch axis whose neighbours are lines moved by ``snaps[k]`` (a map
+    of the coordinate ``k`` it keeps), the corners it shares with its neighbours moved with it."""
+    curves = list(loop.curves)
+    n = len(curves)
+    if n < 3 or not any(isinstance(c, Line) for c in curves):
+        return loop
+    corners = [list(c.start) if isinstance(c, Line) else None for c in curves]  # corner k starts curve k
+    moved = False
+    for i, c in enumerate(curves):
+        prev, nxt = curves[i - 1], curves[(i + 1) % n]
+        if not (isinstance(c, Line) and isinstance(prev, Line) and isinstance(nxt, Line)):
+            continue
+        for k in (0, 1):
+            if c.start[k] == c.end[k]:  # a wall along the other sketch axis: coordinate k is its place
+                value = snaps[k](c.start[k])
+                if value != c.start[k]:
+                    corners[i][k] = corners[(i + 1) % n][k] = value
+                    moved = True
+    if not moved:
+        return loop
+    out = []
+    for i, c in enumerate(curves):
+        if isinstance(c, Line):
+            end = corners[(i + 1) % n]
+            c = Line((corners[i][0], corners[i][1]), c.end if end is None else (end[0], end[1]))
+        out.append(c)
+    return Loop(tuple(out))
 
 
 def _covers(poly: Polygon, ring_poly: Polygon, inter: float) -> bool:

@@ -175,3 +175,34 @@ def test_of_fits_of_one_region_the_simplest_is_kept() -> None:
     assert _simplest([(octagon, 0.99), (square, 0.99 * (1 - SAME_REGION / 2))]) is square
     assert _simplest([(octagon, 0.99), (square, 0.9)]) is octagon
     assert _simplest([]) is None
+
+
+def test_walls_move_onto_the_levels_with_their_corners_and_lines_beside_an_arc_stay(truth) -> None:
+    from backend.cad.program import Arc
+
+    snapper = Snapper(slicer_for(truth))  # x levels -0.5 and 0.5 (the plate's ends), y -0.3 and 0.3
+    # a rectangle drawn 0.01 too wide on the right and 0.02 too low at the bottom: both walls move
+    moved = snapper.snap_faces(Program((plate_with_hole().features[0],)))
+    assert moved == Program((plate_with_hole().features[0],))  # at its levels: nothing moves
+    rough = plate_with_hole(w=0.51).features[0]
+    rough = Extrude(Sketch(rough.sketch.plane, (Profile(rect(-0.5, -0.32, 0.51, 0.3)),)), rough.extent)
+    (loop,) = [p.outer for p in snapper.snap_faces(Program((rough,))).features[0].sketch.profiles]
+    corners = [v for c in loop.curves for v in c.start]
+    assert corners == pytest.approx([-0.5, -0.3, 0.5, -0.3, 0.5, 0.3, -0.5, 0.3])
+    # the right wall between two arcs keeps its place; the arcs are not redrawn
+    rounded = Loop(
+        (
+            Line((-0.5, -0.3), (0.45, -0.3)),
+            Arc((0.45, -0.3), (0.5, -0.25), (0.51, -0.2)),
+            Line((0.51, -0.2), (0.51, 0.2)),
+            Arc((0.51, 0.2), (0.5, 0.25), (0.45, 0.3)),
+            Line((0.45, 0.3), (-0.5, 0.3)),
+            Line((-0.5, 0.3), (-0.5, -0.3)),
+        )
+    )
+    sketch = Sketch(rough.sketch.plane, (Profile(rounded),))
+    (kept,) = [
+        p.outer
+        for p in snapper.snap_faces(Program((Extrude(sketch, rough.extent),))).features[0].sketch.profiles
+    ]
+    assert kept.curves[1:4] == rounded.curves[1:4]
