@@ -207,7 +207,9 @@ def written_as_designed(best: Candidate, target: Callable[[trimesh.Trimesh], flo
     return best if rebuilt is None else rebuilt
 
 
-def on_flat_levels(best: Candidate, snapper: Snapper, target: Callable[[trimesh.Trimesh], float]) -> Candidate:
+def on_flat_levels(
+    best: Candidate, snapper: Snapper, target: Callable[[trimesh.Trimesh], float]
+) -> Candidate:
     """For an input without exact volumes (a scan, a point cloud, an open mesh): the chosen (and refined)
     candidate with the ends of its axis-aligned extrusions on the flat levels the slicer measured
     (``Snapper.snap_faces``: each flat face's height is the median of its many samples), when that is as
