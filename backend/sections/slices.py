@@ -112,9 +112,26 @@ class RobustSlicer:
             faces = self.flat_clusters(axis)  # largest first: the first near an end is that end
             low = [h for h, _ in faces if h < out[0, axis] + slack]
             high = [h for h, _ in faces if h > out[1, axis] - slack]
+            if low and high and low[0] == high[0]:  # a sheet thinner than a face's noise band: one layer
+                out[:, axis] = self._sheet_faces(axis, low[0], slack)
+                continue
             out[0, axis] = low[0] if low else out[0, axis]
             out[1, axis] = high[0] if high else out[1, axis]
         return out
+
+    def _sheet_faces(self, axis: int, middle: float, reach: float) -> tuple[float, float]:
+        """Both faces' heights of a sheet whose two faces make one layer of flat samples about ``middle``
+        (its thickness within a face's noise band): split at the layer's mean height (between the two
+        faces' samples; the layer's median is one face's when that face has more), the median height of
+        the samples below, and of those above."""
+        s = self.surface
+        h = s.shape_points[np.abs(s.normals[:, axis]) > FLAT_NORMAL, axis]
+        h = h[np.abs(h - middle) <= reach]
+        split = float(np.mean(h)) if len(h) else middle
+        below, above = h[h < split], h[h > split]
+        if len(below) == 0 or len(above) == 0:
+            return middle, middle
+        return float(np.median(below)), float(np.median(above))
 
     # --- flat faces -------------------------------------------------------------------------------
 

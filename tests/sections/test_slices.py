@@ -156,3 +156,22 @@ def test_clean_mesh_unchanged_route(plate):
     clean, _ = plate
     mesh, _ = normalize_mesh(clean)
     assert all_candidates(mesh) == all_candidates(MeshSlicer(mesh))
+
+
+def test_a_sheet_thinner_than_a_face_s_noise_band_keeps_both_faces():
+    # a washer 1 % of its size thick as a point cloud: both faces' flat samples make one layer
+    washer = Program(
+        (
+            feat(
+                Profile(circle(0.0, 0.0, 0.5), (circle(0.0, 0.0, 0.3),)),
+                extent=Extent(ExtentKind.ONE_SIDE, 0.01),
+            ),
+        )
+    )
+    clean = program_to_mesh(washer)
+    cloud = trimesh.PointCloud(points(clean, 0).vertices)
+    slicer = RobustSlicer(cloud)
+    assert len([h for h, _ in slicer.flat_clusters(2) if -0.01 < h < 0.02]) == 1  # one layer, both faces
+    assert slicer.bounds[:, 2] == pytest.approx([0.0, 0.01], abs=0.001)
+    program, iou = _best(all_candidates(slicer, quantize=False), clean)
+    assert iou > 0.9
