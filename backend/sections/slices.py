@@ -39,6 +39,7 @@ FACE_SIGMAS = 5.0  # sections keep this many noise sigmas away from flat faces (
 FACE_CLEARANCE = 0.002  # and this much more (normalised units)
 STEP_SIGMAS = 3.0  # a flat face's samples lie within this many noise sigmas of its height
 STEP_BIN = 0.001  # histogram bin of flat sample heights (normalised units)
+SHEET_SIGMAS = 2.0  # a sheet's two faces in one layer of flat samples: their medians at least this apart
 END_MARGIN = 0.005  # steps this close to the input's ends are its top / bottom (plus a few sigmas)
 CORNER_VOXELS = 1.5  # arcs of a smaller radius (in voxels) between two lines are rounded corners
 SPECK_VOXELS = 2.0  # rings enclosing less than this many voxels squared are dropped (holes filled)
@@ -105,33 +106,50 @@ class RobustSlicer:
     @cached_property
     def bounds(self) -> np.ndarray:
         """(2, 3) [min, max] per axis: the end faces' heights where the ends are flat, else the samples'."""
+        return self._ends[0]
+
+    @cached_property
+    def flat_ends(self) -> np.ndarray:
+        """(2, 3) bool: whether each of ``bounds`` is a flat face's measured height (else the samples'
+        extreme, which noise pushes outwards)."""
+        return self._ends[1]
+
+    @cached_property
+    def _ends(self) -> tuple[np.ndarray, np.ndarray]:
         pts = self.surface.points
         out = np.stack([pts.min(axis=0), pts.max(axis=0)])
+        flat = np.zeros((2, 3), dtype=bool)
         slack = END_MARGIN + 6.0 * self.surface.noise
         for axis in range(3):
             faces = self.flat_clusters(axis)  # largest first: the first near an end is that end
             low = [h for h, _ in faces if h < out[0, axis] + slack]
             high = [h for h, _ in faces if h > out[1, axis] - slack]
             if low and high and low[0] == high[0]:  # a sheet thinner than a face's noise band: one layer
-                out[:, axis] = self._sheet_faces(axis, low[0], slack)
-                continue
-            out[0, axis] = low[0] if low else out[0, axis]
-            out[1, axis] = high[0] if high else out[1, axis]
-        return out
+                sheet = self._sheet_faces(axis, low[0], slack)
+                if sheet is not None:
+                    out[:, axis], flat[:, axis] = sheet, True
+                continue  # else the samples' extremes
+            out[0, axis], flat[0, axis] = (low[0], True) if low else (out[0, axis], False)
+            out[1, axis], flat[1, axis] = (high[0], True) if high else (out[1, axis], False)
+        return out, flat
 
-    def _sheet_faces(self, axis: int, middle: float, reach: float) -> tuple[float, float]:
+    def _sheet_faces(self, axis: int, middle: float, reach: float) -> tuple[float, float] | None:
         """Both faces' heights of a sheet whose two faces make one layer of flat samples about ``middle``
         (its thickness within a face's noise band): split at the layer's mean height (between the two
         faces' samples; the layer's median is one face's when that face has more), the median height of
-        the samples below, and of those above."""
+        the samples below, and of those above; None when those are not two noise sigmas apart (one face,
+        or two the noise does not tell apart: the split would invent a thickness)."""
         s = self.surface
         h = s.shape_points[np.abs(s.normals[:, axis]) > FLAT_NORMAL, axis]
         h = h[np.abs(h - middle) <= reach]
-        split = float(np.mean(h)) if len(h) else middle
+        if len(h) == 0:
+            return None
+        split = float(np.mean(h))
         below, above = h[h < split], h[h > split]
         if len(below) == 0 or len(above) == 0:
-            return middle, middle
-        return float(np.median(below)), float(np.median(above))
+            return None
+        lo, hi = float(np.median(below)), float(np.median(above))
+        return (lo, hi) if hi - lo >= SHEET_SIGMAS * s.noise else None
 
     # --- flat faces -------------------------------------------------------------------------------
 

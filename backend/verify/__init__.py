@@ -29,8 +29,8 @@ and a refinement is kept only when it does not lose volume overlap with a closed
 refined winner is written as a person would model it when the rule prefers that and the solid is the
 same (``candidates.written_as_designed``): refinement can make two fitted loops one (a bore through two
 slabs), which the rewrite before it could not match. Without exact volumes (a scan, a point cloud, an
-open mesh) the refined winner's flat faces (extrusion ends, axis-parallel walls) are first moved onto
-the flat levels the input's samples measure, when that stays as faithful (``candidates.on_flat_levels``):
+open mesh) the winner's flat faces (extrusion ends, axis-parallel walls) are first moved onto the flat
+faces the input's samples measure, when its loss stays within the tie (``candidates.on_flat_levels``):
 the distance to noisy samples cannot place a face within the noise, the samples' median can.
 
 Modules: ``target`` (what candidates are measured against), ``rank`` (the rule, ``Candidate``),

@@ -210,24 +210,31 @@ def written_as_designed(best: Candidate, target: Callable[[trimesh.Trimesh], flo
 def on_flat_levels(
     best: Candidate, snapper: Snapper, target: Callable[[trimesh.Trimesh], float]
 ) -> Candidate:
-    """For an input without exact volumes (a scan, a point cloud, an open mesh): the chosen (and refined)
-    candidate with the ends of its axis-aligned extrusions on the flat levels the slicer measured
-    (``Snapper.snap_faces``: each flat face's height is the median of its many samples), when that is as
-    faithful (its loss within the tie of the chosen one's, ``rank.tie_bound``). The surface distance to
-    noisy samples hardly changes while a face moves within the noise, so candidates tie whether a plate's
-    faces lie on the measured levels or a few hundredths of the part's size off them (half its thickness,
-    for a thin plate), and the rule's choice among them, or the refinement's trials, may land anywhere in
-    that range; the measured levels are the faces' best estimates. The loops are kept as drawn."""
+    """For an input without exact volumes (a scan, a point cloud, an open mesh): the chosen candidate
+    (refined, where the refinement was kept) with its flat faces on the flat faces the slicer measured
+    (``Snapper.snap_faces``: the ends of its axis-aligned extrusions and its loops' axis-parallel walls;
+    each measured face's height is the median of its many samples), when its loss stays within the tie
+    of the chosen one's (``rank.tie_bound``: not noticeably worse). The surface distance to noisy
+    samples hardly changes while a face moves within the noise, so candidates tie whether a plate's
+    faces lie on the measured faces or a few hundredths of the part's size off them (half its
+    thickness, for a thin plate), and the rule's choice among them, or the refinement's trials, may
+    land anywhere in that range; the measured faces are the best estimates. Where the moved walls do
+    not rebuild, the ends alone are tried. Any failure leaves the candidate as it is."""
     try:
-        program = snapper.snap_faces(best.program)
-        if program == best.program:
-            return best
-        mesh = program_to_mesh(program, program_scale(best.program))
-    except (GeometryError, ValueError) as exc:
-        log.debug("levels not snapped: %s", exc)
-        return best
-    snapped = Candidate(program, best.source, mesh, target(mesh))
-    return snapped if snapped.rank_cd <= tie_bound(best.rank_cd) else best
+        for walls in (True, False):
+            program = snapper.snap_faces(best.program, walls)
+            if program == best.program:
+                return best
+            try:
+                mesh = program_to_mesh(program, program_scale(best.program))
+            except GeometryError as exc:
+                log.debug("faces not snapped (walls=%s): %s", walls, exc)
+                continue
+            snapped = Candidate(program, best.source, mesh, target(mesh))
+            return snapped if snapped.rank_cd <= tie_bound(best.rank_cd) else best
+    except Exception as exc:  # a failing snap must not take the pipeline down; the candidate stays
+        log.debug("faces not snapped: %s: %s", type(exc).__name__, exc)
+    return best
 
 
 def with_derived_candidates(

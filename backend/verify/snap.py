@@ -34,11 +34,13 @@ sections are cached, so candidates that snap to the same slab cost one slice.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import shapely
 from shapely.geometry import Polygon
 
-from backend.cad.curves import loop_area, oriented
+from backend.cad.curves import CurveError, loop_area, oriented
 from backend.cad.program import (
     Extent,
     ExtentKind,
@@ -70,6 +72,7 @@ MAX_STEPS = 16  # flat levels per axis considered
 # robust slicer, ~15 ms a section, only the first: its fits do not follow a tessellation anyway)
 SNAP_HEIGHTS = (0.5, 0.3, 0.7)
 SAME_REGION = 0.01  # matches scoring within this share of the best are the same loop
+SAME_PLACE = 1e-12  # a wall this close to its level is on it (round-off of the frame's offset)
 
 
 def axis_of(plane: Plane) -> tuple[int, float] | None:
@@ -104,6 +107,7 @@ class Snapper:
     def __init__(self, slicer: MeshSlicer | RobustSlicer) -> None:
         self.slicer = slicer
         self._levels: dict[int, np.ndarray] = {}
+        self._flat_levels: dict[int, np.ndarray] = {}
         self._rings: dict[tuple[int, float], list[tuple[Loop, Polygon, bool]]] = {}
 
     def levels(self, axis: int) -> np.ndarray:
@@ -112,6 +116,16 @@ class Snapper:
             lo, hi = (float(v) for v in self.slicer.bounds[:, axis])
             self._levels[axis] = np.array(sorted({lo, hi, *self.slicer.steps(axis, MAX_STEPS)}))
         return self._levels[axis]
+
+    def flat_levels(self, axis: int) -> np.ndarray:
+        """World heights along ``axis`` of the mesh's measured flat faces: the flat steps, and each end
+        that is a flat face (a scan's or a point cloud's end without one is its extreme sample, which the
+        noise pushes outwards: not a face's height)."""
+        if axis not in self._flat_levels:
+            flat = getattr(self.slicer, "flat_ends", None)  # the exact route's ends are all faces
+            ends = [float(self.slicer.bounds[k, axis]) for k in (0, 1) if flat is None or flat[k, axis]]
+            self._flat_levels[axis] = np.array(sorted({*ends, *self.slicer.steps(axis, MAX_STEPS)}))
+        return self._flat_levels[axis]
 
     def rings(self, axis: int, level: float) -> list[tuple[Loop, Polygon, bool]]:
         """Fitted loops (outer rings and holes, section coordinates) of the section at ``level``, each
@@ -126,6 +140,8 @@ class Snapper:
 
     @staticmethod
     def _snap_height(t: float, levels_t: np.ndarray, reach: float) -> float:
+        if len(levels_t) == 0:
+            return t
         k = int(np.argmin(np.abs(levels_t - t)))
         return float(levels_t[k]) if abs(levels_t[k] - t) <= reach else t
 
@@ -133,12 +149,12 @@ class Snapper:
         """The feature with its extent ends and loops snapped (see the module doc; ``loose``: the looser
         pass)."""
         found = axis_of(feature.sketch.plane)
-        ends = self._snapped_ends(feature, loose)
+        ends = self._snapped_ends(feature, self.levels, loose)
         if found is None or ends is None:
             return feature
         axis, sign = found
-        plane2, extent2 = ends
-        lo_t, hi_t = (dot(plane2.origin, plane2.normal) + t for t in extent2.interval())
+        plane2, extent2, h2 = ends
+        lo_t, hi_t = (h2 + t for t in extent2.interval())
         heights = SNAP_HEIGHTS if isinstance(self.slicer, MeshSlicer) else SNAP_HEIGHTS[:1]
         rings = [  # the section candidates' relative heights, off round fractions as theirs are
             ring
@@ -156,9 +172,12 @@ class Snapper:
         )
         return Extrude(Sketch(plane2, profiles), extent2, feature.operation)
 
-    def _snapped_ends(self, feature: Extrude, loose: bool = False) -> tuple[Plane, Extent] | None:
-        """The feature's sketch plane and extent with both ends of the extrusion snapped (module doc, 1),
-        or None when its plane is not on an axis or the snapped extrusion would be empty."""
+    def _snapped_ends(
+        self, feature: Extrude, levels: Callable[[int], np.ndarray], loose: bool = False
+    ) -> tuple[Plane, Extent, float] | None:
+        """The feature's sketch plane and extent with both ends of the extrusion snapped to ``levels(axis)``
+        (module doc, 1), and the plane's height along its normal; None when its plane is not on an axis
+        or the snapped extrusion would be empty."""
         found = axis_of(feature.sketch.plane)
         if found is None:
             return None
@@ -166,7 +185,7 @@ class Snapper:
         plane, extent = feature.sketch.plane, feature.extent
         normal = plane.normal
         h = dot(plane.origin, normal)  # plane height along its normal
-        levels_t = sign * self.levels(axis)  # heights along the normal
+        levels_t = sign * levels(axis)  # heights along the normal
         reach = LOOSE_STEP_SNAP if loose else STEP_SNAP
         snap = lambda t: self._snap_height(t, levels_t, reach)  # noqa: E731
         if extent.kind is ExtentKind.ONE_SIDE:
@@ -182,18 +201,18 @@ class Snapper:
         if hi_t - lo_t <= 0:
             return None
         origin = tuple(o + (h2 - h) * n for o, n in zip(plane.origin, normal))
-        return Plane(origin, plane.x_dir, normal), extent2
+        return Plane(origin, plane.x_dir, normal), extent2, h2
 
-    def snap_faces(self, program: Program) -> Program:
-        """Every feature with its flat faces on the mesh's flat levels (the strict reach): both ends of
-        its extrusion (module doc, 1) and each wall its loops draw as a line along a sketch axis whose
-        neighbours are lines too (on a plane whose sketch axes are world axes), moved with the corners
-        it shares; nothing else changes (no loop is replaced)."""
+    def snap_faces(self, program: Program, walls: bool = True) -> Program:
+        """Every feature with its flat faces on the mesh's measured flat faces (``flat_levels``, the
+        strict reach): both ends of its extrusion (module doc, 1) and, with ``walls``, each wall its loops
+        draw as a line along a sketch axis (``_loop_walls_snapped``; on a plane whose sketch axes are
+        world axes), moved with the corners it shares; nothing else changes (no loop is replaced)."""
         out = []
         for f in program.features:
-            ends = self._snapped_ends(f)
-            plane, extent = ends if ends is not None else (f.sketch.plane, f.extent)
-            profiles = self._walls_snapped(f.sketch.profiles, plane)
+            ends = self._snapped_ends(f, self.flat_levels)
+            plane, extent = ends[:2] if ends is not None else (f.sketch.plane, f.extent)
+            profiles = self._walls_snapped(f.sketch.profiles, plane) if walls else f.sketch.profiles
             out.append(Extrude(Sketch(plane, profiles), extent, f.operation))
         return Program(tuple(out))
 
@@ -204,12 +223,12 @@ class Snapper:
             return profiles
         snaps = []  # per sketch coordinate: sketch value -> snapped sketch value (itself when none is near)
         for axis, sign in frame:
-            o, levels = float(plane.origin[axis]), self.levels(axis)
+            o, levels = float(plane.origin[axis]), self.flat_levels(axis)
 
             def snap(c: float, o: float = o, sign: float = sign, levels: np.ndarray = levels) -> float:
                 t = o + sign * c
                 snapped = self._snap_height(t, levels, STEP_SNAP)
-                return c if snapped == t else sign * (snapped - o)
+                return c if abs(snapped - t) <= SAME_PLACE else sign * (snapped - o)
 
             snaps.append(snap)
         return tuple(
@@ -249,8 +268,11 @@ class Snapper:
 
 
 def _loop_walls_snapped(loop: Loop, snaps) -> Loop:
-    """``loop`` with each line along a sketch axis whose neighbours are lines moved by ``snaps[k]`` (a map
-    of the coordinate ``k`` it keeps), the corners it shares with its neighbours moved with it."""
+    """``loop`` with each line along a sketch axis moved by ``snaps[k]`` (a map of the coordinate ``k`` it
+    keeps), the corners it shares with its neighbours moved with it: only a line whose two neighbours are
+    lines not in line with it (a collinear neighbour would be left half moved); lines off the axes by any
+    amount are not walls here. A loop that the moves would make invalid (a rib or a slit thinner than the
+    noise band, its two walls on one level) or turn over is kept as it was."""
     curves = list(loop.curves)
     n = len(curves)
     if n < 3 or not any(isinstance(c, Line) for c in curves):
@@ -262,11 +284,14 @@ def _loop_walls_snapped(loop: Loop, snaps) -> Loop:
         if not (isinstance(c, Line) and isinstance(prev, Line) and isinstance(nxt, Line)):
             continue
         for k in (0, 1):
-            if c.start[k] == c.end[k]:  # a wall along the other sketch axis: coordinate k is its place
-                value = snaps[k](c.start[k])
-                if value != c.start[k]:
-                    corners[i][k] = corners[(i + 1) % n][k] = value
-                    moved = True
+            if c.start[k] != c.end[k]:
+                continue  # not a wall along the other sketch axis
+            if any(d.start[k] == d.end[k] == c.start[k] for d in (prev, nxt)):
+                continue  # in line with a neighbour
+            value = snaps[k](c.start[k])
+            if value != c.start[k]:
+                corners[i][k] = corners[(i + 1) % n][k] = value
+                moved = True
     if not moved:
         return loop
     out = []
@@ -275,7 +300,14 @@ def _loop_walls_snapped(loop: Loop, snaps) -> Loop:
             end = corners[(i + 1) % n]
             c = Line((corners[i][0], corners[i][1]), c.end if end is None else (end[0], end[1]))
         out.append(c)
-    return Loop(tuple(out))
+    snapped = Loop(tuple(out))
+    try:
+        before, after = Polygon(tessellate_loop(loop)), Polygon(tessellate_loop(snapped))
+    except (CurveError, ValueError):
+        return loop
+    if not after.is_valid or after.area <= 0 or (loop_area(snapped) > 0) != (loop_area(loop) > 0):
+        return loop
+    return snapped if before.is_valid else loop
 
 
 def _covers(poly: Polygon, ring_poly: Polygon, inter: float) -> bool:

@@ -206,3 +206,55 @@ def test_walls_move_onto_the_levels_with_their_corners_and_lines_beside_an_arc_s
         for p in snapper.snap_faces(Program((Extrude(sketch, rough.extent),))).features[0].sketch.profiles
     ]
     assert kept.curves[1:4] == rounded.curves[1:4]
+
+
+def _chained(loop: Loop) -> bool:
+    n = len(loop.curves)
+    return all(loop.curves[i].end == loop.curves[(i + 1) % n].start for i in range(n))
+
+
+def test_walls_move_in_a_turned_and_offset_sketch_frame(truth) -> None:
+    # the plate's base sketched from below: normal -z, x_dir -x (so y_dir -y), origin off the axes
+    snapper = Snapper(slicer_for(truth))
+    plane = Plane((0.2, -0.1, 0.1), (-1.0, 0.0, 0.0), (0.0, 0.0, -1.0))
+    # world x from -0.5 to 0.52 and y from -0.3 to 0.3: sketch u = 0.2 - x, v = y + 0.1
+    loop = rect(0.2 - 0.52, -0.2, 0.7, 0.4)
+    feature = Extrude(Sketch(plane, (Profile(loop),)), Extent(ExtentKind.ONE_SIDE, 0.2))
+    (moved,) = [p.outer for p in snapper.snap_faces(Program((feature,))).features[0].sketch.profiles]
+    assert _chained(moved)
+    us = sorted({c.start[0] for c in moved.curves})
+    assert us == pytest.approx([0.2 - 0.5, 0.7])  # the right wall (world x 0.52) onto the plate end 0.5
+
+
+def test_a_slit_thinner_than_the_reach_keeps_its_walls(truth) -> None:
+    # a rectangle with a slit whose two walls both lie within reach of the level x = 0.5: moving both
+    # onto it would close the slit (an invalid loop), so the loop stays as drawn
+    snapper = Snapper(slicer_for(truth))
+    pts = [
+        (-0.5, -0.3),
+        (0.49, -0.3),
+        (0.49, 0.0),
+        (0.51, 0.0),
+        (0.51, -0.3),
+        (0.6, -0.3),
+        (0.6, 0.3),
+        (-0.5, 0.3),
+    ]
+    loop = Loop(tuple(Line(pts[i], pts[(i + 1) % len(pts)]) for i in range(len(pts))))
+    feature = Extrude(Sketch(Z, (Profile(loop),)), Extent(ExtentKind.ONE_SIDE, 0.2))
+    (kept,) = [p.outer for p in snapper.snap_faces(Program((feature,))).features[0].sketch.profiles]
+    assert kept == loop
+
+
+def test_a_scan_s_ends_without_flat_faces_are_no_levels_for_walls() -> None:
+    # a plate 0.008 thick, scanned: its end faces (0.6 x 0.008) are too small to be measured as flat, so
+    # the x bounds are the extreme samples, pushed outwards by the noise: no place for the walls
+    from backend.geometry.perturb import scan
+
+    plate = Extrude(Sketch(Z, (Profile(rect(-0.5, -0.3, 0.5, 0.3)),)), Extent(ExtentKind.ONE_SIDE, 0.008))
+    exact = Program((plate,))
+    snapper = Snapper(slicer_for(scan(program_to_mesh(exact), 3)))
+    assert len(snapper.levels(0)) == 2 and abs(snapper.levels(0)[1] - 0.5) > 1e-3  # beyond the true end
+    assert len(snapper.flat_levels(0)) == 0
+    walls = [c.start[0] for c in snapper.snap_faces(exact).features[0].sketch.profiles[0].outer.curves]
+    assert walls == [-0.5, 0.5, 0.5, -0.5]  # the x walls stay where they are
