@@ -154,7 +154,7 @@ def _trimesh_arrays(p: Path, ext: str) -> tuple[np.ndarray, np.ndarray]:
             raise MeshError(f"cannot read {p.name} as {ext.upper()}: {type(exc).__name__}: {exc}") from None
     if isinstance(loaded, trimesh.PointCloud):  # vertices without faces
         return loaded.vertices, np.zeros((0, 3), dtype=np.int64)
-    if isinstance(loaded, trimesh.Scene):  # an empty one, read without force
+    if isinstance(loaded, trimesh.Scene):  # read again without force: a scene with neither mesh nor points
         loaded = trimesh.Trimesh()
     if not isinstance(loaded, trimesh.Trimesh):
         raise MeshError(f"{p.name} holds no triangle mesh (got {type(loaded).__name__})")
