@@ -61,6 +61,7 @@ from backend.model.lora import decode_text_candidates
 from backend.model.runtime import SINGLE_THREAD_PARAMETERS, pick_device, torch_threads
 from backend.sections.candidates import slicer_for
 from backend.sections.observe import observation_ids
+from backend.sections.slices import RobustSlicer
 from backend.verify import SOURCE_BBOX, SOURCE_MODEL, SOURCE_SECTION, Candidate, ChamferTarget
 from backend.verify.candidates import (
     bbox_candidate,
@@ -330,7 +331,7 @@ class Reconstructor:
                 best, refined = better, True
             lap("refine")
 
-        if prep.volume_truth is None and slicer is not None:  # no exact volume: faces on measured levels
+        if isinstance(slicer, RobustSlicer):  # a scan or a point cloud: faces on the measured faces
             best = on_flat_levels(best, Snapper(slicer), target)
             lap("levels")
 

@@ -28,8 +28,8 @@ alike. The evaluation's section reference row (by definition the best single ext
 and a refinement is kept only when it does not lose volume overlap with a closed, clean input. The
 refined winner is written as a person would model it when the rule prefers that and the solid is the
 same (``candidates.written_as_designed``): refinement can make two fitted loops one (a bore through two
-slabs), which the rewrite before it could not match. Without exact volumes (a scan, a point cloud, an
-open mesh) the winner's flat faces (extrusion ends, axis-parallel walls) are first moved onto the flat
+slabs), which the rewrite before it could not match. For a scan or a point cloud (not a clean mesh,
+closed or open) the winner's flat faces (extrusion ends, axis-parallel walls) are first moved onto the flat
 faces the input's samples measure, when its loss stays within the tie (``candidates.on_flat_levels``):
 the distance to noisy samples cannot place a face within the noise, the samples' median can.
 

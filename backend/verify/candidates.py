@@ -210,8 +210,9 @@ def written_as_designed(best: Candidate, target: Callable[[trimesh.Trimesh], flo
 def on_flat_levels(
     best: Candidate, snapper: Snapper, target: Callable[[trimesh.Trimesh], float]
 ) -> Candidate:
-    """For an input without exact volumes (a scan, a point cloud, an open mesh): the chosen candidate
-    (refined, where the refinement was kept) with its flat faces on the flat faces the slicer measured
+    """For a scan or a point cloud (the robust slicer's inputs; not a clean mesh, closed or open): the
+    chosen candidate (refined, where the refinement was kept) with its flat faces on the flat faces the
+    slicer measured
     (``Snapper.snap_faces``: the ends of its axis-aligned extrusions and its loops' axis-parallel walls;
     each measured face's height is the median of its many samples), when its loss stays within the tie
     of the chosen one's (``rank.tie_bound``: not noticeably worse). The surface distance to noisy
