@@ -23,9 +23,10 @@ section's level (a cut's outline, a hole of a join's profile) matches the sectio
 join's outline, a hole of a cut's profile: an island the cut leaves) its outer rings. The verifier
 judges both passes.
 
-``snap_faces`` moves only flat faces, for a program already chosen (``candidates.on_flat_levels``): the
+``snap_faces`` moves only flat faces, for a program already chosen (``candidates.on_flat_levels``), and
+only onto measured flat faces (``flat_levels``: not an end that is a scan's extreme sample): the
 extrusion's ends as in 1, and each wall a loop draws as a line along a sketch axis (on a plane whose
-sketch axes are world axes, both neighbours lines) to the nearest flat level of that axis within
+sketch axes are world axes, both neighbours lines) to the nearest flat face of that axis within
 ``STEP_SNAP``, the corners it shares moving with it; no loop is replaced.
 
 The slicer is the pipeline's own (exact for a clean mesh, robust for scans and point clouds); its
