@@ -139,8 +139,7 @@ class RobustSlicer:
         faces' samples; the layer's median is one face's when that face has more), the median height of
         the samples below, and of those above; None when those are not two noise sigmas apart (one face,
         or two the noise does not tell apart: the split would invent a thickness)."""
-        s = self.surface
-        h = s.shape_points[np.abs(s.normals[:, axis]) > FLAT_NORMAL, axis]
+        h = _flat_heights(self.surface, axis)
         h = h[np.abs(h - middle) <= reach]
         if len(h) == 0:
             return None
@@ -149,7 +148,7 @@ class RobustSlicer:
         if len(below) == 0 or len(above) == 0:
             return None
         lo, hi = float(np.median(below)), float(np.median(above))
-        return (lo, hi) if hi - lo >= SHEET_SIGMAS * s.noise else None
+        return (lo, hi) if hi - lo >= SHEET_SIGMAS * self.surface.noise else None
 
     # --- flat faces -------------------------------------------------------------------------------
 
@@ -245,11 +244,15 @@ class RobustSlicer:
 # --- helpers ----------------------------------------------------------------------------------------
 
 
+def _flat_heights(surface: Surface, axis: int) -> np.ndarray:
+    """Heights along ``axis`` of the samples on flat faces across it (``FLAT_NORMAL``)."""
+    return surface.shape_points[np.abs(surface.normals[:, axis]) > FLAT_NORMAL, axis]
+
+
 def _flat_clusters(surface: Surface, axis: int) -> list[tuple[float, float]]:
     """Dense layers of flat samples' heights: (median height, area), largest area first. Peaks of the
     count within ``width`` of each sample, taken greedily, none overlapping another."""
-    flat = np.abs(surface.normals[:, axis]) > FLAT_NORMAL
-    h = np.sort(surface.shape_points[flat, axis])
+    h = np.sort(_flat_heights(surface, axis))
     per_point = surface.area / len(surface.shape_points)
     width = max(STEP_BIN, STEP_SIGMAS * surface.noise)
     lo = np.searchsorted(h, h - width, side="left")

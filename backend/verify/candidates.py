@@ -212,8 +212,7 @@ def on_flat_levels(
 ) -> Candidate:
     """For a scan or a point cloud (the robust slicer's inputs; not a clean mesh, closed or open): the
     chosen candidate (refined, where the refinement was kept) with its flat faces on the flat faces the
-    slicer measured
-    (``Snapper.snap_faces``: the ends of its axis-aligned extrusions and its loops' axis-parallel walls;
+    slicer measured (``Snapper.snap_faces``: the ends of its axis-aligned extrusions and its loops' axis-parallel walls;
     each measured face's height is the median of its many samples), when its loss stays within the tie
     of the chosen one's (``rank.tie_bound``: not noticeably worse). The surface distance to noisy
     samples hardly changes while a face moves within the noise, so candidates tie whether a plate's
@@ -226,12 +225,9 @@ def on_flat_levels(
             program = snapper.snap_faces(best.program, walls)
             if program == best.program:
                 return best
-            try:
-                mesh = program_to_mesh(program, program_scale(best.program))
-            except GeometryError as exc:
-                log.debug("faces not snapped (walls=%s): %s", walls, exc)
+            snapped = _rebuilt(program, best.program, best.source, target)
+            if snapped is None:  # the moved walls do not rebuild: the ends alone
                 continue
-            snapped = Candidate(program, best.source, mesh, target(mesh))
             return snapped if snapped.rank_cd <= tie_bound(best.rank_cd) else best
     except Exception as exc:  # a failing snap must not take the pipeline down; the candidate stays
         log.debug("faces not snapped: %s: %s", type(exc).__name__, exc)

@@ -107,26 +107,26 @@ class Snapper:
 
     def __init__(self, slicer: MeshSlicer | RobustSlicer) -> None:
         self.slicer = slicer
-        self._levels: dict[int, np.ndarray] = {}
-        self._flat_levels: dict[int, np.ndarray] = {}
+        self._levels: dict[tuple[int, bool], np.ndarray] = {}  # (axis, flat faces only) -> heights
         self._rings: dict[tuple[int, float], list[tuple[Loop, Polygon, bool]]] = {}
 
     def levels(self, axis: int) -> np.ndarray:
         """World heights along ``axis`` where an extrusion may end: the flat steps and both ends."""
-        if axis not in self._levels:
-            lo, hi = (float(v) for v in self.slicer.bounds[:, axis])
-            self._levels[axis] = np.array(sorted({lo, hi, *self.slicer.steps(axis, MAX_STEPS)}))
-        return self._levels[axis]
+        return self._level_set(axis, flat_only=False)
 
     def flat_levels(self, axis: int) -> np.ndarray:
         """World heights along ``axis`` of the mesh's measured flat faces: the flat steps, and each end
         that is a flat face (a scan's or a point cloud's end without one is its extreme sample, which the
         noise pushes outwards: not a face's height)."""
-        if axis not in self._flat_levels:
-            flat = getattr(self.slicer, "flat_ends", None)  # the exact route's ends are all faces
+        return self._level_set(axis, flat_only=True)
+
+    def _level_set(self, axis: int, flat_only: bool) -> np.ndarray:
+        key = (axis, flat_only)
+        if key not in self._levels:
+            flat = getattr(self.slicer, "flat_ends", None) if flat_only else None  # exact route: all faces
             ends = [float(self.slicer.bounds[k, axis]) for k in (0, 1) if flat is None or flat[k, axis]]
-            self._flat_levels[axis] = np.array(sorted({*ends, *self.slicer.steps(axis, MAX_STEPS)}))
-        return self._flat_levels[axis]
+            self._levels[key] = np.array(sorted({*ends, *self.slicer.steps(axis, MAX_STEPS)}))
+        return self._levels[key]
 
     def rings(self, axis: int, level: float) -> list[tuple[Loop, Polygon, bool]]:
         """Fitted loops (outer rings and holes, section coordinates) of the section at ``level``, each
