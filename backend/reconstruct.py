@@ -80,6 +80,7 @@ from backend.verify.refine import (
     pick_keeping_volume,
     refine_candidate,
 )
+from backend.verify.scanned_holes import with_hole_cuts
 from backend.verify.snap import Snapper
 
 log = logging.getLogger(__name__)
@@ -474,6 +475,8 @@ class Reconstructor:
         candidates, failed = score_programs(programs, target, on_candidate)
         if snapper is not None and level_search:  # the model's best, their ends searched over the levels
             candidates = with_level_search(candidates, snapper, target, SOURCE_MODEL, check=check)
+        if isinstance(slicer, RobustSlicer):  # a scan or a point cloud: the holes its sections found, cut
+            candidates = with_hole_cuts(candidates, slicer, target)
         truth = prep.volume_truth if sections else None  # no residual features without the section route
         candidates = with_derived_candidates(candidates, truth, target)  # other axes; holes as cuts, islands
         stats.failed_rebuild += sum(k < n_raw for k, _, _ in failed)  # the model's own programs

@@ -27,6 +27,7 @@ from backend.cad.program import Profile
 from backend.sections.cloud import Occupancy, Surface, occupancy_of, surface_of, unique_cells
 from backend.sections.fit import FIT_TOLERANCE, MIN_AREA, polygons_of, snap_profile
 from backend.sections.noisy_fit import fit_noisy_section
+from backend.sections.sealed_holes import RoundHole, sealed_holes, with_holes
 
 # world coordinates that are the sketch's (u, v) on each axis's canonical plane (cad.canonical's frames)
 SKETCH_COLUMNS = {0: (1, 2), 1: (2, 0), 2: (0, 1)}
@@ -87,6 +88,8 @@ class RobustSlicer:
         self._clusters: dict[int, list[tuple[float, float]]] = {}
         self._fitted: list[tuple[object, bool, tuple[Profile, ...]]] = []
         self._sections: dict[tuple[int, float], object] = {}  # candidates and observations share slices
+        # the round holes the sealed solid filled, found at each section's (axis, level)
+        self.round_holes: dict[tuple[int, float], list[RoundHole]] = {}
 
     @cached_property
     def occupancy(self) -> Occupancy:
@@ -195,24 +198,46 @@ class RobustSlicer:
             outline = _without_specks(outline, (SPECK_VOXELS * occ.pitch) ** 2)
         if outline is None or outline.is_empty or outline.area < MIN_AREA:
             return None
-        return outline
+        # round holes the seal filled: their walls' samples ring inside the material
+        walls = samples if self.surface.mesh is not None else self._cloud_walls(axis, level)
+        holes = sealed_holes(outline, walls, occ.pitch, occ.radius, self.surface.noise)
+        self.round_holes[(axis, level)] = holes
+        return with_holes(outline, holes)
 
     def _clear_of_faces(self, axis: int, level: float) -> float:
         """The level moved (within its slab) at least a margin away from flat faces across the axis: a
         noisy face's samples spread over a few sigmas, a slab of points over its thickness, a voxel layer
         over a voxel."""
-        margin = max(FACE_SIGMAS * self.surface.noise, self._slab_half(), self.occupancy.pitch)
-        margin += FACE_CLEARANCE
-        lo, hi = self.bounds[:, axis]
-        faces = [h for h, _ in self.flat_clusters(axis)] + [lo, hi]
-        below = max((h for h in faces if h <= level), default=lo)
-        above = min((h for h in faces if h > level), default=hi)
+        margin = self._face_margin()
+        below, above = self._slab_around(axis, level)
         if above - below < 2.0 * margin:
             return 0.5 * (below + above)
         return float(np.clip(level, below + margin, above - margin))
 
+    def _face_margin(self) -> float:
+        margin = max(FACE_SIGMAS * self.surface.noise, self._slab_half(), self.occupancy.pitch)
+        return margin + FACE_CLEARANCE
+
+    def _slab_around(self, axis: int, level: float) -> tuple[float, float]:
+        """The heights of the flat faces (or the input's ends) next below and above ``level``."""
+        lo, hi = self.bounds[:, axis]
+        faces = [h for h, _ in self.flat_clusters(axis)] + [lo, hi]
+        below = max((h for h in faces if h <= level), default=lo)
+        return below, min((h for h in faces if h > level), default=hi)
+
     def _slab_half(self) -> float:
         return 0.0 if self.surface.mesh is not None else 0.5 * self.surface.seal
+
+    def _cloud_walls(self, axis: int, level: float) -> np.ndarray:
+        """2D points of a point cloud's walls across the level's slab (between the flat faces around it,
+        clear of them): all of them, not only the thin slab of a section (a hole's wall has few points
+        at one height)."""
+        below, above = self._slab_around(axis, level)
+        margin = min(self._face_margin(), 0.25 * (above - below))
+        pts, normals = self.surface.shape_points, self.surface.normals
+        keep = (pts[:, axis] > below + margin) & (pts[:, axis] < above - margin)
+        keep &= np.abs(normals[:, axis]) < FLAT_NORMAL
+        return pts[keep][:, list(SKETCH_COLUMNS[axis])]
 
     def _samples(self, axis: int, level: float) -> np.ndarray:
         """2D surface samples at the level: the mesh's section segments, else a slab of points."""

@@ -1,0 +1,146 @@
+"""Round holes a scan's sections show on any axis, cut into the best candidates.
+
+On a clean mesh the features a candidate built along one axis lacks on the others (a bolt hole through
+an L-bracket's leg, the holes across a bar) come from the residual features and the outline trims, which
+need the input's exact volume. A scan or a point cloud has none, and its sealed solid fills such holes;
+but its sections find them again (``sections.sealed_holes``: the hole's wall, sampled, rings inside the
+material). ``scanned_holes`` gathers the holes the robust slicer's sections found on each axis, one per
+hole, each with the span along its axis where the input's samples line its wall; ``with_hole_cuts``
+offers the lowest-loss candidate of each source (the model's, the sections') with the holes it lacks cut
+into it, one cut per axis and span (a pattern in one sketch). The verifier judges the result like any
+other candidate: the holes' walls are samples the candidate without them is far from, so the cut wins
+on fidelity where the holes are real.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import trimesh
+
+from backend.cad.program import Circle, Loop, Operation, Profile, Program
+from backend.geometry.solid import GeometryError, program_to_mesh
+from backend.sections.candidates import extrusion_feature
+from backend.sections.fit import snap_profile
+from backend.sections.slices import FLAT_NORMAL, SKETCH_COLUMNS, RobustSlicer
+from backend.verify.rank import Candidate, lowest_by_source
+
+log = logging.getLogger(__name__)
+
+SAME_CENTRE = 0.5  # holes of one axis whose centres are closer than this share of the radius are one
+WALL_SIGMAS = 3.0  # samples this many noise sigmas (at least half a voxel) from a hole's circle line it
+WALL_GAP_SEALS = 2.0  # the wall ends where its samples leave a gap of this many sealing radii along the axis
+MIN_WALL_POINTS = 6  # samples of a wall, for its span
+SPAN_DIGITS = 3  # holes whose spans agree to this many decimals share one cut
+
+
+@dataclass(frozen=True)
+class AxisHole:
+    """A round hole along ``axis``: its circle in the sketch frame of the axis's canonical plane, cut from
+    ``lo`` to ``hi`` along the axis (normalised frame)."""
+
+    axis: int
+    centre: tuple[float, float]
+    radius: float
+    lo: float
+    hi: float
+
+
+def scanned_holes(slicer: RobustSlicer) -> list[AxisHole]:
+    """The distinct round holes of the sections the slicer has cut so far, with their walls' spans (a
+    hole found at several levels of its span is one; coaxial holes with material between them, two)."""
+    out: list[AxisHole] = []
+    for (axis, level), holes in sorted(slicer.round_holes.items()):
+        for hole in holes:
+            if any(
+                h.axis == axis
+                and h.lo <= level <= h.hi
+                and np.hypot(h.centre[0] - hole.centre[0], h.centre[1] - hole.centre[1])
+                < SAME_CENTRE * h.radius
+                for h in out
+            ):
+                continue
+            span = _wall_span(slicer, axis, level, hole.centre, hole.radius)
+            if span is not None:
+                out.append(AxisHole(axis, hole.centre, hole.radius, *span))
+    return out
+
+
+def _wall_span(
+    slicer: RobustSlicer, axis: int, level: float, centre: tuple[float, float], radius: float
+) -> tuple[float, float] | None:
+    """(lo, hi) along ``axis`` of the hole's wall: the input's samples on walls along the axis (normals
+    across it) on the hole's circle, the run of them around ``level`` (gaps of less than
+    ``WALL_GAP_SEALS`` sealing radii), each end moved onto the nearest flat face (or the input's end) within a
+    sealing radius beyond it; None without enough of them."""
+    surface = slicer.surface
+    pts = surface.shape_points
+    u, v = SKETCH_COLUMNS[axis]
+    band = max(WALL_SIGMAS * surface.noise, 0.5 * slicer.occupancy.pitch)
+    off = np.hypot(pts[:, u] - centre[0], pts[:, v] - centre[1]) - radius
+    on_wall = (np.abs(off) <= band) & (np.abs(surface.normals[:, axis]) < FLAT_NORMAL)
+    heights = np.sort(pts[on_wall, axis])
+    if len(heights) < MIN_WALL_POINTS:
+        return None
+    gaps = np.flatnonzero(np.diff(heights) > WALL_GAP_SEALS * surface.seal)
+    starts = np.concatenate([[0], gaps + 1])
+    ends = np.concatenate([gaps, [len(heights) - 1]])
+    for s, e in zip(starts, ends, strict=True):
+        lo, hi = float(heights[s]), float(heights[e])
+        if lo - band <= level <= hi + band and e - s + 1 >= MIN_WALL_POINTS:
+            faces = [h for h, _ in slicer.flat_clusters(axis)] + list(slicer.bounds[:, axis])
+            lo = max((h for h in faces if lo - surface.seal <= h <= lo), default=lo)
+            hi = min((h for h in faces if hi <= h <= hi + surface.seal), default=hi)
+            return lo, hi
+    return None
+
+
+def _lacks(mesh: trimesh.Trimesh, hole: AxisHole) -> bool:
+    """The solid has material at the hole's centre line (at the middle of its span): it lacks the hole."""
+    point = np.zeros(3)
+    u, v = SKETCH_COLUMNS[hole.axis]
+    point[u], point[v], point[hole.axis] = hole.centre[0], hole.centre[1], 0.5 * (hole.lo + hole.hi)
+    return bool(mesh.contains(point[None])[0])
+
+
+def hole_cuts(program: Program, holes: Sequence[AxisHole]) -> Program:
+    """``program`` with ``holes`` as cuts: one per axis and span, its circles in one sketch."""
+    groups: dict[tuple[int, float, float], list[Profile]] = {}
+    for h in holes:
+        profile = snap_profile(Profile(Loop((Circle(h.centre, h.radius),))), quantize=True)
+        if profile is not None:
+            key = (h.axis, round(h.lo, SPAN_DIGITS), round(h.hi, SPAN_DIGITS))
+            groups.setdefault(key, []).append(profile)
+    cuts = tuple(
+        extrusion_feature(profiles, axis, lo, hi, Operation.CUT)
+        for (axis, lo, hi), profiles in groups.items()
+    )
+    return Program(program.features + cuts)
+
+
+def with_hole_cuts(
+    candidates: Sequence[Candidate],
+    slicer: RobustSlicer,
+    target: Callable[[trimesh.Trimesh], float],
+) -> list[Candidate]:
+    """The candidates, and the lowest-loss one of each source with the scanned holes it lacks cut into
+    it (same source). A program that does not rebuild is left out."""
+    holes = scanned_holes(slicer)
+    out = list(candidates)
+    if not holes:
+        return out
+    for base in lowest_by_source(candidates):
+        missing = [h for h in holes if _lacks(base.mesh, h)]
+        if not missing:
+            continue
+        program = hole_cuts(base.program, missing)
+        try:
+            mesh = program_to_mesh(program)
+        except GeometryError as exc:
+            log.debug("hole cuts do not rebuild: %s", exc)
+            continue
+        out.append(Candidate(program, base.source, mesh, target(mesh)))
+    return out

@@ -1,0 +1,105 @@
+"""Holes a scan's sections find on another axis than the candidate's, cut into it."""
+
+import math
+
+import pytest
+import trimesh
+
+from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile, Program
+from backend.geometry.normalize import normalizing_frame
+from backend.geometry.perturb import points, scan
+from backend.geometry.solid import program_to_mesh
+from backend.sections.candidates import section_candidates
+from backend.sections.slices import RobustSlicer
+from backend.verify.rank import Candidate
+from backend.verify.scanned_holes import AxisHole, hole_cuts, scanned_holes, with_hole_cuts
+from backend.verify.target import ChamferTarget
+from tests.cad.programs import circle, feat, rect
+
+R = 0.015  # narrower than the sealed solid keeps
+XZ = Plane((0.0, 0.1, 0.0), (0.0, 0.0, 1.0), (0.0, -1.0, 0.0))  # sketch u = z, v = x; extruded towards -y
+
+
+def _bar(with_hole: bool = True) -> Program:
+    """A bar 1 x 0.2 x 0.2 along x, with a bolt hole across it along y (at x = -0.2, z = 0.1)."""
+    bar = feat(Profile(rect(-0.5, -0.1, 0.5, 0.1)), extent=Extent(ExtentKind.ONE_SIDE, 0.2))
+    if not with_hole:
+        return Program((bar,))
+    hole = feat(
+        Profile(circle(0.1, 0.2, R)), plane=XZ, extent=Extent(ExtentKind.ONE_SIDE, 0.2), op=Operation.CUT
+    )
+    return Program((bar, hole))
+
+
+@pytest.fixture(scope="module", params=["scan", "points"])
+def scanned(request):
+    clean = program_to_mesh(_bar())
+    frame = normalizing_frame(clean)
+    if request.param == "scan":
+        target = frame.apply_to_mesh(scan(clean, 0))
+    else:
+        target = trimesh.PointCloud(frame.apply(points(clean, 0).vertices))
+    slicer = RobustSlicer(target)
+    section_candidates(slicer)  # the sections on every axis, as the pipeline cuts them
+    return frame, slicer, target
+
+
+def test_the_cross_hole_is_found_with_its_span(scanned):
+    frame, slicer, _ = scanned
+    assert slicer.occupancy.radius > R / frame.scale  # the sealed solid alone fills the hole
+    (hole,) = [h for h in scanned_holes(slicer) if h.axis == 1]
+    assert hole.radius == pytest.approx(R / frame.scale, rel=0.1)
+    centre = frame.apply([[-0.2, 0.0, 0.1]])[0]
+    assert hole.centre == pytest.approx((centre[2], centre[0]), abs=0.004)  # the y axis's sketch (z, x)
+    lo, hi = frame.apply([[0.0, -0.1, 0.0], [0.0, 0.1, 0.0]])[:, 1]
+    assert hole.lo == pytest.approx(lo, abs=0.01) and hole.hi == pytest.approx(hi, abs=0.01)
+
+
+def test_a_candidate_without_the_hole_gets_it_cut(scanned):
+    frame, slicer, target_mesh = scanned
+    target = ChamferTarget(target_mesh) if isinstance(target_mesh, trimesh.Trimesh) else None
+    if target is None:
+        target = ChamferTarget.from_points(target_mesh.vertices)
+    plain = frame.program_to_normalized(_bar(with_hole=False))
+    mesh = program_to_mesh(plain)
+    base = Candidate(plain, "section", mesh, target(mesh))
+    out = with_hole_cuts([base], slicer, target)
+    assert len(out) == 2 and out[0] is base
+    cut = out[1]
+    assert cut.source == "section" and cut.program.features[-1].operation is Operation.CUT
+    assert cut.rank_cd < base.rank_cd  # the hole's wall samples are close to the cut, far from the bar
+    hole_volume = math.pi * R**2 * 0.2 / frame.scale**3
+    assert mesh.volume - cut.mesh.volume == pytest.approx(hole_volume, rel=0.2)
+    # a candidate that has the hole is left as it is
+    assert with_hole_cuts([cut], slicer, target) == [cut]
+
+
+def test_hole_cuts_share_a_sketch_per_axis_and_span(scanned):
+    _, slicer, _ = scanned
+    holes = [h for h in scanned_holes(slicer) if h.axis == 1]
+    h = holes[0]
+    twice = [h, AxisHole(1, (h.centre[0], h.centre[1] + 0.2), h.radius, h.lo, h.hi)]
+    program = hole_cuts(Program(()), twice)
+    assert len(program.features) == 1 and len(program.features[0].sketch.profiles) == 2
+
+
+def test_coaxial_holes_with_material_between_are_two():
+    """Three plates stacked along z; the outer two have a bolt hole, the middle one none."""
+    plates = []
+    for k, (z0, z1, hole) in enumerate(((0.0, 0.1, True), (0.1, 0.25, False), (0.25, 0.35, True))):
+        holes = (circle(0.2, 0.0, R),) if hole else ()
+        plate = Plane((0.0, 0.0, z0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+        op = Operation.NEW if k == 0 else Operation.JOIN
+        extent = Extent(ExtentKind.ONE_SIDE, z1 - z0)
+        plates.append(feat(Profile(rect(-0.5, -0.3, 0.5, 0.3), holes), plane=plate, extent=extent, op=op))
+    clean = program_to_mesh(Program(tuple(plates)))
+    frame = normalizing_frame(clean)
+    slicer = RobustSlicer(frame.apply_to_mesh(scan(clean, 0)))
+    section_candidates(slicer)
+    spans = sorted((h.lo, h.hi) for h in scanned_holes(slicer) if h.axis == 2)
+    expected = [
+        tuple(frame.apply([[0.0, 0.0, a], [0.0, 0.0, b]])[:, 2]) for a, b in ((0.0, 0.1), (0.25, 0.35))
+    ]
+    assert len(spans) == 2
+    for (lo, hi), (a, b) in zip(spans, expected, strict=True):
+        assert lo == pytest.approx(a, abs=0.01) and hi == pytest.approx(b, abs=0.01)
