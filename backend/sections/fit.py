@@ -62,7 +62,7 @@ def _turns(p: np.ndarray) -> np.ndarray:
     return np.arctan2(a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0], (a * b).sum(axis=1))
 
 
-def _fit_circle(p: np.ndarray) -> tuple[np.ndarray, float]:
+def fit_circle(p: np.ndarray) -> tuple[np.ndarray, float]:
     """Least-squares (Kasa) circle through points."""
     a = np.column_stack([2.0 * p, np.ones(len(p))])
     sol, *_ = np.linalg.lstsq(a, (p * p).sum(axis=1), rcond=None)
@@ -75,7 +75,7 @@ def _as_circle(p: np.ndarray, turns: np.ndarray, tol: float) -> Circle | None:
         return None
     if not (np.all(turns > MIN_ARC_TURN) or np.all(turns < -MIN_ARC_TURN)):
         return None
-    center, r = _fit_circle(p)
+    center, r = fit_circle(p)
     if np.max(np.abs(np.linalg.norm(p - center, axis=1) - r)) > tol:
         return None
     return Circle((float(center[0]), float(center[1])), r)

@@ -13,6 +13,7 @@ the estimated noise (``noisy_fit``).
 
 from __future__ import annotations
 
+import logging
 import weakref
 from functools import cached_property
 
@@ -28,6 +29,8 @@ from backend.sections.cloud import Occupancy, Surface, occupancy_of, surface_of,
 from backend.sections.fit import FIT_TOLERANCE, MIN_AREA, polygons_of, snap_profile
 from backend.sections.noisy_fit import fit_noisy_section
 from backend.sections.sealed_holes import RoundHole, sealed_holes, with_holes
+
+log = logging.getLogger(__name__)
 
 # world coordinates that are the sketch's (u, v) on each axis's canonical plane (cad.canonical's frames)
 SKETCH_COLUMNS = {0: (1, 2), 1: (2, 0), 2: (0, 1)}
@@ -46,6 +49,8 @@ CORNER_VOXELS = 1.5  # arcs of a smaller radius (in voxels) between two lines ar
 SPECK_VOXELS = 2.0  # rings enclosing less than this many voxels squared are dropped (holes filled)
 DUPLICATE_SECTION = 0.03  # symmetric-difference share under which two noisy sections are one
 SAME_FIT = 0.03  # sections closer than this (symmetric difference / union) share their fitted profiles
+TALL_SLAB = 3.0  # a point cloud's upright walls (normals within UPRIGHT_NORMAL of across the axis) are taken
+UPRIGHT_NORMAL = 0.1  # from a slab this many times taller (within the flat faces around the level)
 SNAP_NEIGHBOURS = 24  # samples looked at per ring vertex
 SNAP_REACH = 2.0  # ring vertices look this many voxels beyond the sealing radius for the surface
 MIN_SUPPORT = 0.3  # rings with fewer vertices beside a sample keep their voxel outline
@@ -198,11 +203,28 @@ class RobustSlicer:
             outline = _without_specks(outline, (SPECK_VOXELS * occ.pitch) ** 2)
         if outline is None or outline.is_empty or outline.area < MIN_AREA:
             return None
-        # round holes the seal filled: their walls' samples ring inside the material
-        walls = samples if self.surface.mesh is not None else self._cloud_walls(axis, level)
-        holes = sealed_holes(outline, walls, occ.pitch, occ.radius, self.surface.noise)
-        self.round_holes[(axis, level)] = holes
-        return with_holes(outline, holes)
+        return self._with_sealed_holes(outline, samples, axis, level)
+
+    def _with_sealed_holes(self, outline, samples: np.ndarray, axis: int, level: float):
+        """The section with the round holes the seal filled cut out (their walls' samples ring inside the
+        material; a point cloud's from the slab's upright points, kept where they reach the level), and
+        those holes remembered in ``round_holes``; any failure leaves the section as it was."""
+        occ = self.occupancy
+        holes: list[RoundHole] = []
+        try:
+            if self.surface.mesh is not None:
+                holes = sealed_holes(outline, samples, occ.pitch, occ.radius, self.surface.noise)
+            else:
+                walls, heights = self._cloud_walls(axis, level)
+                found = sealed_holes(outline, walls, occ.pitch, occ.radius, self.surface.noise)
+                reach = self._slab_half() + occ.pitch
+                holes = [h for h in found if _wall_reaches(h, walls, heights, level, reach, occ.pitch)]
+            cut = with_holes(outline, holes)
+        except Exception as exc:  # the section without them is still a section
+            log.debug("sealed holes not cut: %s: %s", type(exc).__name__, exc)
+            cut = outline
+        self.round_holes[(axis, level)] = holes if cut is not outline else []
+        return cut
 
     def _clear_of_faces(self, axis: int, level: float) -> float:
         """The level moved (within its slab) at least a margin away from flat faces across the axis: a
@@ -228,16 +250,16 @@ class RobustSlicer:
     def _slab_half(self) -> float:
         return 0.0 if self.surface.mesh is not None else 0.5 * self.surface.seal
 
-    def _cloud_walls(self, axis: int, level: float) -> np.ndarray:
-        """2D points of a point cloud's walls across the level's slab (between the flat faces around it,
-        clear of them): all of them, not only the thin slab of a section (a hole's wall has few points
-        at one height)."""
+    def _cloud_walls(self, axis: int, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """(2D points, their heights) of a point cloud's walls across the level's slab (between the flat
+        faces around it, clear of them): all of them, not only the thin slab of a section (a hole's wall
+        has few points at one height)."""
         below, above = self._slab_around(axis, level)
         margin = min(self._face_margin(), 0.25 * (above - below))
         pts, normals = self.surface.shape_points, self.surface.normals
         keep = (pts[:, axis] > below + margin) & (pts[:, axis] < above - margin)
         keep &= np.abs(normals[:, axis]) < FLAT_NORMAL
-        return pts[keep][:, list(SKETCH_COLUMNS[axis])]
+        return pts[keep][:, list(SKETCH_COLUMNS[axis])], pts[keep, axis]
 
     def _samples(self, axis: int, level: float) -> np.ndarray:
         """2D surface samples at the level: the mesh's section segments, else a slab of points."""
@@ -249,7 +271,13 @@ class RobustSlicer:
             return _along(segs[:, :, cols], step) if len(segs) else np.zeros((0, 2))
         pts, normals = self.surface.shape_points, self.surface.normals
         half = self._slab_half()
-        keep = (np.abs(pts[:, axis] - level) <= half) & (np.abs(normals[:, axis]) < FLAT_NORMAL)
+        dz, across = np.abs(pts[:, axis] - level), np.abs(normals[:, axis])
+        keep = (dz <= half) & (across < FLAT_NORMAL)
+        # upright walls project onto the section wherever they are in the slab: a taller slab of them
+        below, above = self._slab_around(axis, level)
+        margin = self._face_margin()
+        inside = (pts[:, axis] > below + margin) & (pts[:, axis] < above - margin)
+        keep |= inside & (dz <= TALL_SLAB * half) & (across < UPRIGHT_NORMAL)
         return pts[keep][:, cols]
 
     # --- profiles ---------------------------------------------------------------------------------
@@ -296,6 +324,15 @@ def _flat_clusters(surface: Surface, axis: int) -> list[tuple[float, float]]:
         taken[zlo[i] : zhi[i]] = True
         out.append((float(np.median(h[lo[i] : hi[i]])), float(count[i] * per_point)))
     return out
+
+
+def _wall_reaches(
+    hole: RoundHole, walls: np.ndarray, heights: np.ndarray, level: float, reach: float, pitch: float
+):
+    """Some of the wall points on the hole's circle (within a voxel) lie within ``reach`` of ``level``:
+    the hole is there at the level, not only elsewhere in the slab (a blind hole ending above it)."""
+    on = np.abs(np.hypot(walls[:, 0] - hole.centre[0], walls[:, 1] - hole.centre[1]) - hole.radius) <= pitch
+    return bool(np.any(np.abs(heights[on] - level) <= reach))
 
 
 def _similar(a, b) -> bool:

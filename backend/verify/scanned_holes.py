@@ -7,7 +7,9 @@ but its sections find them again (``sections.sealed_holes``: the hole's wall, sa
 material). ``scanned_holes`` gathers the holes the robust slicer's sections found on each axis, one per
 hole, each with the span along its axis where the input's samples line its wall; ``with_hole_cuts``
 offers the lowest-loss candidate of each source (the model's, the sections') with the holes it lacks cut
-into it, one cut per axis and span (a pattern in one sketch). The verifier judges the result like any
+into it (through the candidate's face where it has no material past the span's end: a through hole is
+cut through, whatever the round-off between the measured end and the candidate's face), the cuts of one
+axis and span in one sketch. The verifier judges the result like any
 other candidate: the holes' walls are samples the candidate without them is far from, so the cut wins
 on fidelity where the holes are real.
 """
@@ -21,10 +23,10 @@ from dataclasses import dataclass
 import numpy as np
 import trimesh
 
+from backend.cad.intent import cuts_as_drawn
 from backend.cad.program import Circle, Loop, Operation, Profile, Program
-from backend.geometry.solid import GeometryError, program_to_mesh
+from backend.geometry.solid import program_to_mesh
 from backend.sections.candidates import extrusion_feature
-from backend.sections.fit import snap_profile
 from backend.sections.slices import FLAT_NORMAL, SKETCH_COLUMNS, RobustSlicer
 from backend.verify.rank import Candidate, lowest_by_source
 
@@ -34,7 +36,7 @@ SAME_CENTRE = 0.5  # holes of one axis whose centres are closer than this share 
 WALL_SIGMAS = 3.0  # samples this many noise sigmas (at least half a voxel) from a hole's circle line it
 WALL_GAP_SEALS = 2.0  # the wall ends where its samples leave a gap of this many sealing radii along the axis
 MIN_WALL_POINTS = 6  # samples of a wall, for its span
-SPAN_DIGITS = 3  # holes whose spans agree to this many decimals share one cut
+PAST_FACE = 0.005  # normalised units: a span's end is carried past the solid's face by twice this
 
 
 @dataclass(frozen=True)
@@ -72,16 +74,16 @@ def scanned_holes(slicer: RobustSlicer) -> list[AxisHole]:
 def _wall_span(
     slicer: RobustSlicer, axis: int, level: float, centre: tuple[float, float], radius: float
 ) -> tuple[float, float] | None:
-    """(lo, hi) along ``axis`` of the hole's wall: the input's samples on walls along the axis (normals
-    across it) on the hole's circle, the run of them around ``level`` (gaps of less than
-    ``WALL_GAP_SEALS`` sealing radii), each end moved onto the nearest flat face (or the input's end) within a
-    sealing radius beyond it; None without enough of them."""
+    """(lo, hi) along ``axis`` of the hole's wall: the input's samples on the hole's circle that are not on
+    faces across the axis, the run of them around ``level`` (gaps of less than ``WALL_GAP_SEALS`` sealing radii),
+    each end moved onto the nearest flat face (or the input's end) within a sealing radius beyond it;
+    None without enough of them, or for a span shorter than a voxel."""
     surface = slicer.surface
     pts = surface.shape_points
     u, v = SKETCH_COLUMNS[axis]
     band = max(WALL_SIGMAS * surface.noise, 0.5 * slicer.occupancy.pitch)
     off = np.hypot(pts[:, u] - centre[0], pts[:, v] - centre[1]) - radius
-    on_wall = (np.abs(off) <= band) & (np.abs(surface.normals[:, axis]) < FLAT_NORMAL)
+    on_wall = (np.abs(off) <= band) & (np.abs(surface.normals[:, axis]) < FLAT_NORMAL)  # not a face across
     heights = np.sort(pts[on_wall, axis])
     if len(heights) < MIN_WALL_POINTS:
         return None
@@ -94,31 +96,39 @@ def _wall_span(
             faces = [h for h, _ in slicer.flat_clusters(axis)] + list(slicer.bounds[:, axis])
             lo = max((h for h in faces if lo - surface.seal <= h <= lo), default=lo)
             hi = min((h for h in faces if hi <= h <= hi + surface.seal), default=hi)
-            return lo, hi
+            return (lo, hi) if hi - lo >= slicer.occupancy.pitch else None
     return None
 
 
-def _lacks(mesh: trimesh.Trimesh, hole: AxisHole) -> bool:
-    """The solid has material at the hole's centre line (at the middle of its span): it lacks the hole."""
+def _has_material(solid: trimesh.Trimesh, hole: AxisHole, height: float) -> bool:
+    """The solid has material on the hole's centre line at ``height`` along its axis."""
     point = np.zeros(3)
     u, v = SKETCH_COLUMNS[hole.axis]
-    point[u], point[v], point[hole.axis] = hole.centre[0], hole.centre[1], 0.5 * (hole.lo + hole.hi)
-    return bool(mesh.contains(point[None])[0])
+    point[u], point[v], point[hole.axis] = hole.centre[0], hole.centre[1], height
+    return bool(solid.contains(point[None])[0])
 
 
-def hole_cuts(program: Program, holes: Sequence[AxisHole]) -> Program:
-    """``program`` with ``holes`` as cuts: one per axis and span, its circles in one sketch."""
-    groups: dict[tuple[int, float, float], list[Profile]] = {}
+def _lacks(solid: trimesh.Trimesh, hole: AxisHole) -> bool:
+    """The solid has material at the middle of the hole's span: it lacks the hole."""
+    return _has_material(solid, hole, 0.5 * (hole.lo + hole.hi))
+
+
+def hole_cuts(program: Program, holes: Sequence[AxisHole], solid: trimesh.Trimesh) -> Program:
+    """``program`` (whose solid is ``solid``) with ``holes`` as cuts, their spans' ends carried a step
+    past the solid's face where it has no material just beyond the end (a through hole cuts through,
+    whatever the measured end's round-off against the program's own face); the cuts of one axis and one
+    span (or through all) then share one sketch (``cad.intent.cuts_as_drawn``)."""
+    cuts = []
     for h in holes:
-        profile = snap_profile(Profile(Loop((Circle(h.centre, h.radius),))), quantize=True)
-        if profile is not None:
-            key = (h.axis, round(h.lo, SPAN_DIGITS), round(h.hi, SPAN_DIGITS))
-            groups.setdefault(key, []).append(profile)
-    cuts = tuple(
-        extrusion_feature(profiles, axis, lo, hi, Operation.CUT)
-        for (axis, lo, hi), profiles in groups.items()
-    )
-    return Program(program.features + cuts)
+        lo, hi = h.lo, h.hi
+        if not _has_material(solid, h, lo - PAST_FACE):
+            lo -= 2.0 * PAST_FACE
+        if not _has_material(solid, h, hi + PAST_FACE):
+            hi += 2.0 * PAST_FACE
+        profile = Profile(Loop((Circle(h.centre, h.radius),)))
+        cuts.append(extrusion_feature((profile,), h.axis, lo, hi, Operation.CUT, quantize=False))
+    cut = Program(program.features + tuple(cuts))
+    return cuts_as_drawn(cut) or cut
 
 
 def with_hole_cuts(
@@ -127,20 +137,25 @@ def with_hole_cuts(
     target: Callable[[trimesh.Trimesh], float],
 ) -> list[Candidate]:
     """The candidates, and the lowest-loss one of each source with the scanned holes it lacks cut into
-    it (same source). A program that does not rebuild is left out."""
-    holes = scanned_holes(slicer)
+    it (same source). A program that does not rebuild, or any failure, leaves the candidates as they
+    are."""
     out = list(candidates)
+    try:
+        holes = scanned_holes(slicer)
+    except Exception as exc:  # no holes is the candidates as they are
+        log.debug("scanned holes not gathered: %s: %s", type(exc).__name__, exc)
+        return out
     if not holes:
         return out
     for base in lowest_by_source(candidates):
         missing = [h for h in holes if _lacks(base.mesh, h)]
         if not missing:
             continue
-        program = hole_cuts(base.program, missing)
         try:
+            program = hole_cuts(base.program, missing, base.mesh)
             mesh = program_to_mesh(program)
-        except GeometryError as exc:
-            log.debug("hole cuts do not rebuild: %s", exc)
+        except Exception as exc:  # a failing cut must not take the pipeline down; the base stays
+            log.debug("hole cuts not offered: %s: %s", type(exc).__name__, exc)
             continue
         out.append(Candidate(program, base.source, mesh, target(mesh)))
     return out

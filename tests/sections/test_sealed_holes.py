@@ -8,7 +8,7 @@ import shapely
 import trimesh
 from shapely.geometry import box
 
-from backend.cad.program import Extent, ExtentKind, Profile, Program
+from backend.cad.program import Extent, ExtentKind, Extrude, Operation, Plane, Profile, Program
 from backend.geometry.normalize import normalizing_frame
 from backend.geometry.perturb import points, scan
 from backend.geometry.solid import program_to_mesh
@@ -56,10 +56,22 @@ def test_what_is_not_a_round_hole_stays():
         samples = np.vstack([_outline(), extra])
         assert sealed_holes(SQUARE, samples, PITCH, SEAL, NOISE) == []
     assert with_holes(SQUARE, []) is SQUARE
-    # a ring across the material's edge, and a pin in a groove (two rings about one centre)
+    # a ring across the material's edge, and a pin in a groove (two rings about one centre, apart)
     assert sealed_holes(SQUARE, np.vstack([_outline(), _ring(0.49, 0.0, 0.02)]), PITCH, SEAL, NOISE) == []
-    groove = np.vstack([_outline(), _ring(0.0, 0.0, 0.015), _ring(0.0, 0.0, 0.035)])
+    groove = np.vstack([_outline(), _ring(0.0, 0.0, 0.015), _ring(0.0, 0.0, 0.045)])
     assert sealed_holes(SQUARE, groove, PITCH, SEAL, NOISE) == []
+    assert len(sealed_holes(SQUARE, np.vstack([_outline(), _ring(0.0, 0.0, 0.045)]), PITCH, SEAL, NOISE)) == 1
+
+
+def test_a_sparse_ring_and_a_ring_with_its_floor_are_holes():
+    """A point cloud's few points on a hole's wall, and a blind hole's floor points inside its ring."""
+    sparse = _ring(0.0, 0.0, 0.02, n=12, noise=0.0)
+    (hole,) = sealed_holes(SQUARE, np.vstack([_outline(), sparse]), PITCH, SEAL, 0.0)
+    assert hole.radius == pytest.approx(0.02, rel=1e-6)
+    rng = np.random.default_rng(1)
+    floor = rng.uniform(-0.012, 0.012, (40, 2))  # inside the circle: a floor's points (normals tilted)
+    (hole,) = sealed_holes(SQUARE, np.vstack([_outline(), _ring(0.0, 0.0, 0.02), floor]), PITCH, SEAL, NOISE)
+    assert hole.radius == pytest.approx(0.02, rel=0.05)
 
 
 def _plate_with_small_hole() -> Program:
@@ -93,3 +105,23 @@ def test_a_scanned_plates_bolt_hole_is_in_its_section(kind):
     assert shapely.Polygon(poly.interiors[0]).area == pytest.approx(hole, rel=0.15)
     (profile,) = slicer.profiles(geom, quantize=False)
     assert len(profile.holes) == 1 and len(profile.holes[0].curves) == 1  # fitted as one circle
+
+
+def test_a_point_clouds_blind_hole_is_cut_only_where_it_is():
+    """A plate 0.3 thick with a blind hole 0.12 deep from its top (its floor too small to be a step):
+    a point cloud's upright points of the whole slab show the ring, the section below the floor must not
+    take it."""
+    plate = feat(Profile(rect(-0.5, -0.3, 0.5, 0.3)), extent=Extent(ExtentKind.ONE_SIDE, 0.3))
+    top = Plane((0.0, 0.0, 0.3), (1.0, 0.0, 0.0), (0.0, 0.0, -1.0))
+    blind = feat(Profile(circle(0.2, 0.0, 0.02)), plane=top, extent=Extent(ExtentKind.ONE_SIDE, 0.12))
+    clean = program_to_mesh(Program((plate, Extrude(blind.sketch, blind.extent, Operation.CUT))))
+    frame = normalizing_frame(clean)
+    slicer = RobustSlicer(trimesh.PointCloud(frame.apply(points(clean, 0).vertices)))
+    assert slicer.occupancy.radius > 0.02 / frame.scale  # the solid alone seals the hole
+
+    def holes_at(z: float) -> int:
+        level = frame.apply([[0.0, 0.0, z]])[0, 2]
+        (poly,) = polygons_of(slicer.polygons(2, level))
+        return len(poly.interiors)
+
+    assert holes_at(0.25) == 1 and holes_at(0.08) == 0
