@@ -49,8 +49,6 @@ CORNER_VOXELS = 1.5  # arcs of a smaller radius (in voxels) between two lines ar
 SPECK_VOXELS = 2.0  # rings enclosing less than this many voxels squared are dropped (holes filled)
 DUPLICATE_SECTION = 0.03  # symmetric-difference share under which two noisy sections are one
 SAME_FIT = 0.03  # sections closer than this (symmetric difference / union) share their fitted profiles
-TALL_SLAB = 3.0  # a point cloud's upright walls (normals within UPRIGHT_NORMAL of across the axis) are taken
-UPRIGHT_NORMAL = 0.1  # from a slab this many times taller (within the flat faces around the level)
 SNAP_NEIGHBOURS = 24  # samples looked at per ring vertex
 SNAP_REACH = 2.0  # ring vertices look this many voxels beyond the sealing radius for the surface
 MIN_SUPPORT = 0.3  # rings with fewer vertices beside a sample keep their voxel outline
@@ -271,13 +269,7 @@ class RobustSlicer:
             return _along(segs[:, :, cols], step) if len(segs) else np.zeros((0, 2))
         pts, normals = self.surface.shape_points, self.surface.normals
         half = self._slab_half()
-        dz, across = np.abs(pts[:, axis] - level), np.abs(normals[:, axis])
-        keep = (dz <= half) & (across < FLAT_NORMAL)
-        # upright walls project onto the section wherever they are in the slab: a taller slab of them
-        below, above = self._slab_around(axis, level)
-        margin = self._face_margin()
-        inside = (pts[:, axis] > below + margin) & (pts[:, axis] < above - margin)
-        keep |= inside & (dz <= TALL_SLAB * half) & (across < UPRIGHT_NORMAL)
+        keep = (np.abs(pts[:, axis] - level) <= half) & (np.abs(normals[:, axis]) < FLAT_NORMAL)
         return pts[keep][:, cols]
 
     # --- profiles ---------------------------------------------------------------------------------
