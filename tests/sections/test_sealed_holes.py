@@ -56,6 +56,9 @@ def test_what_is_not_a_round_hole_stays():
         samples = np.vstack([_outline(), extra])
         assert sealed_holes(SQUARE, samples, PITCH, SEAL, NOISE) == []
     assert with_holes(SQUARE, []) is SQUARE
+    # a ring smaller than the solid's voxels (a sharp notch's end, sealed): too small to tell from noise
+    tiny = np.vstack([_outline(), _ring(0.0, 0.0, 0.6 * PITCH, noise=0.0)])
+    assert sealed_holes(SQUARE, tiny, PITCH, SEAL, 0.0) == []
     # a ring across the material's edge, and a pin in a groove (two rings about one centre, apart)
     assert sealed_holes(SQUARE, np.vstack([_outline(), _ring(0.49, 0.0, 0.02)]), PITCH, SEAL, NOISE) == []
     groove = np.vstack([_outline(), _ring(0.0, 0.0, 0.015), _ring(0.0, 0.0, 0.045)])
