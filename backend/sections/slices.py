@@ -6,9 +6,11 @@ coordinates), ``steps(axis)`` (heights of flat faces) and ``profiles(geom)`` (fi
 
 A section is the layer of the input's closed solid (``cloud.Occupancy``) at the level: its topology
 (outer rings, holes, even-odd nesting) comes from the solid, its boundary from the surface near the
-level (the mesh's own section segments, or the points of a thin slab), each ring vertex moved onto the
-samples beside it. Rings are then fitted with lines, arcs and circles at a tolerance that scales with
-the estimated noise (``noisy_fit``).
+level (the mesh's own section segments, or the points of a thin slab and a point cloud's upright walls
+from a slab three times taller), each ring vertex moved onto the samples beside it (twice: the second
+time from the first's ring, whose normals are the surface's, not the voxel steps'). The round holes
+the solid sealed are cut back in (``sealed_holes``). Rings are then fitted with lines, arcs and
+circles at a tolerance that scales with the estimated noise (``noisy_fit``).
 """
 
 from __future__ import annotations
@@ -49,6 +51,8 @@ CORNER_VOXELS = 1.5  # arcs of a smaller radius (in voxels) between two lines ar
 SPECK_VOXELS = 2.0  # rings enclosing less than this many voxels squared are dropped (holes filled)
 DUPLICATE_SECTION = 0.03  # symmetric-difference share under which two noisy sections are one
 SAME_FIT = 0.03  # sections closer than this (symmetric difference / union) share their fitted profiles
+TALL_SLAB = 3.0  # a point cloud's upright walls (normals within UPRIGHT_NORMAL of across the axis) are taken
+UPRIGHT_NORMAL = 0.1  # from a slab this many times taller (within the flat faces around the level)
 SNAP_NEIGHBOURS = 24  # samples looked at per ring vertex
 SNAP_REACH = 2.0  # ring vertices look this many voxels beyond the sealing radius for the surface
 MIN_SUPPORT = 0.3  # rings with fewer vertices beside a sample keep their voxel outline
@@ -269,7 +273,13 @@ class RobustSlicer:
             return _along(segs[:, :, cols], step) if len(segs) else np.zeros((0, 2))
         pts, normals = self.surface.shape_points, self.surface.normals
         half = self._slab_half()
-        keep = (np.abs(pts[:, axis] - level) <= half) & (np.abs(normals[:, axis]) < FLAT_NORMAL)
+        dz, across = np.abs(pts[:, axis] - level), np.abs(normals[:, axis])
+        keep = (dz <= half) & (across < FLAT_NORMAL)
+        # upright walls project onto the section wherever they are in the slab: a taller slab of them
+        below, above = self._slab_around(axis, level)
+        margin = self._face_margin()
+        inside = (pts[:, axis] > below + margin) & (pts[:, axis] < above - margin)
+        keep |= inside & (dz <= TALL_SLAB * half) & (across < UPRIGHT_NORMAL)
         return pts[keep][:, cols]
 
     # --- profiles ---------------------------------------------------------------------------------
@@ -399,8 +409,10 @@ def _refine(geom, samples: np.ndarray, pitch: float, reach: float):
     polys = []
     for poly in polygons_of(geom):
         poly = orient(poly, 1.0)  # exterior counter-clockwise, holes clockwise: material on the left
-        shell = _snap_ring(np.asarray(poly.exterior.coords)[:-1], samples, tree, pitch, reach)
-        holes = [_snap_ring(np.asarray(r.coords)[:-1], samples, tree, pitch, reach) for r in poly.interiors]
+        shell = _snap_ring_twice(np.asarray(poly.exterior.coords)[:-1], samples, tree, pitch, reach)
+        holes = [
+            _snap_ring_twice(np.asarray(r.coords)[:-1], samples, tree, pitch, reach) for r in poly.interiors
+        ]
         if shell is None:
             continue
         candidate = Polygon(shell, [h for h in holes if h is not None])
@@ -413,6 +425,16 @@ def _refine(geom, samples: np.ndarray, pitch: float, reach: float):
         return polys[0]
     merged = MultiPolygon(polys)
     return merged if merged.is_valid else shapely.union_all(polys)
+
+
+def _snap_ring_twice(ring: np.ndarray, samples: np.ndarray, tree: cKDTree, pitch: float, reach: float):
+    """``_snap_ring``, then again from where it put the ring: the second pass's normals come from a ring
+    on the surface, not from the voxel outline's steps, and its moves are small."""
+    first = _snap_ring(ring, samples, tree, pitch, reach)
+    if first is None:
+        return None
+    second = _snap_ring(first, samples, tree, pitch, pitch)
+    return first if second is None else second
 
 
 def _snap_ring(ring: np.ndarray, samples: np.ndarray, tree: cKDTree, pitch: float, reach: float):

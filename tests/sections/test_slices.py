@@ -175,3 +175,22 @@ def test_a_sheet_thinner_than_a_face_s_noise_band_keeps_both_faces():
     assert slicer.bounds[:, 2] == pytest.approx([0.0, 0.01], abs=0.001)
     program, iou = _best(all_candidates(slicer, quantize=False), clean)
     assert iou > 0.9
+
+
+def test_a_point_clouds_thin_tube_keeps_its_wall():
+    """A tube with a wall 2.5 % of its length thick, as 8,192 points: a section's slab holds few points of
+    the wall, so its upright points come from a taller slab; the section keeps the wall's area."""
+    tube = Program(
+        (
+            feat(
+                Profile(circle(0.0, 0.0, 0.125), (circle(0.0, 0.0, 0.1),)),
+                extent=Extent(ExtentKind.ONE_SIDE, 1.0),
+            ),
+        )
+    )
+    clean = program_to_mesh(tube)
+    frame = normalizing_frame(clean)
+    slicer = RobustSlicer(trimesh.PointCloud(frame.apply(points(clean, 0).vertices)))
+    wall = math.pi * (0.125**2 - 0.1**2) / frame.scale**2
+    areas = [slicer.polygons(2, frame.apply([[0.0, 0.0, z]])[0, 2]).area for z in (0.3, 0.5, 0.7)]
+    assert np.mean([abs(a - wall) / wall for a in areas]) < 0.1
