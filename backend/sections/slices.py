@@ -8,7 +8,8 @@ A section is the layer of the input's closed solid (``cloud.Occupancy``) at the 
 (outer rings, holes, even-odd nesting) comes from the solid, its boundary from the surface near the
 level (the mesh's own section segments, or the points of a thin slab and a point cloud's upright walls
 from a slab three times taller), each ring vertex moved onto the samples beside it (twice: the second
-time from the first's ring, whose normals are the surface's, not the voxel steps'). The round holes
+time from the first pass's ring, which lies on the surface, with its normals instead of the voxel
+steps'). The round holes
 the solid sealed are cut back in (``sealed_holes``). Rings are then fitted with lines, arcs and
 circles at a tolerance that scales with the estimated noise (``noisy_fit``).
 """
@@ -209,8 +210,9 @@ class RobustSlicer:
 
     def _with_sealed_holes(self, outline, samples: np.ndarray, axis: int, level: float):
         """The section with the round holes the seal filled cut out (their walls' samples ring inside the
-        material; a point cloud's from the slab's upright points, kept where they reach the level), and
-        those holes remembered in ``round_holes``; any failure leaves the section as it was."""
+        material; a point cloud's from its points off flat faces in the slab between the flat faces
+        around the level, kept where they reach the level; each circle inside the section), and those
+        holes remembered in ``round_holes``; any failure leaves the section as it was."""
         occ = self.occupancy
         holes: list[RoundHole] = []
         try:
@@ -221,6 +223,7 @@ class RobustSlicer:
                 found = sealed_holes(outline, walls, occ.pitch, occ.radius, self.surface.noise)
                 reach = self._slab_half() + occ.pitch
                 holes = [h for h in found if _wall_reaches(h, walls, heights, level, reach, occ.pitch)]
+            holes = [h for h in holes if outline.contains(h.polygon)]  # a hole, not a notch in an edge
             cut = with_holes(outline, holes)
         except Exception as exc:  # the section without them is still a section
             log.debug("sealed holes not cut: %s: %s", type(exc).__name__, exc)

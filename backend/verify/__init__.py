@@ -37,10 +37,10 @@ Modules: ``target`` (what candidates are measured against), ``rank`` (the rule, 
 ``candidates`` (rebuild and score programs; section and bounding-box candidates), ``snap`` (a model
 program's extents and loops moved onto the mesh's levels and sections, strictly and loosely),
 ``levels`` (the model's best programs with their extrusions searched over the mesh's levels),
-``residual`` (the best candidate of each source completed with features on other axes), ``scanned_holes``
-(for a scan or a point cloud, which has no exact volume for ``residual``: the round holes its sections
-found on any axis cut into the best candidate of each source), ``trim`` (the
-same, and the residual programs, cut to the input's outlines seen along each axis), ``prune`` (the
+``residual`` (the best candidate of each source completed with features on other axes), ``trim`` (the
+same, and the residual programs, cut to the input's outlines seen along each axis), ``scanned_holes``
+(for a scan or a point cloud, which has no exact volume for those two: the round holes its sections
+found on any axis cut into the best candidate of each source), ``prune`` (the
 best few of each source without the features they do not need), ``simplify`` (loops refitted with
 fewer curves), ``refine``
 (coordinate search and the keeps-volume guard), ``reference`` (IoU scoring of programs; the reference row).

@@ -148,14 +148,15 @@ def with_hole_cuts(
     if not holes:
         return out
     for base in lowest_by_source(candidates):
-        missing = [h for h in holes if _lacks(base.mesh, h)]
-        if not missing:
-            continue
         try:
+            missing = [h for h in holes if _lacks(base.mesh, h)]
+            if not missing:
+                continue
             program = hole_cuts(base.program, missing, base.mesh)
             mesh = program_to_mesh(program)
+            cut = Candidate(program, base.source, mesh, target(mesh))
         except Exception as exc:  # a failing cut must not take the pipeline down; the base stays
             log.debug("hole cuts not offered: %s: %s", type(exc).__name__, exc)
             continue
-        out.append(Candidate(program, base.source, mesh, target(mesh)))
+        out.append(cut)
     return out
