@@ -4,14 +4,15 @@ The robust solid of a scan or a point cloud (``cloud.Occupancy``) is a morpholog
 the gaps of a scan's surface, and with them every hole narrower than about twice its sealing radius
 (a bolt hole through a plate is often that narrow). The hole's wall is still sampled: its samples at the
 section's level (a scan's section segments; a point cloud's points off flat faces in the slab between
-the flat faces around the level, which the caller checks reach the level) form a ring inside the section's material, where no surface is if the
-section is right. ``sealed_holes`` clusters the samples lying inside the material (clear of its
-boundary), fits a circle to each cluster twice (the second time without the samples inside the first
-circle, such as a blind hole's floor; few may lie outside it) and keeps the round holes: enough samples
-within the noise of the circle (``MAX_RMS_SIGMAS``, or a small share of the radius for noise-free
-points), all around it (no gap wider than ``MAX_GAP``, in most of its ``SECTORS``). Other shapes inside
-the material (two walls of a cross hole, a slot's sides) do not fit a circle and stay as they are, and
-so do two rings about one centre (a pin in a sealed groove, not two holes).
+the flat faces around the level, which the caller checks reach the level) form a ring inside the
+section's material, where no surface is if the section is right. ``sealed_holes`` clusters the samples
+lying inside the material (clear of its boundary), fits a circle to each cluster twice (the second time
+without the samples inside the first circle, such as a blind hole's floor; few may lie outside it) and
+keeps the round holes: enough samples within the noise of the circle (``MAX_RMS_SIGMAS``, or a small
+share of the radius for noise-free points), around most of it (no gap wider than ``MAX_GAP``, in most of
+its ``SECTORS``). Other shapes inside the material (two walls of a cross hole, a slot's sides) do not fit
+a circle and stay as they are, and so do two rings about one centre (a pin in a sealed groove, not two
+holes).
 """
 
 from __future__ import annotations

@@ -9,9 +9,8 @@ A section is the layer of the input's closed solid (``cloud.Occupancy``) at the 
 level (the mesh's own section segments, or the points of a thin slab and a point cloud's upright walls
 from a slab three times taller), each ring vertex moved onto the samples beside it (twice: the second
 time from the first pass's ring, which lies on the surface, with its normals instead of the voxel
-steps'). The round holes
-the solid sealed are cut back in (``sealed_holes``). Rings are then fitted with lines, arcs and
-circles at a tolerance that scales with the estimated noise (``noisy_fit``).
+steps'). The round holes the solid sealed are cut back in (``sealed_holes``). Rings are then fitted
+with lines, arcs and circles at a tolerance that scales with the estimated noise (``noisy_fit``).
 """
 
 from __future__ import annotations
@@ -259,12 +258,19 @@ class RobustSlicer:
         """(2D points, their heights) of a point cloud's walls across the level's slab (between the flat
         faces around it, clear of them): all of them, not only the thin slab of a section (a hole's wall
         has few points at one height)."""
-        below, above = self._slab_around(axis, level)
-        margin = min(self._face_margin(), 0.25 * (above - below))
         pts, normals = self.surface.shape_points, self.surface.normals
-        keep = (pts[:, axis] > below + margin) & (pts[:, axis] < above - margin)
-        keep &= np.abs(normals[:, axis]) < FLAT_NORMAL
+        keep = self._in_slab(axis, level, narrow=True) & (np.abs(normals[:, axis]) < FLAT_NORMAL)
         return pts[keep][:, list(SKETCH_COLUMNS[axis])], pts[keep, axis]
+
+    def _in_slab(self, axis: int, level: float, narrow: bool = False) -> np.ndarray:
+        """Which of a point cloud's shape points lie between the flat faces around ``level``, clear of
+        them by the face margin (``narrow``: by at most a quarter of a thin slab's height)."""
+        below, above = self._slab_around(axis, level)
+        margin = self._face_margin()
+        if narrow:
+            margin = min(margin, 0.25 * (above - below))
+        h = self.surface.shape_points[:, axis]
+        return (h > below + margin) & (h < above - margin)
 
     def _samples(self, axis: int, level: float) -> np.ndarray:
         """2D surface samples at the level: the mesh's section segments, else a slab of points."""
@@ -279,10 +285,7 @@ class RobustSlicer:
         dz, across = np.abs(pts[:, axis] - level), np.abs(normals[:, axis])
         keep = (dz <= half) & (across < FLAT_NORMAL)
         # upright walls project onto the section wherever they are in the slab: a taller slab of them
-        below, above = self._slab_around(axis, level)
-        margin = self._face_margin()
-        inside = (pts[:, axis] > below + margin) & (pts[:, axis] < above - margin)
-        keep |= inside & (dz <= TALL_SLAB * half) & (across < UPRIGHT_NORMAL)
+        keep |= self._in_slab(axis, level) & (dz <= TALL_SLAB * half) & (across < UPRIGHT_NORMAL)
         return pts[keep][:, cols]
 
     # --- profiles ---------------------------------------------------------------------------------

@@ -9,9 +9,9 @@ hole, each with the span along its axis where the input's samples line its wall;
 offers the lowest-loss candidate of each source (the model's, the sections') with the holes it lacks cut
 into it (through the candidate's face where it has no material past the span's end: a through hole is
 cut through, whatever the round-off between the measured end and the candidate's face), the cuts of one
-axis and span in one sketch. The verifier judges the result like any
-other candidate: the holes' walls are samples the candidate without them is far from, so the cut wins
-on fidelity where the holes are real.
+axis and span in one sketch. The verifier judges the result like any other candidate: the holes' walls
+are samples the candidate without them is far from, so the cut wins on fidelity where the holes are
+real (where they change the distance by less than the rule's tie, the more compact candidate wins).
 """
 
 from __future__ import annotations
@@ -75,9 +75,9 @@ def _wall_span(
     slicer: RobustSlicer, axis: int, level: float, centre: tuple[float, float], radius: float
 ) -> tuple[float, float] | None:
     """(lo, hi) along ``axis`` of the hole's wall: the input's samples on the hole's circle that are not on
-    faces across the axis, the run of them around ``level`` (gaps of less than ``WALL_GAP_SEALS`` sealing radii),
-    each end moved onto the nearest flat face (or the input's end) within a sealing radius beyond it;
-    None without enough of them, or for a span shorter than a voxel."""
+    faces across the axis, the run of them around ``level`` (gaps of less than ``WALL_GAP_SEALS``
+    sealing radii), each end moved onto the nearest flat face (or the input's end) within a sealing
+    radius beyond it; None without enough of them, or for a span shorter than a voxel."""
     surface = slicer.surface
     pts = surface.shape_points
     u, v = SKETCH_COLUMNS[axis]
