@@ -13,41 +13,22 @@ the section's thin slab or from one ``slices.TALL_SLAB`` times taller:
 from __future__ import annotations
 
 import math
+import sys
+from pathlib import Path
 
 import numpy as np
 import trimesh
 
-import backend.sections.slices as slices
-from backend.cad.program import (
-    Circle,
-    Extent,
-    ExtentKind,
-    Extrude,
-    Line,
-    Loop,
-    Operation,
-    Plane,
-    Profile,
-    Program,
-    Sketch,
-)
-from backend.geometry.normalize import normalizing_frame
-from backend.geometry.perturb import points
-from backend.geometry.solid import program_to_mesh
-from backend.sections.candidates import HEIGHT_JITTER, RELATIVE_HEIGHTS
-from backend.sections.fit import fit_circle, polygons_of
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: backend and tests
 
-XY = Plane((0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
-
-
-def _extrusion(outer: Loop, holes: tuple[Loop, ...], depth: float) -> Program:
-    sketch = Sketch(XY, (Profile(outer, holes),))
-    return Program((Extrude(sketch, Extent(ExtentKind.ONE_SIDE, depth), Operation.NEW),))
-
-
-def _rect(x0: float, y0: float, x1: float, y1: float) -> Loop:
-    c = [(x0, y0), (x1, y0), (x1, y1), (x0, y1)]
-    return Loop(tuple(Line(c[k], c[(k + 1) % 4]) for k in range(4)))
+import backend.sections.slices as slices  # noqa: E402
+from backend.cad.program import Extent, ExtentKind, Profile, Program  # noqa: E402
+from backend.geometry.normalize import normalizing_frame  # noqa: E402
+from backend.geometry.perturb import points  # noqa: E402
+from backend.geometry.solid import program_to_mesh  # noqa: E402
+from backend.sections.candidates import HEIGHT_JITTER, RELATIVE_HEIGHTS  # noqa: E402
+from backend.sections.fit import fit_circle, polygons_of  # noqa: E402
+from tests.cad.programs import circle, feat, rect  # noqa: E402  (the parts of tests/sections/test_slices.py)
 
 
 def _cloud(program: Program):
@@ -78,8 +59,9 @@ def _tube(frame, cloud) -> float:
 
 
 def main() -> None:
-    plate = _cloud(_extrusion(_rect(-0.5, -0.3, 0.5, 0.3), (Loop((Circle((0.1, 0.0), 0.12),)),), 0.2))
-    tube = _cloud(_extrusion(Loop((Circle((0.0, 0.0), 0.125),)), (Loop((Circle((0.0, 0.0), 0.1),)),), 1.0))
+    plate = _cloud(Program((feat(Profile(rect(-0.5, -0.3, 0.5, 0.3), (circle(0.1, 0.0, 0.12),))),)))
+    tube_profile = Profile(circle(0.0, 0.0, 0.125), (circle(0.0, 0.0, 0.1),))
+    tube = _cloud(Program((feat(tube_profile, extent=Extent(ExtentKind.ONE_SIDE, 1.0)),)))
     twice, tall = slices._snap_ring_twice, slices.TALL_SLAB
 
     def once(ring, samples, tree, pitch, reach):
