@@ -80,7 +80,7 @@ from backend.verify.refine import (
     pick_keeping_volume,
     refine_candidate,
 )
-from backend.verify.scanned_holes import with_hole_cuts
+from backend.verify.scanned_holes import AxisHole, gathered_holes, holes_shown, with_hole_cuts
 from backend.verify.snap import Snapper
 
 log = logging.getLogger(__name__)
@@ -312,10 +312,13 @@ class Reconstructor:
         lap("decode")
 
         stage(0.6, "verify")
-        candidates, n_sections = self._verify(
+        candidates, n_sections, holes = self._verify(
             results, sections, slicer, prep, target, stats, stage, lap, check, opt.level_search
         )
         best = pick_keeping_volume(candidates, mesh_n, prep.volume_truth)
+        if holes:  # the rule's choice with the holes it lacks, and of the tied, one that shows the most
+            candidates = with_hole_cuts(candidates, holes, target, bases=[best])
+            best = pick_keeping_volume(candidates, mesh_n, prep.volume_truth, holes_shown=holes_shown(holes))
         best_by_source = {c.source: c for c in sorted(candidates, key=lambda c: -c.rank_cd)}  # lowest last
         lap("verify")
 
@@ -448,7 +451,9 @@ class Reconstructor:
 
     def _verify(
         self, results, sections, slicer, prep: Prepared, target, stats, stage, lap, check, level_search
-    ) -> tuple[list[Candidate], int]:
+    ) -> tuple[list[Candidate], int, list[AxisHole]]:
+        """The scored candidates, how many came from the sections, and the round holes a scan's or a point
+        cloud's sections found (``verify.scanned_holes``; none for a clean mesh)."""
         programs: list[tuple[Program, str]] = []
         seen: set[tuple[int, ...]] = set()
         for r in results:
@@ -475,8 +480,9 @@ class Reconstructor:
         candidates, failed = score_programs(programs, target, on_candidate)
         if snapper is not None and level_search:  # the model's best, their ends searched over the levels
             candidates = with_level_search(candidates, snapper, target, SOURCE_MODEL, check=check)
-        if isinstance(slicer, RobustSlicer):  # a scan or a point cloud: the holes its sections found, cut
-            candidates = with_hole_cuts(candidates, slicer, target)
+        holes = gathered_holes(slicer) if isinstance(slicer, RobustSlicer) else []
+        if holes:  # a scan or a point cloud: the holes its sections found, cut
+            candidates = with_hole_cuts(candidates, holes, target)
         truth = prep.volume_truth if sections else None  # no residual features without the section route
         candidates = with_derived_candidates(candidates, truth, target)  # other axes; holes as cuts, islands
         stats.failed_rebuild += sum(k < n_raw for k, _, _ in failed)  # the model's own programs
@@ -486,7 +492,7 @@ class Reconstructor:
                 "no candidate rebuilt (%d model, %d section): using the bounding box", n_model, len(sections)
             )
             candidates.append(bbox_candidate(prep.geometry, target))
-        return candidates, len(sections)
+        return candidates, len(sections), holes
 
 
 def _slicer(prep: Prepared):

@@ -127,8 +127,8 @@ def main() -> int:
     seen: dict = {}
     choose = pipeline.pick_keeping_volume
 
-    def recording(candidates, geometry, volume_truth):  # the pipeline's own choice, its inputs kept
-        chosen = choose(candidates, geometry, volume_truth)
+    def recording(candidates, geometry, volume_truth, **kwargs):  # the pipeline's own choice, inputs kept
+        chosen = choose(candidates, geometry, volume_truth, **kwargs)
         scorer = volume_reference(geometry, volume_truth)
         seen.update(
             candidates=candidates,

@@ -12,6 +12,10 @@ caller checks that the rewrite builds the same solid (``verify.candidates.same_s
 ``notches_as_cuts`` does the same for the notches of their outlines (``cad.notches``): the edge drawn
 straight, the notch cut out of it, through the slabs that share it.
 
+``spans_as_one`` draws one sketch extruded on one axis in several pieces as one extrusion: adding
+features whose spans touch, overlap, or leave between them only what the others already fill (a boss
+above and below a plate).
+
 ``cuts_as_drawn`` draws the consecutive cuts of one plane and one span (or through all of the part) in
 one sketch, whatever their loops (``cut_groups``: what the verifier's rule counts as one operation).
 """
@@ -174,6 +178,74 @@ def _merge_slabs(features: list[Extrude]) -> list[Extrude]:
                 continue
         out.append(f)
     return out
+
+
+def _same_sketches(a: Extrude, b: Extrude) -> bool:
+    """The same profiles (outer loops and holes) in the same order, within ``MATCH_TOLERANCE``."""
+    pa, pb = a.sketch.profiles, b.sketch.profiles
+    return len(pa) == len(pb) and all(
+        len(x.holes) == len(y.holes)
+        and same_loop(x.outer, y.outer)
+        and all(same_loop(h, k) for h, k in zip(x.holes, y.holes))
+        for x, y in zip(pa, pb)
+    )
+
+
+def _filled(shape, lo: float, hi: float, others: list[tuple[float, float, object]]) -> bool:
+    """The prism of ``shape`` from ``lo`` to ``hi`` lies inside the prisms ``others`` ((lo, hi, shape) on
+    the same axis): every stretch between their ends is covered by the union of those spanning it."""
+    cuts = sorted({lo, hi, *(e for o in others for e in o[:2] if lo < e < hi)})
+    inner = shape.buffer(-MATCH_TOLERANCE)
+    for a, b in zip(cuts, cuts[1:]):
+        if b - a <= MATCH_TOLERANCE:
+            continue
+        over = [s for s0, s1, s in others if s0 <= a + MATCH_TOLERANCE and s1 >= b - MATCH_TOLERANCE]
+        if not over or not inner.within(unary_union(over).buffer(MATCH_TOLERANCE)):
+            return False
+    return True
+
+
+def spans_as_one(program: Program) -> Program | None:
+    """``program`` with the union features of one axis that draw the same sketch as one extrusion from the
+    lowest end to the highest, where what lies between their spans is already material of the others
+    (a boss through a plate drawn once, not above and below it; touching slabs anywhere in the list).
+    Unions commute, so only features before the first cut or intersect take part; the merged one takes
+    the first one's place. In the continuous canonical form; None when nothing merged. Loops match within
+    ``MATCH_TOLERANCE``, so the caller checks the solid (``verify.candidates.same_solid``)."""
+    canonical = canonicalize(program, quantize=False)
+    features = list(canonical.features)
+    head = next((k for k, f in enumerate(features) if f.operation not in _UNION), len(features))
+    shapes = {
+        k: _shape(list(features[k].sketch.profiles)) for k in range(head) if _axis(features[k]) is not None
+    }
+    merged: set[int] = set()
+    for i in range(head):
+        axis = _axis(features[i])
+        if i in merged or axis is None or shapes[i] is None:
+            continue
+        lo, hi = _span(features[i], axis)
+        for j in range(i + 1, head):
+            if j in merged or _axis(features[j]) != axis or not _same_sketches(features[i], features[j]):
+                continue
+            jlo, jhi = _span(features[j], axis)
+            others = [
+                (*_span(features[k], axis), shapes[k])
+                for k in range(head)
+                if k not in merged
+                and k not in (i, j)
+                and _axis(features[k]) == axis
+                and shapes[k] is not None
+            ]
+            gap = (hi, jlo) if jlo >= hi else (jhi, lo) if lo >= jhi else None
+            if gap is not None and gap[1] - gap[0] > MATCH_TOLERANCE and not _filled(shapes[i], *gap, others):
+                continue
+            lo, hi = min(lo, jlo), max(hi, jhi)
+            f = features[i]
+            features[i] = _extrusion(f.sketch.profiles, f.sketch.plane, axis, lo, hi, f.operation)
+            merged.add(j)
+    if not merged:
+        return None
+    return canonicalize(Program(tuple(f for k, f in enumerate(features) if k not in merged)), quantize=False)
 
 
 def _extrusion(profiles, plane: Plane, axis: int, lo: float, hi: float, operation: Operation) -> Extrude:

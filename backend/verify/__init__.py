@@ -13,7 +13,8 @@ rebuilt, measured against the input and ranked by one rule (``rank.choose``):
     (``refine.solid_losses``: the loss samples each candidate's own triangles, so one solid written two
     ways would otherwise be told from itself by that noise). The equally faithful candidates are also
     offered with their loops refitted with fewer curves (``simplify``; with exact volumes only), and
-    written with their holes and notches as cuts, the cuts through one depth as one, and their
+    written with their holes and notches as cuts, one sketch's pieces on one axis as one extrusion,
+    the cuts through one depth as one, and their
     different islands as features of their own (``candidates.with_intent_rewrites``, ``cad.intent``).
     Fidelity is tested twice: a tied candidate whose volume overlap with the input is visibly lower than
     another tied one's is passed over, and none is chosen without its overlap measured (once a solid:

@@ -198,6 +198,7 @@ def pick_keeping_volume(
     volume_truth: trimesh.Trimesh | None,
     tie_relative: float = TIE_RELATIVE,
     volume_slack: float = 1.0,
+    holes_shown: Callable[[Candidate], int] | None = None,
 ) -> Candidate:
     """``rank.pick_best``, with the input's volume as a second test of fidelity: among the equally faithful
     candidates (the most preferred ``MAX_VOLUME_CHECKS`` distinct solids, and the lowest loss, then the others
@@ -212,7 +213,11 @@ def pick_keeping_volume(
     measured by voxel occupancy (``volume_reference``). ``tie_relative`` and ``volume_slack`` (a factor on the
     allowed volume losses) are the pipeline's unless a measurement asks what looser ones would choose
     (``scripts/measure_model_headroom.py``). One solid has one loss: candidates building the same solid are
-    judged by the mean of their losses (``solid_losses``); the chosen candidate is returned as it was."""
+    judged by the mean of their losses (``solid_losses``); the chosen candidate is returned as it was.
+    ``holes_shown`` (a scan or a point cloud: ``scanned_holes.holes_shown``) is a third test: of the
+    equally faithful, those with fewer of the round holes the samples show than another are passed over
+    first (a small hole changes a scan's distance by less than the tie, and the compact candidate
+    without it would win)."""
     keys = [solid_key(c) for c in candidates]
     shared = [
         replace(c, rank_cd=loss) for c, loss in zip(candidates, solid_losses(candidates, keys), strict=True)
@@ -220,14 +225,19 @@ def pick_keeping_volume(
     originals = {id(s): c for s, c in zip(shared, candidates, strict=True)}
     solids = {id(s): k for s, k in zip(shared, keys, strict=True)}
     chosen = _pick_with_losses(
-        shared, lambda c: solids[id(c)], geometry, volume_truth, tie_relative, volume_slack
+        shared, lambda c: solids[id(c)], geometry, volume_truth, tie_relative, volume_slack, holes_shown
     )
     return originals[id(chosen)]
 
 
-def _pick_with_losses(candidates, key, geometry, volume_truth, tie_relative, volume_slack) -> Candidate:
+def _pick_with_losses(
+    candidates, key, geometry, volume_truth, tie_relative, volume_slack, holes_shown=None
+) -> Candidate:
     """``pick_keeping_volume`` on losses already shared by solid; ``key(c)``: ``c``'s ``solid_key``."""
     equal = tied(candidates, lambda c: c.rank_cd, tie_relative)
+    if holes_shown is not None and len(equal) > 1:
+        counts = [holes_shown(c) for c in equal]
+        equal = [c for c, n in zip(equal, counts, strict=True) if n == max(counts)]
     if volume_truth is None and len(equal) == 1:  # no exact volume to widen with: no occupancy grid needed
         return equal[0]
     reference = volume_reference(geometry, volume_truth)

@@ -131,23 +131,44 @@ def hole_cuts(program: Program, holes: Sequence[AxisHole], solid: trimesh.Trimes
     return cuts_as_drawn(cut) or cut
 
 
-def with_hole_cuts(
-    candidates: Sequence[Candidate],
-    slicer: RobustSlicer,
-    target: Callable[[trimesh.Trimesh], float],
-) -> list[Candidate]:
-    """The candidates, and the lowest-loss one of each source with the scanned holes it lacks cut into
-    it (same source). A program that does not rebuild, or any failure, leaves the candidates as they
-    are."""
-    out = list(candidates)
+def gathered_holes(slicer: RobustSlicer) -> list[AxisHole]:
+    """``scanned_holes``, or none when gathering them fails (the candidates then stay as they are)."""
     try:
-        holes = scanned_holes(slicer)
+        return scanned_holes(slicer)
     except Exception as exc:  # no holes is the candidates as they are
         log.debug("scanned holes not gathered: %s: %s", type(exc).__name__, exc)
-        return out
+        return []
+
+
+def holes_shown(holes: Sequence[AxisHole]) -> Callable[[Candidate], int]:
+    """How many of ``holes`` a candidate's solid has (no material at the middle of the hole's span on
+    its centre line): the verifier's rule passes over an equally faithful candidate that has fewer of the
+    holes the samples show than another (``refine.pick_keeping_volume``). A solid that cannot be asked
+    shows none."""
+
+    def shown(c: Candidate) -> int:
+        try:
+            return sum(not _lacks(c.mesh, h) for h in holes)
+        except Exception as exc:  # an unanswerable solid shows no hole
+            log.debug("holes not counted: %s: %s", type(exc).__name__, exc)
+            return 0
+
+    return shown
+
+
+def with_hole_cuts(
+    candidates: Sequence[Candidate],
+    holes: Sequence[AxisHole],
+    target: Callable[[trimesh.Trimesh], float],
+    bases: Sequence[Candidate] | None = None,
+) -> list[Candidate]:
+    """The candidates, and each of ``bases`` (by default the lowest-loss one of each source) with the
+    scanned ``holes`` it lacks cut into it (same source). A program that does not rebuild, or any
+    failure, leaves the candidates as they are."""
+    out = list(candidates)
     if not holes:
         return out
-    for base in lowest_by_source(candidates):
+    for base in lowest_by_source(candidates) if bases is None else bases:
         try:
             missing = [h for h in holes if _lacks(base.mesh, h)]
             if not missing:

@@ -7,6 +7,7 @@ from backend.cad.intent import (
     holes_as_cuts,
     islands_as_features,
     same_loop,
+    spans_as_one,
     union_box,
 )
 from backend.cad.program import Extent, ExtentKind, Operation, Plane, Profile, Program
@@ -248,3 +249,34 @@ def test_overlapping_holes_cut_through_one_depth_are_one_sketch_of_the_same_soli
     out = cuts_as_drawn(program)
     assert _ops(out) == [Operation.NEW, Operation.CUT] and len(out.features[1].sketch.profiles) == 2
     assert abs(program_to_mesh(out).volume - program_to_mesh(program).volume) < 1e-6
+
+
+def _slab(loop, z: float, op: Operation = Operation.JOIN):
+    return feat(Profile(loop), plane=_at(z), extent=UP, op=op)
+
+
+def test_a_boss_through_a_plate_is_drawn_once_where_the_plate_fills_the_gap():
+    boss, plate = rect(-0.1, -0.1, 0.1, 0.1), rect(-0.5, -0.5, 0.5, 0.5)
+    split = Program((_slab(boss, 0.0, Operation.NEW), _slab(plate, 0.2), _slab(boss, 0.4)))
+    out = spans_as_one(split)
+    assert len(out.features) == 2 and out.curve_count == 8 < split.curve_count
+    assert sorted(round(f.extent.d1, 6) for f in out.features) == [0.2, 0.6]
+    assert abs(program_to_mesh(out).volume - program_to_mesh(split).volume) < 1e-9
+
+
+def test_a_boss_sticking_out_of_the_plate_between_its_spans_stays_two():
+    boss, plate = rect(-0.1, -0.1, 0.1, 0.1), rect(0.0, -0.5, 0.5, 0.5)  # half the boss off the plate
+    split = Program((_slab(boss, 0.0, Operation.NEW), _slab(plate, 0.2), _slab(boss, 0.4)))
+    assert spans_as_one(split) is None
+
+
+def test_touching_slabs_of_one_sketch_merge_across_other_features_but_not_past_a_cut():
+    a, b = rect(-0.5, -0.5, 0.5, 0.5), rect(0.6, -0.1, 0.8, 0.1)
+    stack = Program((_slab(a, 0.0, Operation.NEW), _slab(b, 0.0), _slab(a, 0.2)))
+    out = spans_as_one(stack)
+    assert len(out.features) == 2 and abs(program_to_mesh(out).volume - program_to_mesh(stack).volume) < 1e-9
+    hole = feat(
+        Profile(circle(0, 0, 0.1)), plane=_at(0.0), extent=Extent(ExtentKind.ONE_SIDE, 0.4), op=Operation.CUT
+    )
+    after_cut = Program((_slab(a, 0.0, Operation.NEW), _slab(b, 0.0), hole, _slab(a, 0.2)))
+    assert spans_as_one(after_cut) is None  # the last slab would be cut by the hole if it came first

@@ -1,5 +1,6 @@
 """Holes a scan's sections find on another axis than the candidate's, cut into it."""
 
+import dataclasses
 import math
 
 import pytest
@@ -12,7 +13,8 @@ from backend.geometry.solid import program_to_mesh
 from backend.sections.candidates import section_candidates
 from backend.sections.slices import RobustSlicer
 from backend.verify.rank import Candidate, pick_best
-from backend.verify.scanned_holes import AxisHole, hole_cuts, scanned_holes, with_hole_cuts
+from backend.verify.refine import pick_keeping_volume
+from backend.verify.scanned_holes import AxisHole, hole_cuts, holes_shown, scanned_holes, with_hole_cuts
 from backend.verify.target import ChamferTarget
 from tests.cad.programs import circle, feat, rect
 
@@ -63,7 +65,7 @@ def test_a_candidate_without_the_hole_gets_it_cut(scanned):
     plain = frame.program_to_normalized(_bar(with_hole=False))
     mesh = program_to_mesh(plain)
     base = Candidate(plain, "section", mesh, target(mesh))
-    out = with_hole_cuts([base], slicer, target)
+    out = with_hole_cuts([base], scanned_holes(slicer), target)
     assert len(out) == 2 and out[0] is base
     cut = out[1]
     assert cut.source == "section" and cut.program.features[-1].operation is Operation.CUT
@@ -73,7 +75,28 @@ def test_a_candidate_without_the_hole_gets_it_cut(scanned):
     hole_volume = math.pi * R**2 * 0.2 / frame.scale**3
     assert mesh.volume - cut.mesh.volume == pytest.approx(hole_volume, rel=0.2)
     # a candidate that has the hole is left as it is
-    assert with_hole_cuts([cut], slicer, target) == [cut]
+    assert with_hole_cuts([cut], scanned_holes(slicer), target) == [cut]
+
+
+def test_of_equally_faithful_candidates_the_rule_keeps_the_one_with_the_holes_shown(scanned):
+    """A hole too small to move the distance beyond the tie: without the holes the samples show, the
+    compact bar would win; with them, the bar with its hole."""
+    frame, slicer, target_mesh = scanned
+    target = (
+        ChamferTarget(target_mesh)
+        if isinstance(target_mesh, trimesh.Trimesh)
+        else ChamferTarget.from_points(target_mesh.vertices)
+    )
+    plain = frame.program_to_normalized(_bar(with_hole=False))
+    mesh = program_to_mesh(plain)
+    holes = scanned_holes(slicer)
+    (cut,) = with_hole_cuts([Candidate(plain, "section", mesh, target(mesh))], holes, target)[1:]
+    bar = Candidate(plain, "section", mesh, cut.rank_cd)  # as faithful, by the distance
+    assert holes_shown(holes)(cut) == len(holes) > holes_shown(holes)(bar) == len(holes) - 1
+    assert pick_keeping_volume([bar, cut], target_mesh, None) is bar  # fewer curves
+    assert pick_keeping_volume([bar, cut], target_mesh, None, holes_shown=holes_shown(holes)) is cut
+    farther = dataclasses.replace(cut, rank_cd=bar.rank_cd * 1.2)  # beyond the tie: the distance decides
+    assert pick_keeping_volume([bar, farther], target_mesh, None, holes_shown=holes_shown(holes)) is bar
 
 
 def test_hole_cuts_go_through_and_share_a_sketch(scanned):
