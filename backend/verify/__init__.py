@@ -16,7 +16,9 @@ rebuilt, measured against the input and ranked by one rule (``rank.choose``):
     written with their holes and notches as cuts, one sketch's pieces on one axis as one extrusion,
     the cuts through one depth as one, and their
     different islands as features of their own (``candidates.with_intent_rewrites``, ``cad.intent``).
-    Fidelity is tested twice: a tied candidate whose volume overlap with the input is visibly lower than
+    Fidelity is tested twice (three times on a scan or a point cloud whose sections found round holes:
+    of the tied candidates, those that show fewer of the holes than another are passed over first,
+    ``scanned_holes.holes_shown``): a tied candidate whose volume overlap with the input is visibly lower than
     another tied one's is passed over, and none is chosen without its overlap measured (once a solid:
     ``refine.solid_key``); with exact volumes, a candidate a little further in
     distance (``refine.VOLUME_WINDOW``) that overlaps visibly better than every tied one makes the

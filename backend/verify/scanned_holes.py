@@ -10,8 +10,11 @@ offers the lowest-loss candidate of each source (the model's, the sections') wit
 into it (through the candidate's face where it has no material past the span's end: a through hole is
 cut through, whatever the round-off between the measured end and the candidate's face), the cuts of one
 axis and span in one sketch. The verifier judges the result like any other candidate: the holes' walls
-are samples the candidate without them is far from, so the cut wins on fidelity where the holes are
-real (where they change the distance by less than the rule's tie, the more compact candidate wins).
+are samples the candidate without them is far from, so the cut wins on fidelity where the holes change
+the distance by more than the rule's tie. A small hole changes it by less, and the more compact
+candidate without it would win; so the rule's choice is also offered with the holes it lacks, and of
+the equally faithful candidates the rule passes over those that show fewer of the holes than another
+(``holes_shown``, ``refine.pick_keeping_volume``).
 """
 
 from __future__ import annotations
