@@ -79,6 +79,7 @@ from backend.verify.refine import (
     accept_refinement,
     pick_keeping_volume,
     refine_candidate,
+    volume_reference,
 )
 from backend.verify.scanned_holes import AxisHole, gathered_holes, holes_shown, with_hole_cuts
 from backend.verify.snap import Snapper
@@ -315,10 +316,14 @@ class Reconstructor:
         candidates, n_sections, holes = self._verify(
             results, sections, slicer, prep, target, stats, stage, lap, check, opt.level_search
         )
-        best = pick_keeping_volume(candidates, mesh_n, prep.volume_truth)
-        if holes:  # the rule's choice with the holes it lacks, and of the tied, one that shows the most
+        reference = volume_reference(mesh_n, prep.volume_truth) if holes else None  # built once for both
+        best = pick_keeping_volume(candidates, mesh_n, prep.volume_truth, reference=reference)
+        if holes:  # the rule's choice with the holes it lacks, and of the tied, those that show most first
             candidates = with_hole_cuts(candidates, holes, target, bases=[best])
-            best = pick_keeping_volume(candidates, mesh_n, prep.volume_truth, holes_shown=holes_shown(holes))
+            shown = holes_shown(holes)
+            best = pick_keeping_volume(
+                candidates, mesh_n, prep.volume_truth, holes_shown=shown, reference=reference
+            )
         best_by_source = {c.source: c for c in sorted(candidates, key=lambda c: -c.rank_cd)}  # lowest last
         lap("verify")
 

@@ -64,9 +64,11 @@ class _Remembered:
         return self.seen[program]
 
 
-def grid_choices(candidates, geometry, volume_truth, remembered, n_extrudes: int | None) -> dict[str, dict]:
+def grid_choices(
+    candidates, geometry, volume_truth, remembered, n_extrudes: int | None, holes_shown=None
+) -> dict[str, dict]:
     """``refine.pick_keeping_volume`` over the same candidates for each (loss tie, volume slack), its
-    volume measured by ``remembered``."""
+    volume measured by ``remembered`` (and, for a scan, the holes its sections found: ``holes_shown``)."""
     from backend.verify import refine
 
     build, refine.volume_reference = refine.volume_reference, lambda g, t: remembered
@@ -74,7 +76,7 @@ def grid_choices(candidates, geometry, volume_truth, remembered, n_extrudes: int
         out = {}
         for tie in TIES:
             for slack in SLACKS:
-                c = refine.pick_keeping_volume(candidates, geometry, volume_truth, tie, slack)
+                c = refine.pick_keeping_volume(candidates, geometry, volume_truth, tie, slack, holes_shown)
                 out[f"{tie}/{slack}"] = {
                     "source": c.source,
                     "overlap": None if remembered is None else remembered(c.program),
@@ -136,6 +138,7 @@ def main() -> int:
             geometry=geometry,
             volume_truth=volume_truth,
             reference=None if scorer is None else _Remembered(scorer),
+            holes_shown=kwargs.get("holes_shown"),  # a scan's found holes (the pipeline's second pick)
         )
         return chosen
 
@@ -149,7 +152,12 @@ def main() -> int:
             rec.reconstruct(geometry, pipeline.ReconstructOptions(refine=False))
             items = near_candidates(seen["candidates"], seen["chosen"], seen["reference"])
             grid = grid_choices(
-                seen["candidates"], seen["geometry"], seen["volume_truth"], seen["reference"], part.n_extrudes
+                seen["candidates"],
+                seen["geometry"],
+                seen["volume_truth"],
+                seen["reference"],
+                part.n_extrudes,
+                seen["holes_shown"],
             )
             row = {"name": part.name, "items": items, "verdict": verdict(items), "grid": grid}
             out.write(json.dumps(row) + "\n")

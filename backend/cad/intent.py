@@ -195,13 +195,16 @@ def _filled(shape, lo: float, hi: float, others: list[tuple[float, float, object
     """The prism of ``shape`` from ``lo`` to ``hi`` lies inside the prisms ``others`` ((lo, hi, shape) on
     the same axis): every stretch between their ends is covered by the union of those spanning it."""
     cuts = sorted({lo, hi, *(e for o in others for e in o[:2] if lo < e < hi)})
-    inner = shape.buffer(-MATCH_TOLERANCE)
-    for a, b in zip(cuts, cuts[1:]):
-        if b - a <= MATCH_TOLERANCE:
-            continue
-        over = [s for s0, s1, s in others if s0 <= a + MATCH_TOLERANCE and s1 >= b - MATCH_TOLERANCE]
-        if not over or not inner.within(unary_union(over).buffer(MATCH_TOLERANCE)):
-            return False
+    try:
+        inner = shape.buffer(-MATCH_TOLERANCE)
+        for a, b in zip(cuts, cuts[1:]):
+            if b - a <= MATCH_TOLERANCE:
+                continue
+            over = [s for s0, s1, s in others if s0 <= a + MATCH_TOLERANCE and s1 >= b - MATCH_TOLERANCE]
+            if not over or not inner.within(unary_union(over).buffer(MATCH_TOLERANCE)):
+                return False
+    except GEOSException:  # a profile shapely cannot union (e.g. overlapping holes): not known to be filled
+        return False
     return True
 
 
@@ -219,6 +222,16 @@ def spans_as_one(program: Program) -> Program | None:
         k: _shape(list(features[k].sketch.profiles)) for k in range(head) if _axis(features[k]) is not None
     }
     merged: set[int] = set()
+    # one pass: a piece that joins the first one lies between it and any piece it brings within reach,
+    # so it fills their gap (the same sketch) and that piece merges in the same pass
+    _merge_once(features, head, shapes, merged)
+    if not merged:
+        return None
+    return canonicalize(Program(tuple(f for k, f in enumerate(features) if k not in merged)), quantize=False)
+
+
+def _merge_once(features: list[Extrude], head: int, shapes: dict, merged: set[int]) -> None:
+    """``spans_as_one``'s merges over ``features[:head]``, in place; the merged indices go to ``merged``."""
     for i in range(head):
         axis = _axis(features[i])
         if i in merged or axis is None or shapes[i] is None:
@@ -243,9 +256,6 @@ def spans_as_one(program: Program) -> Program | None:
             f = features[i]
             features[i] = _extrusion(f.sketch.profiles, f.sketch.plane, axis, lo, hi, f.operation)
             merged.add(j)
-    if not merged:
-        return None
-    return canonicalize(Program(tuple(f for k, f in enumerate(features) if k not in merged)), quantize=False)
 
 
 def _extrusion(profiles, plane: Plane, axis: int, lo: float, hi: float, operation: Operation) -> Extrude:

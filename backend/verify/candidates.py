@@ -7,6 +7,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 import trimesh
+from shapely.errors import GEOSException
 
 from backend.cad.program import Extent, ExtentKind, Extrude, Line, Loop, Plane, Profile, Program, Sketch
 from backend.geometry.solid import GeometryError, build_manifold, program_scale, program_to_mesh
@@ -126,7 +127,7 @@ def intent_rewrites(program: Program) -> list[Program]:
             candidate = rewrite(base)
             if candidate is None or not same_solid(program, candidate):
                 continue
-        except (GeometryError, ValueError) as exc:
+        except (GeometryError, ValueError, GEOSException) as exc:
             log.debug("intent rewrite %s failed: %s", rewrite.__name__, exc)
             continue
         out.append(candidate)

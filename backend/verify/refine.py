@@ -199,6 +199,7 @@ def pick_keeping_volume(
     tie_relative: float = TIE_RELATIVE,
     volume_slack: float = 1.0,
     holes_shown: Callable[[Candidate], int] | None = None,
+    reference: IouScorer | None = None,
 ) -> Candidate:
     """``rank.pick_best``, with the input's volume as a second test of fidelity: among the equally faithful
     candidates (the most preferred ``MAX_VOLUME_CHECKS`` distinct solids, and the lowest loss, then the others
@@ -215,9 +216,11 @@ def pick_keeping_volume(
     (``scripts/measure_model_headroom.py``). One solid has one loss: candidates building the same solid are
     judged by the mean of their losses (``solid_losses``); the chosen candidate is returned as it was.
     ``holes_shown`` (a scan or a point cloud: ``scanned_holes.holes_shown``) is a third test: of the
-    equally faithful, those with fewer of the round holes the samples show than another are passed over
-    first (a small hole changes a scan's distance by less than the tie, and the compact candidate
-    without it would win)."""
+    equally faithful, those that show more of the round holes the samples show come first in the rule's
+    order (a small hole changes a scan's distance by less than the tie, and the compact candidate
+    without it would win); the volume test still passes over one that overlaps visibly less than the
+    best-overlapping measured one. ``reference``: the volume reference when the caller already built
+    it (``volume_reference(geometry, volume_truth)``)."""
     keys = [solid_key(c) for c in candidates]
     shared = [
         replace(c, rank_cd=loss) for c, loss in zip(candidates, solid_losses(candidates, keys), strict=True)
@@ -225,22 +228,27 @@ def pick_keeping_volume(
     originals = {id(s): c for s, c in zip(shared, candidates, strict=True)}
     solids = {id(s): k for s, k in zip(shared, keys, strict=True)}
     chosen = _pick_with_losses(
-        shared, lambda c: solids[id(c)], geometry, volume_truth, tie_relative, volume_slack, holes_shown
+        shared,
+        lambda c: solids[id(c)],
+        geometry,
+        volume_truth,
+        tie_relative,
+        volume_slack,
+        holes_shown,
+        reference,
     )
     return originals[id(chosen)]
 
 
 def _pick_with_losses(
-    candidates, key, geometry, volume_truth, tie_relative, volume_slack, holes_shown=None
+    candidates, key, geometry, volume_truth, tie_relative, volume_slack, holes_shown=None, reference=None
 ) -> Candidate:
     """``pick_keeping_volume`` on losses already shared by solid; ``key(c)``: ``c``'s ``solid_key``."""
     equal = tied(candidates, lambda c: c.rank_cd, tie_relative)
-    if holes_shown is not None and len(equal) > 1:
-        counts = [holes_shown(c) for c in equal]
-        equal = [c for c, n in zip(equal, counts, strict=True) if n == max(counts)]
     if volume_truth is None and len(equal) == 1:  # no exact volume to widen with: no occupancy grid needed
         return equal[0]
-    reference = volume_reference(geometry, volume_truth)
+    if reference is None:
+        reference = volume_reference(geometry, volume_truth)
     overlap: dict[tuple[float, ...], float] = {}
 
     def measured(c: Candidate) -> float:
@@ -253,6 +261,11 @@ def _pick_with_losses(
     if len(equal) == 1:
         return equal[0]
     order = ranked(equal, lambda c: c.rank_cd, lambda c: c.program, RANK_NOISE)
+    if holes_shown is not None:  # more of the holes the samples show first (one count a solid)
+        shown: dict[tuple[float, ...], int] = {}
+        for c in order:
+            shown.setdefault(key(c), holes_shown(c))
+        order.sort(key=lambda c: -shown[key(c)])  # stable: the rule's order otherwise
     if reference is None:
         return order[0]
     allowed = (VOLUME_TIE_EXACT if reference.exact else REFINE_MAX_VOXEL_LOSS) * volume_slack

@@ -40,6 +40,7 @@ WALL_SIGMAS = 3.0  # samples this many noise sigmas (at least half a voxel) from
 WALL_GAP_SEALS = 2.0  # the wall ends where its samples leave a gap of this many sealing radii along the axis
 MIN_WALL_POINTS = 6  # samples of a wall, for its span
 PAST_FACE = 0.005  # normalised units: a span's end is carried past the solid's face by twice this
+AROUND = 1.5  # a solid shows a hole with material this many radii from its centre, on one side at least
 
 
 @dataclass(frozen=True)
@@ -143,15 +144,28 @@ def gathered_holes(slicer: RobustSlicer) -> list[AxisHole]:
         return []
 
 
+def _shows(solid: trimesh.Trimesh, hole: AxisHole) -> bool:
+    """At the middle of the hole's span the solid has no material on its centre line but some around
+    it (``AROUND`` radii out, on one of four sides): a hole, not a region the solid lacks altogether."""
+    u, v = SKETCH_COLUMNS[hole.axis]
+    points = np.zeros((5, 3))
+    points[:, hole.axis] = 0.5 * (hole.lo + hole.hi)
+    offsets = [(0.0, 0.0), (1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)]
+    for k, (du, dv) in enumerate(offsets):
+        points[k, u] = hole.centre[0] + AROUND * hole.radius * du
+        points[k, v] = hole.centre[1] + AROUND * hole.radius * dv
+    inside = solid.contains(points)
+    return not inside[0] and bool(inside[1:].any())
+
+
 def holes_shown(holes: Sequence[AxisHole]) -> Callable[[Candidate], int]:
-    """How many of ``holes`` a candidate's solid has (no material at the middle of the hole's span on
-    its centre line): the verifier's rule passes over an equally faithful candidate that has fewer of the
-    holes the samples show than another (``refine.pick_keeping_volume``). A solid that cannot be asked
-    shows none."""
+    """How many of ``holes`` a candidate's solid shows (``_shows``): of the equally faithful candidates,
+    the verifier's rule puts those that show more of the holes the samples show first
+    (``refine.pick_keeping_volume``). A solid that cannot be asked shows none."""
 
     def shown(c: Candidate) -> int:
         try:
-            return sum(not _lacks(c.mesh, h) for h in holes)
+            return sum(_shows(c.mesh, h) for h in holes)
         except Exception as exc:  # an unanswerable solid shows no hole
             log.debug("holes not counted: %s: %s", type(exc).__name__, exc)
             return 0

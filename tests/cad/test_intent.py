@@ -280,3 +280,35 @@ def test_touching_slabs_of_one_sketch_merge_across_other_features_but_not_past_a
     )
     after_cut = Program((_slab(a, 0.0, Operation.NEW), _slab(b, 0.0), hole, _slab(a, 0.2)))
     assert spans_as_one(after_cut) is None  # the last slab would be cut by the hole if it came first
+
+
+def _piece(loop, z0: float, z1: float, op: Operation = Operation.JOIN):
+    return feat(Profile(loop), plane=_at(z0), extent=Extent(ExtentKind.ONE_SIDE, z1 - z0), op=op)
+
+
+def test_a_gap_filled_by_two_features_and_pieces_listed_out_of_order():
+    boss, plate = rect(-0.1, -0.1, 0.1, 0.1), rect(-0.5, -0.5, 0.5, 0.5)
+    two_plates = Program(
+        (
+            _piece(boss, 0.0, 0.2, Operation.NEW),
+            _piece(plate, 0.2, 0.35),
+            _piece(rect(-0.4, -0.4, 0.4, 0.4), 0.35, 0.5),  # another plate: the two fill the gap together
+            _piece(boss, 0.5, 0.7),
+        )
+    )
+    out = spans_as_one(two_plates)
+    assert len(out.features) == 3 and out.curve_count == 12
+    # pieces listed out of order: the far one is reached through the one after it (which fills the gap)
+    late = Program((_piece(boss, 0.0, 0.2, Operation.NEW), _piece(boss, 0.6, 0.8), _piece(boss, 0.15, 0.65)))
+    out = spans_as_one(late)
+    assert len(out.features) == 1 and out.features[0].extent.d1 == 0.8
+    assert abs(program_to_mesh(out).volume - program_to_mesh(late).volume) < 1e-9
+
+
+def test_a_profile_shapely_cannot_union_leaves_the_program_as_it_is():
+    """Two holes that overlap: the profile builds, its region is invalid to shapely (no exception)."""
+    boss, plate = rect(-0.1, -0.1, 0.1, 0.1), rect(-0.5, -0.5, 0.5, 0.5)
+    holes = (rect(0.2, 0.2, 0.4, 0.4), rect(0.3, 0.3, 0.45, 0.45))
+    odd = feat(Profile(plate, holes), plane=_at(0.2), extent=UP, op=Operation.JOIN)
+    program = Program((_slab(boss, 0.0, Operation.NEW), _slab(plate, 0.2), odd, _slab(boss, 0.4)))
+    assert spans_as_one(program) is None

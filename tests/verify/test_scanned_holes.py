@@ -16,7 +16,7 @@ from backend.verify.rank import Candidate, pick_best
 from backend.verify.refine import pick_keeping_volume
 from backend.verify.scanned_holes import AxisHole, hole_cuts, holes_shown, scanned_holes, with_hole_cuts
 from backend.verify.target import ChamferTarget
-from tests.cad.programs import circle, feat, rect
+from tests.cad.programs import circle, feat, poly_loop, rect
 
 R = 0.015  # narrower than the sealed solid keeps
 XZ = Plane((0.0, 0.1, 0.0), (0.0, 0.0, 1.0), (0.0, -1.0, 0.0))  # sketch u = z, v = x; extruded towards -y
@@ -97,6 +97,29 @@ def test_of_equally_faithful_candidates_the_rule_keeps_the_one_with_the_holes_sh
     assert pick_keeping_volume([bar, cut], target_mesh, None, holes_shown=holes_shown(holes)) is cut
     farther = dataclasses.replace(cut, rank_cd=bar.rank_cd * 1.2)  # beyond the tie: the distance decides
     assert pick_keeping_volume([bar, farther], target_mesh, None, holes_shown=holes_shown(holes)) is bar
+
+
+def test_a_hole_shown_does_not_outweigh_volume_and_a_missing_region_shows_no_hole():
+    """A plate with a small bolt hole (the input); tied candidates: the plate without the hole, and a plate
+    a quarter short with the hole cut. The hole puts the second first, the volume test passes it over."""
+    plate = Profile(rect(-0.5, -0.5, 0.5, 0.5))
+    bolt = feat(Profile(circle(0.25, 0.25, R)), extent=Extent(ExtentKind.ONE_SIDE, 0.1), op=Operation.CUT)
+    quarter_short = Profile(
+        poly_loop([(-0.5, 0.0), (0.0, 0.0), (0.0, -0.5), (0.5, -0.5), (0.5, 0.5), (-0.5, 0.5)])
+    )
+    thin = Extent(ExtentKind.ONE_SIDE, 0.1)
+    target = program_to_mesh(Program((feat(plate, extent=thin), bolt)))
+    hole = AxisHole(2, (0.25, 0.25), R, 0.0, 0.1)
+    whole = Program((feat(plate, extent=thin),))
+    short = Program((feat(quarter_short, extent=thin), bolt))
+    a = Candidate(whole, "section", program_to_mesh(whole), 0.01)
+    c = Candidate(short, "model", program_to_mesh(short), 0.01)
+    shown = holes_shown([hole])
+    assert (shown(a), shown(c)) == (0, 1)
+    assert pick_keeping_volume([c, a], target, None, holes_shown=shown) is a
+    # the hole's own region missing altogether is no hole shown
+    far = AxisHole(2, (-0.25, -0.25), R, 0.0, 0.1)
+    assert holes_shown([far])(c) == 0 and holes_shown([far])(a) == 0
 
 
 def test_hole_cuts_go_through_and_share_a_sketch(scanned):
