@@ -81,7 +81,7 @@ from backend.verify.refine import (
     refine_candidate,
     volume_reference,
 )
-from backend.verify.scanned_holes import AxisHole, gathered_holes, holes_shown, with_hole_cuts
+from backend.verify.scanned_holes import AxisHole, carved, gathered_holes, holes_shown, with_hole_cuts
 from backend.verify.snap import Snapper
 
 log = logging.getLogger(__name__)
@@ -316,7 +316,8 @@ class Reconstructor:
         candidates, n_sections, holes = self._verify(
             results, sections, slicer, prep, target, stats, stage, lap, check, opt.level_search
         )
-        reference = volume_reference(mesh_n, prep.volume_truth) if holes else None  # built once for both
+        # built once for both picks; the found holes carved out of a scan's sealed solid
+        reference = carved(volume_reference(mesh_n, prep.volume_truth), holes) if holes else None
         best = pick_keeping_volume(candidates, mesh_n, prep.volume_truth, reference=reference)
         if holes:  # the rule's choice with the holes it lacks, and of the tied, those that show most first
             candidates = with_hole_cuts(candidates, holes, target, bases=[best])

@@ -19,6 +19,7 @@ the equally faithful candidates the rule passes over those that show fewer of th
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from backend.geometry.solid import program_to_mesh
 from backend.sections.candidates import extrusion_feature
 from backend.sections.slices import FLAT_NORMAL, SKETCH_COLUMNS, RobustSlicer
 from backend.verify.rank import Candidate, lowest_by_source
+from backend.verify.reference import IouScorer
 
 log = logging.getLogger(__name__)
 
@@ -171,6 +173,40 @@ def holes_shown(holes: Sequence[AxisHole]) -> Callable[[Candidate], int]:
             return 0
 
     return shown
+
+
+def carved(reference: IouScorer | None, holes: Sequence[AxisHole]) -> IouScorer | None:
+    """The volume reference of a scan or a point cloud (voxel occupancy of its sealed solid, which fills
+    the holes) with ``holes`` carved out: the voxels whose centres lie in a hole's cylinder over its span
+    are empty, so the volume test does not count a found hole against the candidate that has it. An
+    exact reference, or none, is returned as it is."""
+    if reference is None or reference.exact or not holes:
+        return reference
+    try:
+        return _carved(reference, holes)
+    except Exception as exc:  # the sealed reference is still a reference
+        log.debug("holes not carved: %s: %s", type(exc).__name__, exc)
+        return reference
+
+
+def _carved(reference: IouScorer, holes: Sequence[AxisHole]) -> IouScorer:
+    occ = reference.occ.copy()
+    res = np.array(occ.shape)
+    step = (reference.hi - reference.lo) / res
+    centres = [reference.lo[a] + (np.arange(res[a]) + 0.5) * step[a] for a in range(3)]
+    for h in holes:
+        u, v = SKETCH_COLUMNS[h.axis]
+        du = (centres[u] - h.centre[0])[:, None]
+        dv = (centres[v] - h.centre[1])[None, :]
+        disc = du**2 + dv**2 <= h.radius**2  # (res[u], res[v])
+        along = (centres[h.axis] >= h.lo) & (centres[h.axis] <= h.hi)
+        mask = np.zeros(occ.shape, dtype=bool)
+        grid = np.moveaxis(mask, (u, v), (0, 1))  # a view: (u, v, axis)
+        grid[:, :, along] = disc[:, :, None]
+        occ &= ~mask
+    out = copy.copy(reference)
+    out.occ = occ
+    return out
 
 
 def with_hole_cuts(

@@ -13,8 +13,16 @@ from backend.geometry.solid import program_to_mesh
 from backend.sections.candidates import section_candidates
 from backend.sections.slices import RobustSlicer
 from backend.verify.rank import Candidate, pick_best
+from backend.verify.reference import IouScorer
 from backend.verify.refine import pick_keeping_volume
-from backend.verify.scanned_holes import AxisHole, hole_cuts, holes_shown, scanned_holes, with_hole_cuts
+from backend.verify.scanned_holes import (
+    AxisHole,
+    carved,
+    hole_cuts,
+    holes_shown,
+    scanned_holes,
+    with_hole_cuts,
+)
 from backend.verify.target import ChamferTarget
 from tests.cad.programs import circle, feat, poly_loop, rect
 
@@ -120,6 +128,20 @@ def test_a_hole_shown_does_not_outweigh_volume_and_a_missing_region_shows_no_hol
     # the hole's own region missing altogether is no hole shown
     far = AxisHole(2, (-0.25, -0.25), R, 0.0, 0.1)
     assert holes_shown([far])(c) == 0 and holes_shown([far])(a) == 0
+
+
+def test_the_found_holes_are_carved_out_of_a_clouds_sealed_volume():
+    """A plate's point cloud: its sealed solid fills the hole, so the plate with its hole overlaps less;
+    with the hole carved out of the reference the plate with the hole overlaps more."""
+    thin = Extent(ExtentKind.ONE_SIDE, 0.2)
+    plain = Program((feat(Profile(rect(-0.5, -0.5, 0.5, 0.5)), extent=thin),))
+    r = 0.03  # the cloud's sealing radius is about as large: its sealed solid fills the hole
+    holed = Program((feat(Profile(rect(-0.5, -0.5, 0.5, 0.5), (circle(0.2, 0.1, r),)), extent=thin),))
+    cloud = trimesh.PointCloud(points(program_to_mesh(holed), 0).vertices)
+    sealed = IouScorer(cloud, exact=False)
+    ref = carved(sealed, [AxisHole(2, (0.2, 0.1), r, 0.0, 0.2)])
+    assert sealed(plain) > sealed(holed) and ref(holed) > ref(plain)
+    assert carved(sealed, []) is sealed
 
 
 def test_hole_cuts_go_through_and_share_a_sketch(scanned):
