@@ -131,7 +131,7 @@ def main() -> int:
 
     def recording(candidates, geometry, volume_truth, **kwargs):  # the pipeline's own choice, inputs kept
         chosen = choose(candidates, geometry, volume_truth, **kwargs)
-        scorer = volume_reference(geometry, volume_truth)
+        scorer = kwargs.get("reference") or volume_reference(geometry, volume_truth)  # the pipeline's own
         seen.update(
             candidates=candidates,
             chosen=chosen,

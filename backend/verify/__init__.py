@@ -16,9 +16,10 @@ rebuilt, measured against the input and ranked by one rule (``rank.choose``):
     written with their holes and notches as cuts, one sketch's pieces on one axis as one extrusion,
     the cuts through one depth as one, and their
     different islands as features of their own (``candidates.with_intent_rewrites``, ``cad.intent``).
-    Fidelity is tested twice (three times on a scan or a point cloud whose sections found round holes:
-    of the tied candidates, those that show fewer of the holes than another are passed over first,
-    ``scanned_holes.holes_shown``): a tied candidate whose volume overlap with the input is visibly lower than
+    On a scan or a point cloud whose sections found round holes, the tied candidates that show more of
+    them come first in the rule's order (``scanned_holes.holes_shown``) and the volume reference has them
+    carved out (``scanned_holes.carved``). Fidelity is tested twice: a tied candidate whose volume overlap
+    with the input is visibly lower than
     another tied one's is passed over, and none is chosen without its overlap measured (once a solid:
     ``refine.solid_key``); with exact volumes, a candidate a little further in
     distance (``refine.VOLUME_WINDOW``) that overlaps visibly better than every tied one makes the

@@ -264,7 +264,8 @@ def _pick_with_losses(
     if holes_shown is not None:  # more of the holes the samples show first (one count a solid)
         shown: dict[tuple[float, ...], int] = {}
         for c in order:
-            shown.setdefault(key(c), holes_shown(c))
+            if key(c) not in shown:
+                shown[key(c)] = holes_shown(c)
         order.sort(key=lambda c: -shown[key(c)])  # stable: the rule's order otherwise
     if reference is None:
         return order[0]

@@ -12,9 +12,11 @@ cut through, whatever the round-off between the measured end and the candidate's
 axis and span in one sketch. The verifier judges the result like any other candidate: the holes' walls
 are samples the candidate without them is far from, so the cut wins on fidelity where the holes change
 the distance by more than the rule's tie. A small hole changes it by less, and the more compact
-candidate without it would win; so the rule's choice is also offered with the holes it lacks, and of
-the equally faithful candidates the rule passes over those that show fewer of the holes than another
-(``holes_shown``, ``refine.pick_keeping_volume``).
+candidate without it would win; so the rule's choice is also offered with the holes it lacks, of the
+equally faithful candidates the rule takes those that show more of the holes first (``holes_shown``,
+``refine.pick_keeping_volume``), and the volume test's reference has the holes carved out of the sealed
+solid (``carved``), so it neither counts a hole against the candidate that has it nor lets a candidate
+that shows a hole but misses material elsewhere win.
 """
 
 from __future__ import annotations
