@@ -213,49 +213,48 @@ def spans_as_one(program: Program) -> Program | None:
     lowest end to the highest, where what lies between their spans is already material of the others
     (a boss through a plate drawn once, not above and below it; touching slabs anywhere in the list).
     Unions commute, so only features before the first cut or intersect take part; the merged one takes
-    the first one's place. In the continuous canonical form; None when nothing merged. Loops match within
-    ``MATCH_TOLERANCE``, so the caller checks the solid (``verify.candidates.same_solid``)."""
+    the first one's place. One pass: a piece that joins the first one lies between it and any piece it
+    brings within reach, so it fills their gap and that piece merges too. In the continuous canonical
+    form; None when nothing merged. Loops match within ``MATCH_TOLERANCE``, so the caller checks the
+    solid (``verify.candidates.same_solid``)."""
     canonical = canonicalize(program, quantize=False)
     features = list(canonical.features)
     head = next((k for k, f in enumerate(features) if f.operation not in _UNION), len(features))
-    shapes = {
-        k: _shape(list(features[k].sketch.profiles)) for k in range(head) if _axis(features[k]) is not None
-    }
+    axes = [_axis(f) for f in features[:head]]
+    shapes: dict[int, object] = {}  # regions, tessellated only for the features a gap test needs
+
+    def shape(k: int):
+        if k not in shapes:
+            shapes[k] = _shape(list(features[k].sketch.profiles))
+        return shapes[k]
+
     merged: set[int] = set()
-    # one pass: a piece that joins the first one lies between it and any piece it brings within reach,
-    # so it fills their gap (the same sketch) and that piece merges in the same pass
-    _merge_once(features, head, shapes, merged)
+    for i in range(head):
+        if i in merged or axes[i] is None:
+            continue
+        partners = [j for j in range(i + 1, head) if j not in merged and axes[j] == axes[i]]
+        partners = [j for j in partners if _same_sketches(features[i], features[j])]
+        if not partners or shape(i) is None:
+            continue
+        lo, hi = _span(features[i], axes[i])
+        for j in partners:
+            jlo, jhi = _span(features[j], axes[i])
+            gap = (hi, jlo) if jlo >= hi else (jhi, lo) if lo >= jhi else None
+            if gap is not None and gap[1] - gap[0] > MATCH_TOLERANCE:
+                others = [
+                    (*_span(features[k], axes[i]), shape(k))
+                    for k in range(head)
+                    if k not in merged and k not in (i, j) and axes[k] == axes[i]
+                ]
+                if not _filled(shape(i), *gap, [o for o in others if o[2] is not None]):
+                    continue
+            lo, hi = min(lo, jlo), max(hi, jhi)
+            f = features[i]
+            features[i] = _extrusion(f.sketch.profiles, f.sketch.plane, axes[i], lo, hi, f.operation)
+            merged.add(j)
     if not merged:
         return None
     return canonicalize(Program(tuple(f for k, f in enumerate(features) if k not in merged)), quantize=False)
-
-
-def _merge_once(features: list[Extrude], head: int, shapes: dict, merged: set[int]) -> None:
-    """``spans_as_one``'s merges over ``features[:head]``, in place; the merged indices go to ``merged``."""
-    for i in range(head):
-        axis = _axis(features[i])
-        if i in merged or axis is None or shapes[i] is None:
-            continue
-        lo, hi = _span(features[i], axis)
-        for j in range(i + 1, head):
-            if j in merged or _axis(features[j]) != axis or not _same_sketches(features[i], features[j]):
-                continue
-            jlo, jhi = _span(features[j], axis)
-            others = [
-                (*_span(features[k], axis), shapes[k])
-                for k in range(head)
-                if k not in merged
-                and k not in (i, j)
-                and _axis(features[k]) == axis
-                and shapes[k] is not None
-            ]
-            gap = (hi, jlo) if jlo >= hi else (jhi, lo) if lo >= jhi else None
-            if gap is not None and gap[1] - gap[0] > MATCH_TOLERANCE and not _filled(shapes[i], *gap, others):
-                continue
-            lo, hi = min(lo, jlo), max(hi, jhi)
-            f = features[i]
-            features[i] = _extrusion(f.sketch.profiles, f.sketch.plane, axis, lo, hi, f.operation)
-            merged.add(j)
 
 
 def _extrusion(profiles, plane: Plane, axis: int, lo: float, hi: float, operation: Operation) -> Extrude:

@@ -108,12 +108,19 @@ def _wall_span(
     return None
 
 
+def _points_of(hole: AxisHole, height: float, offsets: Sequence[tuple[float, float]]) -> np.ndarray:
+    """3D points at ``height`` along the hole's axis, each its centre moved by an offset (sketch frame)."""
+    u, v = SKETCH_COLUMNS[hole.axis]
+    points = np.zeros((len(offsets), 3))
+    points[:, hole.axis] = height
+    points[:, u] = hole.centre[0] + np.array([o[0] for o in offsets])
+    points[:, v] = hole.centre[1] + np.array([o[1] for o in offsets])
+    return points
+
+
 def _has_material(solid: trimesh.Trimesh, hole: AxisHole, height: float) -> bool:
     """The solid has material on the hole's centre line at ``height`` along its axis."""
-    point = np.zeros(3)
-    u, v = SKETCH_COLUMNS[hole.axis]
-    point[u], point[v], point[hole.axis] = hole.centre[0], hole.centre[1], height
-    return bool(solid.contains(point[None])[0])
+    return bool(solid.contains(_points_of(hole, height, [(0.0, 0.0)]))[0])
 
 
 def _lacks(solid: trimesh.Trimesh, hole: AxisHole) -> bool:
@@ -151,14 +158,9 @@ def gathered_holes(slicer: RobustSlicer) -> list[AxisHole]:
 def _shows(solid: trimesh.Trimesh, hole: AxisHole) -> bool:
     """At the middle of the hole's span the solid has no material on its centre line but some around
     it (``AROUND`` radii out, on one of four sides): a hole, not a region the solid lacks altogether."""
-    u, v = SKETCH_COLUMNS[hole.axis]
-    points = np.zeros((5, 3))
-    points[:, hole.axis] = 0.5 * (hole.lo + hole.hi)
-    offsets = [(0.0, 0.0), (1.0, 0.0), (-1.0, 0.0), (0.0, 1.0), (0.0, -1.0)]
-    for k, (du, dv) in enumerate(offsets):
-        points[k, u] = hole.centre[0] + AROUND * hole.radius * du
-        points[k, v] = hole.centre[1] + AROUND * hole.radius * dv
-    inside = solid.contains(points)
+    r = AROUND * hole.radius
+    offsets = [(0.0, 0.0), (r, 0.0), (-r, 0.0), (0.0, r), (0.0, -r)]
+    inside = solid.contains(_points_of(hole, 0.5 * (hole.lo + hole.hi), offsets))
     return not inside[0] and bool(inside[1:].any())
 
 
