@@ -3,7 +3,9 @@
 Each perturbation is a pure function of ``(mesh, seed)``: equal seeds give equal results and the input
 mesh is never modified. ``PERTURBATIONS`` maps a name to a function with one signature,
 ``(mesh, seed) -> (geometry, matrix)``, where ``matrix`` (4x4) maps the clean mesh's coordinates to the
-perturbed geometry's coordinates (the identity for all but ``rotate``).
+perturbed geometry's coordinates (the identity for ``scan`` and ``points``). ``turned-scan`` and
+``turned-points`` turn the part first (as ``rotate``), then scan or sample it: a scan as a user brings it,
+in the scanner's axes.
 """
 
 from __future__ import annotations
@@ -92,8 +94,20 @@ def _identity(fn: Callable[[trimesh.Trimesh, int], Geometry]) -> Perturbation:
     return perturb
 
 
+def _turned(fn: Callable[[trimesh.Trimesh, int], Geometry]) -> Perturbation:
+    def perturb(mesh: trimesh.Trimesh, seed: int) -> tuple[Geometry, np.ndarray]:
+        turned, matrix = rotate(mesh, seed)
+        return fn(turned, seed), matrix
+
+    perturb.__name__ = f"turned_{fn.__name__}"
+    perturb.__doc__ = f"The part turned (``rotate``), then: {fn.__doc__}"
+    return perturb
+
+
 PERTURBATIONS: dict[str, Perturbation] = {
     "rotate": rotate,
     "scan": _identity(scan),
     "points": _identity(points),
+    "turned-scan": _turned(scan),
+    "turned-points": _turned(points),
 }
