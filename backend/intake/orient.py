@@ -4,8 +4,11 @@
 part's frame (``part = R @ input``). The part's axes are the dominant directions of area-weighted
 surface normals (flat faces), made orthogonal: the direction covering the most area first, then the
 best one perpendicular to it, then their cross product. Parts with few flat faces fall back to
-principal axes of the points. The axes are ordered and signed to stay as close to the input's own
-axes as possible, and an input whose flat faces are as well explained by the world axes keeps the
+principal axes of the points. For noisy normals (a scan's, a point cloud's) the chosen axes are then
+turned so that the normals of the whole surface are as perpendicular to them as possible (``perpendicular_refined``: every face of a
+sketch-and-extrude part, a cap or a side wall, is perpendicular to one axis at least, so the round walls
+and the many small faces of a scan fix the axes too, not only the few large flat faces). The axes are
+ordered and signed to stay as close to the input's own axes as possible, and an input whose flat faces are as well explained by the world axes keeps the
 identity: an aligned input gives exactly the result it gave before orientation existed.
 """
 
@@ -24,6 +27,13 @@ FRAME_TIE = 0.02  # frames whose flat-area shares differ by less are told apart 
 KEEP_IDENTITY_MARGIN = 0.01  # keep the world axes when they explain the flat area within this share
 MAX_NORMALS = 8_000  # normals used (drawn by weight), bounds the work on huge meshes
 N_CANDIDATES = 192  # directions tried for each axis
+# windows (degrees from perpendicular) of the normals that turn the axes, widest first: a wide window
+# pulls a frame a few degrees off onto the faces, the narrow ones leave out drafts and curved surfaces
+PERPENDICULAR_DEGS = (10.0, 5.0, 2.5)
+PERPENDICULAR_STEPS = 4  # Gauss-Newton steps per window
+PERPENDICULAR_DAMPING = (
+    1e-3  # of the mean curvature: a turn no normal constrains (about a round part's axis) stays 0
+)
 
 
 @dataclass(frozen=True)
@@ -114,6 +124,44 @@ def _second_directions(
     return result
 
 
+def _turn(axes: np.ndarray, delta: np.ndarray) -> np.ndarray:
+    """The rows of ``axes`` turned by the rotation vector ``delta`` (Rodrigues), kept orthonormal."""
+    angle = float(np.linalg.norm(delta))
+    if angle == 0.0:
+        return axes
+    k = delta / angle
+    kx = np.array([[0.0, -k[2], k[1]], [k[2], 0.0, -k[0]], [-k[1], k[0], 0.0]])
+    rot = np.eye(3) + np.sin(angle) * kx + (1.0 - np.cos(angle)) * (kx @ kx)
+    u, _, vt = np.linalg.svd(axes @ rot.T)
+    return u @ vt
+
+
+def perpendicular_refined(axes: np.ndarray, normals: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """``axes`` (rows, orthonormal) turned to make the normals within each ``PERPENDICULAR_DEGS`` window of
+    perpendicular to an axis as perpendicular to it as they can be (weighted least squares of the cosines,
+    Gauss-Newton over small turns; a normal near one axis is perpendicular to the other two and counts for
+    both). A turn that no normal constrains (about the axis of a round part) is damped to 0."""
+    axes = np.asarray(axes, dtype=np.float64)
+    for deg in PERPENDICULAR_DEGS:
+        window = np.sin(np.radians(deg))
+        for _ in range(PERPENDICULAR_STEPS):
+            cos = normals @ axes.T  # (n, 3)
+            h, g = np.zeros((3, 3)), np.zeros(3)
+            for k in range(3):
+                use = np.abs(cos[:, k]) < window
+                jac = np.cross(axes[k], normals[use])  # d(n . a_k) / d(turn) for a_k -> a_k + turn x a_k
+                wk = weights[use]
+                h += jac.T @ (jac * wk[:, None])
+                g += jac.T @ (wk * cos[use, k])
+            if not np.trace(h) > 0:
+                break
+            delta = -np.linalg.solve(h + PERPENDICULAR_DAMPING * np.trace(h) / 3 * np.eye(3), g)
+            axes = _turn(axes, delta)
+            if np.linalg.norm(delta) < 1e-9:
+                break
+    return axes
+
+
 def _box_volume(points: np.ndarray, axes: np.ndarray) -> float:
     q = points @ axes.T
     return float(np.prod(q.max(axis=0) - q.min(axis=0)))
@@ -136,8 +184,13 @@ def _closest_to_world(axes: np.ndarray) -> np.ndarray:
     return r
 
 
-def find_rotation(points: np.ndarray, normals: np.ndarray, weights: np.ndarray | None = None) -> Orientation:
-    """The rotation into the part's frame from surface normals (area ``weights``) and points."""
+def find_rotation(
+    points: np.ndarray, normals: np.ndarray, weights: np.ndarray | None = None, refine: bool = False
+) -> Orientation:
+    """The rotation into the part's frame from surface normals (area ``weights``) and points. ``refine``
+    (noisy or estimated normals: a scan's, a point cloud's): the chosen axes are turned onto the whole
+    surface (``perpendicular_refined``). A clean mesh's exact face normals give its flat faces' directions
+    exactly, and there a tessellated round wall's facets would only pull the axes off them."""
     normals = np.asarray(normals, dtype=np.float64)
     weights = np.ones(len(normals)) if weights is None else np.asarray(weights, dtype=np.float64)
     ok = np.isfinite(normals).all(axis=1) & (weights > 0)
@@ -171,7 +224,7 @@ def find_rotation(points: np.ndarray, normals: np.ndarray, weights: np.ndarray |
     else:  # frames explaining about as much flat area: the tightest box is the designer's frame
         tied = [f for f in frames if f[0] >= best - FRAME_TIE]
         _, method, axes = min(tied, key=lambda f: _box_volume(pts, f[2]))
-    rotation = _closest_to_world(axes)
+    rotation = _closest_to_world(perpendicular_refined(axes, n, w) if refine else axes)
     share = axis_share(n, w, rotation)
     if identity_share >= share - KEEP_IDENTITY_MARGIN:
         return Orientation(np.eye(3), identity_share, "identity", identity_share)

@@ -76,7 +76,7 @@ def _orientation(geometry, points: np.ndarray, normals: np.ndarray, noisy: bool)
         return find_rotation(geometry.vertices, geometry.face_normals, geometry.area_faces)
     # noisy surfaces and point clouds: normals from neighbourhoods (averages the noise out)
     smooth = estimate_normals(points, 24) if noisy and isinstance(geometry, trimesh.Trimesh) else normals
-    return find_rotation(points, smooth)
+    return find_rotation(points, smooth, refine=True)
 
 
 def prepare(checked: trimesh.Trimesh | trimesh.PointCloud, orient: bool = True) -> Prepared:

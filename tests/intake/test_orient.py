@@ -7,7 +7,7 @@ from scipy.spatial.transform import Rotation
 
 from backend.data.generator import generate
 from backend.geometry.pointcloud import estimate_normals
-from backend.intake.orient import find_rotation
+from backend.intake.orient import find_rotation, perpendicular_refined
 
 
 def _angle_to_signed_permutation(m: np.ndarray) -> float:
@@ -55,3 +55,26 @@ def test_generator_parts_turned_back():
         o = find_rotation(turned.vertices, turned.face_normals, turned.area_faces)
         errors.append(_angle_to_signed_permutation(o.rotation @ q @ base.T))
     assert np.median(errors) < 0.01
+
+
+def test_a_tilted_frame_is_turned_onto_the_faces(bracket):
+    tilted = Rotation.from_rotvec(np.radians([2.0, -3.0, 1.5])).as_matrix()
+    axes = perpendicular_refined(tilted, bracket.face_normals, bracket.area_faces)
+    assert _angle_to_signed_permutation(axes) < 1e-3
+    assert np.allclose(axes @ axes.T, np.eye(3)) and np.isclose(np.linalg.det(axes), 1.0)
+
+
+def test_a_round_parts_axis_from_its_wall():
+    """A noisy cylinder cloud whose top cap is partly missing (a scan's hole): the side wall, not only the
+    caps' few normals, fixes the axis (the caps alone: 0.45 degrees median over these seeds)."""
+    errors = []
+    for seed in range(8):
+        cylinder = trimesh.creation.cylinder(radius=0.3, height=0.8, sections=96)
+        q = Rotation.random(random_state=seed).as_matrix()
+        pts = trimesh.sample.sample_surface(cylinder, 8192, seed=seed)[0]
+        pts = pts[~((pts[:, 2] > 0.39) & (pts[:, 0] > 0.1))]
+        pts = (pts + np.random.default_rng(seed).normal(0.0, 0.006, pts.shape)) @ q.T
+        o = find_rotation(pts, estimate_normals(pts), refine=True)
+        axis = o.rotation @ q @ np.array([0.0, 0.0, 1.0])
+        errors.append(np.degrees(np.arccos(min(1.0, np.abs(axis).max()))))
+    assert np.median(errors) < 0.35
