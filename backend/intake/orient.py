@@ -5,11 +5,12 @@ part's frame (``part = R @ input``). The part's axes are the dominant directions
 surface normals (flat faces), made orthogonal: the direction covering the most area first, then the
 best one perpendicular to it, then their cross product. Parts with few flat faces fall back to
 principal axes of the points. For noisy normals (a scan's, a point cloud's) the chosen axes are then
-turned so that the normals of the whole surface are as perpendicular to them as possible (``perpendicular_refined``: every face of a
-sketch-and-extrude part, a cap or a side wall, is perpendicular to one axis at least, so the round walls
-and the many small faces of a scan fix the axes too, not only the few large flat faces). The axes are
-ordered and signed to stay as close to the input's own axes as possible, and an input whose flat faces are as well explained by the world axes keeps the
-identity: an aligned input gives exactly the result it gave before orientation existed.
+turned so that the normals of the whole surface are as perpendicular to them as possible
+(``perpendicular_refined``: every face of a sketch-and-extrude part, a cap or a side wall, is
+perpendicular to one axis at least, so the round walls and the many small faces of a scan fix the axes
+too, not only the few large flat faces). The axes are ordered and signed to stay as close to the
+input's own axes as possible, and an input whose flat faces are as well explained by the world axes
+keeps the identity: an aligned input gives exactly the result it gave before orientation existed.
 """
 
 from __future__ import annotations
