@@ -4,8 +4,8 @@ Each perturbation is a pure function of ``(mesh, seed)``: equal seeds give equal
 mesh is never modified. ``PERTURBATIONS`` maps a name to a function with one signature,
 ``(mesh, seed) -> (geometry, matrix)``, where ``matrix`` (4x4) maps the clean mesh's coordinates to the
 perturbed geometry's coordinates (the identity for ``scan`` and ``points``). ``turned-scan`` and
-``turned-points`` turn the part first (as ``rotate``), then scan or sample it: a scan as a user brings it,
-in the scanner's axes.
+``turned-points`` are the ``scan`` and ``points`` of the part (same seed: same noise, same samples), turned
+as ``rotate`` turns it: a scan as a user brings it, in the scanner's axes.
 """
 
 from __future__ import annotations
@@ -96,11 +96,18 @@ def _identity(fn: Callable[[trimesh.Trimesh, int], Geometry]) -> Perturbation:
 
 def _turned(fn: Callable[[trimesh.Trimesh, int], Geometry]) -> Perturbation:
     def perturb(mesh: trimesh.Trimesh, seed: int) -> tuple[Geometry, np.ndarray]:
-        turned, matrix = rotate(mesh, seed)
-        return fn(turned, seed), matrix
+        out = fn(mesh, seed)  # from the clean part: the noise and remeshing scale with its own extent
+        matrix = np.eye(4)
+        matrix[:3, :3] = Rotation.random(random_state=seed).as_matrix()  # the turn ``rotate`` makes
+        vertices = np.asarray(out.vertices, dtype=np.float64) @ matrix[:3, :3].T
+        if isinstance(out, trimesh.Trimesh):
+            return _mesh(vertices, out.faces), matrix
+        return trimesh.PointCloud(vertices), matrix
 
     perturb.__name__ = f"turned_{fn.__name__}"
-    perturb.__doc__ = f"The part turned (``rotate``), then: {fn.__doc__}"
+    perturb.__doc__ = (
+        f"``{fn.__name__}`` of the part (same seed), turned as ``rotate`` turns it: {fn.__doc__}"
+    )
     return perturb
 
 

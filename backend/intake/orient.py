@@ -10,7 +10,8 @@ turned so that the normals of the whole surface are as perpendicular to them as 
 perpendicular to one axis at least, so the round walls and the many small faces of a scan fix the axes
 too, not only the few large flat faces). The axes are ordered and signed to stay as close to the
 input's own axes as possible, and an input whose flat faces are as well explained by the world axes
-keeps the identity: an aligned input gives exactly the result it gave before orientation existed.
+keeps the identity: an aligned clean mesh gives exactly the result it gave before orientation existed
+(an aligned scan's or cloud's noisy normals can tie a turned frame, which is then kept).
 """
 
 from __future__ import annotations
@@ -32,9 +33,9 @@ N_CANDIDATES = 192  # directions tried for each axis
 # pulls a frame a few degrees off onto the faces, the narrow ones leave out drafts and curved surfaces
 PERPENDICULAR_DEGS = (10.0, 5.0, 2.5)
 PERPENDICULAR_STEPS = 4  # Gauss-Newton steps per window
-PERPENDICULAR_DAMPING = (
-    1e-3  # of the mean curvature: a turn no normal constrains (about a round part's axis) stays 0
-)
+# of the mean curvature: a turn that no normal constrains (a sheet without side walls about its normal)
+# stays 0
+PERPENDICULAR_DAMPING = 1e-3
 
 
 @dataclass(frozen=True)
@@ -141,7 +142,8 @@ def perpendicular_refined(axes: np.ndarray, normals: np.ndarray, weights: np.nda
     """``axes`` (rows, orthonormal) turned to make the normals within each ``PERPENDICULAR_DEGS`` window of
     perpendicular to an axis as perpendicular to it as they can be (weighted least squares of the cosines,
     Gauss-Newton over small turns; a normal near one axis is perpendicular to the other two and counts for
-    both). A turn that no normal constrains (about the axis of a round part) is damped to 0."""
+    both). A turn that no normal constrains (a sheet without side walls, about its normal) is damped to 0;
+    no step turns the axes by more than the window's angle."""
     axes = np.asarray(axes, dtype=np.float64)
     for deg in PERPENDICULAR_DEGS:
         window = np.sin(np.radians(deg))
@@ -157,6 +159,9 @@ def perpendicular_refined(axes: np.ndarray, normals: np.ndarray, weights: np.nda
             if not np.trace(h) > 0:
                 break
             delta = -np.linalg.solve(h + PERPENDICULAR_DAMPING * np.trace(h) / 3 * np.eye(3), g)
+            size = float(np.linalg.norm(delta))
+            if size > np.radians(deg):  # a poorly conditioned window: no leap past the faces it saw
+                delta *= np.radians(deg) / size
             axes = _turn(axes, delta)
             if np.linalg.norm(delta) < 1e-9:
                 break

@@ -196,11 +196,11 @@ def test_a_point_clouds_thin_tube_keeps_its_wall():
     assert np.mean([abs(a - wall) / wall for a in areas]) < 0.1
 
 
-@pytest.mark.parametrize("thickness", [0.008, 0.012, 0.016])
+@pytest.mark.parametrize("thickness", [0.012, 0.016])
 def test_a_scanned_sheet_s_faces_are_measured_on_its_faces(thickness):
     """A scanned plate a few noise sigmas thick: its flat samples, picked by neighbourhood normals, lean
-    outward (their cluster medians, the ends before, were 0.3 to 1.4 sigma off on a face); the faces the
-    mesh's own triangles face out of give both heights."""
+    outward (their cluster medians, the ends before, were 0.36 and 0.44 sigma off); the faces the mesh's own
+    triangles face out of give both heights. (Thinner, both faces make one layer: ``_sheet_faces``.)"""
     plate = Program(
         (
             feat(
