@@ -6,8 +6,8 @@ parts for held-out seeds (``--synthetic N``; the design is the generator's progr
 (pipeline, section-only pipeline, model only, section reference, bounding box) and their summaries
 are described in ``backend.evaluate_report``; this module runs them part by part.
 
-With a perturbation (``--perturb rotate|scan|points``, ``backend.geometry.perturb``) every clean mesh is
-turned into the input people actually have, deterministically per part (seed = CRC-32 of its name):
+With a perturbation (``--perturb rotate|scan|points|turned-scan|turned-points``,
+``backend.geometry.perturb``) every clean mesh is turned into the input people actually have, deterministically per part (seed = CRC-32 of its name):
 the pipeline and the bounding box get the perturbed input, and their results, mapped back by the
 perturbation's inverse, are scored against the clean original (the section reference is skipped).
 
