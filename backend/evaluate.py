@@ -7,8 +7,9 @@ parts for held-out seeds (``--synthetic N``; the design is the generator's progr
 are described in ``backend.evaluate_report``; this module runs them part by part.
 
 With a perturbation (``--perturb rotate|scan|points|turned-scan|turned-points``,
-``backend.geometry.perturb``) every clean mesh is turned into the input people actually have, deterministically per part (seed = CRC-32 of its name):
-the pipeline and the bounding box get the perturbed input, and their results, mapped back by the
+``backend.geometry.perturb``) every clean mesh is turned into the input people actually have,
+deterministically per part (seed = CRC-32 of its name): the pipeline and the bounding box get the
+perturbed input, and their results, mapped back by the
 perturbation's inverse, are scored against the clean original (the section reference is skipped).
 
 Per row: CD x1000 (strict and own-bbox; median and mean over valid parts), IoU (mean and median
