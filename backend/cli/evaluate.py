@@ -54,8 +54,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="give the pipeline each mesh as people have it and score against the clean original:"
         " rotate (one random rotation), scan (remeshed, noise 0.2 %% of the size, 2 %% of triangles missing),"
-        " points (8,192 surface points, no faces, no normals), turned-scan and turned-points (turned as"
-        " rotate, then scanned or sampled); deterministic per part",
+        " points (8,192 surface points, no faces, no normals), turned-scan and turned-points (the scan or"
+        " the points, turned as rotate turns the part); deterministic per part",
     )
     parser.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
 

@@ -25,10 +25,16 @@ Geometry = trimesh.Trimesh | trimesh.PointCloud
 Perturbation = Callable[[trimesh.Trimesh, int], tuple[Geometry, np.ndarray]]
 
 
-def rotate(mesh: trimesh.Trimesh, seed: int) -> tuple[trimesh.Trimesh, np.ndarray]:
-    """A copy of ``mesh`` turned by one uniformly random rotation about the origin, and its 4x4 matrix."""
+def _turn_matrix(seed: int) -> np.ndarray:
+    """The 4x4 matrix of one uniformly random rotation about the origin (``rotate``'s, per seed)."""
     matrix = np.eye(4)
     matrix[:3, :3] = Rotation.random(random_state=seed).as_matrix()
+    return matrix
+
+
+def rotate(mesh: trimesh.Trimesh, seed: int) -> tuple[trimesh.Trimesh, np.ndarray]:
+    """A copy of ``mesh`` turned by one uniformly random rotation about the origin, and its 4x4 matrix."""
+    matrix = _turn_matrix(seed)
     vertices = np.asarray(mesh.vertices, dtype=np.float64) @ matrix[:3, :3].T
     return _mesh(vertices, mesh.faces), matrix
 
@@ -97,8 +103,7 @@ def _identity(fn: Callable[[trimesh.Trimesh, int], Geometry]) -> Perturbation:
 def _turned(fn: Callable[[trimesh.Trimesh, int], Geometry]) -> Perturbation:
     def perturb(mesh: trimesh.Trimesh, seed: int) -> tuple[Geometry, np.ndarray]:
         out = fn(mesh, seed)  # from the clean part: the noise and remeshing scale with its own extent
-        matrix = np.eye(4)
-        matrix[:3, :3] = Rotation.random(random_state=seed).as_matrix()  # the turn ``rotate`` makes
+        matrix = _turn_matrix(seed)
         vertices = np.asarray(out.vertices, dtype=np.float64) @ matrix[:3, :3].T
         if isinstance(out, trimesh.Trimesh):
             return _mesh(vertices, out.faces), matrix

@@ -143,14 +143,9 @@ class RobustSlicer:
                 continue  # else the samples' extremes
             out[0, axis], flat[0, axis] = (low[0], True) if low else (out[0, axis], False)
             out[1, axis], flat[1, axis] = (high[0], True) if high else (out[1, axis], False)
-            if low and high and high[0] - low[0] < SHEET_NEAR * self._face_width:
+            if low and high and high[0] - low[0] < SHEET_NEAR * _face_band(self.surface):
                 out[:, axis] = self._faced_ends(axis, out[:, axis])
         return out, flat
-
-    @property
-    def _face_width(self) -> float:
-        """Half the height band of one flat face's samples (``_flat_clusters``)."""
-        return max(STEP_BIN, STEP_SIGMAS * self.surface.noise)
 
     def _faced_ends(self, axis: int, ends: np.ndarray) -> np.ndarray:
         """A thin sheet's two end heights measured on a mesh's own faces: each the area-weighted median
@@ -166,9 +161,10 @@ class RobustSlicer:
         normals = np.asarray(mesh.face_normals)[:, axis]
         heights = np.asarray(mesh.triangles_center)[:, axis]
         area = np.asarray(mesh.area_faces)
+        band = _face_band(self.surface)
         out = ends.copy()
         for k, sign in ((0, -1.0), (1, 1.0)):
-            near = (sign * normals > FLAT_NORMAL) & (np.abs(heights - ends[k]) <= self._face_width)
+            near = (sign * normals > FLAT_NORMAL) & (np.abs(heights - ends[k]) <= band)
             if area[near].sum() < FACED_MIN_SHARE * area.sum():
                 return ends
             h, w = heights[near], area[near]
@@ -344,12 +340,17 @@ def _flat_heights(surface: Surface, axis: int) -> np.ndarray:
     return surface.shape_points[np.abs(surface.normals[:, axis]) > FLAT_NORMAL, axis]
 
 
+def _face_band(surface: Surface) -> float:
+    """Half the height band of one flat face's samples: within it they are one face."""
+    return max(STEP_BIN, STEP_SIGMAS * surface.noise)
+
+
 def _flat_clusters(surface: Surface, axis: int) -> list[tuple[float, float]]:
     """Dense layers of flat samples' heights: (median height, area), largest area first. Peaks of the
     count within ``width`` of each sample, taken greedily, none overlapping another."""
     h = np.sort(_flat_heights(surface, axis))
     per_point = surface.area / len(surface.shape_points)
-    width = max(STEP_BIN, STEP_SIGMAS * surface.noise)
+    width = _face_band(surface)
     lo = np.searchsorted(h, h - width, side="left")
     hi = np.searchsorted(h, h + width, side="right")
     count = hi - lo
