@@ -50,6 +50,15 @@ $PY scripts/benchmark_deviation.py                    # deviation map of a ~100k
 $PY -m backend reconstruct "$REAL/fusion360" --out-dir out/rec_f360
 $PY scripts/benchmark_export.py out/rec_f360          # STEP export time and volume error (add --cadquery-python PY)
 
+# how well the part's own axes are found on turned scans and clouds (the README's frame numbers; --no-refine:
+# the code before the whole-surface refinement)
+for set in fusion360 prusa_mk3s voron0; do
+    for p in turned-scan turned-points; do
+        for a in "" --no-refine; do $PY scripts/measure_frames.py "$REAL/$set" --perturb $p $a --verbose; done
+    done
+done
+$PY scripts/measure_frames.py "$REAL/fusion360" --perturb turned-scan --flatness-weights
+
 # the observation's number coverage and what snapping does to rough programs (model card, issue note)
 $PY scripts/measure_observation.py
 

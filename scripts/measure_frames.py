@@ -1,0 +1,120 @@
+"""How well the pipeline finds a perturbed part's own axes (the README's frame numbers).
+
+For each part of a set, the input is perturbed as ``evaluate --perturb`` perturbs it, prepared as the
+pipeline prepares it (``intake.prepare``), and the found frame is mapped back onto the clean part. The clean
+part's faces that are perpendicular to an axis of its own frame (within the tolerance) should stay so in the
+found frame: the share of the clean area that no longer is, per tolerance, is the frame's loss (0 for a
+frame right up to the tolerance, whichever axis is which). Printed: the mean loss over the parts and how
+many parts lose more than 0.5 % of their area; ``--verbose`` adds each such part and the angle between its
+frame and the clean one (the smallest over axis permutations; a round part's turn about its axis counts).
+
+``--no-refine`` turns the whole-surface refinement of scans' and clouds' axes off (the code before it);
+``--flatness-weights`` weighs each estimated normal by how flat its neighbourhood is (1 / (1 + λ0/λ1 / 0.02),
+the measured-not-built variant in the README).
+
+    .venv/bin/python scripts/measure_frames.py ../shared/realparts/fusion360 --perturb turned-scan
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import backend.intake.prepare as prepare_module  # noqa: E402
+from backend.evaluate import perturbed_input  # noqa: E402
+from backend.geometry.pointcloud import _neighbourhoods  # noqa: E402
+from backend.intake.budget import fit_work_budget  # noqa: E402
+from backend.intake.check import check_input_mesh  # noqa: E402
+from backend.intake.orient import find_rotation  # noqa: E402
+
+FLATNESS_SCALE = 0.02  # λ0/λ1 at which a normal's weight is halved
+
+
+def perpendicular_share(mesh: trimesh.Trimesh, rotation: np.ndarray, tolerance_deg: float) -> float:
+    """Share of the mesh's area whose normal (turned by ``rotation``) is within the tolerance of
+    perpendicular to a world axis."""
+    normals = np.asarray(mesh.face_normals) @ rotation.T
+    off = np.abs(normals).min(axis=1)
+    area = np.asarray(mesh.area_faces)
+    return float(area[off < np.sin(np.radians(tolerance_deg))].sum() / area.sum())
+
+
+def frame_angle(rotation: np.ndarray) -> float:
+    """Degrees between the frame and the world axes, the smallest over signed axis permutations."""
+    best = 180.0
+    for perm in itertools.permutations(range(3)):
+        for signs in itertools.product((1.0, -1.0), repeat=3):
+            p = np.zeros((3, 3))
+            p[range(3), perm] = signs
+            if np.linalg.det(p) < 0:
+                continue
+            c = (np.trace(p @ rotation) - 1.0) / 2.0
+            best = min(best, float(np.degrees(np.arccos(np.clip(c, -1.0, 1.0)))))
+    return best
+
+
+def _flatness_weighted(geometry, points, normals, noisy):
+    """``prepare._orientation`` with each noisy normal weighed by its neighbourhood's flatness."""
+    if isinstance(geometry, trimesh.Trimesh) and not noisy:
+        return find_rotation(geometry.vertices, geometry.face_normals, geometry.area_faces)
+    nb = _neighbourhoods(points, 24)
+    values, vectors = np.linalg.eigh(np.einsum("nki,nkj->nij", nb, nb))
+    ratio = values[:, 0] / np.maximum(values[:, 1], 1e-30)
+    return find_rotation(points, vectors[:, :, 0], 1.0 / (1.0 + ratio / FLATNESS_SCALE), refine=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("meshes", help="folder of clean meshes (.stl)")
+    parser.add_argument(
+        "--perturb", default="turned-scan", help="as evaluate --perturb (default turned-scan)"
+    )
+    parser.add_argument("--tolerance", type=float, nargs="+", default=[0.25, 1.0], help="degrees")
+    parser.add_argument("--no-refine", action="store_true", help="without the whole-surface refinement")
+    parser.add_argument("--flatness-weights", action="store_true", help="normals weighed by flatness")
+    parser.add_argument("--verbose", action="store_true")
+    args = parser.parse_args()
+    if args.no_refine:
+        plain = prepare_module.find_rotation
+        prepare_module.find_rotation = lambda *a, refine=False, **k: plain(*a, **k)
+    if args.flatness_weights:
+        prepare_module._orientation = _flatness_weighted
+
+    losses: dict[float, list[float]] = {t: [] for t in args.tolerance}
+    for path in sorted(Path(args.meshes).glob("*.stl")):
+        clean = trimesh.load(path, force="mesh")
+        given, matrix = perturbed_input(clean, path.name, args.perturb)
+        checked = check_input_mesh(given)
+        if isinstance(checked, trimesh.Trimesh):
+            checked, _ = fit_work_budget(checked)
+        rotation = prepare_module.prepare(checked).orientation.rotation
+        if matrix is not None:
+            rotation = rotation @ matrix[:3, :3]  # part = R @ input = R @ M @ clean
+        for t in args.tolerance:
+            loss = 100.0 * (
+                perpendicular_share(clean, np.eye(3), t) - perpendicular_share(clean, rotation, t)
+            )
+            losses[t].append(loss)
+            if args.verbose and loss > 0.5:
+                print(
+                    f"  {path.stem[:32]:32s} within {t}°: {loss:5.1f} % off, frame {frame_angle(rotation):.2f}°"
+                )
+    for t, values in losses.items():
+        v = np.array(values)
+        print(
+            f"{args.perturb} within {t}°: mean {v.mean():.1f} % of the area off; "
+            f"parts off (> 0.5 %): {(v > 0.5).sum()} of {len(v)}"
+        )
+
+
+if __name__ == "__main__":
+    main()
