@@ -9,8 +9,9 @@ many parts lose more than 0.5 % of their area; ``--verbose`` adds each such part
 frame and the clean one (the smallest over axis permutations; a round part's turn about its axis counts).
 
 ``--no-refine`` turns the whole-surface refinement of scans' and clouds' axes off (the code before it);
-``--flatness-weights`` weighs each estimated normal by how flat its neighbourhood is (1 / (1 + λ0/λ1 / 0.02),
-the measured-not-built variant in the README).
+``--uniform-weights`` counts every estimated normal alike instead of by how flat its neighbourhood is
+(``geometry.pointcloud.normals_with_flatness``): the code before the weights, except that a point cloud's
+normals then came from 16 neighbours, not 24.
 
     .venv/bin/python scripts/measure_frames.py ../shared/realparts/fusion360 --perturb turned-scan
 """
@@ -27,14 +28,11 @@ import trimesh
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import backend.geometry.pointcloud as pointcloud  # noqa: E402
 import backend.intake.prepare as prepare_module  # noqa: E402
 from backend.evaluate import perturbed_input  # noqa: E402
-from backend.geometry.pointcloud import _neighbourhoods  # noqa: E402
 from backend.intake.budget import fit_work_budget  # noqa: E402
 from backend.intake.check import check_input_mesh  # noqa: E402
-from backend.intake.orient import find_rotation  # noqa: E402
-
-FLATNESS_SCALE = 0.02  # λ0/λ1 at which a normal's weight is halved
 
 
 def perpendicular_share(mesh: trimesh.Trimesh, rotation: np.ndarray, tolerance_deg: float) -> float:
@@ -60,14 +58,10 @@ def frame_angle(rotation: np.ndarray) -> float:
     return best
 
 
-def _flatness_weighted(geometry, points, normals, noisy):
-    """``prepare._orientation`` with each noisy normal weighed by its neighbourhood's flatness."""
-    if isinstance(geometry, trimesh.Trimesh) and not noisy:
-        return find_rotation(geometry.vertices, geometry.face_normals, geometry.area_faces)
-    nb = _neighbourhoods(points, 24)
-    values, vectors = np.linalg.eigh(np.einsum("nki,nkj->nij", nb, nb))
-    ratio = values[:, 0] / np.maximum(values[:, 1], 1e-30)
-    return find_rotation(points, vectors[:, :, 0], 1.0 / (1.0 + ratio / FLATNESS_SCALE), refine=True)
+def _uniform_weights(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """``normals_with_flatness`` with every normal counted alike."""
+    normals, flatness = pointcloud.normals_with_flatness(points, k)
+    return normals, np.ones_like(flatness)
 
 
 def main() -> None:
@@ -80,14 +74,16 @@ def main() -> None:
     )
     parser.add_argument("--tolerance", type=float, nargs="+", default=[0.25, 1.0], help="degrees")
     parser.add_argument("--no-refine", action="store_true", help="without the whole-surface refinement")
-    parser.add_argument("--flatness-weights", action="store_true", help="normals weighed by flatness")
+    parser.add_argument(
+        "--uniform-weights", action="store_true", help="noisy normals counted alike, not by flatness"
+    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if args.no_refine:
         plain = prepare_module.find_rotation
         prepare_module.find_rotation = lambda *a, refine=False, **k: plain(*a, **k)
-    if args.flatness_weights:
-        prepare_module._orientation = _flatness_weighted
+    if args.uniform_weights:
+        prepare_module.normals_with_flatness = _uniform_weights
 
     losses: dict[float, list[float]] = {t: [] for t in args.tolerance}
     for path in sorted(Path(args.meshes).glob("*.stl")):
