@@ -9,9 +9,11 @@ many parts lose more than 0.5 % of their area; ``--verbose`` adds each such part
 frame and the clean one (the smallest over axis permutations; a round part's turn about its axis counts).
 
 ``--no-refine`` turns the whole-surface refinement of scans' and clouds' axes off (the code before it);
-``--uniform-weights`` counts every estimated normal alike instead of by how flat its neighbourhood is
-(``geometry.pointcloud.normals_with_flatness``): the code before the weights, except that a point cloud's
-normals then came from 16 neighbours, not 24.
+``--point-normals`` takes a scan's normals from point neighbourhoods, as a point cloud's, instead of
+averaging its face normals along the surface (``geometry.mesh_normals``); ``--uniform-weights`` counts every
+point-neighbourhood normal alike instead of by how flat its neighbourhood is
+(``geometry.pointcloud.normals_with_flatness``). Both together are the code of commit f00197d, except that
+a point cloud's normals then came from 16 neighbours, not 24.
 
     .venv/bin/python scripts/measure_frames.py ../shared/realparts/fusion360 --perturb turned-scan
 """
@@ -75,6 +77,9 @@ def main() -> None:
     parser.add_argument("--tolerance", type=float, nargs="+", default=[0.25, 1.0], help="degrees")
     parser.add_argument("--no-refine", action="store_true", help="without the whole-surface refinement")
     parser.add_argument(
+        "--point-normals", action="store_true", help="a scan's normals from point neighbourhoods"
+    )
+    parser.add_argument(
         "--uniform-weights", action="store_true", help="noisy normals counted alike, not by flatness"
     )
     parser.add_argument("--verbose", action="store_true")
@@ -82,6 +87,8 @@ def main() -> None:
     if args.no_refine:
         plain = prepare_module.find_rotation
         prepare_module.find_rotation = lambda *a, refine=False, **k: plain(*a, **k)
+    if args.point_normals:
+        prepare_module.is_connected_surface = lambda mesh: False
     if args.uniform_weights:
         prepare_module.normals_with_flatness = _uniform_weights
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import trimesh
 
+from backend.geometry.mesh_normals import is_connected_surface, smoothed_face_normals
 from backend.geometry.normalize import Frame, normalizing_frame
 from backend.geometry.pointcloud import estimate_noise, estimate_normals, normals_with_flatness
 from backend.geometry.sampling import sample_surface
@@ -75,8 +76,13 @@ def _observe(geometry: trimesh.Trimesh | trimesh.PointCloud) -> tuple[np.ndarray
 def _orientation(geometry, points: np.ndarray, noisy: bool) -> Orientation:
     if isinstance(geometry, trimesh.Trimesh) and not noisy:  # exact face normals, weighted by area
         return find_rotation(geometry.vertices, geometry.face_normals, geometry.area_faces)
-    # noisy surfaces and point clouds: normals from neighbourhoods (averages the noise out), each weighed by
-    # how flat its neighbourhood is (one across an edge points at no face)
+    # a noisy mesh: its face normals averaged along the surface (the noise averages out, a thin sheet's two
+    # faces never mix), weighted by area
+    if isinstance(geometry, trimesh.Trimesh) and is_connected_surface(geometry):
+        smooth = smoothed_face_normals(geometry)
+        return find_rotation(geometry.triangles_center, smooth, geometry.area_faces, refine=True)
+    # point clouds (and triangle soups): normals from point neighbourhoods, each weighed by how flat its
+    # neighbourhood is (one across an edge points at no face)
     smooth, flatness = normals_with_flatness(points, ORIENT_NEIGHBOURS)
     return find_rotation(points, smooth, flatness, refine=True)
 

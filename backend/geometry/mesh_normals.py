@@ -1,0 +1,43 @@
+"""A noisy mesh's normals: its face normals averaged over their neighbourhoods along the surface.
+
+A scan's triangles are each tilted by the noise; averaging them over a few rings of neighbouring faces
+(through shared edges) takes the noise out the way a point neighbourhood does, but never mixes the two
+faces of a thin sheet: they are close in space and far apart along the surface (a point neighbourhood
+wider than a plate's thickness straddles both, and its normal is anyone's).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+import trimesh
+
+SMOOTHING_RINGS = 8  # rings of neighbouring faces a face normal is averaged over
+MIN_NEIGHBOURS = 2.0  # faces with fewer neighbours on average are a triangle soup: nothing to average over
+
+
+def is_connected_surface(mesh: trimesh.Trimesh) -> bool:
+    """Whether the faces share edges enough to average along the surface (a closed mesh: 3 per face)."""
+    return len(mesh.faces) > 0 and 2.0 * len(mesh.face_adjacency) >= MIN_NEIGHBOURS * len(mesh.faces)
+
+
+def smoothed_face_normals(mesh: trimesh.Trimesh, rings: int = SMOOTHING_RINGS) -> np.ndarray:
+    """Unit normals (m, 3) of the mesh's faces, each averaged, weighted by area, over the faces within
+    ``rings`` shared edges (one-ring averaging repeated: nearer faces weigh more). A face whose
+    neighbourhood's normals cancel keeps its own."""
+    count = len(mesh.faces)
+    if count == 0:
+        raise ValueError("a mesh without faces has no face normals")
+    pairs = np.asarray(mesh.face_adjacency, dtype=np.int64).reshape(-1, 2)
+    rows = np.concatenate([pairs[:, 0], pairs[:, 1], np.arange(count)])
+    cols = np.concatenate([pairs[:, 1], pairs[:, 0], np.arange(count)])
+    ring = sp.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(count, count))
+    normals = np.asarray(mesh.face_normals, dtype=np.float64)
+    summed = normals * np.asarray(mesh.area_faces, dtype=np.float64)[:, None]
+    for _ in range(rings):
+        summed = ring @ summed
+    length = np.linalg.norm(summed, axis=1)
+    ok = length > 0
+    out = normals.copy()
+    out[ok] = summed[ok] / length[ok, None]
+    return out
