@@ -9,11 +9,8 @@ many parts lose more than 0.5 % of their area; ``--verbose`` adds each such part
 frame and the clean one (the smallest over axis permutations; a round part's turn about its axis counts).
 
 ``--no-refine`` turns the whole-surface refinement of scans' and clouds' axes off (the code before it);
-``--point-normals`` takes a scan's normals from point neighbourhoods, as a point cloud's, instead of
-averaging its face normals along the surface (``geometry.mesh_normals``); ``--uniform-weights`` counts every
-point-neighbourhood normal alike instead of by how flat its neighbourhood is
-(``geometry.pointcloud.normals_with_flatness``). Both together are the code of commit f00197d, except that
-a point cloud's normals then came from 16 neighbours, not 24.
+``--point-normals`` takes a scan's normals from point neighbourhoods (24 points), as before, instead of
+averaging its face normals along the surface (``geometry.mesh_normals``).
 
     .venv/bin/python scripts/measure_frames.py ../shared/realparts/fusion360 --perturb turned-scan
 """
@@ -30,7 +27,6 @@ import trimesh
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import backend.geometry.pointcloud as pointcloud  # noqa: E402
 import backend.intake.prepare as prepare_module  # noqa: E402
 from backend.evaluate import perturbed_input  # noqa: E402
 from backend.intake.budget import fit_work_budget  # noqa: E402
@@ -60,12 +56,6 @@ def frame_angle(rotation: np.ndarray) -> float:
     return best
 
 
-def _uniform_weights(points: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``normals_with_flatness`` with every normal counted alike."""
-    normals, flatness = pointcloud.normals_with_flatness(points, k)
-    return normals, np.ones_like(flatness)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -79,9 +69,6 @@ def main() -> None:
     parser.add_argument(
         "--point-normals", action="store_true", help="a scan's normals from point neighbourhoods"
     )
-    parser.add_argument(
-        "--uniform-weights", action="store_true", help="noisy normals counted alike, not by flatness"
-    )
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if args.no_refine:
@@ -89,9 +76,6 @@ def main() -> None:
         prepare_module.find_rotation = lambda *a, refine=False, **k: plain(*a, **k)
     if args.point_normals:
         prepare_module.is_connected_surface = lambda mesh: False
-    if args.uniform_weights:
-        prepare_module.normals_with_flatness = _uniform_weights
-
     losses: dict[float, list[float]] = {t: [] for t in args.tolerance}
     for path in sorted(Path(args.meshes).glob("*.stl")):
         clean = trimesh.load(path, force="mesh")

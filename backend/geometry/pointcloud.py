@@ -6,9 +6,6 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 NORMAL_NEIGHBOURS = 16  # points in the neighbourhood whose smallest principal axis is the normal
-# λ0/λ1 (smallest over middle principal variance of a neighbourhood) at which its normal counts half
-# (``scripts/measure_frames.py --uniform-weights`` measures the frames found without the weights)
-FLAT_RATIO = 0.02
 
 
 def _neighbourhoods(points: np.ndarray, k: int) -> np.ndarray:
@@ -25,25 +22,16 @@ def estimate_normals(points: np.ndarray, k: int = NORMAL_NEIGHBOURS) -> np.ndarr
     Signs are made to point away from the cloud's centroid (a heuristic that holds for the outer
     surface; the frame finder and the encoder's features only need directions up to sign to be stable).
     """
-    return normals_with_flatness(points, k)[0]
-
-
-def normals_with_flatness(points: np.ndarray, k: int = NORMAL_NEIGHBOURS) -> tuple[np.ndarray, np.ndarray]:
-    """(``estimate_normals``, how far each normal can be trusted): 1 / (1 + λ0/λ1 / ``FLAT_RATIO``) of its
-    neighbourhood's two smallest principal variances: near 1 on a flat face, about 1/2 where the
-    neighbourhood bends as much as ``FLAT_RATIO`` says, near 0 across an edge or a corner (there the
-    least-variance direction is no face's normal)."""
     p = np.asarray(points, dtype=np.float64)
     if len(p) < 3:
         raise ValueError(f"need at least 3 points to estimate normals, got {len(p)}")
     nb = _neighbourhoods(p, k)
     cov = np.einsum("nki,nkj->nij", nb, nb)
-    values, vecs = np.linalg.eigh(cov)
+    _, vecs = np.linalg.eigh(cov)
     normals = vecs[:, :, 0]
     outward = np.einsum("ij,ij->i", normals, p - p.mean(axis=0)) < 0
     normals[outward] *= -1
-    ratio = np.maximum(values[:, 0], 0.0) / np.maximum(values[:, 1], 1e-300)
-    return normals, 1.0 / (1.0 + ratio / FLAT_RATIO)
+    return normals
 
 
 def estimate_noise(points: np.ndarray, k: int = NORMAL_NEIGHBOURS, max_points: int = 4096) -> float:

@@ -16,12 +16,12 @@ import trimesh
 
 from backend.geometry.mesh_normals import is_connected_surface, smoothed_face_normals
 from backend.geometry.normalize import Frame, normalizing_frame
-from backend.geometry.pointcloud import estimate_noise, estimate_normals, normals_with_flatness
+from backend.geometry.pointcloud import estimate_noise, estimate_normals
 from backend.geometry.sampling import sample_surface
 from backend.intake.orient import Orientation, find_rotation
 
 OBSERVE_POINTS = 8192  # surface samples of a mesh for orientation and noise
-ORIENT_NEIGHBOURS = 24  # neighbourhood of a noisy surface's normals for its frame (averages the noise)
+ORIENT_NEIGHBOURS = 24  # point neighbourhood of a noisy triangle soup's normals for its frame
 COPLANAR_DEG = 0.5  # adjacent triangles closer than this to coplanar are one flat face
 CLEAN_FLAT_SHARE = 0.1  # a mesh with at least this share of coplanar neighbours is a clean (CAD) export
 ALTERNATIVE_SHARE = 0.5  # the input's own axes stay a candidate frame when they explain this share of
@@ -73,18 +73,17 @@ def _observe(geometry: trimesh.Trimesh | trimesh.PointCloud) -> tuple[np.ndarray
     return np.asarray(pts, dtype=np.float64), np.asarray(normals, dtype=np.float64)
 
 
-def _orientation(geometry, points: np.ndarray, noisy: bool) -> Orientation:
+def _orientation(geometry, points: np.ndarray, normals: np.ndarray, noisy: bool) -> Orientation:
     if isinstance(geometry, trimesh.Trimesh) and not noisy:  # exact face normals, weighted by area
         return find_rotation(geometry.vertices, geometry.face_normals, geometry.area_faces)
-    # a noisy mesh: its face normals averaged along the surface (the noise averages out, a thin sheet's two
-    # faces never mix), weighted by area
-    if isinstance(geometry, trimesh.Trimesh) and is_connected_surface(geometry):
-        smooth = smoothed_face_normals(geometry)
-        return find_rotation(geometry.triangles_center, smooth, geometry.area_faces, refine=True)
-    # point clouds (and triangle soups): normals from point neighbourhoods, each weighed by how flat its
-    # neighbourhood is (one across an edge points at no face)
-    smooth, flatness = normals_with_flatness(points, ORIENT_NEIGHBOURS)
-    return find_rotation(points, smooth, flatness, refine=True)
+    if isinstance(geometry, trimesh.Trimesh):
+        # a noisy mesh: its face normals averaged along the surface (the noise averages out, a thin
+        # sheet's two faces never mix), weighted by area; a triangle soup's from point neighbourhoods
+        if is_connected_surface(geometry):
+            smooth = smoothed_face_normals(geometry)
+            return find_rotation(geometry.triangles_center, smooth, geometry.area_faces, refine=True)
+        normals = estimate_normals(points, ORIENT_NEIGHBOURS)
+    return find_rotation(points, normals, refine=True)  # a point cloud: its estimated normals
 
 
 def prepare(checked: trimesh.Trimesh | trimesh.PointCloud, orient: bool = True) -> Prepared:
@@ -94,7 +93,9 @@ def prepare(checked: trimesh.Trimesh | trimesh.PointCloud, orient: bool = True) 
     is_mesh = isinstance(checked, trimesh.Trimesh)
     noisy = not is_mesh or flat_share(checked) < CLEAN_FLAT_SHARE
     noise = estimate_noise(points) / size if noisy and size > 0 else 0.0
-    orientation = _orientation(checked, points, noisy) if orient else Orientation(np.eye(3), 0.0, "identity")
+    orientation = (
+        _orientation(checked, points, normals, noisy) if orient else Orientation(np.eye(3), 0.0, "identity")
+    )
     frame = normalizing_frame(checked, None if orientation.is_identity else orientation.rotation)
     geometry = frame.apply_to_mesh(checked)
     points_n = frame.apply(points)

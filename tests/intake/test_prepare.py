@@ -76,31 +76,10 @@ def test_bad_point_clouds_are_refused_clearly(geometry, message):
         check_input_mesh(geometry)
 
 
-def test_a_point_cloud_counts_its_flat_normals_more(part, monkeypatch):
-    import backend.intake.prepare as prepare_module
-
-    seen = {}
-    real = prepare_module.find_rotation
-
-    def spy(pts, normals, weights=None, refine=False):
-        seen.update(weights=weights, refine=refine)
-        return real(pts, normals, weights, refine=refine)
-
-    monkeypatch.setattr(prepare_module, "find_rotation", spy)
-    prepare(check_input_mesh(points(part, 0)))
-    weights = np.asarray(seen["weights"])
-    assert (
-        seen["refine"]
-        and 0.0 < weights.min() < 0.2
-        and 0.5 < np.median(weights)
-        and 0.9 < weights.max() <= 1.0
-    )
-
-
 @pytest.mark.parametrize("seed", range(3))
 def test_a_turned_scan_of_a_thin_plate_finds_its_axes(seed):
     """Its two faces are closer than a point neighbourhood is wide: averaged along the surface instead,
-    the normals give the axes within 0.25° (point neighbourhoods: 0.4 to 1.4° on these seeds)."""
+    the normals give the axes within 0.25° (0.10 to 0.16°; point neighbourhoods, the code before: 0.96 to 1.0°)."""
     turn = Rotation.random(random_state=seed).as_matrix()
     plate = scan(trimesh.creation.box((15.0, 0.5, 20.0)), seed)
     turned = trimesh.Trimesh(plate.vertices @ turn.T, plate.faces, process=False)
