@@ -81,7 +81,8 @@ def _orientation(geometry, points: np.ndarray, normals: np.ndarray, noisy: bool)
         # sheet's two faces never mix), weighted by area; a triangle soup's from point neighbourhoods
         if is_connected_surface(geometry):
             smooth = smoothed_face_normals(geometry)
-            return find_rotation(geometry.triangles_center, smooth, geometry.area_faces, refine=True)
+            # the points only place the part (principal axes, box volume): the area-uniform samples
+            return find_rotation(points, smooth, geometry.area_faces, refine=True)
         normals = estimate_normals(points, ORIENT_NEIGHBOURS)
     return find_rotation(points, normals, refine=True)  # a point cloud: its estimated normals
 

@@ -27,6 +27,16 @@ def test_a_scanned_sheets_faces_keep_their_normal(scanned_plate):
     assert np.allclose(np.linalg.norm(smooth, axis=1), 1.0)
 
 
+def test_faces_wound_the_wrong_way_count_as_much(scanned_plate):
+    flipped = scanned_plate.faces.copy()
+    wrong = np.random.default_rng(0).random(len(flipped)) < 0.3
+    flipped[wrong] = flipped[wrong][:, ::-1]
+    pieced = trimesh.Trimesh(scanned_plate.vertices, flipped, process=False)
+    smooth = smoothed_face_normals(pieced)
+    assert _share_within(smooth, pieced.area_faces, 1, 4.0) > 0.75  # a signed average: about 0.3
+    assert np.all(np.einsum("ij,ij->i", smooth, pieced.face_normals) >= 0.0)  # each keeps its own side
+
+
 def test_a_triangle_soup_is_not_a_connected_surface(scanned_plate):
     assert is_connected_surface(scanned_plate)
     triangles = scanned_plate.triangles.reshape(-1, 3)
