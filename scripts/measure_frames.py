@@ -10,7 +10,9 @@ frame and the clean one (the smallest over axis permutations; a round part's tur
 
 ``--no-refine`` turns the whole-surface refinement of scans' and clouds' axes off (the code before it);
 ``--point-normals`` takes a scan's normals from point neighbourhoods (24 points), as before, instead of
-averaging its face normals along the surface (``geometry.mesh_normals``).
+averaging its face normals along the surface (``geometry.mesh_normals``); ``--rings N`` averages over a
+fixed number of rings instead of the mesh's own count; ``--scan-edge F`` remeshes the scans at edges of F
+of the part's size instead of 1/50 (a finer scan).
 
     .venv/bin/python scripts/measure_frames.py ../shared/realparts/fusion360 --perturb turned-scan
 """
@@ -27,6 +29,7 @@ import trimesh
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import backend.geometry.perturb as perturb  # noqa: E402
 import backend.intake.prepare as prepare_module  # noqa: E402
 from backend.evaluate import perturbed_input  # noqa: E402
 from backend.intake.budget import fit_work_budget  # noqa: E402
@@ -69,6 +72,8 @@ def main() -> None:
     parser.add_argument(
         "--point-normals", action="store_true", help="a scan's normals from point neighbourhoods"
     )
+    parser.add_argument("--rings", type=int, help="a fixed number of smoothing rings")
+    parser.add_argument("--scan-edge", type=float, help="scan remeshing edge, share of the size")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     if args.no_refine:
@@ -76,6 +81,11 @@ def main() -> None:
         prepare_module.find_rotation = lambda *a, refine=False, **k: plain(*a, **k)
     if args.point_normals:
         prepare_module.is_connected_surface = lambda mesh: False
+    if args.rings is not None:
+        smooth = prepare_module.smoothed_face_normals
+        prepare_module.smoothed_face_normals = lambda mesh: smooth(mesh, args.rings)
+    if args.scan_edge is not None:
+        perturb.SCAN_EDGE_FRACTION = args.scan_edge
     losses: dict[float, list[float]] = {t: [] for t in args.tolerance}
     for path in sorted(Path(args.meshes).glob("*.stl")):
         clean = trimesh.load(path, force="mesh")

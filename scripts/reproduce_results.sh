@@ -57,7 +57,14 @@ for set in fusion360 prusa_mk3s voron0; do
         for a in "" --no-refine; do $PY scripts/measure_frames.py "$REAL/$set" --perturb $p $a --verbose; done
     done
 done
-$PY scripts/measure_frames.py "$REAL/fusion360" --perturb turned-scan --flatness-weights
+# a scan's normals from point neighbourhoods (the code before they were averaged along its surface)
+for set in fusion360 mendel90 prusa_mk3s voron0; do
+    $PY scripts/measure_frames.py "$REAL/$set" --perturb turned-scan --point-normals --verbose
+done
+# a finer scan (edges 1/150 of the size): the mesh's own ring count, and a fixed 8 rings
+for r in "" "--rings 8"; do
+    $PY scripts/measure_frames.py "$REAL/fusion360" --perturb turned-scan --scan-edge 0.006667 $r
+done
 
 # the observation's number coverage and what snapping does to rough programs (model card, issue note)
 $PY scripts/measure_observation.py
