@@ -61,6 +61,7 @@ done
 for set in fusion360 mendel90 prusa_mk3s voron0; do
     $PY scripts/measure_frames.py "$REAL/$set" --perturb turned-scan --point-normals --verbose
 done
+for a in "" --point-normals; do $PY scripts/measure_frames.py "$REAL/fusion360" --perturb scan $a; done
 # a finer scan (edges 1/150 of the size): the mesh's own ring count, and a fixed 8 rings
 for r in "" "--rings 8"; do
     $PY scripts/measure_frames.py "$REAL/fusion360" --perturb turned-scan --scan-edge 0.006667 $r
