@@ -78,7 +78,8 @@ def _orientation(geometry, points: np.ndarray, normals: np.ndarray, noisy: bool)
         return find_rotation(geometry.vertices, geometry.face_normals, geometry.area_faces)
     if isinstance(geometry, trimesh.Trimesh):
         # a noisy mesh: its face normals averaged along the surface (the noise averages out, a thin
-        # sheet's two faces never mix), weighted by area; a triangle soup's from point neighbourhoods
+        # sheet's two faces do not mix away from its rim), weighted by area; a triangle soup's from point
+        # neighbourhoods
         if is_connected_surface(geometry):
             smooth = smoothed_face_normals(geometry)
             # the points only place the part (principal axes, box volume): the area-uniform samples

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from backend.geometry.mesh_normals import is_connected_surface, smoothed_face_normals
+from backend.geometry.mesh_normals import is_connected_surface, smoothed_face_normals, wound_against_share
 from backend.geometry.perturb import scan
 
 
@@ -48,3 +48,11 @@ def test_a_triangle_soup_is_not_a_connected_surface(scanned_plate):
 def test_no_faces_is_refused():
     with pytest.raises(ValueError, match="without faces"):
         smoothed_face_normals(trimesh.Trimesh(np.zeros((3, 3)), np.zeros((0, 3), dtype=np.int64)))
+
+
+def test_faces_wound_against_their_neighbours_are_counted(scanned_plate):
+    assert wound_against_share(scanned_plate) == 0.0
+    flipped = scanned_plate.faces.copy()
+    flipped[0] = flipped[0][::-1]  # one face: its three neighbours' shared edges
+    one = trimesh.Trimesh(scanned_plate.vertices, flipped, process=False)
+    assert wound_against_share(one) == pytest.approx(3 / len(one.face_adjacency))
