@@ -66,9 +66,8 @@ def smoothed_face_normals(mesh: trimesh.Trimesh, rings: int | None = None) -> np
     """Unit normals (m, 3) of the mesh's faces: each face's area-weighted normal averaged ``rings``
     times over the face and its edge neighbours (default ``smoothing_rings``); when many faces are
     wound against their neighbours (``wound_against_share``), the principal direction of the same
-    average of n nᵀ, on the face's own side. A face
-    whose neighbourhood's normals cancel, or that has no area, keeps its own normal (``find_rotation``
-    gives a face without area no weight)."""
+    average of n nᵀ, on the face's own side. A face whose neighbourhood's normals cancel, or that has no
+    area, keeps its own normal (``find_rotation`` gives a face without area no weight)."""
     count = len(mesh.faces)
     if count == 0:
         raise ValueError("a mesh without faces has no face normals")
