@@ -52,7 +52,7 @@ $PY scripts/benchmark_export.py out/rec_f360          # STEP export time and vol
 
 # how well the part's own axes are found on turned scans and clouds (the README's frame numbers; --no-refine:
 # the code before the whole-surface refinement)
-for set in fusion360 prusa_mk3s voron0; do
+for set in fusion360 mendel90 prusa_mk3s voron0; do
     for p in turned-scan turned-points; do
         for a in "" --no-refine; do $PY scripts/measure_frames.py "$REAL/$set" --perturb $p $a --verbose; done
     done

@@ -8,8 +8,8 @@ normals are averaged, so around a thin wall the two faces on either side cancel 
 own direction. A mesh whose faces are not wound alike (pieced together: more than ``MAX_WOUND_AGAINST``
 of neighbouring faces wound against each other; a decimated scan has a few per cent) has the line each
 normal lies on averaged instead (the principal direction of the area-weighted n nᵀ): a wrongly wound
-face then counts as much as the others, and a thin wall leans towards the faces around it (a 2.5 %-thick plate's
-frame, turned and scanned, on three seeds: 0.06-0.18° off signed, 0.09-0.35° as lines).
+face then counts as much as the others, and a thin wall leans towards the faces around it (a 2.5 %-thick
+plate's frame, turned and scanned, on three seeds: 0.06-0.18° off signed, 0.09-0.35° as lines).
 """
 
 from __future__ import annotations
@@ -80,16 +80,13 @@ def smoothed_face_normals(mesh: trimesh.Trimesh, rings: int | None = None) -> np
     normals = np.asarray(mesh.face_normals, dtype=np.float64)
     area = np.asarray(mesh.area_faces, dtype=np.float64)
     signed = wound_against_share(mesh) <= MAX_WOUND_AGAINST
-    if signed:
-        moments = normals * area[:, None]
-    else:
-        moments = (normals[:, :, None] * normals[:, None, :]).reshape(count, 9) * area[:, None]
+    # the signed normals, or their lines (n nᵀ), weighted by area
+    out = normals if signed else (normals[:, :, None] * normals[:, None, :]).reshape(count, 9)
+    out = out * area[:, None]
     for _ in range(rings):
-        moments = step @ moments
-    if signed:
-        out = moments
-    else:
-        out = np.linalg.eigh(moments.reshape(count, 3, 3))[1][:, :, 2]  # the largest eigenvalue's
+        out = step @ out
+    if not signed:
+        out = np.linalg.eigh(out.reshape(count, 3, 3))[1][:, :, 2]  # the largest eigenvalue's
         out = out * np.where(np.einsum("ij,ij->i", out, normals) < 0.0, -1.0, 1.0)[:, None]
     length = np.linalg.norm(out, axis=1)
     ok = length > 1e-12 * max(float(np.max(area)), 1e-300)

@@ -33,8 +33,8 @@ N_CANDIDATES = 192  # directions tried for each axis
 # pulls a frame a few degrees off onto the faces, the narrow ones leave out drafts and curved surfaces
 PERPENDICULAR_DEGS = (10.0, 5.0, 2.5)
 PERPENDICULAR_STEPS = 4  # Gauss-Newton steps per window
-# of the mean curvature: a turn that no normal constrains (a sheet without side walls about its normal)
-# stays 0
+# damping of each Gauss-Newton step, as a share of the mean curvature: a turn that no normal constrains
+# (a sheet without side walls, about its normal) stays 0
 PERPENDICULAR_DAMPING = 1e-3
 
 

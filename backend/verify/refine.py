@@ -217,8 +217,8 @@ def pick_keeping_volume(
     judged by the mean of their losses (``solid_losses``); the chosen candidate is returned as it was.
     ``holes_shown`` (a scan or a point cloud: ``scanned_holes.holes_shown``) orders the equally faithful:
     those that show more of the round holes the samples show come first in the rule's order (a small hole
-    changes a scan's distance by less than the tie, and the compact candidate without it would win); the volume test still passes over one that overlaps visibly less than the
-    best-overlapping measured one. ``reference``: the volume reference when the caller already built
+    changes a scan's distance by less than the tie, and the compact candidate without it would win); the
+    volume test still passes over one that overlaps visibly less than the best-overlapping measured one. ``reference``: the volume reference when the caller already built
     it (``volume_reference(geometry, volume_truth)``)."""
     keys = [solid_key(c) for c in candidates]
     shared = [

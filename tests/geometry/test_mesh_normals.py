@@ -20,8 +20,7 @@ def _share_within(normals, area, axis, deg):
 def test_a_scanned_sheets_faces_keep_their_normal(scanned_plate):
     smooth = smoothed_face_normals(scanned_plate)
     area = scanned_plate.area_faces
-    # the two large faces are about 97 % of the area; the noise tilts each triangle by degrees (and a
-    # point neighbourhood of 24 of the triangles' centres, wider than the plate, leaves 36 % within 4°)
+    # the two large faces are about 97 % of the area; the noise tilts each triangle by degrees
     assert _share_within(scanned_plate.face_normals, area, 1, 4.0) < 0.1
     assert _share_within(smooth, area, 1, 4.0) > 0.75
     assert np.allclose(np.linalg.norm(smooth, axis=1), 1.0)
