@@ -3,8 +3,9 @@
 Stages (the names passed to ``progress``)::
 
     validate   clear InputMeshError for meshes that cannot be reconstructed; a mesh over the work budget
-               (``intake.budget.WORK_TRIANGLES``) is decimated on a copy, and ``scores["input_note"]`` says so
-               (a triangle mesh, or a point cloud: vertices without faces)
+               (``intake.budget.WORK_TRIANGLES``) is decimated on a copy, a clean (CAD) mesh with holes gets
+               them filled on a copy (``intake.repair``), and ``scores["input_note"]`` says so (a triangle
+               mesh, or a point cloud: vertices without faces)
     frame      the part's own axes (``intake.orient``: flat-face normals, PCA fallback; an aligned input
                keeps the identity), normalise (bbox centre -> origin, largest extent 1), observe the
                surface (points + normals, estimated for a point cloud) and its noise (``intake.prepare``)
@@ -51,6 +52,7 @@ from backend.intake.budget import fit_work_budget
 from backend.intake.check import FLAT_TOLERANCE, MAX_TRIANGLES, InputMeshError, check_input_mesh
 from backend.intake.options import check_options
 from backend.intake.prepare import Prepared, prepare
+from backend.intake.repair import fill_holes
 from backend.model.checkpoint import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT,
@@ -281,9 +283,15 @@ class Reconstructor:
             clock[0] = now
 
         stage(0.0, "validate")
-        checked, reduced = check_input_mesh(mesh), ""
+        checked, reduced, holes_filled = check_input_mesh(mesh), "", 0
         if isinstance(checked, trimesh.Trimesh):
             checked, reduced = fit_work_budget(checked)  # a decimated copy past the budget
+            filled = fill_holes(checked)  # a clean mesh's holes closed, on a copy
+            checked, holes_filled = filled.mesh, filled.holes
+            if filled.holes:
+                closed = "closed" if filled.open_edges == 0 else f"{filled.open_edges} open edges left"
+                note = f"{filled.holes} holes in the surface filled for fitting and scoring ({closed})"
+                reduced = "; ".join(n for n in (reduced, note) if n)
         lap("validate")
 
         stage(0.01, "frame")
@@ -389,6 +397,7 @@ class Reconstructor:
                 "planar_share": round(prep.orientation.planar_share, 4),
                 "noise": prep.noise,
                 "volume_truth": prep.volume_truth is not None,
+                "holes_filled": holes_filled,
             },
         )
 

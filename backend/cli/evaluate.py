@@ -54,8 +54,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="give the pipeline each mesh as people have it and score against the clean original:"
         " rotate (one random rotation), scan (remeshed, noise 0.2 %% of the size, 2 %% of triangles missing),"
-        " points (8,192 surface points, no faces, no normals), turned-scan and turned-points (the scan or"
-        " the points, turned as rotate turns the part); deterministic per part",
+        " points (8,192 surface points, no faces, no normals), open (the exact mesh with 2 %% of its triangles"
+        " missing), turned-scan, turned-points and turned-open (the scan, the points or the open mesh, turned"
+        " as rotate turns the part); deterministic per part",
     )
     parser.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
 

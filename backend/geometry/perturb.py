@@ -3,9 +3,10 @@
 Each perturbation is a pure function of ``(mesh, seed)``: equal seeds give equal results and the input
 mesh is never modified. ``PERTURBATIONS`` maps a name to a function with one signature,
 ``(mesh, seed) -> (geometry, matrix)``, where ``matrix`` (4x4) maps the clean mesh's coordinates to the
-perturbed geometry's coordinates (the identity for ``scan`` and ``points``). ``turned-scan`` and
-``turned-points`` are the ``scan`` and ``points`` of the part (same seed: same noise, same samples), turned
-as ``rotate`` turns it: a scan as a user brings it, in the scanner's axes.
+perturbed geometry's coordinates (the identity for ``scan``, ``points`` and ``open``). ``turned-scan``,
+``turned-points`` and ``turned-open`` are the ``scan``, ``points`` and ``open`` of the part (same seed: same
+noise, same samples, same triangles missing), turned as ``rotate`` turns it: a scan as a user brings it,
+in the scanner's axes.
 """
 
 from __future__ import annotations
@@ -68,6 +69,22 @@ def scan(mesh: trimesh.Trimesh, seed: int, noise: float = 0.002, drop: float = 0
     return _mesh(vertices[used], remap[faces])
 
 
+def opened(mesh: trimesh.Trimesh, seed: int, drop: float = 0.02) -> trimesh.Trimesh:
+    """``mesh`` as an export that lost some triangles: a fraction ``drop`` of them (at least one) removed at
+    random, the rest exact (no remeshing, no noise). Unreferenced vertices are removed."""
+    if not 0 < drop < 1:
+        raise ValueError(f"need 0 < drop < 1, got drop={drop}")
+    rng = np.random.default_rng(seed)
+    faces = np.asarray(mesh.faces, dtype=np.int64)
+    keep = np.ones(len(faces), dtype=bool)
+    keep[rng.choice(len(faces), size=max(1, int(round(drop * len(faces)))), replace=False)] = False
+    faces = faces[keep]
+    used = np.unique(faces)
+    remap = np.full(len(mesh.vertices), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return _mesh(np.asarray(mesh.vertices, dtype=np.float64)[used], remap[faces])
+
+
 def points(mesh: trimesh.Trimesh, seed: int, n: int = 8192) -> trimesh.PointCloud:
     """``n`` area-uniform surface points of ``mesh``: no faces, no normals."""
     pts, _ = sample_surface(mesh, n, seed)
@@ -122,4 +139,6 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "points": _identity(points),
     "turned-scan": _turned(scan),
     "turned-points": _turned(points),
+    "open": _identity(opened),
+    "turned-open": _turned(opened),
 }

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from backend.geometry.perturb import PERTURBATIONS, points, rotate, scan
+from backend.geometry.perturb import PERTURBATIONS, opened, points, rotate, scan
 
 
 @pytest.fixture()
@@ -27,9 +27,11 @@ def test_deterministic_and_input_unchanged(mesh, name):
     np.testing.assert_array_equal(a.vertices, b.vertices)
     np.testing.assert_array_equal(ma, mb)
     assert ma.shape == (4, 4)
-    assert not np.array_equal(a.vertices, c.vertices)
     if isinstance(a, trimesh.Trimesh):
         np.testing.assert_array_equal(a.faces, b.faces)
+        assert not (np.array_equal(a.vertices, c.vertices) and np.array_equal(a.faces, c.faces))
+    else:
+        assert not np.array_equal(a.vertices, c.vertices)
 
 
 def test_rotate_is_a_rotation(mesh):
@@ -88,7 +90,19 @@ def test_scan_rejects_bad_arguments(mesh):
         scan(mesh, 0, drop=1.0)
 
 
-@pytest.mark.parametrize("name", ["turned-scan", "turned-points"])
+def test_opened_is_the_exact_mesh_with_triangles_missing():
+    mesh = trimesh.creation.icosphere(subdivisions=3)  # 1,280 triangles
+    out = opened(mesh, 4)
+    assert len(mesh.faces) - len(out.faces) == round(0.02 * len(mesh.faces))
+    assert not out.is_watertight
+    kept = {tuple(sorted(map(tuple, np.round(t, 12).tolist()))) for t in mesh.vertices[mesh.faces]}
+    assert all(tuple(sorted(map(tuple, np.round(t, 12).tolist()))) in kept for t in out.vertices[out.faces])
+    assert len(opened(trimesh.creation.box(), 0).faces) == 11  # at least one triangle goes
+    with pytest.raises(ValueError):
+        opened(mesh, 0, drop=0.0)
+
+
+@pytest.mark.parametrize("name", ["turned-scan", "turned-points", "turned-open"])
 def test_turned_perturbations_are_the_plain_ones_turned(mesh, name):
     out, matrix = PERTURBATIONS[name](mesh, 5)
     _, turn = rotate(mesh, 5)
