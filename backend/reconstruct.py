@@ -290,7 +290,8 @@ class Reconstructor:
             checked, holes_filled = filled.mesh, filled.holes
             if filled.holes:
                 closed = "closed" if filled.open_edges == 0 else f"{filled.open_edges} open edges left"
-                note = f"{filled.holes} holes in the surface filled for fitting and scoring ({closed})"
+                holes = f"{filled.holes} hole{'s' if filled.holes > 1 else ''}"
+                note = f"{holes} in the surface filled for fitting and scoring ({closed}); the input is unchanged"
                 reduced = "; ".join(n for n in (reduced, note) if n)
         lap("validate")
 

@@ -14,11 +14,11 @@ $PY -m backend evaluate $FIXED --synthetic 200 --out out/eval/synthetic
 $PY -m backend evaluate $FIXED --meshes "$REAL/fusion360" --out out/eval/fusion360
 $PY -m backend evaluate $FIXED --meshes "$REAL/mendel90" --out out/eval/mendel90
 
-# the inputs people actually have: turned, scanned, point clouds, turned then scanned or sampled (scored
-# against the clean originals);
+# the inputs people actually have: turned, scanned, point clouds, exports with triangles missing (open),
+# turned then scanned, sampled or opened (scored against the clean originals);
 # prusa_mk3s and voron0 were never looked at while tuning (held out)
 for set in fusion360 mendel90 prusa_mk3s voron0; do
-    for p in rotate scan points turned-scan turned-points; do
+    for p in rotate scan points open turned-scan turned-points turned-open; do
         extra=""; [ "$set" = fusion360 ] || extra="--no-section-only"
         $PY -m backend evaluate $FIXED --meshes "$REAL/$set" --perturb $p --no-reference $extra --out out/eval/$set-$p
     done

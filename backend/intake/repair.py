@@ -21,7 +21,7 @@ import numpy as np
 import shapely
 import trimesh
 
-from backend.sections.cloud import is_clean_mesh, open_edge_count
+from backend.sections.cloud import is_clean_mesh
 
 PLANAR_TOLERANCE = 1e-6  # a loop within this share of its size of its best-fit plane is flat
 
@@ -33,6 +33,11 @@ class Filled:
     mesh: trimesh.Trimesh
     holes: int  # boundary loops triangulated
     open_edges: int  # boundary edges left (0: closed)
+
+
+def open_edge_count(mesh: trimesh.Trimesh) -> int:
+    """Edges used by one face only: a hole's rim (a closed surface has none)."""
+    return len(trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1))
 
 
 def boundary_loops(mesh: trimesh.Trimesh) -> list[list[int]]:
@@ -140,4 +145,4 @@ def fill_holes(mesh: trimesh.Trimesh) -> Filled:
     return Filled(filled, len(new), open_edge_count(filled))
 
 
-__all__ = ["Filled", "boundary_loops", "fill_holes"]
+__all__ = ["Filled", "boundary_loops", "fill_holes", "open_edge_count"]

@@ -19,7 +19,7 @@ import trimesh
 from backend.cad.canonical import canonicalize
 from backend.cad.program import Extent, ExtentKind, Extrude, Operation, Plane, Profile, Program, Sketch
 from backend.cad.quantize import quantize_value
-from backend.sections.cloud import is_exact_mesh
+from backend.sections.cloud import is_clean_mesh
 from backend.sections.fit import FIT_TOLERANCE, MIN_AREA, fit_section, snap_profile
 from backend.sections.slices import SKETCH_COLUMNS, RobustSlicer, robust_slicer
 
@@ -109,11 +109,10 @@ Target = trimesh.Trimesh | trimesh.PointCloud | MeshSlicer | RobustSlicer
 
 
 def slicer_for(target: Target) -> MeshSlicer | RobustSlicer:
-    """The exact route for a clean (CAD) mesh without holes, the robust one for scans, open meshes and point
-    clouds."""
+    """The exact route for a clean (CAD) mesh, the robust one for scans, open meshes and point clouds."""
     if isinstance(target, MeshSlicer | RobustSlicer):
         return target
-    return MeshSlicer(target) if is_exact_mesh(target) else robust_slicer(target)
+    return MeshSlicer(target) if is_clean_mesh(target) else robust_slicer(target)
 
 
 def _same_section(a, b, tolerance: float = DUPLICATE_SECTION) -> bool:
@@ -168,7 +167,7 @@ def step_heights(
     """Heights along ``axis`` of the largest flat faces facing it, strictly inside the mesh's extent
     (where a stepped part changes section), largest total area first, at most ``max_steps``. Scans and
     point clouds: dense layers of samples with normals along the axis (``RobustSlicer.steps``)."""
-    if not is_exact_mesh(mesh):
+    if not is_clean_mesh(mesh):
         return robust_slicer(mesh).steps(axis, max_steps)
     return _face_steps(mesh, axis, max_steps)
 

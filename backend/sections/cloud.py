@@ -53,17 +53,6 @@ def is_clean_mesh(target: object) -> bool:
     return float(np.sum(counts[counts > 1])) / len(cross) >= CLEAN_SHARED
 
 
-def open_edge_count(mesh: trimesh.Trimesh) -> int:
-    """Edges used by one face only: a hole's rim (a closed surface has none)."""
-    return len(trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1))
-
-
-def is_exact_mesh(target: object) -> bool:
-    """A clean mesh without holes: what the exact route reads by closed sections and crossing parity
-    (an open one, as a scan, by the robust route: ``intake.repair`` fills a clean mesh's holes first)."""
-    return is_clean_mesh(target) and open_edge_count(target) == 0
-
-
 @dataclass(frozen=True)
 class Surface:
     points: np.ndarray  # (n, 3) surface samples

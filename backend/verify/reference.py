@@ -72,12 +72,12 @@ class IouScorer:
 def _target_occupancy(
     mesh: trimesh.Trimesh | trimesh.PointCloud, lo: np.ndarray, hi: np.ndarray
 ) -> np.ndarray:
-    """Crossing parity for a closed mesh or a clean one without holes; the robust closed solid
-    (``sections.slices``) of an open mesh, a scan or a point cloud, where parity has no meaning."""
-    from backend.sections.cloud import is_exact_mesh
+    """Crossing parity for a closed or clean mesh; the robust closed solid (``sections.slices``) of an open
+    scan or a point cloud, where parity has no meaning."""
+    from backend.sections.cloud import is_clean_mesh
     from backend.sections.slices import robust_occupancy
 
-    if isinstance(mesh, trimesh.Trimesh) and (mesh.is_watertight or is_exact_mesh(mesh)):
+    if isinstance(mesh, trimesh.Trimesh) and (mesh.is_watertight or is_clean_mesh(mesh)):
         return occupancy(mesh, lo, hi, RANKING_VOXELS)
     return robust_occupancy(mesh, lo, hi, RANKING_VOXELS)
 
