@@ -86,6 +86,8 @@ def _draw_result(layout: bpy.types.UILayout, context: bpy.types.Context) -> None
         grid.label(text=f"IoU: {_fmt(last.get('iou'), 3)}")
         grid.label(text=f"Time: {_fmt(last.get('seconds'), 1)} s")
         grid.label(text=f"Features: {last.get('features', '?')}")
+        if last.get("note"):  # the input decimated or its holes filled (on a copy) for fitting
+            _wrapped(box, last["note"], "INFO")
     else:
         box.label(text=coll.name, icon="OUTLINER_COLLECTION")
     row = box.row(align=True)

@@ -99,6 +99,7 @@ def _apply_result(message: Finished) -> None:
         "iou": scores.get("iou"),
         "seconds": float(seconds) if isinstance(seconds, (int, float)) else message.seconds,
         "features": len(result["program"]["features"]),
+        "note": str(scores.get("input_note") or ""),  # what the backend did to a copy of the input
     }
     STATE.clear_error()
     _undo_push(f"mesh2cad: reconstruct {item.source}")

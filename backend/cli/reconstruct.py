@@ -253,6 +253,8 @@ def run(args: argparse.Namespace) -> int:
             f"{stem}: CD x1000 {s['cd'] * 1000:.3f}  IoU {s['iou']:.3f}  features {result.n_features}"
             f"  curves {result.n_curves}  {dt:.2f} s  source {result.source}"
         )
+        if s.get("input_note"):  # what was done to a copy of the input (decimated, holes filled)
+            tqdm.write(f"  note: {s['input_note']}")
     med = statistics.median(seconds) if seconds else 0.0
     print(f"{ok}/{len(paths)} reconstructed into {out_dir} (median {med:.2f} s per part)")
     for p in failed:

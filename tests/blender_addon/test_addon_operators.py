@@ -180,12 +180,14 @@ def test_panel_draws_every_state(addon):
         "iou": 0.9,
         "seconds": 2.0,
         "features": 3,
+        "note": "2 holes in the surface filled for fitting and scoring (closed)",
     }
     STATE.set_error("the backend exited\n" + "log line\n" * 30, "run `python install.py`")
     MESH2CAD_PT_panel.draw(panel, bpy.context)
     texts = [kw.get("text", "") for name, _, kw in calls if name in ("label", "progress")]
     assert "Selected meshes: 1" in texts and "Part (1/2): decoding" in texts
     assert "IoU: 0.900" in texts and "run `python install.py`" in texts
+    assert "2 holes in the surface filled for fitting" in texts  # the backend's note, wrapped
     assert sum(1 for t in texts if t == "log line") <= 12
     assert ("operator", ("mesh2cad.cancel",), {"icon": "X"}) in calls
     assert not any(

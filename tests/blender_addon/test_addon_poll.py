@@ -64,12 +64,22 @@ def test_poll_once_applies_a_finished_job_over_the_input():
         "iou": 0.95,
         "seconds": 2.5,
         "features": 2,
+        "note": "",
     }
     assert json.loads(coll[SCORES_KEY]) == {"cd": 0.002, "iou": 0.95}
     got, lo, hi, _ = evaluated(build.result_object(coll))
     assert got == pytest.approx(volume * 0.125, rel=0.01)  # placed under the input's matrix (scale 0.5)
     assert lo == pytest.approx((1, 2, 3), abs=1e-5) and hi == pytest.approx((2, 3, 3.25), abs=1e-5)
     assert _snapshot(part) == before
+
+
+def test_poll_once_keeps_the_backends_note_on_the_input():
+    part = add_cube("Part")
+    program, _, _ = plate_pocket()
+    note = "3 holes in the surface filled for fitting and scoring (closed); the input is unchanged"
+    STATE.messages.put(_finished(part, program, {"cd": 0.002, "iou": 0.95, "input_note": note}))
+    assert poll_once() == 1
+    assert STATE.last_result["note"] == note
 
 
 def test_poll_once_with_unbuildable_program_stores_the_error():

@@ -90,3 +90,25 @@ def test_a_program_beyond_the_text_s_range_still_writes_all_three_files(tmp_path
     assert loads((tmp_path / "part.json").read_text()) == program
     lines = (tmp_path / "part.txt").read_text().splitlines()
     assert lines[0].startswith("# frame scale=") and "outside the token range" in lines[1]
+
+
+def test_cli_says_when_an_open_export_was_filled(tmp_path, capsys):
+    import trimesh
+
+    box = trimesh.creation.box((30.0, 20.0, 10.0))
+    open_box = trimesh.Trimesh(box.vertices, box.faces[1:], process=False)  # one triangle lost
+    path = tmp_path / "open_box.stl"
+    open_box.export(path)
+    argv = [
+        str(path),
+        "--out-dir",
+        str(tmp_path / "out"),
+        "--candidates",
+        "0",
+        "--no-refine",
+        "--fixed-budgets",
+    ]
+    assert reconstruct_command.run(_args(argv)) == 0
+    printed = capsys.readouterr().out
+    assert "note: 1 hole in the surface filled for fitting and scoring (closed)" in printed
+    assert "IoU 1.000" in printed
