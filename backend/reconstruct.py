@@ -52,7 +52,7 @@ from backend.intake.budget import fit_work_budget
 from backend.intake.check import FLAT_TOLERANCE, MAX_TRIANGLES, InputMeshError, check_input_mesh
 from backend.intake.options import check_options
 from backend.intake.prepare import Prepared, prepare
-from backend.intake.repair import fill_holes
+from backend.intake.repair import Filled, fill_holes
 from backend.model.checkpoint import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT,
@@ -286,12 +286,17 @@ class Reconstructor:
         checked, reduced, holes_filled = check_input_mesh(mesh), "", 0
         if isinstance(checked, trimesh.Trimesh):
             checked, reduced = fit_work_budget(checked)  # a decimated copy past the budget
-            filled = fill_holes(checked)  # a clean mesh's holes closed, on a copy
+            try:
+                filled = fill_holes(checked)  # a clean mesh's holes closed, on a copy
+            except Exception as exc:  # a failing repair must not take the pipeline down: fit it open
+                log.warning("filling holes failed: %s: %s", type(exc).__name__, exc)
+                filled = Filled(checked, 0, 0)
             checked, holes_filled = filled.mesh, filled.holes
             if filled.holes:
                 closed = "closed" if filled.open_edges == 0 else f"{filled.open_edges} open edges left"
                 holes = f"{filled.holes} hole{'s' if filled.holes > 1 else ''}"
-                note = f"{holes} in the surface filled for fitting and scoring ({closed}); the input is unchanged"
+                where = "the decimated surface" if reduced else "the surface"
+                note = f"{holes} in {where} filled for fitting and scoring ({closed}); the input is unchanged"
                 reduced = "; ".join(n for n in (reduced, note) if n)
         lap("validate")
 

@@ -1,14 +1,18 @@
-"""Holes closed in a clean (CAD) mesh that arrives open: a copy with each boundary loop triangulated.
+"""Holes closed in a clean (CAD) mesh that arrives open: a copy with each hole's rim triangulated.
 
 A CAD export that lost some triangles (a face that failed to export, a selection that left some out)
 is still exact everywhere else, but the exact route reads it by crossing parity and closed sections,
-which an open surface does not have: with 2 % of its triangles gone, a Fusion 360 part came back at
-60 % IoU on average. Each hole's boundary loop is triangulated from its own vertices, in the plane it
-lies in where it is flat (a missing triangle or face of a flat face: filled exactly, also when
-non-convex), else as a fan from one corner (a hole across an edge of the part: the filled surface cuts
-that edge), never drawing an edge the surface already has. The filled faces are wound like their
-neighbours. Scans and point clouds are not filled:
-their route (``sections.slices``) reads the solid from surface samples, gaps included.
+which an open surface does not have: with 2 % of their triangles gone, the Fusion 360 parts came back at
+67.5 % IoU on average (99.1 % closed). Each hole's rim is triangulated from its own vertices: where it
+is flat, in its plane by constrained Delaunay triangulation (a missing triangle or face of a flat face:
+filled exactly, also when non-convex; flat rims of one plane nested inside each other and wound the
+other way are one face with holes — a missing face around a bore, an island of faces left in a hole);
+else as a fan from one corner (a hole across an edge of the part: the filling cuts that edge), the first
+corner whose fan draws no edge the surface already has. A face whose three neighbours are all gone is
+dropped (the filling around it covers it). A flat face's triangles are wound as its rims run, a fan as
+its rim; rims run against the faces around them, so the filling is wound like its neighbours. Scans and
+point clouds are not filled: their route (``sections.slices``) reads the solid from surface samples,
+gaps included.
 """
 
 from __future__ import annotations
@@ -16,14 +20,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-import mapbox_earcut
 import numpy as np
 import shapely
 import trimesh
 
 from backend.sections.cloud import is_clean_mesh
 
-PLANAR_TOLERANCE = 1e-6  # a loop within this share of its size of its best-fit plane is flat
+PLANAR_TOLERANCE = 1e-6  # a rim within this share of the mesh's size of its plane is flat
 
 
 @dataclass(frozen=True)
@@ -79,27 +82,108 @@ def _simple_cycles(loop: list[int]) -> list[list[int]]:
     return out
 
 
-def _flat_triangles(points: np.ndarray) -> np.ndarray | None:
-    """Triangles (index triples into ``points``) of a flat, simple loop, in the loop's winding; None
-    when it is not flat or not simple."""
-    centred = points - points.mean(axis=0)
-    _, s, vt = np.linalg.svd(centred, full_matrices=False)
-    size = float(np.max(np.ptp(points, axis=0)))
-    if size <= 0 or s[2] / np.sqrt(len(points)) > PLANAR_TOLERANCE * size:
+@dataclass(frozen=True)
+class _Rim:
+    """A hole's boundary in the order its filling runs (each boundary edge backwards)."""
+
+    ids: np.ndarray  # vertex indices
+    normal: np.ndarray | None  # unit normal of the filling (right-handed with ``ids``); None: not flat
+    offset: float  # the plane's offset along ``normal``
+
+
+def _rim(vertices: np.ndarray, loop: list[int], size: float) -> _Rim:
+    ids = np.asarray(loop[::-1], dtype=np.int64)
+    p = vertices[ids]
+    area = 0.5 * np.cross(p, np.roll(p, -1, axis=0)).sum(axis=0)  # Newell's area vector
+    length = float(np.linalg.norm(area))
+    if length <= 0:
+        return _Rim(ids, None, 0.0)
+    normal = area / length
+    centre = p.mean(axis=0)
+    if float(np.max(np.abs((p - centre) @ normal))) > PLANAR_TOLERANCE * size:
+        return _Rim(ids, None, 0.0)
+    return _Rim(ids, normal, float(centre @ normal))
+
+
+def _plane_key(rim: _Rim, size: float) -> tuple[int, ...]:
+    """Rims in one plane (either facing) share this key (rounded to ``PLANAR_TOLERANCE``; rims the rounding
+    parts are filled apart, as before grouping)."""
+    n, d = rim.normal, rim.offset
+    k = int(np.argmax(np.abs(n)))
+    if n[k] < 0:
+        n, d = -n, -d
+    q = PLANAR_TOLERANCE * 10
+    return (*np.round(n / q).astype(int).tolist(), int(round(d / (q * size))))
+
+
+def _groups(rims: list[_Rim], vertices: np.ndarray, size: float) -> list[list[_Rim]]:
+    """Each rim alone, but a flat rim inside another of one plane that is wound the other way (the inner
+    loop of a missing face with a hole, an island left inside a hole) goes with the innermost such rim:
+    filled as one face with holes."""
+    planes: dict[tuple[int, ...], list[_Rim]] = defaultdict(list)
+    out: list[list[_Rim]] = []
+    for rim in rims:
+        if rim.normal is None:
+            out.append([rim])
+        else:
+            planes[_plane_key(rim, size)].append(rim)
+    for same in planes.values():
+        if len(same) == 1:
+            out.append(same)
+            continue
+        axis = same[0].normal
+        e1 = np.cross(axis, [1.0, 0.0, 0.0] if abs(axis[0]) < 0.9 else [0.0, 1.0, 0.0])
+        e1 /= np.linalg.norm(e1)
+        e2 = np.cross(axis, e1)
+        polygons = [shapely.Polygon(vertices[r.ids] @ np.stack([e1, e2]).T) for r in same]
+        outer = [k for k, r in enumerate(same) if r.normal @ axis > 0 and polygons[k].is_valid]
+        holes = [k for k, r in enumerate(same) if r.normal @ axis < 0 and polygons[k].is_valid]
+        inside: dict[int, list[int]] = {k: [] for k in outer}
+        taken = set()
+        for h in holes:
+            around = [k for k in outer if polygons[k].contains(polygons[h])]
+            if around:
+                inside[min(around, key=lambda k: polygons[k].area)].append(h)
+                taken.add(h)
+        out += [[same[k], *(same[h] for h in inside[k])] for k in outer]
+        out += [[r] for k, r in enumerate(same) if k not in inside and k not in taken]
+    return out
+
+
+def _face_triangles(vertices: np.ndarray, rims: list[_Rim]) -> np.ndarray | None:
+    """A flat face bounded by ``rims`` (the first the outline, the others its holes) triangulated from their
+    vertices (constrained Delaunay: every rim vertex kept, no sliver across a straight run), each triangle
+    wound as the rims run; None when the face is not a valid polygon or a vertex is not used."""
+    normal = rims[0].normal
+    e1 = np.cross(normal, [1.0, 0.0, 0.0] if abs(normal[0]) < 0.9 else [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    basis = np.stack([e1, np.cross(normal, e1)])  # the outline runs counter-clockwise in it
+    rings = [vertices[r.ids] @ basis.T for r in rims]
+    polygon = shapely.Polygon(rings[0], rings[1:])
+    if not polygon.is_valid:
         return None
-    uv = centred @ vt[:2].T
-    if not shapely.Polygon(uv).is_valid:
+    index = {
+        (float(u), float(v)): int(i)
+        for r, ring in zip(rims, rings, strict=True)
+        for i, (u, v) in zip(r.ids, ring, strict=True)
+    }
+    tris = []
+    for triangle in shapely.constrained_delaunay_triangles(polygon).geoms:
+        corners = [index.get((float(u), float(v))) for u, v in np.asarray(triangle.exterior.coords)[:3]]
+        if None in corners:
+            return None
+        tris.append(corners)
+    if len(tris) != sum(len(r.ids) for r in rims) - 2 + 2 * (len(rims) - 1):
         return None
-    tris = mapbox_earcut.triangulate_float64(uv, np.array([len(uv)], dtype=np.uint32)).reshape(-1, 3)
-    if len(tris) != len(points) - 2:
-        return None
-    # every triangle wound as the loop is (the sign of its area matches the loop's)
-    a, b, c = uv[tris[:, 0]], uv[tris[:, 1]], uv[tris[:, 2]]
-    signed = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
-    loop_sign = np.sign(shapely.Polygon(uv).exterior.is_ccw - 0.5)
-    flip = np.sign(signed) != loop_sign
-    tris[flip] = tris[flip][:, ::-1]
-    return tris
+    out = np.asarray(tris, dtype=np.int64)
+    uv = {
+        i: p for r, ring in zip(rims, rings, strict=True) for i, p in zip(r.ids.tolist(), ring, strict=True)
+    }
+    for k, (i, j, m) in enumerate(out.tolist()):
+        (ax, ay), (bx, by), (cx, cy) = uv[i], uv[j], uv[m]
+        if (bx - ax) * (cy - ay) - (by - ay) * (cx - ax) < 0:
+            out[k] = out[k][::-1]
+    return out
 
 
 def _edges(faces: np.ndarray) -> set[tuple[int, int]]:
@@ -107,26 +191,42 @@ def _edges(faces: np.ndarray) -> set[tuple[int, int]]:
     return set(map(tuple, e.tolist()))
 
 
-def _fill_loop(vertices: np.ndarray, loop: list[int], used: set[tuple[int, int]]) -> np.ndarray:
-    """Faces (vertex indices) closing one hole, wound against its boundary edges (as the faces beyond
-    them are): in its plane where it is flat, else a fan; of the triangulations, the first that draws no
-    edge the surface already has (``used``, updated: an edge in three faces is no surface)."""
-    reverse = np.asarray(loop[::-1], dtype=np.int64)  # the filling runs each boundary edge backwards
-    n = len(reverse)
+def _fans(ids: np.ndarray):
+    """Fans from each corner in turn (each wound as the rim runs)."""
+    n = len(ids)
     k = np.arange(1, n - 1)
-    fan = np.stack([np.zeros_like(k), k, k + 1], axis=1)
-    tries = [] if n == 3 else [t for t in (_flat_triangles(vertices[reverse]),) if t is not None]
-    tries += [(fan + start) % n for start in range(n)]  # a fan from each corner in turn
-    boundary = {tuple(sorted((int(a), int(b)))) for a, b in zip(reverse, np.roll(reverse, -1), strict=True)}
-    for local in tries:
-        faces = reverse[local]
+    for start in range(n):
+        yield ids[(np.stack([np.zeros_like(k), k, k + 1], axis=1) + start) % n]
+
+
+def _fill(vertices: np.ndarray, rims: list[_Rim], used: set[tuple[int, int]]) -> np.ndarray:
+    """Faces closing one hole, or a face with holes (each rim alone where that face cannot be drawn): in its
+    plane where it is flat, else a fan; of the triangulations, the first that draws no edge the surface
+    already has (``used``, updated: an edge in three faces is no surface), else the first."""
+    boundary = {
+        tuple(sorted((int(a), int(b)))) for r in rims for a, b in zip(r.ids, np.roll(r.ids, -1), strict=True)
+    }
+
+    def free(faces: np.ndarray) -> bool:
         inner = _edges(faces) - boundary
-        if not inner & used:
-            used |= inner
-            return faces
-    faces = reverse[tries[0]]
-    used |= _edges(faces) - boundary
-    return faces
+        if inner & used:
+            return False
+        used.update(inner)
+        return True
+
+    if rims[0].normal is not None and (len(rims) > 1 or len(rims[0].ids) > 3):
+        face = _face_triangles(vertices, rims)
+        if face is not None and free(face):
+            return face
+        if len(rims) > 1:
+            return np.concatenate([_fill(vertices, [r], used) for r in rims])
+    first = None
+    for fan in _fans(rims[0].ids):  # lazily: a long rim has as many fans as corners
+        if free(fan):
+            return fan
+        first = fan if first is None else first
+    used.update(_edges(first) - boundary)
+    return first
 
 
 def fill_holes(mesh: trimesh.Trimesh) -> Filled:
@@ -136,12 +236,29 @@ def fill_holes(mesh: trimesh.Trimesh) -> Filled:
     if edges == 0 or not is_clean_mesh(mesh):
         return Filled(mesh, 0, edges)
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
-    used = _edges(np.asarray(mesh.faces, dtype=np.int64))
-    new = [_fill_loop(vertices, loop, used) for loop in boundary_loops(mesh)]
+    faces = np.asarray(mesh.faces, dtype=np.int64)
+    # a face whose neighbours are all gone is left inside a hole: the hole's filling covers it
+    once = mesh.edges_unique_inverse[trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)]
+    faces = faces[~np.isin(mesh.faces_unique_edges, once).all(axis=1)]
+    rest = trimesh.Trimesh(vertices, faces, process=False)
+    size = float(np.max(np.ptp(vertices, axis=0)))
+    loops = boundary_loops(rest)
+    # a filling draws edges between rim vertices only: the faces among them are all it can meet
+    on_rim = np.zeros(len(vertices), dtype=bool)
+    if loops:
+        on_rim[np.concatenate(loops)] = True
+    near = faces[on_rim[faces].all(axis=1)]
+    used = _edges(near)
+    existing = set(map(tuple, np.sort(near, axis=1).tolist()))
+    new = []
+    for rims in _groups([_rim(vertices, loop, size) for loop in loops], vertices, size):
+        added = _fill(vertices, rims, used)
+        # a rim around faces left alone (an island of two or more in a hole) would get them again
+        if len(added) and not any(tuple(sorted(f)) in existing for f in added.tolist()):
+            new.append(added)
     if not new:
         return Filled(mesh, 0, edges)
-    faces = np.concatenate([np.asarray(mesh.faces, dtype=np.int64), *new])
-    filled = trimesh.Trimesh(vertices.copy(), faces, process=False)
+    filled = trimesh.Trimesh(vertices.copy(), np.concatenate([faces, *new]), process=False)
     return Filled(filled, len(new), open_edge_count(filled))
 
 

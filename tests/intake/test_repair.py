@@ -92,3 +92,55 @@ def test_the_pipeline_fills_an_open_export_and_says_so(tmp_path):
     assert evaluate_pair(res.mesh, closed)["iou"] > 0.99
     np.testing.assert_array_equal(open_u.vertices, before[0])
     np.testing.assert_array_equal(open_u.faces, before[1])
+
+
+def _fine_box() -> trimesh.Trimesh:
+    """A box whose faces are split into many triangles, with straight runs of vertices along its edges."""
+    v, f = trimesh.remesh.subdivide(
+        *trimesh.remesh.subdivide(trimesh.creation.box().vertices, trimesh.creation.box().faces)
+    )
+    return trimesh.Trimesh(v, f)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_holes_along_straight_runs_close_consistently_wound(seed):
+    box = _fine_box()
+    filled = fill_holes(opened(box, seed, drop=0.2))
+    assert filled.open_edges == 0 and filled.mesh.is_watertight and filled.mesh.is_winding_consistent
+    assert filled.mesh.volume == pytest.approx(1.0, rel=0.05)
+    faces = np.sort(filled.mesh.faces, axis=1)
+    assert len(np.unique(faces, axis=0)) == len(faces)  # no face twice
+
+
+def test_a_missing_face_with_a_hole_keeps_its_hole():
+    plate = trimesh.creation.extrude_polygon(
+        shapely.Point(0, 0).buffer(3.0, 32).difference(shapely.Point(0, 0).buffer(1.0, 32)), 1.0
+    )
+    top = np.where(plate.face_normals[:, 2] > 0.99)[0]
+    filled = fill_holes(_without(plate, top))
+    assert filled.holes == 1 and filled.mesh.is_watertight and filled.mesh.is_winding_consistent
+    new = filled.mesh.vertices[filled.mesh.faces[len(plate.faces) - len(top) :]]
+    assert np.all(np.linalg.norm(new.mean(axis=1)[:, :2], axis=1) > 0.99)  # none over the bore
+    assert filled.mesh.area == pytest.approx(plate.area)
+
+
+def test_a_face_left_alone_inside_a_hole_is_kept_as_an_island():
+    box = _fine_box()
+    top = np.where(box.face_normals[:, 2] > 0.99)[0]
+    island = top[np.argmin(np.linalg.norm(box.triangles_center[top, :2], axis=1))]  # one in the middle
+    filled = fill_holes(_without(box, [t for t in top if t != island]))
+    assert filled.mesh.is_watertight and filled.mesh.is_winding_consistent
+    assert filled.mesh.volume == pytest.approx(1.0) and filled.mesh.area == pytest.approx(6.0)
+
+
+def test_a_failing_fill_leaves_the_pipeline_running(tmp_path, monkeypatch):
+    import backend.reconstruct as reconstruct
+
+    def broken(mesh):
+        raise ValueError("earcut failed")
+
+    monkeypatch.setattr(reconstruct, "fill_holes", broken)
+    _, open_u = _u_without_top()
+    r = Reconstructor(tiny_checkpoint(tmp_path), device="cpu", unmask_checkpoint="none")
+    res = r.reconstruct(open_u, ReconstructOptions(candidates=0, fixed_budgets=True))
+    assert res.input["holes_filled"] == 0 and "holes" not in res.scores["input_note"]
