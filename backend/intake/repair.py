@@ -131,11 +131,11 @@ def _groups(rims: list[_Rim], vertices: np.ndarray, size: float) -> list[list[_R
         if len(same) == 1:
             out.append(same)
             continue
-        axis = same[0].normal
-        e1 = np.cross(axis, [1.0, 0.0, 0.0] if abs(axis[0]) < 0.9 else [0.0, 1.0, 0.0])
+        e1 = np.cross(same[0].normal, [1.0, 0.0, 0.0] if abs(same[0].normal[0]) < 0.9 else [0.0, 1.0, 0.0])
         e1 /= np.linalg.norm(e1)
-        e2 = np.cross(axis, e1)
+        e2 = np.cross(same[0].normal, e1)
         polygons = [shapely.Polygon(vertices[r.ids] @ np.stack([e1, e2]).T) for r in same]
+        axis = same[int(np.argmax([p.area for p in polygons]))].normal  # the largest rim is an outline
         outer = [k for k, r in enumerate(same) if r.normal @ axis > 0 and polygons[k].is_valid]
         holes = [k for k, r in enumerate(same) if r.normal @ axis < 0 and polygons[k].is_valid]
         inside: dict[int, list[int]] = {k: [] for k in outer}

@@ -124,13 +124,24 @@ def test_a_missing_face_with_a_hole_keeps_its_hole():
     assert filled.mesh.area == pytest.approx(plate.area)
 
 
-def test_a_face_left_alone_inside_a_hole_is_kept_as_an_island():
+@pytest.mark.parametrize("order", [1, -1])
+def test_a_face_left_alone_inside_a_hole_is_kept_as_an_island(order, monkeypatch):
+    from backend.intake import repair
+
+    walk = repair.boundary_loops
+    monkeypatch.setattr(
+        repair, "boundary_loops", lambda mesh: walk(mesh)[::order]
+    )  # the island's rim first too
     box = _fine_box()
     top = np.where(box.face_normals[:, 2] > 0.99)[0]
-    island = top[np.argmin(np.linalg.norm(box.triangles_center[top, :2], axis=1))]  # one in the middle
-    filled = fill_holes(_without(box, [t for t in top if t != island]))
+    middle = top[np.argmin(np.linalg.norm(box.triangles_center[top, :2], axis=1))]
+    pair = [t for t in top if len(set(box.faces[t]) & set(box.faces[middle])) == 2][0]
+    island = {middle, pair}  # two faces sharing an edge: a single face alone is dropped instead
+    filled = fill_holes(_without(box, [t for t in top if t not in island]))
     assert filled.mesh.is_watertight and filled.mesh.is_winding_consistent
     assert filled.mesh.volume == pytest.approx(1.0) and filled.mesh.area == pytest.approx(6.0)
+    lone = fill_holes(_without(box, [t for t in top if t != middle]))
+    assert lone.mesh.is_watertight and lone.mesh.area == pytest.approx(6.0)
 
 
 def test_a_failing_fill_leaves_the_pipeline_running(tmp_path, monkeypatch):
