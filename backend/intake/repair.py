@@ -8,7 +8,9 @@ is flat, in its plane by constrained Delaunay triangulation (a missing triangle 
 filled exactly, also when non-convex; flat rims of one plane nested inside each other and wound the
 other way are one face with holes — a missing face around a bore, an island of faces left in a hole);
 else as a fan from one corner (a hole across an edge of the part: the filling cuts that edge), the first
-corner whose fan draws no edge the surface already has. A face whose three neighbours are all gone is
+corner whose fan draws no edge the surface already has. Two flat rims that are one outline moved along
+its normal, with no edge of the surface between them, are the ends of a missing side wall (a bore's, a
+boss's: a whole face that failed to export), rebuilt as a strip between them, not as two discs. A face whose three neighbours are all gone is
 dropped (the filling around it covers it). A flat face's triangles are wound as its rims run, a fan as
 its rim; rims run against the faces around them, so the filling is wound like its neighbours. Scans and
 point clouds are not filled: their route (``sections.slices``) reads the solid from surface samples,
@@ -229,6 +231,63 @@ def _fill(vertices: np.ndarray, rims: list[_Rim], used: set[tuple[int, int]]) ->
     return first
 
 
+def _wall(vertices: np.ndarray, a: _Rim, b: _Rim, size: float) -> np.ndarray | None:
+    """The side wall between two flat rims that are one outline moved along its normal, facing each other
+    (a prism's side that failed to export: a bore's wall, a boss's side), as a strip of triangles wound as
+    the rims run; None when they are not."""
+    if a.normal is None or b.normal is None or len(a.ids) != len(b.ids) or a.normal @ b.normal > -1 + 1e-9:
+        return None
+    pa, pb = vertices[a.ids], vertices[b.ids]
+    shift = pb.mean(axis=0) - pa.mean(axis=0)
+    if np.linalg.norm(np.cross(shift, a.normal)) > PLANAR_TOLERANCE * size or np.linalg.norm(shift) <= 0:
+        return None
+    # b's vertex over each of a's, and b running back along a (it faces the other way)
+    dist = np.linalg.norm(pa[:, None, :] + shift - pb[None, :, :], axis=2)
+    match = np.argmin(dist, axis=1)
+    n = len(match)
+    if np.max(dist[np.arange(n), match]) > PLANAR_TOLERANCE * size or np.any(
+        (match - np.roll(match, -1)) % n != 1
+    ):
+        return None
+    a0, a1 = a.ids, np.roll(a.ids, -1)
+    b0, b1 = b.ids[match], b.ids[np.roll(match, -1)]
+    return np.concatenate([np.stack([a0, a1, b1], axis=1), np.stack([a0, b1, b0], axis=1)])
+
+
+def _walls(
+    vertices: np.ndarray, rims: list[_Rim], size: float, used: set[tuple[int, int]]
+) -> tuple[list[np.ndarray], list[_Rim]]:
+    """The side walls between pairs of rims (``_wall``: candidates share their corner count, their plane's
+    direction and their centre's place in it; no edge of the surface joins them yet — where one does, the
+    wall is there and the rims are its ends), and the rims left."""
+    q = PLANAR_TOLERANCE * 10 * size
+    buckets: dict[tuple, list[int]] = defaultdict(list)
+    for k, r in enumerate(rims):
+        if r.normal is not None and len(r.ids) > 3:
+            n = r.normal if r.normal[int(np.argmax(np.abs(r.normal)))] > 0 else -r.normal
+            centre = vertices[r.ids].mean(axis=0)
+            across = centre - (centre @ n) * n
+            buckets[(len(r.ids), *np.round(n / 1e-5).astype(int), *np.round(across / q).astype(int))].append(
+                k
+            )
+    walls, paired = [], set()
+    for same in buckets.values():
+        for x in same:
+            for y in same:
+                if x >= y or x in paired or y in paired:
+                    continue
+                a, b = rims[x], rims[y]
+                ends = set(a.ids.tolist()), set(b.ids.tolist())
+                if any((p in ends[0] and q in ends[1]) or (p in ends[1] and q in ends[0]) for p, q in used):
+                    continue
+                strip = _wall(vertices, a, b, size)
+                if strip is not None:
+                    used.update(_edges(strip))
+                    walls.append(strip)
+                    paired |= {x, y}
+    return walls, [r for k, r in enumerate(rims) if k not in paired]
+
+
 def fill_holes(mesh: trimesh.Trimesh) -> Filled:
     """``mesh`` with its holes closed when it is a clean (CAD) mesh with holes (module doc), else ``mesh``
     itself. Never modifies ``mesh``."""
@@ -250,9 +309,9 @@ def fill_holes(mesh: trimesh.Trimesh) -> Filled:
     near = faces[on_rim[faces].all(axis=1)]
     used = _edges(near)
     existing = set(map(tuple, np.sort(near, axis=1).tolist()))
-    new = []
-    for rims in _groups([_rim(vertices, loop, size) for loop in loops], vertices, size):
-        added = _fill(vertices, rims, used)
+    new, rest_rims = _walls(vertices, [_rim(vertices, loop, size) for loop in loops], size, used)
+    for group in _groups(rest_rims, vertices, size):
+        added = _fill(vertices, group, used)
         # a rim around faces left alone (an island of two or more in a hole) would get them again
         if len(added) and not any(tuple(sorted(f)) in existing for f in added.tolist()):
             new.append(added)

@@ -155,3 +155,27 @@ def test_a_failing_fill_leaves_the_pipeline_running(tmp_path, monkeypatch):
     r = Reconstructor(tiny_checkpoint(tmp_path), device="cpu", unmask_checkpoint="none")
     res = r.reconstruct(open_u, ReconstructOptions(candidates=0, fixed_budgets=True))
     assert res.input["holes_filled"] == 0 and "holes" not in res.scores["input_note"]
+
+
+def _side_walls_missing(solid: trimesh.Trimesh, keep) -> trimesh.Trimesh:
+    walls = np.abs(solid.face_normals[:, 2]) < 0.5
+    return _without(solid, np.where(walls & keep(solid.triangles_center))[0])
+
+
+def test_a_missing_side_wall_is_rebuilt_between_its_rims():
+    boss = trimesh.creation.cylinder(radius=1.0, height=2.0, sections=32)
+    filled = fill_holes(_side_walls_missing(boss, lambda c: np.ones(len(c), dtype=bool)))
+    assert filled.holes == 1 and filled.mesh.is_watertight and filled.mesh.is_winding_consistent
+    assert filled.mesh.volume == pytest.approx(boss.volume)  # not two discs over the caps
+    plate = trimesh.creation.extrude_polygon(
+        shapely.box(-3, -3, 3, 3).difference(shapely.Point(0, 0).buffer(1.0, 32)), 1.0
+    )
+    filled = fill_holes(_side_walls_missing(plate, lambda c: np.linalg.norm(c[:, :2], axis=1) < 1.5))
+    assert filled.mesh.is_watertight and filled.mesh.volume == pytest.approx(plate.volume)  # the bore kept
+
+
+def test_missing_caps_are_capped_not_walled():
+    disc = trimesh.creation.cylinder(radius=1.0, height=2.0, sections=32)
+    filled = fill_holes(_without(disc, np.where(np.abs(disc.face_normals[:, 2]) > 0.5)[0]))
+    assert filled.holes == 2 and filled.mesh.is_watertight and filled.mesh.is_winding_consistent
+    assert filled.mesh.volume == pytest.approx(disc.volume)
