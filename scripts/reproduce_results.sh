@@ -67,6 +67,9 @@ for r in "" "--rings 8"; do
     $PY scripts/measure_frames.py "$REAL/fusion360" --perturb turned-scan --scan-edge 0.006667 $r
 done
 
+# open exports: how many filled meshes close again, their volume error, and the time to fill a large one
+$PY scripts/measure_hole_filling.py "$REAL"/*/
+
 # the observation's number coverage and what snapping does to rough programs (model card, issue note)
 $PY scripts/measure_observation.py
 

@@ -10,8 +10,8 @@ other way are one face with holes — a missing face around a bore, an island of
 else as a fan from one corner (a hole across an edge of the part: the filling cuts that edge), the first
 corner whose fan draws no edge the surface already has. Two flat rims that are one outline moved along
 its normal, with no edge of the surface between them, are the ends of a missing side wall (a bore's, a
-boss's: a whole face that failed to export), rebuilt as a strip between them, not as two discs. A face whose three neighbours are all gone is
-dropped (the filling around it covers it). A flat face's triangles are wound as its rims run, a fan as
+boss's: a whole face that failed to export), rebuilt as a strip between them, not as two discs. A face
+whose three neighbours are all gone is dropped (the filling around it covers it). A flat face's triangles are wound as its rims run, a fan as
 its rim; rims run against the faces around them, so the filling is wound like its neighbours. Scans and
 point clouds are not filled: their route (``sections.slices``) reads the solid from surface samples,
 gaps included.
@@ -107,15 +107,25 @@ def _rim(vertices: np.ndarray, loop: list[int], size: float) -> _Rim:
     return _Rim(ids, normal, float(centre @ normal))
 
 
+def _basis(normal: np.ndarray) -> np.ndarray:
+    """(2, 3) rows spanning the plane of ``normal``, right-handed with it (a loop wound about ``normal``
+    runs counter-clockwise in them)."""
+    e1 = np.cross(normal, [1.0, 0.0, 0.0] if abs(normal[0]) < 0.9 else [0.0, 1.0, 0.0])
+    e1 /= np.linalg.norm(e1)
+    return np.stack([e1, np.cross(normal, e1)])
+
+
+def _facing_one_way(normal: np.ndarray) -> float:
+    """+1 or -1: the sign that makes ``normal``'s largest component positive (one direction, either facing)."""
+    return 1.0 if normal[int(np.argmax(np.abs(normal)))] > 0 else -1.0
+
+
 def _plane_key(rim: _Rim, size: float) -> tuple[int, ...]:
     """Rims in one plane (either facing) share this key (rounded to ``PLANAR_TOLERANCE``; rims the rounding
     parts are filled apart, as before grouping)."""
-    n, d = rim.normal, rim.offset
-    k = int(np.argmax(np.abs(n)))
-    if n[k] < 0:
-        n, d = -n, -d
+    sign = _facing_one_way(rim.normal)
     q = PLANAR_TOLERANCE * 10
-    return (*np.round(n / q).astype(int).tolist(), int(round(d / (q * size))))
+    return (*np.round(sign * rim.normal / q).astype(int).tolist(), int(round(sign * rim.offset / (q * size))))
 
 
 def _groups(rims: list[_Rim], vertices: np.ndarray, size: float) -> list[list[_Rim]]:
@@ -133,10 +143,8 @@ def _groups(rims: list[_Rim], vertices: np.ndarray, size: float) -> list[list[_R
         if len(same) == 1:
             out.append(same)
             continue
-        e1 = np.cross(same[0].normal, [1.0, 0.0, 0.0] if abs(same[0].normal[0]) < 0.9 else [0.0, 1.0, 0.0])
-        e1 /= np.linalg.norm(e1)
-        e2 = np.cross(same[0].normal, e1)
-        polygons = [shapely.Polygon(vertices[r.ids] @ np.stack([e1, e2]).T) for r in same]
+        basis = _basis(same[0].normal)
+        polygons = [shapely.Polygon(vertices[r.ids] @ basis.T) for r in same]
         axis = same[int(np.argmax([p.area for p in polygons]))].normal  # the largest rim is an outline
         outer = [k for k, r in enumerate(same) if r.normal @ axis > 0 and polygons[k].is_valid]
         holes = [k for k, r in enumerate(same) if r.normal @ axis < 0 and polygons[k].is_valid]
@@ -156,10 +164,7 @@ def _face_triangles(vertices: np.ndarray, rims: list[_Rim]) -> np.ndarray | None
     """A flat face bounded by ``rims`` (the first the outline, the others its holes) triangulated from their
     vertices (constrained Delaunay: every rim vertex kept, no sliver across a straight run), each triangle
     wound as the rims run; None when the face is not a valid polygon or a vertex is not used."""
-    normal = rims[0].normal
-    e1 = np.cross(normal, [1.0, 0.0, 0.0] if abs(normal[0]) < 0.9 else [0.0, 1.0, 0.0])
-    e1 /= np.linalg.norm(e1)
-    basis = np.stack([e1, np.cross(normal, e1)])  # the outline runs counter-clockwise in it
+    basis = _basis(rims[0].normal)  # the outline runs counter-clockwise in it
     rings = [vertices[r.ids] @ basis.T for r in rims]
     polygon = shapely.Polygon(rings[0], rings[1:])
     if not polygon.is_valid:
@@ -171,26 +176,27 @@ def _face_triangles(vertices: np.ndarray, rims: list[_Rim]) -> np.ndarray | None
     }
     tris = []
     for triangle in shapely.constrained_delaunay_triangles(polygon).geoms:
-        corners = [index.get((float(u), float(v))) for u, v in np.asarray(triangle.exterior.coords)[:3]]
-        if None in corners:
+        (ax, ay), (bx, by), (cx, cy) = corners = np.asarray(triangle.exterior.coords)[:3]
+        ids = [index.get((float(u), float(v))) for u, v in corners]
+        if None in ids:
             return None
-        tris.append(corners)
+        clockwise = (bx - ax) * (cy - ay) - (by - ay) * (cx - ax) < 0
+        tris.append(ids[::-1] if clockwise else ids)
     if len(tris) != sum(len(r.ids) for r in rims) - 2 + 2 * (len(rims) - 1):
         return None
-    out = np.asarray(tris, dtype=np.int64)
-    uv = {
-        i: p for r, ring in zip(rims, rings, strict=True) for i, p in zip(r.ids.tolist(), ring, strict=True)
-    }
-    for k, (i, j, m) in enumerate(out.tolist()):
-        (ax, ay), (bx, by), (cx, cy) = uv[i], uv[j], uv[m]
-        if (bx - ax) * (cy - ay) - (by - ay) * (cx - ax) < 0:
-            out[k] = out[k][::-1]
-    return out
+    return np.asarray(tris, dtype=np.int64)
 
 
 def _edges(faces: np.ndarray) -> set[tuple[int, int]]:
+    """The undirected edges of ``faces``."""
     e = np.sort(faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2), axis=1)
     return set(map(tuple, e.tolist()))
+
+
+def _rim_edges(rims: list[_Rim]) -> set[tuple[int, int]]:
+    """The undirected edges along ``rims``."""
+    pairs = np.concatenate([np.stack([r.ids, np.roll(r.ids, -1)], axis=1) for r in rims])
+    return set(map(tuple, np.sort(pairs, axis=1).tolist()))
 
 
 def _fans(ids: np.ndarray):
@@ -205,9 +211,7 @@ def _fill(vertices: np.ndarray, rims: list[_Rim], used: set[tuple[int, int]]) ->
     """Faces closing one hole, or a face with holes (each rim alone where that face cannot be drawn): in its
     plane where it is flat, else a fan; of the triangulations, the first that draws no edge the surface
     already has (``used``, updated: an edge in three faces is no surface), else the first."""
-    boundary = {
-        tuple(sorted((int(a), int(b)))) for r in rims for a, b in zip(r.ids, np.roll(r.ids, -1), strict=True)
-    }
+    boundary = _rim_edges(rims)
 
     def free(faces: np.ndarray) -> bool:
         inner = _edges(faces) - boundary
@@ -260,27 +264,28 @@ def _walls(
     """The side walls between pairs of rims (``_wall``: candidates share their corner count, their plane's
     direction and their centre's place in it; no edge of the surface joins them yet — where one does, the
     wall is there and the rims are its ends), and the rims left."""
-    q = PLANAR_TOLERANCE * 10 * size
+    q = PLANAR_TOLERANCE * 10
     buckets: dict[tuple, list[int]] = defaultdict(list)
     for k, r in enumerate(rims):
         if r.normal is not None and len(r.ids) > 3:
-            n = r.normal if r.normal[int(np.argmax(np.abs(r.normal)))] > 0 else -r.normal
+            n = _facing_one_way(r.normal) * r.normal
             centre = vertices[r.ids].mean(axis=0)
             across = centre - (centre @ n) * n
-            buckets[(len(r.ids), *np.round(n / 1e-5).astype(int), *np.round(across / q).astype(int))].append(
-                k
-            )
+            key = (len(r.ids), *np.round(n / q).astype(int), *np.round(across / (q * size)).astype(int))
+            buckets[key].append(k)
+    on: dict[int, list[int]] = defaultdict(list)  # the candidate rims through each vertex
+    for same in buckets.values():
+        for k in same:
+            for v in rims[k].ids.tolist():
+                on[v].append(k)
+    joined = {(x, y) for p, q in used for x in on.get(p, ()) for y in on.get(q, ()) if x != y}
     walls, paired = [], set()
     for same in buckets.values():
         for x in same:
             for y in same:
-                if x >= y or x in paired or y in paired:
+                if x >= y or x in paired or y in paired or (x, y) in joined or (y, x) in joined:
                     continue
-                a, b = rims[x], rims[y]
-                ends = set(a.ids.tolist()), set(b.ids.tolist())
-                if any((p in ends[0] and q in ends[1]) or (p in ends[1] and q in ends[0]) for p, q in used):
-                    continue
-                strip = _wall(vertices, a, b, size)
+                strip = _wall(vertices, rims[x], rims[y], size)
                 if strip is not None:
                     used.update(_edges(strip))
                     walls.append(strip)
@@ -291,14 +296,14 @@ def _walls(
 def fill_holes(mesh: trimesh.Trimesh) -> Filled:
     """``mesh`` with its holes closed when it is a clean (CAD) mesh with holes (module doc), else ``mesh``
     itself. Never modifies ``mesh``."""
-    edges = open_edge_count(mesh)
+    once = trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)  # rows of open edges
+    edges = len(once)
     if edges == 0 or not is_clean_mesh(mesh):
         return Filled(mesh, 0, edges)
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     faces = np.asarray(mesh.faces, dtype=np.int64)
     # a face whose neighbours are all gone is left inside a hole: the hole's filling covers it
-    once = mesh.edges_unique_inverse[trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)]
-    faces = faces[~np.isin(mesh.faces_unique_edges, once).all(axis=1)]
+    faces = faces[~np.isin(mesh.faces_unique_edges, mesh.edges_unique_inverse[once]).all(axis=1)]
     rest = trimesh.Trimesh(vertices, faces, process=False)
     size = float(np.max(np.ptp(vertices, axis=0)))
     loops = boundary_loops(rest)
