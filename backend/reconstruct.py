@@ -8,9 +8,10 @@ Stages (the names passed to ``progress``)::
                mesh, or a point cloud: vertices without faces)
     frame      the part's own axes (``intake.orient``: flat-face normals, PCA fallback; an aligned input
                keeps the identity), normalise (bbox centre -> origin, largest extent 1), observe the
-               surface (points + normals, estimated for a point cloud) and its noise (``intake.prepare``)
-    sections   slice the normalised input (exact route for a clean mesh, robust for scans and clouds):
-               the section candidates, and the observation tokens a conditioned model reads
+               surface (points + normals, estimated for a point cloud; ``intake.prepare``)
+    sections   slice the normalised input (exact route for a clean mesh, robust for scans and clouds,
+               which measures their noise): the section candidates, and the observation tokens a
+               conditioned model reads
     encode     sample points + normals of the normalised input, encode (with the observation tokens)
     decode k/N grammar-constrained decoding of N model candidates (k finished so far); a LoRA checkpoint
                (base-model vocabulary) decodes greedy text instead, one point sample per candidate, parsed
@@ -401,7 +402,7 @@ class Reconstructor:
                 "kind": "points" if prep.is_cloud else "mesh",
                 "orientation": prep.orientation.method,
                 "planar_share": round(prep.orientation.planar_share, 4),
-                "noise": prep.noise,
+                "noise": _measured_noise(slicer),
                 "volume_truth": prep.volume_truth is not None,
                 "holes_filled": holes_filled,
             },
@@ -514,6 +515,12 @@ class Reconstructor:
             )
             candidates.append(bbox_candidate(prep.geometry, target))
         return candidates, len(sections), holes
+
+
+def _measured_noise(slicer) -> float:
+    """The surface noise the sections measured and fitted with (a scan's or a point cloud's sigma,
+    normalised units); 0 for a clean mesh, whose sections are exact."""
+    return float(slicer.surface.noise) if isinstance(slicer, RobustSlicer) else 0.0
 
 
 def _slicer(prep: Prepared):

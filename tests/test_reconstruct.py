@@ -66,6 +66,22 @@ def test_result_overlays_the_input_in_its_own_frame(reconstructor, part_mm):
     assert res.to_dict()["program"]["format"] == "cadprog/1"
 
 
+def test_reported_noise_is_the_one_the_sections_fit_with(reconstructor, part_mm, monkeypatch):
+    """``input["noise"]``: the robust route's measured sigma for a scan, 0 for a clean mesh (one estimate:
+    a second one in the frame stage read thin walls as noise and disagreed with the fit's)."""
+    from backend.geometry.perturb import scan
+
+    seen = []
+    real = rc._slicer
+    monkeypatch.setattr(rc, "_slicer", lambda prep: seen.append(real(prep)) or seen[-1])
+    clean = reconstructor.reconstruct(part_mm, FAST)
+    assert clean.input["noise"] == 0.0
+    scanned = reconstructor.reconstruct(scan(part_mm, 0), FAST)
+    assert scanned.input["noise"] == seen[-1].surface.noise > 0.0
+    # sigma 0.2 % of the largest extent on the vertices; samples on the triangles read a little lower
+    assert 0.0005 < scanned.input["noise"] < 0.004
+
+
 def test_should_cancel_stops(reconstructor, part_mm):
     with pytest.raises(Cancelled):
         reconstructor.reconstruct(part_mm, FAST, should_cancel=lambda: True)

@@ -1,4 +1,4 @@
-"""Point clouds: normals estimated from neighbourhoods, and noise estimated from local plane fits."""
+"""Point clouds: normals estimated from neighbourhoods."""
 
 from __future__ import annotations
 
@@ -32,22 +32,3 @@ def estimate_normals(points: np.ndarray, k: int = NORMAL_NEIGHBOURS) -> np.ndarr
     outward = np.einsum("ij,ij->i", normals, p - p.mean(axis=0)) < 0
     normals[outward] *= -1
     return normals
-
-
-def estimate_noise(points: np.ndarray, k: int = NORMAL_NEIGHBOURS, max_points: int = 4096) -> float:
-    """Median RMS distance of points to their neighbourhood's best-fit plane (same units as the points).
-
-    Near zero for points sampled from a clean piecewise-flat surface; about the noise's sigma for a scan.
-    """
-    p = np.asarray(points, dtype=np.float64)
-    if len(p) < 3:
-        return 0.0
-    sample = (
-        p if len(p) <= max_points else p[np.random.default_rng(0).choice(len(p), max_points, replace=False)]
-    )
-    k = max(3, min(k, len(p)))
-    _, idx = cKDTree(p).query(sample, k=k)
-    nb = p[idx]
-    nb = nb - nb.mean(axis=1, keepdims=True)
-    smallest = np.linalg.eigvalsh(np.einsum("nki,nkj->nij", nb, nb))[:, 0]
-    return float(np.median(np.sqrt(np.maximum(smallest, 0.0) / k)))

@@ -3,8 +3,9 @@
 ``prepare`` turns a checked mesh or point cloud (``check.check_input_mesh``) into a ``Prepared``:
 the geometry in the normalised frame (turned into the part's own axes when it was found turned in
 space, ``orient``), fixed surface points with normals (face normals of a mesh; estimated from
-neighbourhoods for a point cloud), the estimated noise, and the mesh the verifier may treat as
-volume truth (only a closed mesh whose surface is not noisy: a scan is no volume truth).
+neighbourhoods for a point cloud), and the mesh the verifier may treat as volume truth (only a
+closed mesh whose surface is not noisy: a scan is no volume truth). The noise of a scan or a point cloud
+is the sections' to estimate (``sections.cloud.Surface.noise``): one estimate, the one the fit uses.
 """
 
 from __future__ import annotations
@@ -16,11 +17,11 @@ import trimesh
 
 from backend.geometry.mesh_normals import is_connected_surface, smoothed_face_normals
 from backend.geometry.normalize import Frame, normalizing_frame
-from backend.geometry.pointcloud import estimate_noise, estimate_normals
+from backend.geometry.pointcloud import estimate_normals
 from backend.geometry.sampling import sample_surface
 from backend.intake.orient import Orientation, find_rotation
 
-OBSERVE_POINTS = 8192  # surface samples of a mesh for orientation and noise
+OBSERVE_POINTS = 8192  # surface samples of a mesh for its orientation
 ORIENT_NEIGHBOURS = 24  # point neighbourhood of a noisy triangle soup's normals for its frame
 COPLANAR_DEG = 0.5  # adjacent triangles closer than this to coplanar are one flat face
 CLEAN_FLAT_SHARE = 0.1  # a mesh with at least this share of coplanar neighbours is a clean (CAD) export
@@ -35,7 +36,6 @@ class Prepared:
     orientation: Orientation
     points: np.ndarray  # (n, 3) surface points, normalised frame
     normals: np.ndarray  # (n, 3) unit normals (estimated for a point cloud)
-    noise: float  # estimated surface noise, normalised units (0 for a clean mesh)
     volume_truth: trimesh.Trimesh | None  # closed, clean normalised mesh; None for scans and points
     # other plausible frames and the input normalised in each (the verifier chooses among their candidates)
     alternatives: list[tuple[Frame, trimesh.Trimesh | trimesh.PointCloud]] = field(default_factory=list)
@@ -91,10 +91,8 @@ def _orientation(geometry, points: np.ndarray, normals: np.ndarray, noisy: bool)
 def prepare(checked: trimesh.Trimesh | trimesh.PointCloud, orient: bool = True) -> Prepared:
     """The checked input made ready for sections, the model and the verifier (never modified)."""
     points, normals = _observe(checked)
-    size = float(np.max(np.ptp(points, axis=0)))
     is_mesh = isinstance(checked, trimesh.Trimesh)
     noisy = not is_mesh or flat_share(checked) < CLEAN_FLAT_SHARE
-    noise = estimate_noise(points) / size if noisy and size > 0 else 0.0
     orientation = (
         _orientation(checked, points, normals, noisy) if orient else Orientation(np.eye(3), 0.0, "identity")
     )
@@ -112,4 +110,4 @@ def prepare(checked: trimesh.Trimesh | trimesh.PointCloud, orient: bool = True) 
     ):
         own = normalizing_frame(checked)
         alternatives.append((own, own.apply_to_mesh(checked)))
-    return Prepared(geometry, frame, orientation, points_n, normals_n, noise, truth, alternatives)
+    return Prepared(geometry, frame, orientation, points_n, normals_n, truth, alternatives)
