@@ -192,21 +192,33 @@ def _face_steps(mesh: trimesh.Trimesh, axis: int, max_steps: int) -> list[float]
 def layered_candidates(mesh_normalized: Target, quantize: bool = True) -> list[Program]:
     """Per axis, one program of stacked extrusions (new, then join), one per slab between the step
     heights, each slab extruding its own mid-height section; slabs with the same section merge.
-    Only axes with at least two distinct slabs give a program."""
+    Only axes with at least two distinct slabs give a program. A scan or a point cloud also gets the
+    program between its ``RobustSlicer.dense_steps`` where they differ (flat faces too narrow for their
+    samples' normals: the verifier weighs both)."""
     slicer = slicer_for(mesh_normalized)
     out = []
     for axis in (2, 0, 1):
         program = layered_program(slicer, axis, quantize)
         if program is not None:
             out.append(program)
+        if isinstance(slicer, RobustSlicer):  # also with the narrow faces the normals miss
+            dense = slicer.dense_steps(axis, MAX_LAYERS - 1)
+            if sorted(dense) != sorted(slicer.steps(axis, MAX_LAYERS - 1)):
+                program = layered_program(slicer, axis, quantize, dense)
+                if program is not None and program not in out:
+                    out.append(program)
     return out
 
 
-def layered_program(slicer: MeshSlicer | RobustSlicer, axis: int, quantize: bool = True) -> Program | None:
-    """The stacked extrusions along ``axis`` (see ``layered_candidates``), or None for fewer than two slabs."""
+def layered_program(
+    slicer: MeshSlicer | RobustSlicer, axis: int, quantize: bool = True, steps: Sequence[float] | None = None
+) -> Program | None:
+    """The stacked extrusions along ``axis`` (see ``layered_candidates``) between the slicer's steps (or
+    ``steps``), or None for fewer than two slabs."""
     lo, hi = (float(v) for v in slicer.bounds[:, axis])
     q = quantize_value if quantize else float
-    cuts = sorted({q(v) for v in (lo, hi, *slicer.steps(axis, MAX_LAYERS - 1))})
+    steps = slicer.steps(axis, MAX_LAYERS - 1) if steps is None else steps
+    cuts = sorted({q(v) for v in (lo, hi, *steps)})
     slabs: list[list] = []  # [bottom, top, section]
     for bottom, top in zip(cuts, cuts[1:]):
         geom = slicer.polygons(axis, 0.5 * (bottom + top))

@@ -55,6 +55,10 @@ DUPLICATE_SECTION = 0.03  # symmetric-difference share under which two noisy sec
 SAME_FIT = 0.03  # sections closer than this (symmetric difference / union) share their fitted profiles
 TALL_SLAB = 3.0  # a point cloud's upright walls (normals within UPRIGHT_NORMAL of across the axis) are taken
 UPRIGHT_NORMAL = 0.1  # from a slab this many times taller (within the flat faces around the level)
+DENSE_RING = 4.0  # face bands either side of a layer whose samples are the walls through it
+DENSE_NORMAL = 0.7  # |normal . axis| of a narrow face's leaning normals
+DENSE_SUPPORT = 0.5  # share of a dense layer's excess samples that must face the axis that much
+DENSE_APART = 4.0  # face bands between a dense layer and a flat face already found: another face
 SNAP_NEIGHBOURS = 24  # samples looked at per ring vertex
 SNAP_REACH = 2.0  # ring vertices look this many voxels beyond the sealing radius for the surface
 MIN_SUPPORT = 0.3  # rings with fewer vertices beside a sample keep their voxel outline
@@ -204,6 +208,21 @@ class RobustSlicer:
         margin = END_MARGIN + 4.0 * self.surface.noise
         inside = [h for h, area in self.flat_clusters(axis) if lo + margin < h < hi - margin]
         return inside[:max_steps]
+
+    def dense_steps(self, axis: int, max_steps: int) -> list[float]:
+        """``steps`` with the narrow flat faces it misses: the flat faces strictly inside the extent, and
+        the heights where the samples crowd beyond the walls around them (``_dense_layers``) at least
+        ``DENSE_APART`` face bands from every one of those, largest first by the samples' crowding (a flat
+        face's by its own layer's, when it has one: normals that lean undercount a face), at most
+        ``max_steps``."""
+        lo, hi = self.bounds[:, axis]
+        margin = END_MARGIN + 4.0 * self.surface.noise
+        apart = DENSE_APART * _face_band(self.surface)
+        dense = [(h, a) for h, a in _dense_layers(self.surface, axis) if lo + margin < h < hi - margin]
+        flat = [(h, a) for h, a in self.flat_clusters(axis) if lo + margin < h < hi - margin]
+        faces = [(max([a] + [d for g, d in dense if abs(g - h) <= apart]), h) for h, a in flat]
+        faces += [(d, g) for g, d in dense if all(abs(g - h) > apart for h, _ in flat)]
+        return [h for _, h in sorted(faces, key=lambda f: -f[0])[:max_steps]]
 
     # --- sections ---------------------------------------------------------------------------------
 
@@ -366,6 +385,40 @@ def _flat_clusters(surface: Surface, axis: int) -> list[tuple[float, float]]:
             continue
         taken[zlo[i] : zhi[i]] = True
         out.append((float(np.median(h[lo[i] : hi[i]])), float(count[i] * per_point)))
+    return out
+
+
+def _dense_layers(surface: Surface, axis: int) -> list[tuple[float, float]]:
+    """Flat faces told by where the samples lie, not by their normals: (height, area) of the layers
+    that hold more samples than the walls through them account for, largest first.
+
+    A narrow face (a flange's underside a few samples wide, a ledge) has no sample whose neighbourhood
+    lies on it alone, so its estimated normals lean towards the walls beside it and ``_flat_clusters``
+    does not see it; its samples still crowd at its height. Within one face band of each sample's
+    height, the samples beyond what the band's share of the layers ``DENSE_RING`` bands either side
+    holds (the walls passing through), kept when that excess is a step's area and at least
+    ``DENSE_SUPPORT`` of it faces the axis within ``DENSE_NORMAL`` (leaning normals, not walls)."""
+    order = np.argsort(surface.shape_points[:, axis])
+    h = surface.shape_points[order, axis]
+    facing = np.abs(surface.normals[order, axis]) > DENSE_NORMAL
+    per_point = surface.area / len(surface.shape_points)
+    width = _face_band(surface)
+    lo, hi = np.searchsorted(h, h - width, side="left"), np.searchsorted(h, h + width, side="right")
+    ring_lo = np.searchsorted(h, h - (1 + DENSE_RING) * width, side="left")
+    ring_hi = np.searchsorted(h, h + (1 + DENSE_RING) * width, side="right")
+    ring = (ring_hi - ring_lo) - (hi - lo)  # samples 1 .. 1 + DENSE_RING bands away, both sides
+    excess = (hi - lo) - ring / DENSE_RING  # a band's share of them: 2 widths of 2 * DENSE_RING
+    cum = np.concatenate([[0], np.cumsum(facing)])
+    support = cum[hi] - cum[lo]
+    taken = np.zeros(len(h), dtype=bool)
+    out = []
+    for i in np.argsort(-excess, kind="stable"):
+        if excess[i] * per_point < STEP_MIN_AREA:
+            break
+        if taken[i] or support[i] < DENSE_SUPPORT * excess[i]:
+            continue
+        taken[ring_lo[i] : ring_hi[i]] = True
+        out.append((float(np.median(h[lo[i] : hi[i]])), float(excess[i] * per_point)))
     return out
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from backend.cad.program import Arc, Circle, Extent, ExtentKind, Line, Operation, Profile, Program
+from backend.cad.program import Arc, Circle, Extent, ExtentKind, Line, Operation, Plane, Profile, Program
 from backend.cad.validate import validate
 from backend.geometry.metrics import iou_with_method
 from backend.geometry.normalize import normalize_mesh, normalizing_frame
@@ -212,3 +212,51 @@ def test_a_scanned_sheet_s_faces_are_measured_on_its_faces(thickness):
     slicer = RobustSlicer(scan(program_to_mesh(plate), 0))
     sigma = slicer.surface.noise
     assert slicer.bounds[:, 2] == pytest.approx([0.0, thickness], abs=0.15 * sigma)
+
+
+def _spool() -> Program:
+    """A bobbin: a tube (radii 0.125 and 0.1, 0.8 long) between two flanges of radius 0.15, 0.1 thick.
+    The flanges' inner faces are rings 0.025 wide, about as wide as a point neighbourhood."""
+    bore = (circle(0.0, 0.0, 0.1),)
+
+    def ring(radius: float, z: float, height: float, op: Operation):
+        plane = Plane((0.0, 0.0, z), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+        return feat(
+            Profile(circle(0.0, 0.0, radius), bore),
+            plane=plane,
+            extent=Extent(ExtentKind.ONE_SIDE, height),
+            op=op,
+        )
+
+    return Program(
+        (
+            ring(0.15, 0.0, 0.1, Operation.NEW),
+            ring(0.125, 0.1, 0.8, Operation.JOIN),
+            ring(0.15, 0.9, 0.1, Operation.JOIN),
+        )
+    )
+
+
+@pytest.mark.parametrize("name", ["scan", "points"])
+def test_narrow_flat_faces_are_found_where_the_samples_crowd(name):
+    """The flanges' inner faces are too narrow for a sample's neighbourhood to lie on them alone: their
+    normals lean and the flat-normal layers miss them (``steps``), but the samples crowd at their heights
+    (``dense_steps``), and the stacked candidate between them is the spool, not a plain tube."""
+    clean, variants = _variants(_spool())
+    slicer = RobustSlicer(variants[name])
+    faces = [-0.4, 0.4]  # normalised: z from -0.5 to 0.5
+    assert not any(abs(h - f) < 0.02 for h in slicer.steps(2, 3) for f in faces)
+    dense = slicer.dense_steps(2, 3)
+    assert sorted(dense[:2]) == [pytest.approx(f, abs=0.01) for f in faces]
+    program, iou = _best(all_candidates(slicer, quantize=False), clean)
+    assert iou > 0.85 and len(program.features) >= 3
+    # without them the best candidate is a tube with the flanges lost (or filled) all along
+    without = [p for p in all_candidates(slicer, quantize=False) if len(p.features) < 3]
+    assert _best(without, clean)[1] < iou - 0.1
+
+
+def test_dense_steps_are_the_steps_when_the_normals_miss_nothing(step):
+    _, variants = step
+    for target in variants.values():
+        slicer = RobustSlicer(target)
+        assert sorted(slicer.dense_steps(2, 3)) == sorted(slicer.steps(2, 3))
