@@ -517,9 +517,12 @@ class Reconstructor:
         return candidates, len(sections), holes
 
 
-def _measured_noise(slicer) -> float:
+def _measured_noise(slicer) -> float | None:
     """The surface noise the sections measured and fitted with (a scan's or a point cloud's sigma,
-    normalised units); 0 for a clean mesh, whose sections are exact."""
+    normalised units); 0 for a clean mesh, whose sections are exact; None when slicing failed (not
+    measured)."""
+    if slicer is None:
+        return None
     return float(slicer.surface.noise) if isinstance(slicer, RobustSlicer) else 0.0
 
 

@@ -80,6 +80,8 @@ def test_reported_noise_is_the_one_the_sections_fit_with(reconstructor, part_mm,
     assert scanned.input["noise"] == seen[-1].surface.noise > 0.0
     # sigma 0.2 % of the largest extent on the vertices; samples on the triangles read a little lower
     assert 0.0005 < scanned.input["noise"] < 0.004
+    monkeypatch.setattr(rc, "_slicer", lambda prep: None)  # slicing failed: not measured, not "clean"
+    assert reconstructor.reconstruct(scan(part_mm, 0), FAST).input["noise"] is None
 
 
 def test_should_cancel_stops(reconstructor, part_mm):

@@ -193,8 +193,9 @@ def layered_candidates(mesh_normalized: Target, quantize: bool = True) -> list[P
     """Per axis, one program of stacked extrusions (new, then join), one per slab between the step
     heights, each slab extruding its own mid-height section; slabs with the same section merge.
     Only axes with at least two distinct slabs give a program. A scan or a point cloud also gets the
-    program between its ``RobustSlicer.dense_steps`` where they differ (flat faces too narrow for their
-    samples' normals: the verifier weighs both)."""
+    program between its ``RobustSlicer.dense_steps`` where they differ from its ``steps`` (flat faces
+    too narrow for their samples' normals, or, on an axis with more flat faces than slabs allow, other
+    ones of them: the verifier weighs both)."""
     slicer = slicer_for(mesh_normalized)
     out = []
     for axis in (2, 0, 1):

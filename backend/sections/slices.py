@@ -2,7 +2,8 @@
 
 ``RobustSlicer`` offers what the candidates need, like the exact mesh route in ``candidates``:
 ``bounds`` (per axis, robust to noise), ``polygons(axis, level)`` (shapely section in sketch
-coordinates), ``steps(axis)`` (heights of flat faces) and ``profiles(geom)`` (fitted, clean profiles).
+coordinates), ``steps(axis)`` (heights of flat faces, from the samples' normals), ``dense_steps(axis)``
+(with the narrow flat faces the normals miss) and ``profiles(geom)`` (fitted, clean profiles).
 
 A section is the layer of the input's closed solid (``cloud.Occupancy``) at the level: its topology
 (outer rings, holes, even-odd nesting) comes from the solid, its boundary from the surface near the
@@ -57,7 +58,7 @@ TALL_SLAB = 3.0  # a point cloud's upright walls (normals within UPRIGHT_NORMAL 
 UPRIGHT_NORMAL = 0.1  # from a slab this many times taller (within the flat faces around the level)
 DENSE_RING = 4.0  # face bands either side of a layer whose samples are the walls through it
 DENSE_NORMAL = 0.7  # |normal . axis| of a narrow face's leaning normals
-DENSE_SUPPORT = 0.5  # share of a dense layer's excess samples that must face the axis that much
+DENSE_SUPPORT = 0.5  # the layer's samples facing the axis that much: at least this share of its excess
 DENSE_APART = 4.0  # face bands between a dense layer and a flat face already found: another face
 SNAP_NEIGHBOURS = 24  # samples looked at per ring vertex
 SNAP_REACH = 2.0  # ring vertices look this many voxels beyond the sealing radius for the surface
@@ -212,9 +213,10 @@ class RobustSlicer:
     def dense_steps(self, axis: int, max_steps: int) -> list[float]:
         """``steps`` with the narrow flat faces it misses: the flat faces strictly inside the extent, and
         the heights where the samples crowd beyond the walls around them (``_dense_layers``) at least
-        ``DENSE_APART`` face bands from every one of those, largest first by the samples' crowding (a flat
-        face's by its own layer's, when it has one: normals that lean undercount a face), at most
-        ``max_steps``."""
+        ``DENSE_APART`` face bands from every one of those, at most ``max_steps``, largest first: a dense
+        layer by its excess, a flat face by the larger of its normals' area and the excess of a dense
+        layer within ``DENSE_APART`` bands of it (normals that lean undercount a face). Where an axis has
+        more flat faces than ``max_steps``, this ranking may also keep other ones than ``steps``."""
         lo, hi = self.bounds[:, axis]
         margin = END_MARGIN + 4.0 * self.surface.noise
         apart = DENSE_APART * _face_band(self.surface)
@@ -407,7 +409,7 @@ def _dense_layers(surface: Surface, axis: int) -> list[tuple[float, float]]:
     ring_lo = np.searchsorted(h, h - (1 + DENSE_RING) * width, side="left")
     ring_hi = np.searchsorted(h, h + (1 + DENSE_RING) * width, side="right")
     ring = (ring_hi - ring_lo) - (hi - lo)  # samples 1 .. 1 + DENSE_RING bands away, both sides
-    excess = (hi - lo) - ring / DENSE_RING  # a band's share of them: 2 widths of 2 * DENSE_RING
+    excess = (hi - lo) - ring / DENSE_RING  # the band (2 w) holds this share of the ring (2 * DENSE_RING w)
     cum = np.concatenate([[0], np.cumsum(facing)])
     support = cum[hi] - cum[lo]
     taken = np.zeros(len(h), dtype=bool)

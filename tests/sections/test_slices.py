@@ -249,7 +249,7 @@ def test_narrow_flat_faces_are_found_where_the_samples_crowd(name):
     dense = slicer.dense_steps(2, 3)
     assert sorted(dense[:2]) == [pytest.approx(f, abs=0.01) for f in faces]
     program, iou = _best(all_candidates(slicer, quantize=False), clean)
-    assert iou > 0.85 and len(program.features) >= 3
+    assert iou > 0.8 and len(program.features) >= 3  # 0.96 scanned, 0.86 as points
     # without them the best candidate is a tube with the flanges lost (or filled) all along
     without = [p for p in all_candidates(slicer, quantize=False) if len(p.features) < 3]
     assert _best(without, clean)[1] < iou - 0.1
@@ -259,4 +259,5 @@ def test_dense_steps_are_the_steps_when_the_normals_miss_nothing(step):
     _, variants = step
     for target in variants.values():
         slicer = RobustSlicer(target)
-        assert sorted(slicer.dense_steps(2, 3)) == sorted(slicer.steps(2, 3))
+        for axis in range(3):
+            assert sorted(slicer.dense_steps(axis, 3)) == sorted(slicer.steps(axis, 3))
