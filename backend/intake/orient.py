@@ -8,7 +8,11 @@ principal axes of the points. For noisy normals (a scan's, a point cloud's) the 
 turned so that the normals of the whole surface are as perpendicular to them as possible
 (``perpendicular_refined``: every face of a sketch-and-extrude part, a cap or a side wall, is
 perpendicular to one axis at least, so the round walls and the many small faces of a scan fix the axes
-too, not only the few large flat faces). The axes are ordered and signed to stay as close to the
+too, not only the few large flat faces); for such normals the points' principal axes compete with the
+flat-face frames (a sheet thinner than the normals' neighbourhoods has poor normals, and there the
+tightest box tells its faces), and the turn is kept only where it does not thicken the part along its
+thinnest axis.
+The axes are ordered and signed to stay as close to the
 input's own axes as possible, and an input whose flat faces are as well explained by the world axes
 keeps the identity: an aligned clean mesh gives exactly the result it gave before orientation existed
 (an aligned scan's or cloud's noisy normals can tie a turned frame, which is then kept).
@@ -36,6 +40,11 @@ PERPENDICULAR_STEPS = 4  # Gauss-Newton steps per window
 # damping of each Gauss-Newton step, as a share of the mean curvature: a turn that no normal constrains
 # (a sheet without side walls, about its normal) stays 0
 PERPENDICULAR_DAMPING = 1e-3
+# the turn onto the whole surface is kept only where it thickens the part along its thinnest axis by less
+# than this share: a sheet's estimated normals are poor (its neighbourhoods span both faces), and tilting its
+# normal by a degree thickens it many times, while a turn about its normal or of a chunky part's axes
+# barely changes that extent (the box as a whole may grow: an outline is not always tightest in its design axes)
+REFINE_THICKENING = 0.1
 
 
 @dataclass(frozen=True)
@@ -168,9 +177,13 @@ def perpendicular_refined(axes: np.ndarray, normals: np.ndarray, weights: np.nda
     return axes
 
 
-def _box_volume(points: np.ndarray, axes: np.ndarray) -> float:
+def _extents(points: np.ndarray, axes: np.ndarray) -> np.ndarray:
     q = points @ axes.T
-    return float(np.prod(q.max(axis=0) - q.min(axis=0)))
+    return q.max(axis=0) - q.min(axis=0)
+
+
+def _box_volume(points: np.ndarray, axes: np.ndarray) -> float:
+    return float(np.prod(_extents(points, axes)))
 
 
 def _principal_axes(points: np.ndarray) -> np.ndarray:
@@ -224,13 +237,21 @@ def find_rotation(
         for d2, _ in seconds:
             axes = np.stack([d1, d2, np.cross(d1, d2)])
             frames.append((axis_share(n, w, axes), method, axes))
+    if refine:  # estimated normals may all be poor (a sheet thinner than their neighbourhoods): the points'
+        pca = _principal_axes(pts)  # own axes compete too, by flat area and then box
+        frames.append((axis_share(n, w, pca), "pca", pca))
     best = max((f[0] for f in frames), default=0.0)
     if best < MIN_PLANAR_SHARE:
         axes, method = _principal_axes(pts), "pca"
     else:  # frames explaining about as much flat area: the tightest box is the designer's frame
         tied = [f for f in frames if f[0] >= best - FRAME_TIE]
         _, method, axes = min(tied, key=lambda f: _box_volume(pts, f[2]))
-    rotation = _closest_to_world(perpendicular_refined(axes, n, w) if refine else axes)
+    if refine:
+        turned = perpendicular_refined(axes, n, w)
+        thin = int(np.argmin(_extents(pts, axes)))  # the turn is small: rows keep their order
+        if _extents(pts, turned)[thin] <= (1.0 + REFINE_THICKENING) * _extents(pts, axes)[thin]:
+            axes = turned
+    rotation = _closest_to_world(axes)
     share = axis_share(n, w, rotation)
     if identity_share >= share - KEEP_IDENTITY_MARGIN:
         return Orientation(np.eye(3), identity_share, "identity", identity_share)
