@@ -6,9 +6,12 @@ open or noisy mesh) with normals from principal components of their neighbourhoo
 ``Occupancy``: which voxels are inside the part, robust to holes in the surface: surface samples grown by
 a sealing radius, the outside flooded from the border, grown back by the same radius; what remains is
 solid (a morphological closing of the part). The sealing radius starts where the samples leave a gap
-that wide only rarely (``GAP_CHANCE``: at the typical largest gap, about every second part leaked
-somewhere, and a part whose plates leak one at a time lost a plate) and grows in small steps until the
-interior stops leaking out through the gaps (a large step closes slots the part has).
+that wide only rarely (``GAP_CHANCE``; at the typical largest gap about every second part leaked
+somewhere) and grows in small steps while the solid leaks: while the solid sealed at the next radius
+holds a deep interior (farther than this radius from every sample) that this one let out. The deep
+interiors are compared on one grid, so a plate that leaked is told from the others, whose cores only thin
+as the radius grows (compared at each radius's own depth, that thinning hid a plate that leaked: a part
+whose two plates leaked one at a time lost one); a large step would close slots the part has.
 """
 
 from __future__ import annotations
@@ -37,7 +40,8 @@ SEAL_EDGE = 0.8  # a mesh's sealing radius is at least this times its (95th perc
 GAP_CHANCE = 0.05  # chance that the samples leave a gap wider than the first sealing radius
 SEAL_GROWTH = 1.2  # sealing radius factor per try
 SEAL_TRIES = 6  # up to 2.5 times the first radius
-SEAL_STABLE = 0.9  # the interior at a radius is this share of the next one's: sealed
+LEAKED_SHARE = 0.1  # leaked: the next radius seals this share of the deep interior more (see ``_closed``)
+LEAKED_SOLID = 0.02  # ... and this share of the solid
 
 
 def is_clean_mesh(target: object) -> bool:
@@ -166,36 +170,58 @@ class Occupancy:
 
 def occupancy_of(surface: Surface) -> Occupancy:
     """The closed solid of the surface samples (see the module docstring)."""
-    previous: tuple[Occupancy, float] | None = None
-    for k in range(SEAL_TRIES):
-        occ, interior = _closed(surface.points, surface.seal * SEAL_GROWTH**k)
-        if previous is not None and previous[1] >= SEAL_STABLE * interior:
-            return previous[0]
-        previous = (occ, interior)
-    assert previous is not None
-    return previous[0]
+    radius = surface.seal
+    for _ in range(SEAL_TRIES - 1):
+        occ, leaked = _closed(surface.points, radius, radius * SEAL_GROWTH)
+        if not leaked:
+            return occ
+        radius *= SEAL_GROWTH
+    return _closed(surface.points, radius)[0]
 
 
-def _closed(pts: np.ndarray, radius: float) -> tuple[Occupancy, float]:
-    """(occupancy sealed at ``radius``, its volume farther than ``radius`` from every sample)."""
+def _closed(pts: np.ndarray, radius: float, next_radius: float | None = None) -> tuple[Occupancy, bool]:
+    """(occupancy sealed at ``radius``, whether it leaked: whether the solid sealed at ``next_radius`` holds
+    a deep interior this one let out — farther than ``radius`` from every sample, a share
+    ``LEAKED_SHARE`` of this one's deep interior and ``LEAKED_SOLID`` of its solid — on one grid for both,
+    so that a plate that leaked is told from the others, whose deep cores thin as the radius grows)."""
     lo, hi = pts.min(axis=0), pts.max(axis=0)
+    reach = max(radius, next_radius or 0.0)
     pitch = radius / VOXELS_PER_RADIUS
-    pitch = max(pitch, float(np.prod(hi - lo + 2.0 * radius + 4.0 * pitch) / VOXELS) ** (1.0 / 3.0))
-    pad = radius + 2.0 * pitch
+    pitch = max(pitch, float(np.prod(hi - lo + 2.0 * reach + 4.0 * pitch) / VOXELS) ** (1.0 / 3.0))
+    pad = reach + 2.0 * pitch
     origin = lo - pad
     shape = tuple(int(n) for n in np.ceil((hi + pad - origin) / pitch).astype(np.int64) + 1)
     cells = unique_cells(np.round((pts - origin) / pitch).astype(np.int64))
-    band = np.zeros(shape, dtype=bool)
-    for offset in _ball(radius / pitch):
-        band[tuple((cells + offset).T)] = True
+    band = _band(cells, shape, radius / pitch)
     outside = _outside(~band)
-    interior = float(np.count_nonzero(~outside & ~band)) * pitch**3
-    # erode the closed solid back by the radius: the outside grown by a ball from its boundary cells
+    solid = ~_grown_back(outside, radius / pitch)
+    leaked = False
+    if next_radius is not None:
+        r_next = next_radius / pitch
+        solid_next = ~_grown_back(_outside(~_band(cells, shape, r_next)), r_next)
+        escaped = np.count_nonzero(solid_next & outside & ~band)
+        interior = np.count_nonzero(~outside & ~band)
+        leaked = escaped > LEAKED_SHARE * (escaped + interior) and escaped > LEAKED_SOLID * np.count_nonzero(
+            solid
+        )
+    return Occupancy(solid, ~outside, origin, pitch, radius), leaked
+
+
+def _grown_back(outside: np.ndarray, r: float) -> np.ndarray:
+    """The outside grown by a ball of ``r`` voxels from its boundary cells (the closing's erosion)."""
     rim = np.argwhere(outside & ~ndimage.binary_erosion(outside, border_value=1))
     grown = outside.copy()
-    for offset in _ball(radius / pitch):
-        grown[tuple(np.clip(rim + offset, 0, np.array(shape) - 1).T)] = True
-    return Occupancy(~grown, ~outside, origin, pitch, radius), interior
+    for offset in _ball(r):
+        grown[tuple(np.clip(rim + offset, 0, np.array(outside.shape) - 1).T)] = True
+    return grown
+
+
+def _band(cells: np.ndarray, shape: tuple[int, ...], r: float) -> np.ndarray:
+    """Voxels within ``r`` voxels of a sample's cell."""
+    band = np.zeros(shape, dtype=bool)
+    for offset in _ball(r):
+        band[tuple((cells + offset).T)] = True
+    return band
 
 
 def unique_cells(cells: np.ndarray) -> np.ndarray:
