@@ -208,8 +208,10 @@ def find_rotation(
 ) -> Orientation:
     """The rotation into the part's frame from surface normals (area ``weights``) and points. ``refine``
     (noisy or estimated normals: a scan's, a point cloud's): the chosen axes are turned onto the whole
-    surface (``perpendicular_refined``). A clean mesh's exact face normals give its flat faces' directions
-    exactly, and there a tessellated round wall's facets would only pull the axes off them."""
+    surface (``perpendicular_refined``) unless that thickens the part along its thinnest axis by more than
+    ``REFINE_THICKENING``, and the points' principal axes compete with the flat-face frames (estimated
+    normals can all be poor: a thin sheet's). A clean mesh's exact face normals give its flat faces'
+    directions exactly, and there a tessellated round wall's facets would only pull the axes off them."""
     normals = np.asarray(normals, dtype=np.float64)
     weights = np.ones(len(normals)) if weights is None else np.asarray(weights, dtype=np.float64)
     ok = np.isfinite(normals).all(axis=1) & (weights > 0)
@@ -248,7 +250,7 @@ def find_rotation(
         _, method, axes = min(tied, key=lambda f: _box_volume(pts, f[2]))
     if refine:
         turned = perpendicular_refined(axes, n, w)
-        thin = int(np.argmin(_extents(pts, axes)))  # the turn is small: rows keep their order
+        thin = int(np.argmin(_extents(pts, axes)))  # each row is turned: the same axis after
         if _extents(pts, turned)[thin] <= (1.0 + REFINE_THICKENING) * _extents(pts, axes)[thin]:
             axes = turned
     rotation = _closest_to_world(axes)

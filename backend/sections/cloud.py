@@ -40,7 +40,9 @@ SEAL_EDGE = 0.8  # a mesh's sealing radius is at least this times its (95th perc
 GAP_CHANCE = 0.05  # chance that the samples leave a gap wider than the first sealing radius
 SEAL_GROWTH = 1.2  # sealing radius factor per try
 SEAL_TRIES = 6  # up to 2.5 times the first radius
-LEAKED_SHARE = 0.1  # leaked: the next radius seals this share of the deep interior more (see ``_closed``)
+LEAKED_SHARE = (
+    0.1  # leaked: the deep interior only the next radius seals is this share of both's (``_closed``)
+)
 LEAKED_SOLID = 0.02  # ... and this share of the solid
 
 
@@ -181,9 +183,11 @@ def occupancy_of(surface: Surface) -> Occupancy:
 
 def _closed(pts: np.ndarray, radius: float, next_radius: float | None = None) -> tuple[Occupancy, bool]:
     """(occupancy sealed at ``radius``, whether it leaked: whether the solid sealed at ``next_radius`` holds
-    a deep interior this one let out — farther than ``radius`` from every sample, a share
-    ``LEAKED_SHARE`` of this one's deep interior and ``LEAKED_SOLID`` of its solid — on one grid for both,
-    so that a plate that leaked is told from the others, whose deep cores thin as the radius grows)."""
+    a deep interior this one let out — voxels farther than ``radius`` from every sample, at least
+    ``LEAKED_SHARE`` of those and this one's deep interior together, and ``LEAKED_SOLID`` of its solid —
+    on one grid for both, so that a plate that leaked is told from the others, whose deep cores thin as
+    the radius grows). Also counted: the middle of a slot between 2 and 2.4 radii wide, which the next
+    radius bridges (such a slot is closed); not told: a leak that the next radius does not seal either."""
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     reach = max(radius, next_radius or 0.0)
     pitch = radius / VOXELS_PER_RADIUS
