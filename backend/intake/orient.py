@@ -239,19 +239,20 @@ def find_rotation(
         for d2, _ in seconds:
             axes = np.stack([d1, d2, np.cross(d1, d2)])
             frames.append((axis_share(n, w, axes), method, axes))
+    pca = _principal_axes(pts)
     if refine:  # estimated normals may all be poor (a sheet thinner than their neighbourhoods): the points'
-        pca = _principal_axes(pts)  # own axes compete too, by flat area and then box
-        frames.append((axis_share(n, w, pca), "pca", pca))
+        frames.append((axis_share(n, w, pca), "pca", pca))  # own axes compete too, by flat area and then box
     best = max((f[0] for f in frames), default=0.0)
     if best < MIN_PLANAR_SHARE:
-        axes, method = _principal_axes(pts), "pca"
+        axes, method = pca, "pca"
     else:  # frames explaining about as much flat area: the tightest box is the designer's frame
         tied = [f for f in frames if f[0] >= best - FRAME_TIE]
         _, method, axes = min(tied, key=lambda f: _box_volume(pts, f[2]))
     if refine:
         turned = perpendicular_refined(axes, n, w)
-        thin = int(np.argmin(_extents(pts, axes)))  # each row is turned: the same axis after
-        if _extents(pts, turned)[thin] <= (1.0 + REFINE_THICKENING) * _extents(pts, axes)[thin]:
+        extents = _extents(pts, axes)
+        thin = int(np.argmin(extents))  # each row is turned: the same axis after
+        if _extents(pts, turned)[thin] <= (1.0 + REFINE_THICKENING) * extents[thin]:
             axes = turned
     rotation = _closest_to_world(axes)
     share = axis_share(n, w, rotation)

@@ -40,9 +40,7 @@ SEAL_EDGE = 0.8  # a mesh's sealing radius is at least this times its (95th perc
 GAP_CHANCE = 0.05  # chance that the samples leave a gap wider than the first sealing radius
 SEAL_GROWTH = 1.2  # sealing radius factor per try
 SEAL_TRIES = 6  # up to 2.5 times the first radius
-LEAKED_SHARE = (
-    0.1  # leaked: the deep interior only the next radius seals is this share of both's (``_closed``)
-)
+LEAKED_SHARE = 0.1  # leaked: the deep interior only the next radius seals, this share of both's
 LEAKED_SOLID = 0.02  # ... and this share of the solid
 
 
@@ -205,9 +203,8 @@ def _closed(pts: np.ndarray, radius: float, next_radius: float | None = None) ->
         solid_next = ~_grown_back(_outside(~_band(cells, shape, r_next)), r_next)
         escaped = np.count_nonzero(solid_next & outside & ~band)
         interior = np.count_nonzero(~outside & ~band)
-        leaked = escaped > LEAKED_SHARE * (escaped + interior) and escaped > LEAKED_SOLID * np.count_nonzero(
-            solid
-        )
+        of_deep = escaped > LEAKED_SHARE * (escaped + interior)
+        leaked = of_deep and escaped > LEAKED_SOLID * np.count_nonzero(solid)
     return Occupancy(solid, ~outside, origin, pitch, radius), leaked
 
 
