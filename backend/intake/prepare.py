@@ -85,7 +85,9 @@ def _orientation(geometry, points: np.ndarray, normals: np.ndarray, noisy: bool)
             # the points only place the part (principal axes, box volume): the area-uniform samples
             return find_rotation(points, smooth, geometry.area_faces, refine=True)
         normals = estimate_normals(points, ORIENT_NEIGHBOURS)
-    return find_rotation(points, normals, refine=True)  # a point cloud: its estimated normals
+    # a point cloud (or a soup): normals estimated from the samples alone, then the samples piled up across
+    # the axes (``orient.piled_up``)
+    return find_rotation(points, normals, refine=True, pile=True)
 
 
 def prepare(checked: trimesh.Trimesh | trimesh.PointCloud, orient: bool = True) -> Prepared:
