@@ -11,7 +11,9 @@ perpendicular to one axis at least, so the round walls and the many small faces 
 too, not only the few large flat faces); for such normals the points' principal axes compete with the
 flat-face frames (a sheet thinner than the normals' neighbourhoods has poor normals, and there the
 tightest box tells its faces), and the turn is kept only where it does not thicken the part along its
-thinnest axis.
+thinnest axis. A point cloud's frame (its normals estimated from the samples alone) is last turned to
+pile its samples up across the axes (``piled_up``: flat faces across an axis put their samples at one
+coordinate), which needs no normals at all.
 The axes are ordered and signed to stay as close to the
 input's own axes as possible, and an input whose flat faces are as well explained by the world axes
 keeps the identity: an aligned clean mesh gives exactly the result it gave before orientation existed
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from itertools import permutations
 
 import numpy as np
+from scipy.optimize import minimize
 
 ALIGN_DEG = 8.0  # a normal within this angle of an axis counts as facing it (tolerates scan noise)
 REFINE_DEG = 4.0  # second pass of the direction refinement
@@ -50,7 +53,9 @@ REFINE_THICKENING = 0.1
 # part's largest extent: about a section's fitting tolerance), collide most where its flat faces lie
 # across the axes. It needs no normals, so it holds where a cloud's estimated ones fail (thin walls).
 PILE_WIDTH = 0.0025
-PILE_STEPS_DEG = (2.0, 0.7, 0.25, 0.1, 0.04)  # coordinate search over small turns, coarse to fine
+# coarse to fine: (width as a multiple of PILE_WIDTH, first step in degrees) of each search; the wider
+# kernels first, so the search is not caught by the piles of smaller faces on the way
+PILE_SEARCHES = ((4.0, 2.0), (2.0, 0.7), (1.0, 0.25))
 PILE_MAX_DEG = 6.0  # the turn stays within this angle of the frame the normals gave
 PILE_GAIN = 0.02  # ... and is taken only where it piles the samples up by this share more: a smaller gain is
 # the sampling's own noise (a tenth of a degree either way on the Fusion 360 clouds)
@@ -232,8 +237,9 @@ def piling(coords: np.ndarray, width: float) -> float:
 
 def piled_up(points: np.ndarray, axes: np.ndarray) -> np.ndarray:
     """``axes`` (rows) turned by at most ``PILE_MAX_DEG`` to pile the points up most across them
-    (``piling`` at ``PILE_WIDTH`` of the largest extent; coordinate search over turns about the three
-    axes, ``PILE_STEPS_DEG``); ``axes`` themselves when no turn piles them up by ``PILE_GAIN`` more."""
+    (``piling``; a simplex search over turns at each of ``PILE_SEARCHES``, from the wide kernel to
+    ``PILE_WIDTH`` of the largest extent); ``axes`` themselves when no turn piles them up by ``PILE_GAIN``
+    more at ``PILE_WIDTH``."""
     pts = np.asarray(points, dtype=np.float64)
     pts = pts - pts.mean(axis=0)
     axes = np.asarray(axes, dtype=np.float64)
@@ -242,21 +248,22 @@ def piled_up(points: np.ndarray, axes: np.ndarray) -> np.ndarray:
         return axes
     limit = np.radians(PILE_MAX_DEG)
     best = np.zeros(3)
-    best_score = start = piling(pts @ axes.T, width)
-    for step in np.radians(PILE_STEPS_DEG):
-        moved = True
-        while moved:
-            moved = False
-            for k in range(3):
-                for sign in (-1.0, 1.0):
-                    turn = best.copy()
-                    turn[k] += sign * step
-                    if np.linalg.norm(turn) > limit:
-                        continue
-                    score = piling(pts @ _turn(axes, turn).T, width)
-                    if score > best_score:
-                        best, best_score, moved = turn, score, True
-    return _turn(axes, best) if best_score > (1.0 + PILE_GAIN) * start else axes
+    for factor, step in PILE_SEARCHES:
+
+        def loss(turn: np.ndarray, w: float = factor * width) -> float:
+            return -piling(pts @ _turn(axes, turn).T, w) if np.linalg.norm(turn) <= limit else 0.0
+
+        simplex = best + np.vstack([np.zeros(3), np.radians(step) * np.eye(3)])
+        found = minimize(
+            loss,
+            best,
+            method="Nelder-Mead",
+            options={"initial_simplex": simplex, "xatol": np.radians(0.01), "fatol": 1e-7, "maxfev": 300},
+        )
+        if found.fun < loss(best):
+            best = found.x
+    gained = piling(pts @ _turn(axes, best).T, width) > (1.0 + PILE_GAIN) * piling(pts @ axes.T, width)
+    return _turn(axes, best) if gained else axes
 
 
 def find_rotation(
