@@ -9,6 +9,7 @@ many parts lose more than 0.5 % of their area; ``--verbose`` adds each such part
 frame and the clean one (the smallest over axis permutations; a round part's turn about its axis counts).
 
 ``--no-refine`` turns the whole-surface refinement of scans' and clouds' axes off (the code before it);
+``--no-pile`` leaves a point cloud's frame as its normals give it (no ``orient.piled_up``: the code before it);
 ``--point-normals`` takes a scan's normals from point neighbourhoods (24 points), as before, instead of
 averaging its face normals along the surface (``geometry.mesh_normals``); ``--rings N`` averages over a
 fixed number of rings instead of the mesh's own count; ``--scan-edge F`` remeshes the scans at edges of F
@@ -69,6 +70,7 @@ def main() -> None:
     )
     parser.add_argument("--tolerance", type=float, nargs="+", default=[0.25, 1.0], help="degrees")
     parser.add_argument("--no-refine", action="store_true", help="without the whole-surface refinement")
+    parser.add_argument("--no-pile", action="store_true", help="a point cloud's frame not piled up")
     parser.add_argument(
         "--point-normals", action="store_true", help="a scan's normals from point neighbourhoods"
     )
@@ -78,7 +80,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.no_refine:
         plain = prepare_module.find_rotation
-        prepare_module.find_rotation = lambda *a, refine=False, **k: plain(*a, **k)
+        prepare_module.find_rotation = lambda *a, refine=False, pile=False, **k: plain(*a, **k)
+    if args.no_pile:
+        unpiled = prepare_module.find_rotation
+        prepare_module.find_rotation = lambda *a, pile=False, **k: unpiled(*a, **k)
     if args.point_normals:
         prepare_module.is_connected_surface = lambda mesh: False
     if args.rings is not None:
@@ -89,7 +94,7 @@ def main() -> None:
     losses: dict[float, list[float]] = {t: [] for t in args.tolerance}
     for path in sorted(Path(args.meshes).glob("*.stl")):
         clean = trimesh.load(path, force="mesh")
-        given, matrix = perturbed_input(clean, path.name, args.perturb)
+        given, matrix = perturbed_input(clean, path.stem, args.perturb)  # the seed evaluate gives the part
         checked = check_input_mesh(given)
         if isinstance(checked, trimesh.Trimesh):
             checked, _ = fit_work_budget(checked)

@@ -11,9 +11,9 @@ perpendicular to one axis at least, so the round walls and the many small faces 
 too, not only the few large flat faces); for such normals the points' principal axes compete with the
 flat-face frames (a sheet thinner than the normals' neighbourhoods has poor normals, and there the
 tightest box tells its faces), and the turn is kept only where it does not thicken the part along its
-thinnest axis. A point cloud's frame (its normals estimated from the samples alone) is last turned to
-pile its samples up across the axes (``piled_up``: flat faces across an axis put their samples at one
-coordinate), which needs no normals at all.
+thinnest axis. Such a frame is last turned to pile the surface samples up across its axes
+(``piled_up``: flat faces across an axis put their samples at one coordinate), which needs no normals at
+all: a point cloud's estimated ones fail on walls as thin as the samples' spacing.
 The axes are ordered and signed to stay as close to the
 input's own axes as possible, and an input whose flat faces are as well explained by the world axes
 keeps the identity: an aligned clean mesh gives exactly the result it gave before orientation existed
@@ -48,7 +48,7 @@ PERPENDICULAR_DAMPING = 1e-3
 # normal by a degree thickens it many times, while a turn about its normal or of a chunky part's axes
 # barely changes that extent (the box as a whole may grow: an outline is not always tightest in its design axes)
 REFINE_THICKENING = 0.1
-# A point cloud's frame is last turned to pile its samples up on the fewest planes across each axis
+# A scan's or a point cloud's frame is last turned to pile its samples up on the fewest planes across each axis
 # (``piled_up``): the samples' coordinates along each axis, smoothed by a Gaussian this wide (share of the
 # part's largest extent: about a section's fitting tolerance), collide most where its flat faces lie
 # across the axes. It needs no normals, so it holds where a cloud's estimated ones fail (thin walls).
@@ -57,8 +57,8 @@ PILE_WIDTH = 0.0025
 # kernels first, so the search is not caught by the piles of smaller faces on the way
 PILE_SEARCHES = ((4.0, 2.0), (2.0, 0.7), (1.0, 0.25))
 PILE_MAX_DEG = 6.0  # the turn stays within this angle of the frame the normals gave
-PILE_GAIN = 0.02  # ... and is taken only where it piles the samples up by this share more: a smaller gain is
-# the sampling's own noise (a tenth of a degree either way on the Fusion 360 clouds)
+PILE_GAIN = 0.02  # ... and is taken only where it piles the samples up by this share more (a smaller gain is
+# within the sampling's own noise)
 
 
 @dataclass(frozen=True)
@@ -279,8 +279,8 @@ def find_rotation(
     ``REFINE_THICKENING``, and the points' principal axes compete with the flat-face frames (estimated
     normals can all be poor: a thin sheet's). A clean mesh's exact face normals give its flat faces'
     directions exactly, and there a tessellated round wall's facets would only pull the axes off them.
-    ``pile`` (normals estimated from the samples alone: a point cloud's, a triangle soup's): a frame other than the
-    world axes is last turned to pile the points up across its axes (``piled_up``)."""
+    ``pile`` (with ``refine``: the pipeline's scans and point clouds): a frame other than the world axes is
+    last turned to pile the points up across its axes (``piled_up``)."""
     normals = np.asarray(normals, dtype=np.float64)
     weights = np.ones(len(normals)) if weights is None else np.asarray(weights, dtype=np.float64)
     ok = np.isfinite(normals).all(axis=1) & (weights > 0)

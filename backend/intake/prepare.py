@@ -82,11 +82,11 @@ def _orientation(geometry, points: np.ndarray, normals: np.ndarray, noisy: bool)
         # neighbourhoods
         if is_connected_surface(geometry):
             smooth = smoothed_face_normals(geometry)
-            # the points only place the part (principal axes, box volume): the area-uniform samples
-            return find_rotation(points, smooth, geometry.area_faces, refine=True)
+            # the points place the part (principal axes, box volume) and pile up across its axes
+            # (``orient.piled_up``): the area-uniform samples
+            return find_rotation(points, smooth, geometry.area_faces, refine=True, pile=True)
         normals = estimate_normals(points, ORIENT_NEIGHBOURS)
-    # a point cloud (or a soup): normals estimated from the samples alone, then the samples piled up across
-    # the axes (``orient.piled_up``)
+    # a point cloud (or a soup): its normals estimated from the samples alone
     return find_rotation(points, normals, refine=True, pile=True)
 
 
