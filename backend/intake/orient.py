@@ -57,6 +57,7 @@ PILE_WIDTH = 0.0025
 # kernels first, so the search is not caught by the piles of smaller faces on the way
 PILE_SEARCHES = ((4.0, 2.0), (2.0, 0.7), (1.0, 0.25))
 PILE_MAX_DEG = 6.0  # the turn stays within this angle of the frame the normals gave
+PILE_POINTS = 8192  # samples piled up at most (drawn at random from a larger cloud: the search's cost)
 PILE_GAIN = 0.02  # ... and is taken only where it piles the samples up by this share more (a smaller gain is
 # within the sampling's own noise)
 
@@ -238,9 +239,11 @@ def piling(coords: np.ndarray, width: float) -> float:
 def piled_up(points: np.ndarray, axes: np.ndarray) -> np.ndarray:
     """``axes`` (rows) turned by at most ``PILE_MAX_DEG`` to pile the points up most across them
     (``piling``; a simplex search over turns at each of ``PILE_SEARCHES``, from the wide kernel to
-    ``PILE_WIDTH`` of the largest extent); ``axes`` themselves when no turn piles them up by ``PILE_GAIN``
-    more at ``PILE_WIDTH``."""
+    ``PILE_WIDTH`` of the largest extent; at most ``PILE_POINTS`` of them); ``axes`` themselves when no
+    turn piles them up by ``PILE_GAIN`` more at ``PILE_WIDTH``."""
     pts = np.asarray(points, dtype=np.float64)
+    if len(pts) > PILE_POINTS:
+        pts = pts[np.random.default_rng(0).choice(len(pts), PILE_POINTS, replace=False)]
     pts = pts - pts.mean(axis=0)
     axes = np.asarray(axes, dtype=np.float64)
     width = PILE_WIDTH * float(_extents(pts, axes).max())
