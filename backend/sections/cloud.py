@@ -35,9 +35,7 @@ CLOUD_GAIN = 1.0 / (0.189 * 1.1)  # the 15th percentile of a half-normal is 0.18
 SAME_NORMAL = 1e-5  # face normals equal to this rounding are one
 CLEAN_SHARED = 0.2  # a mesh with at least this share of faces sharing their normal is a clean (CAD) mesh
 VOXELS = 1_000_000  # voxel budget of the occupancy grid
-VOXELS_PER_RADIUS = 3.5  # the grid's pitch is the sealing radius over this (and within the budget): a wall as
-# thin as the samples' spacing is 2-3 voxels thick (at 2.2, 1-2: the solid of 22 Fusion 360 scans overlapped
-# the part 0.875 -> 0.921, clouds 0.841 -> 0.915, for 0.04 -> 0.21 s)
+VOXELS_PER_RADIUS = 2.2  # the grid's pitch is the sealing radius over this (and within the budget)
 SEAL_EDGE = 0.8  # a mesh's sealing radius is at least this times its (95th percentile) edge length
 GAP_CHANCE = 0.05  # chance that the samples leave a gap wider than the first sealing radius
 SEAL_GROWTH = 1.2  # sealing radius factor per try
