@@ -9,7 +9,8 @@ many parts lose more than 0.5 % of their area; ``--verbose`` adds each such part
 frame and the clean one (the smallest over axis permutations; a round part's turn about its axis counts).
 
 ``--no-refine`` turns the whole-surface refinement of scans' and clouds' axes off (the code before it);
-``--no-pile`` leaves a point cloud's frame as its normals give it (no ``orient.piled_up``: the code before it);
+``--no-pile`` leaves a scan's or point cloud's frame as its normals give it (no ``orient.piled_up``: the code
+before it);
 ``--point-normals`` takes a scan's normals from point neighbourhoods (24 points), as before, instead of
 averaging its face normals along the surface (``geometry.mesh_normals``); ``--rings N`` averages over a
 fixed number of rings instead of the mesh's own count; ``--scan-edge F`` remeshes the scans at edges of F
@@ -70,7 +71,7 @@ def main() -> None:
     )
     parser.add_argument("--tolerance", type=float, nargs="+", default=[0.25, 1.0], help="degrees")
     parser.add_argument("--no-refine", action="store_true", help="without the whole-surface refinement")
-    parser.add_argument("--no-pile", action="store_true", help="a point cloud's frame not piled up")
+    parser.add_argument("--no-pile", action="store_true", help="a scan's or cloud's frame not piled up")
     parser.add_argument(
         "--point-normals", action="store_true", help="a scan's normals from point neighbourhoods"
     )

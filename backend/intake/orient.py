@@ -221,7 +221,8 @@ def _closest_to_world(axes: np.ndarray) -> np.ndarray:
 def piling(coords: np.ndarray, width: float) -> float:
     """How much the rows of ``coords`` (n, 3) pile up along each column: the chance that two samples lie
     within about ``width`` of each other along an axis (a Gaussian kernel on a histogram of a quarter
-    ``width`` bins, each sample shared between its two nearest), summed over the axes. Samples on a flat face across an axis all collide there."""
+    ``width`` bins, each sample shared between its two nearest), summed over the axes. Samples on a flat
+    face across an axis all collide there."""
     bins_per_width = 4
     radius = 3 * bins_per_width
     kernel = np.exp(-0.5 * (np.arange(-radius, radius + 1) / bins_per_width) ** 2)
@@ -242,12 +243,14 @@ def piled_up(points: np.ndarray, axes: np.ndarray) -> np.ndarray:
     ``PILE_WIDTH`` of the largest extent; at most ``PILE_POINTS`` of them); ``axes`` themselves when no
     turn piles them up by ``PILE_GAIN`` more at ``PILE_WIDTH``."""
     pts = np.asarray(points, dtype=np.float64)
+    axes = np.asarray(axes, dtype=np.float64)
+    if len(pts) < 2:
+        return axes
     if len(pts) > PILE_POINTS:
         pts = pts[np.random.default_rng(0).choice(len(pts), PILE_POINTS, replace=False)]
     pts = pts - pts.mean(axis=0)
-    axes = np.asarray(axes, dtype=np.float64)
     width = PILE_WIDTH * float(_extents(pts, axes).max())
-    if len(pts) < 2 or not width > 0:
+    if not width > 0:
         return axes
     limit = np.radians(PILE_MAX_DEG)
     best = np.zeros(3)
@@ -330,7 +333,7 @@ def find_rotation(
     share = axis_share(n, w, rotation)
     if identity_share >= share - KEEP_IDENTITY_MARGIN:
         return Orientation(np.eye(3), identity_share, "identity", identity_share)
-    if pile:
+    if pile:  # a turn of a few degrees: the identity test above stands
         rotation = _closest_to_world(piled_up(pts, rotation))
         share = axis_share(n, w, rotation)
     return Orientation(rotation, share, method, identity_share)

@@ -124,7 +124,8 @@ def test_thin_walls_frame_from_where_their_points_pile_up():
 
 
 def test_piling_keeps_a_frame_that_is_right(bracket):
-    """A chunky part's cloud, turned: its normals give the frame, and piling leaves it there."""
+    """A guard: a chunky part's cloud, turned, whose normals give the frame (0.01-0.03° off with or without
+    piling): piling leaves it there."""
     for seed in range(3):
         q = Rotation.random(random_state=seed).as_matrix()
         pts = trimesh.sample.sample_surface(bracket, 8192, seed=seed)[0] @ q.T

@@ -95,14 +95,15 @@ def test_a_turned_scan_of_a_thin_plate_finds_its_axes(seed):
 
 def test_a_turned_scan_of_a_strip_piles_up_across_its_axes():
     """A strip 1 x 0.12 x 0.03, scanned and turned: its smoothed normals left the frame up to 0.95° off
-    (0.12-0.95° over these seeds); turned to pile the scan's samples up across its axes, within 0.15°."""
+    (0.12-0.95° over these seeds, two of them past 0.75°); turned to pile the scan's samples up across its
+    axes, within 0.2° (0.02-0.12°)."""
     strip = trimesh.creation.box((1.0, 0.12, 0.03))
     for seed in range(4):
         turn = Rotation.random(random_state=seed).as_matrix()
         scanned = scan(strip, seed)
         turned = trimesh.Trimesh(scanned.vertices @ turn.T, scanned.faces, process=False)
         found = prepare(check_input_mesh(turned)).orientation.rotation @ turn
-        assert _largest_axis_angle(found) < 0.15
+        assert _largest_axis_angle(found) < 0.2
 
 
 def test_a_scanned_triangle_soup_is_oriented_from_its_points():
