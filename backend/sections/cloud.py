@@ -35,7 +35,10 @@ CLOUD_GAIN = 1.0 / (0.189 * 1.1)  # the 15th percentile of a half-normal is 0.18
 SAME_NORMAL = 1e-5  # face normals equal to this rounding are one
 CLEAN_SHARED = 0.2  # a mesh with at least this share of faces sharing their normal is a clean (CAD) mesh
 VOXELS = 1_000_000  # voxel budget of the occupancy grid
-VOXELS_PER_RADIUS = 2.2  # the grid's pitch is the sealing radius over this (and within the budget)
+VOXELS_PER_RADIUS = 2.2  # the grid's pitch is the sealing radius over this (and within the budget) ...
+# ... and a scan's (an open or noisy mesh's 16,384 samples) this: its walls as thin as the samples' spacing 2-3
+# voxels thick, not 1-2 (a cloud's finer layers came back jaggier: more curves, thin tubes lost)
+SCAN_VOXELS_PER_RADIUS = 3.5
 SEAL_EDGE = 0.8  # a mesh's sealing radius is at least this times its (95th percentile) edge length
 GAP_CHANCE = 0.05  # chance that the samples leave a gap wider than the first sealing radius
 SEAL_GROWTH = 1.2  # sealing radius factor per try
@@ -171,15 +174,21 @@ class Occupancy:
 def occupancy_of(surface: Surface) -> Occupancy:
     """The closed solid of the surface samples (see the module docstring)."""
     radius = surface.seal
+    per_radius = SCAN_VOXELS_PER_RADIUS if surface.mesh is not None else VOXELS_PER_RADIUS
     for _ in range(SEAL_TRIES - 1):
-        occ, leaked = _closed(surface.points, radius, radius * SEAL_GROWTH)
+        occ, leaked = _closed(surface.points, radius, radius * SEAL_GROWTH, per_radius)
         if not leaked:
             return occ
         radius *= SEAL_GROWTH
-    return _closed(surface.points, radius)[0]
+    return _closed(surface.points, radius, None, per_radius)[0]
 
 
-def _closed(pts: np.ndarray, radius: float, next_radius: float | None = None) -> tuple[Occupancy, bool]:
+def _closed(
+    pts: np.ndarray,
+    radius: float,
+    next_radius: float | None = None,
+    per_radius: float = VOXELS_PER_RADIUS,
+) -> tuple[Occupancy, bool]:
     """(occupancy sealed at ``radius``, whether it leaked: whether the solid sealed at ``next_radius`` holds
     a deep interior this one let out — voxels farther than ``radius`` from every sample, at least
     ``LEAKED_SHARE`` of those and this one's deep interior together, and ``LEAKED_SOLID`` of its solid —
@@ -188,7 +197,7 @@ def _closed(pts: np.ndarray, radius: float, next_radius: float | None = None) ->
     radius bridges (such a slot is closed); not told: a leak that the next radius does not seal either."""
     lo, hi = pts.min(axis=0), pts.max(axis=0)
     reach = max(radius, next_radius or 0.0)
-    pitch = radius / VOXELS_PER_RADIUS
+    pitch = radius / per_radius
     pitch = max(pitch, float(np.prod(hi - lo + 2.0 * reach + 4.0 * pitch) / VOXELS) ** (1.0 / 3.0))
     pad = reach + 2.0 * pitch
     origin = lo - pad
