@@ -11,7 +11,9 @@ somewhere) and grows in small steps while the solid leaks: while the solid seale
 holds a deep interior (farther than this radius from every sample) that this one let out. The deep
 interiors are compared on one grid, so a plate that leaked is told from the others, whose cores only thin
 as the radius grows (compared at each radius's own depth, that thinning hid a plate that leaked: a part
-whose two plates leaked one at a time lost one); a large step would close slots the part has.
+whose two plates leaked one at a time lost one); a large step would close slots the part has. A scan's
+grid is finer for the same radius (``SCAN_VOXELS_PER_RADIUS``): a wall as thin as its samples' spacing is
+2-3 voxels thick there.
 """
 
 from __future__ import annotations
