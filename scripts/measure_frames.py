@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -93,13 +94,16 @@ def main() -> None:
     if args.scan_edge is not None:
         perturb.SCAN_EDGE_FRACTION = args.scan_edge
     losses: dict[float, list[float]] = {t: [] for t in args.tolerance}
+    seconds: list[float] = []
     for path in sorted(Path(args.meshes).glob("*.stl")):
         clean = trimesh.load(path, force="mesh")
         given, matrix = perturbed_input(clean, path.stem, args.perturb)  # the seed evaluate gives the part
         checked = check_input_mesh(given)
         if isinstance(checked, trimesh.Trimesh):
             checked, _ = fit_work_budget(checked)
+        start = time.perf_counter()
         rotation = prepare_module.prepare(checked).orientation.rotation
+        seconds.append(time.perf_counter() - start)
         if matrix is not None:
             rotation = rotation @ matrix[:3, :3]  # part = R @ input = R @ M @ clean
         for t in args.tolerance:
@@ -117,6 +121,7 @@ def main() -> None:
             f"{args.perturb} within {t}°: mean {v.mean():.1f} % of the area off; "
             f"parts off (> 0.5 %): {(v > 0.5).sum()} of {len(v)}"
         )
+    print(f"prepare (frame, normalise, observe): median {np.median(seconds):.3f} s a part")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ from scipy.spatial.transform import Rotation
 from backend.data.generator import generate
 from backend.geometry.pointcloud import estimate_normals
 from backend.intake.orient import find_rotation, perpendicular_refined
+from tests.shapes import thin_walls
 
 
 def _angle_to_signed_permutation(m: np.ndarray) -> float:
@@ -98,22 +99,11 @@ def test_a_thin_sheets_normal_from_its_points():
     assert max(errors) < 0.2
 
 
-def _thin_walls() -> trimesh.Trimesh:
-    """A base plate with a back and a side wall, each 0.02-0.025 thick (the shape of Fusion 360 66331)."""
-    base = trimesh.creation.box(extents=(1.0, 0.8, 0.025))
-    base.apply_translation((0.0, 0.0, 0.0125))
-    back = trimesh.creation.box(extents=(1.0, 0.02, 0.565))
-    back.apply_translation((0.0, 0.39, 0.2825))
-    side = trimesh.creation.box(extents=(0.025, 0.8, 0.565))
-    side.apply_translation((0.4875, 0.0, 0.2825))
-    return trimesh.boolean.union([base, back, side], engine="manifold")
-
-
 def test_thin_walls_frame_from_where_their_points_pile_up():
     """Walls about as thin as the spacing of 8,192 samples, as a turned point cloud: each neighbourhood
     spans both faces of a wall, and the frame from the estimated normals came 1.2-3.2 degrees off over
     these seeds. Turned to pile the samples up across its axes (``pile``), it is within 0.1 degree."""
-    walls = _thin_walls()
+    walls = thin_walls()
     for seed in range(4):
         q = Rotation.random(random_state=seed).as_matrix()
         pts = trimesh.sample.sample_surface(walls, 8192, seed=seed)[0] @ q.T

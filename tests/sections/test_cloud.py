@@ -8,6 +8,7 @@ import trimesh
 
 from backend.geometry.perturb import points, scan
 from backend.sections.cloud import is_clean_mesh, occupancy_of, surface_of, unique_cells
+from tests.shapes import thin_walls
 
 
 @pytest.fixture(scope="module")
@@ -78,13 +79,7 @@ def test_a_scanned_thin_walls_solid():
     walls are about as thin as the samples' spacing, and on a grid of 2.2 voxels a sealing radius they were
     1-2 voxels thick (the solid overlapped the part 0.64-0.66 over these seeds); on a scan's finer grid,
     more than 0.75 (0.78-0.80)."""
-    base = trimesh.creation.box((1.0, 0.8, 0.025))
-    base.apply_translation((0.0, 0.0, 0.0125))
-    back = trimesh.creation.box((1.0, 0.02, 0.565))
-    back.apply_translation((0.0, 0.39, 0.2825))
-    side = trimesh.creation.box((0.025, 0.8, 0.565))
-    side.apply_translation((0.4875, 0.0, 0.2825))
-    walls = trimesh.boolean.union([base, back, side], engine="manifold")
+    walls = thin_walls()
     q = np.random.default_rng(0).uniform(walls.bounds[0], walls.bounds[1], size=(20000, 3))
     truth = walls.contains(q)
     for seed in range(2):
