@@ -54,6 +54,7 @@ from backend.intake.check import FLAT_TOLERANCE, MAX_TRIANGLES, InputMeshError, 
 from backend.intake.options import check_options
 from backend.intake.prepare import Prepared, prepare
 from backend.intake.repair import Filled, fill_holes
+from backend.intake.strays import without_strays
 from backend.model.checkpoint import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT,
@@ -284,7 +285,12 @@ class Reconstructor:
             clock[0] = now
 
         stage(0.0, "validate")
-        checked, reduced, holes_filled = check_input_mesh(mesh), "", 0
+        checked, reduced, holes_filled, strays = check_input_mesh(mesh), "", 0, 0
+        if isinstance(checked, trimesh.PointCloud):
+            checked, strays = without_strays(checked)  # far from every other sample: not the part's
+            if strays:
+                plural = "s" if strays > 1 else ""
+                reduced = f"{strays} stray point{plural} far from the rest left out; the input is unchanged"
         if isinstance(checked, trimesh.Trimesh):
             checked, reduced = fit_work_budget(checked)  # a decimated copy past the budget
             try:
@@ -405,6 +411,7 @@ class Reconstructor:
                 "noise": _measured_noise(slicer),
                 "volume_truth": prep.volume_truth is not None,
                 "holes_filled": holes_filled,
+                "strays_left_out": strays,
             },
         )
 

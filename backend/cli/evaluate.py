@@ -56,7 +56,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " rotate (one random rotation), scan (remeshed, noise 0.2 %% of the size, 2 %% of triangles missing),"
         " points (8,192 surface points, no faces, no normals), open (the exact mesh with 2 %% of its triangles"
         " missing), turned-scan, turned-points and turned-open (the scan, the points or the open mesh, turned"
-        " as rotate turns the part); deterministic per part",
+        " as rotate turns the part), stray-points (the points and 1 %% more scattered around the part: a"
+        " scanner's floaters); deterministic per part",
     )
     parser.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
 

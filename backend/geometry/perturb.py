@@ -6,7 +6,7 @@ mesh is never modified. ``PERTURBATIONS`` maps a name to a function with one sig
 perturbed geometry's coordinates (the identity for ``scan``, ``points`` and ``open``). ``turned-scan``,
 ``turned-points`` and ``turned-open`` are the ``scan``, ``points`` and ``open`` of the part (same seed: same
 noise, same samples, same triangles missing), turned as ``rotate`` turns it: a scan as a user brings it,
-in the scanner's axes.
+in the scanner's axes. ``stray-points`` is ``points`` with 1 % more samples scattered around the part.
 """
 
 from __future__ import annotations
@@ -91,6 +91,21 @@ def points(mesh: trimesh.Trimesh, seed: int, n: int = 8192) -> trimesh.PointClou
     return trimesh.PointCloud(np.asarray(pts, dtype=np.float64))
 
 
+STRAY_SHARE = 0.01  # ``stray-points``: stray samples per surface sample
+STRAY_REACH = 0.5  # ... uniform in the part's box grown by this share of its largest extent on every side
+
+
+def stray_points(mesh: trimesh.Trimesh, seed: int, n: int = 8192) -> trimesh.PointCloud:
+    """``points`` (the same samples) and ``STRAY_SHARE`` as many stray samples, uniform in the part's box
+    grown by ``STRAY_REACH`` of its largest extent on every side: a scanner's floaters and dust."""
+    surface = np.asarray(points(mesh, seed, n).vertices)
+    rng = np.random.default_rng([seed, 1])  # its own stream: the surface samples stay ``points``'
+    lo, hi = surface.min(axis=0), surface.max(axis=0)
+    grow = STRAY_REACH * float(np.max(hi - lo))
+    strays = rng.uniform(lo - grow, hi + grow, size=(max(1, int(round(STRAY_SHARE * n))), 3))
+    return trimesh.PointCloud(np.vstack([surface, strays]))
+
+
 def _remesh(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bisect long edges down to ~1/50 of the largest extent, coarser if over the triangle budget."""
     extent = float(np.max(np.ptp(vertices, axis=0)))
@@ -141,4 +156,5 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "turned-points": _turned(points),
     "open": _identity(opened),
     "turned-open": _turned(opened),
+    "stray-points": _identity(stray_points),
 }
