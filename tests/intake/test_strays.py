@@ -24,6 +24,8 @@ def test_scattered_samples_are_strays_and_the_surface_is_not():
     assert found >= 0.8 * round(STRAY_SHARE * len(clean))  # the rest lie on or in the part (noise-like)
     far = np.abs(cloud[len(clean) :]).max(axis=1) > 0.6  # beyond the plate's half-extent plus a margin
     assert mask[len(clean) :][far].all()
+    very_far = np.vstack([clean, [[1e6, -2e6, 3e6]]])  # past what one integer numbers cells by
+    assert stray_mask(very_far)[-1] and np.count_nonzero(stray_mask(very_far)) == 1
 
 
 def test_a_cloud_too_uneven_to_tell_is_kept_whole():
