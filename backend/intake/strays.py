@@ -1,11 +1,16 @@
-"""Stray samples of a point cloud: points far from every other one (a scanner's floaters, dust, a speck
-of the turntable), left out before the part's frame and box are found — one far sample would otherwise
-set the normalised box, and the sections and the model would see the part shrunk into a corner of it.
+"""Stray samples of a point cloud: points away from the part's surface (a scanner's floaters, dust, a
+speck of the turntable), left out before the part's frame and box are found — one far sample would
+otherwise set the normalised box, and the sections and the model would see the part shrunk into a
+corner of it; one just off a thin plate would make the plate look many times thicker.
 
-A sample is a stray when its ``STRAY_NEIGHBOURS``-th nearest neighbour lies more than ``STRAY_FACTOR``
-times the cloud's median such distance away: surface samples lie at about the cloud's spacing from
-their neighbours, wherever the part is thin or small; a region would need tens of times fewer samples
-per area than the median to be taken for strays. Samples near the surface (noise) are not strays.
+Let ``r`` be a sample's distance to its ``STRAY_NEIGHBOURS``-th nearest neighbour and ``R`` the cloud's
+median of ``r``. A sample is a stray when ``r > STRAY_FACTOR * R`` (far from every other sample: surface
+samples lie about the cloud's spacing apart, wherever the part is thin or small; a region would need
+tens of times fewer samples per area than the median to be taken for strays), or when it lies more than
+``OFF_SURFACE_FACTOR * R`` off the plane of those neighbours (just off the surface they sample: a
+sample on a face, an edge or a thin wall lies within about ``R`` of its neighbours' plane). The second
+test reads every sample's neighbourhood, so it runs on clouds of up to ``SURFACE_TEST_POINTS``; a
+denser cloud's ``R`` is small enough that the first test alone finds samples a little off its surface.
 """
 
 from __future__ import annotations
@@ -15,11 +20,38 @@ import trimesh
 from scipy.spatial import cKDTree
 
 STRAY_NEIGHBOURS = 8  # the neighbour whose distance is compared (a pair of strays is still strays)
-STRAY_FACTOR = (
-    6.0  # times the median distance to that neighbour (the 106 public parts as clouds: at most 2.3)
-)
-TYPICAL_PROBES = 20_000  # samples whose neighbour distance sets the median (all of a smaller cloud)
-MAX_STRAY_SHARE = 0.2  # more samples than this far from the rest: the cloud is too uneven to tell; keep all
+STRAY_FACTOR = 6.0  # times R (the 106 public parts as 8,192-sample clouds: at most 2.3)
+OFF_SURFACE_FACTOR = 2.0  # times R off the neighbours' plane (the same clouds: at most 1.07)
+SURFACE_TEST_POINTS = 250_000  # clouds up to this many samples also get the off-surface test
+TYPICAL_PROBES = 20_000  # samples whose neighbour distance sets R (all of a smaller cloud)
+MAX_STRAY_SHARE = 0.2  # more samples than this would go: the cloud is too uneven to tell; keep all
+
+
+def _off_surface(p: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    """Each sample's distance to the least-squares plane of its neighbours (indices, (n, k))."""
+    nb = p[neighbours]
+    centre = nb.mean(axis=1)
+    spread = nb - centre[:, None, :]
+    _, vectors = np.linalg.eigh(np.einsum("nki,nkj->nij", spread, spread))
+    return np.abs(np.einsum("ni,ni->n", p - centre, vectors[:, :, 0]))  # the least-spread direction
+
+
+def _far_in_dense(p: np.ndarray, tree: cKDTree, k: int, threshold: float) -> np.ndarray:
+    """``r > threshold`` for a dense cloud, searching only the samples that need it: one with at least
+    ``k`` samples in its grid cell (whose diagonal is the threshold) is surely within it."""
+    cells = np.floor((p - p.min(axis=0)) / (threshold / np.sqrt(3.0))).astype(np.int64)
+    span = cells.max(axis=0) + 1
+    if float(np.prod(span.astype(np.float64))) < 2.0**62:  # one integer a cell (fast)
+        keys = (cells[:, 0] * span[1] + cells[:, 1]) * span[2] + cells[:, 2]
+        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    else:  # a sample very far out: too many cells for one integer
+        _, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
+    unsure = np.flatnonzero(counts[inverse.reshape(-1)] < k)
+    far = np.zeros(len(p), dtype=bool)
+    if len(unsure):
+        reach = tree.query(p[unsure], k=k, distance_upper_bound=threshold, workers=-1)[0][:, -1]
+        far[unsure] = ~np.isfinite(reach)  # no k-th neighbour within the threshold
+    return far
 
 
 def stray_mask(points: np.ndarray) -> np.ndarray:
@@ -36,22 +68,12 @@ def stray_mask(points: np.ndarray) -> np.ndarray:
     typical = float(np.median(tree.query(probe, k=k, workers=-1)[0][:, -1]))
     if typical <= 0:
         return np.zeros(len(p), dtype=bool)
-    threshold = STRAY_FACTOR * typical
-    # a sample with enough others in its grid cell (whose diagonal is the threshold) is surely no stray:
-    # only the rest are searched, so a dense cloud of millions of samples is told in a second or two
-    cells = np.floor((p - p.min(axis=0)) / (threshold / np.sqrt(3.0))).astype(np.int64)
-    span = cells.max(axis=0) + 1
-    if float(np.prod(span.astype(np.float64))) < 2.0**62:  # one integer a cell (fast)
-        keys = (cells[:, 0] * span[1] + cells[:, 1]) * span[2] + cells[:, 2]
-        _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    else:  # a sample very far out: too many cells for one integer
-        _, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
-    inverse = inverse.reshape(-1)
-    unsure = np.flatnonzero(counts[inverse] < k)
-    mask = np.zeros(len(p), dtype=bool)
-    if len(unsure):
-        reach = tree.query(p[unsure], k=k, distance_upper_bound=threshold, workers=-1)[0][:, -1]
-        mask[unsure] = ~np.isfinite(reach)  # no k-th neighbour within the threshold
+    if len(p) <= SURFACE_TEST_POINTS:
+        distances, neighbours = tree.query(p, k=k, workers=-1)
+        mask = distances[:, -1] > STRAY_FACTOR * typical
+        mask |= _off_surface(p, neighbours[:, 1:]) > OFF_SURFACE_FACTOR * typical
+    else:
+        mask = _far_in_dense(p, tree, k, STRAY_FACTOR * typical)
     if np.count_nonzero(mask) > MAX_STRAY_SHARE * len(p):
         return np.zeros(len(p), dtype=bool)
     return mask
