@@ -49,3 +49,13 @@ def test_the_pipeline_leaves_strays_out_and_says_so(tmp_path):
     assert "stray points far from the rest left out" in res.scores["input_note"]
     assert evaluate_pair(res.mesh, plate)["iou"] > 0.9
     np.testing.assert_array_equal(np.asarray(cloud.vertices), before)  # the user's cloud is unchanged
+
+
+def test_a_sample_just_off_a_thin_plate_is_a_stray():
+    sheet = trimesh.creation.box(extents=(1.0, 1.0, 0.01))
+    clean = np.asarray(points(sheet, 2).vertices)
+    off = np.vstack([clean, [[0.1, -0.2, -0.1]]])  # ten thicknesses under it, near its samples
+    mask = stray_mask(off)
+    assert mask[-1] and np.count_nonzero(mask) == 1
+    cloud, n = without_strays(trimesh.PointCloud(off))
+    assert n == 1 and np.ptp(np.asarray(cloud.vertices)[:, 2]) < 0.011  # the sheet's own thickness again
