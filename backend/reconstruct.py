@@ -4,8 +4,10 @@ Stages (the names passed to ``progress``)::
 
     validate   clear InputMeshError for meshes that cannot be reconstructed; a mesh over the work budget
                (``intake.budget.WORK_TRIANGLES``) is decimated on a copy, a clean (CAD) mesh with holes gets
-               them filled on a copy (``intake.repair``), and ``scores["input_note"]`` says so (a triangle
-               mesh, or a point cloud: vertices without faces)
+               them filled on a copy (``intake.repair``), a point cloud's stray samples are left out
+               (``intake.strays``) and a cloud over ``intake.budget.WORK_POINTS`` samples is subsampled, both
+               on a copy, and ``scores["input_note"]`` says so (a triangle mesh, or a point cloud: vertices
+               without faces)
     frame      the part's own axes (``intake.orient``: flat-face normals, PCA fallback; an aligned input
                keeps the identity), normalise (bbox centre -> origin, largest extent 1), observe the
                surface (points + normals, estimated for a point cloud; ``intake.prepare``)
@@ -49,7 +51,7 @@ from backend.cad.serialize import program_to_dict
 from backend.decode import DECODERS, DecodeResult, DecodeStats
 from backend.geometry.metrics import evaluate_against_points, evaluate_pair
 from backend.geometry.normalize import Frame
-from backend.intake.budget import fit_work_budget
+from backend.intake.budget import fit_cloud_budget, fit_work_budget
 from backend.intake.check import FLAT_TOLERANCE, MAX_TRIANGLES, InputMeshError, check_input_mesh
 from backend.intake.options import check_options
 from backend.intake.prepare import Prepared, prepare
@@ -291,6 +293,8 @@ class Reconstructor:
             if strays:
                 plural = "s" if strays > 1 else ""
                 reduced = f"{strays} stray point{plural} far from the rest left out; the input is unchanged"
+            checked, subsampled = fit_cloud_budget(checked)  # a denser cloud: a random copy at the budget
+            reduced = "; ".join(n for n in (reduced, subsampled) if n)
         if isinstance(checked, trimesh.Trimesh):
             checked, reduced = fit_work_budget(checked)  # a decimated copy past the budget
             try:

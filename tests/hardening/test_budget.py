@@ -43,3 +43,38 @@ def test_pipeline_reports_the_decimation(tmp_path, monkeypatch):
     assert res.scores["input_note"].startswith("input decimated from 4,000 to ")
     assert res.scores["iou"] <= 1.0
     np.testing.assert_array_equal(mesh.vertices, before)
+
+
+def test_a_dense_cloud_is_subsampled_on_a_copy_the_same_each_time():
+    import trimesh
+
+    from backend.geometry.perturb import points
+
+    box = trimesh.creation.box(extents=(1.0, 0.6, 0.2))
+    small = points(box, 0, 1000)
+    assert budget.fit_cloud_budget(small, 1000) == (small, "")
+    dense = points(box, 0, 50_000)
+    before = np.asarray(dense.vertices).copy()
+    reduced, note = budget.fit_cloud_budget(dense, 8192)
+    again, _ = budget.fit_cloud_budget(dense, 8192)
+    assert len(reduced.vertices) == 8192 and np.array_equal(reduced.vertices, again.vertices)
+    assert note.startswith("point cloud subsampled from 50,000 to 8,192 points") and "unchanged" in note
+    np.testing.assert_array_equal(np.asarray(dense.vertices), before)
+    assert np.isin(np.asarray(reduced.vertices), before).all()  # samples of the cloud, none made up
+
+
+def test_pipeline_reports_the_subsampling(tmp_path):
+    import trimesh
+
+    from backend.geometry.metrics import evaluate_pair
+    from backend.geometry.perturb import points
+
+    box = trimesh.creation.box(extents=(1.0, 0.6, 0.2))
+    dense = points(box, 1, 3 * budget.WORK_POINTS)
+    r = Reconstructor(tiny_checkpoint(tmp_path), device="cpu", unmask_checkpoint="none")
+    res = r.reconstruct(dense, ReconstructOptions(candidates=0, fixed_budgets=True))
+    assert (
+        f"point cloud subsampled from {3 * budget.WORK_POINTS:,} to {budget.WORK_POINTS:,}"
+        in res.scores["input_note"]
+    )
+    assert evaluate_pair(res.mesh, box)["iou"] > 0.95
