@@ -6,7 +6,8 @@ mesh is never modified. ``PERTURBATIONS`` maps a name to a function with one sig
 perturbed geometry's coordinates (the identity for ``scan``, ``points`` and ``open``). ``turned-scan``,
 ``turned-points`` and ``turned-open`` are the ``scan``, ``points`` and ``open`` of the part (same seed: same
 noise, same samples, same triangles missing), turned as ``rotate`` turns it: a scan as a user brings it,
-in the scanner's axes. ``stray-points`` is ``points`` with 1 % more samples scattered around the part.
+in the scanner's axes. ``stray-points`` is ``points`` with 1 % more samples scattered around the part; ``points-from-above`` samples
+only the faces a scanner sees with the part standing on a table (not its underside).
 """
 
 from __future__ import annotations
@@ -91,6 +92,24 @@ def points(mesh: trimesh.Trimesh, seed: int, n: int = 8192) -> trimesh.PointClou
     return trimesh.PointCloud(np.asarray(pts, dtype=np.float64))
 
 
+UNDERSIDE_Z = -0.5  # ``points-from-above``: faces whose unit normal's z is below this are not seen
+
+
+def points_from_above(mesh: trimesh.Trimesh, seed: int, n: int = 8192) -> trimesh.PointCloud:
+    """``n`` area-uniform samples of the faces a scanner sees with the part on a table: the faces turned
+    downwards (the normal's z below ``UNDERSIDE_Z``: the underside, the lower sides of overhangs) are
+    left out; no faces, no normals."""
+    rng = np.random.default_rng(seed)
+    kept: list[np.ndarray] = []
+    while sum(len(k) for k in kept) < n:
+        pts, normals = sample_surface(mesh, 2 * n, rng)
+        seen = normals[:, 2] >= UNDERSIDE_Z
+        if not seen.any():
+            raise ValueError("no face of the part is seen from above")
+        kept.append(np.asarray(pts[seen], dtype=np.float64))
+    return trimesh.PointCloud(np.vstack(kept)[:n])
+
+
 STRAY_SHARE = 0.01  # ``stray-points``: stray samples per surface sample
 STRAY_REACH = 0.5  # ... uniform in the part's box grown by this share of its largest extent on every side
 
@@ -157,4 +176,5 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "open": _identity(opened),
     "turned-open": _turned(opened),
     "stray-points": _identity(stray_points),
+    "points-from-above": _identity(points_from_above),
 }

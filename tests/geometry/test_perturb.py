@@ -110,3 +110,27 @@ def test_turned_perturbations_are_the_plain_ones_turned(mesh, name):
     plain = PERTURBATIONS[name.removeprefix("turned-")](mesh, 5)[0]  # same noise: scaled by the clean extent
     back = trimesh.transform_points(out.vertices, np.linalg.inv(matrix))
     np.testing.assert_allclose(back, plain.vertices, atol=1e-9)
+
+
+def test_stray_points_are_the_points_and_a_few_around_the_part(mesh):
+    from backend.geometry.perturb import STRAY_SHARE, stray_points
+
+    cloud = np.asarray(stray_points(mesh, 3).vertices)
+    surface = np.asarray(points(mesh, 3).vertices)
+    np.testing.assert_array_equal(cloud[: len(surface)], surface)  # the same samples first
+    strays = cloud[len(surface) :]
+    assert len(strays) == round(STRAY_SHARE * len(surface))
+    grown = 0.5 * mesh.extents.max()
+    assert (strays >= mesh.bounds[0] - grown - 1e-9).all() and (strays <= mesh.bounds[1] + grown + 1e-9).all()
+
+
+def test_points_from_above_leave_the_underside_out(mesh):
+    from backend.geometry.perturb import points_from_above
+
+    cloud = np.asarray(points_from_above(mesh, 4).vertices)
+    assert cloud.shape == (8192, 3)
+    bottom = mesh.bounds[0][2]
+    assert not np.isclose(cloud[:, 2], bottom, atol=1e-9).any()  # nothing on the face the box stands on
+    assert np.isclose(cloud[:, 2], mesh.bounds[1][2], atol=1e-9).any()  # its top is seen
+    _, dist, _ = trimesh.proximity.closest_point(mesh, cloud[:500])
+    assert np.max(dist) < 1e-4
