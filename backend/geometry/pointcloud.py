@@ -1,4 +1,4 @@
-"""Point clouds: normals estimated from neighbourhoods."""
+"""Point clouds: normals estimated from neighbourhoods, and each point's offset from its neighbours' plane."""
 
 from __future__ import annotations
 
@@ -32,3 +32,13 @@ def estimate_normals(points: np.ndarray, k: int = NORMAL_NEIGHBOURS) -> np.ndarr
     outward = np.einsum("ij,ij->i", normals, p - p.mean(axis=0)) < 0
     normals[outward] *= -1
     return normals
+
+
+def plane_offsets(points: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
+    """Each point's distance (n,) to the least-squares plane of its neighbours (indices (n, k) into
+    ``points``, the point itself not among them): about the noise on a surface, large just off it."""
+    nbr = points[neighbours]
+    mean = nbr.mean(axis=1)
+    centred = nbr - mean[:, None]
+    _, vectors = np.linalg.eigh(np.einsum("nki,nkj->nij", centred, centred))
+    return np.abs(np.einsum("nd,nd->n", points - mean, vectors[:, :, 0]))  # the least-spread direction

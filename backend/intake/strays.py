@@ -19,21 +19,14 @@ import numpy as np
 import trimesh
 from scipy.spatial import cKDTree
 
+from backend.geometry.pointcloud import plane_offsets
+
 STRAY_NEIGHBOURS = 8  # the neighbour whose distance is compared (a pair of strays is still strays)
 STRAY_FACTOR = 6.0  # times R (the 106 public parts as 8,192-sample clouds: at most 2.3)
 OFF_SURFACE_FACTOR = 2.0  # times R off the neighbours' plane (the same clouds: at most 1.07)
 SURFACE_TEST_POINTS = 250_000  # clouds up to this many samples also get the off-surface test
 TYPICAL_PROBES = 20_000  # samples whose neighbour distance sets R (all of a smaller cloud)
 MAX_STRAY_SHARE = 0.2  # more samples than this would go: the cloud is too uneven to tell; keep all
-
-
-def _off_surface(p: np.ndarray, neighbours: np.ndarray) -> np.ndarray:
-    """Each sample's distance to the least-squares plane of its neighbours (indices, (n, k))."""
-    nb = p[neighbours]
-    centre = nb.mean(axis=1)
-    spread = nb - centre[:, None, :]
-    _, vectors = np.linalg.eigh(np.einsum("nki,nkj->nij", spread, spread))
-    return np.abs(np.einsum("ni,ni->n", p - centre, vectors[:, :, 0]))  # the least-spread direction
 
 
 def _far_in_dense(p: np.ndarray, tree: cKDTree, k: int, threshold: float) -> np.ndarray:
@@ -71,7 +64,7 @@ def stray_mask(points: np.ndarray) -> np.ndarray:
     if len(p) <= SURFACE_TEST_POINTS:
         distances, neighbours = tree.query(p, k=k, workers=-1)
         mask = distances[:, -1] > STRAY_FACTOR * typical
-        mask |= _off_surface(p, neighbours[:, 1:]) > OFF_SURFACE_FACTOR * typical
+        mask |= plane_offsets(p, neighbours[:, 1:]) > OFF_SURFACE_FACTOR * typical
     else:
         mask = _far_in_dense(p, tree, k, STRAY_FACTOR * typical)
     if np.count_nonzero(mask) > MAX_STRAY_SHARE * len(p):

@@ -25,6 +25,7 @@ import trimesh
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from backend.geometry.pointcloud import plane_offsets
 from backend.geometry.sampling import sample_surface
 
 MESH_SAMPLES = 16_384  # surface samples of a mesh input
@@ -134,12 +135,7 @@ def _cloud_noise(pts: np.ndarray, tree: cKDTree) -> float:
     """Noise sigma of points: a low percentile of the distances of points from the plane of their
     neighbours, read as a half-normal's (low: neighbourhoods across thin walls or edges read high)."""
     _, idx = tree.query(pts, k=CLOUD_NEIGHBOURS + 1)
-    nbr = pts[idx[:, 1:]]
-    mean = nbr.mean(axis=1)
-    centred = nbr - mean[:, None]
-    _, vectors = np.linalg.eigh(np.einsum("nki,nkj->nij", centred, centred))
-    off = np.abs(np.einsum("nd,nd->n", pts - mean, vectors[:, :, 0]))
-    return CLOUD_GAIN * float(np.percentile(off, CLOUD_QUANTILE))
+    return CLOUD_GAIN * float(np.percentile(plane_offsets(pts, idx[:, 1:]), CLOUD_QUANTILE))
 
 
 @dataclass(frozen=True)
