@@ -289,12 +289,20 @@ class Reconstructor:
         stage(0.0, "validate")
         checked, reduced, holes_filled, strays = check_input_mesh(mesh), "", 0, 0
         if isinstance(checked, trimesh.PointCloud):
-            checked, strays = without_strays(checked)  # far from every other sample: not the part's
+            checked, strays = without_strays(checked)  # away from the part's surface: not the part's
+            if strays:  # what is left is checked again: one stray may have been all its thickness
+                try:
+                    checked = check_input_mesh(checked)
+                except InputMeshError as exc:
+                    left = f"{strays:,} stray points were" if strays > 1 else "1 stray point was"
+                    raise InputMeshError(f"{exc} (once {left} left out)") from None
+            checked, subsampled = fit_cloud_budget(checked)  # a denser cloud: a random copy at the budget
             if strays:
                 plural = "s" if strays > 1 else ""
-                reduced = f"{strays} stray point{plural} far from the rest left out; the input is unchanged"
-            checked, subsampled = fit_cloud_budget(checked)  # a denser cloud: a random copy at the budget
-            reduced = "; ".join(n for n in (reduced, subsampled) if n)
+                reduced = f"{strays:,} stray point{plural} away from the surface left out"
+                reduced += f"; {subsampled}" if subsampled else "; the input is unchanged"
+            else:
+                reduced = subsampled
         if isinstance(checked, trimesh.Trimesh):
             checked, reduced = fit_work_budget(checked)  # a decimated copy past the budget
             try:

@@ -32,14 +32,18 @@ MAX_STRAY_SHARE = 0.2  # more samples than this would go: the cloud is too uneve
 def _far_in_dense(p: np.ndarray, tree: cKDTree, k: int, threshold: float) -> np.ndarray:
     """``r > threshold`` for a dense cloud, searching only the samples that need it: one with at least
     ``k`` samples in its grid cell (whose diagonal is the threshold) is surely within it."""
-    cells = np.floor((p - p.min(axis=0)) / (threshold / np.sqrt(3.0))).astype(np.int64)
-    span = cells.max(axis=0) + 1
+    scaled = np.floor((p - p.min(axis=0)) / (threshold / np.sqrt(3.0)))
+    beyond = scaled.max(axis=1) >= 2.0**52  # so far out that cell numbers lose their integer precision
+    cells = scaled[~beyond].astype(np.int64)
+    span = cells.max(axis=0) + 1 if len(cells) else np.ones(3, dtype=np.int64)
     if float(np.prod(span.astype(np.float64))) < 2.0**62:  # one integer a cell (fast)
         keys = (cells[:, 0] * span[1] + cells[:, 1]) * span[2] + cells[:, 2]
         _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
     else:  # a sample very far out: too many cells for one integer
         _, inverse, counts = np.unique(cells, axis=0, return_inverse=True, return_counts=True)
-    unsure = np.flatnonzero(counts[inverse.reshape(-1)] < k)
+    crowded = np.zeros(len(p), dtype=bool)
+    crowded[~beyond] = counts[inverse.reshape(-1)] >= k
+    unsure = np.flatnonzero(~crowded)
     far = np.zeros(len(p), dtype=bool)
     if len(unsure):
         reach = tree.query(p[unsure], k=k, distance_upper_bound=threshold, workers=-1)[0][:, -1]

@@ -24,7 +24,7 @@ def test_scattered_samples_are_strays_and_the_surface_is_not():
     assert found >= 0.8 * round(STRAY_SHARE * len(clean))  # the rest lie on or in the part (noise-like)
     far = np.abs(cloud[len(clean) :]).max(axis=1) > 0.6  # beyond the plate's half-extent plus a margin
     assert mask[len(clean) :][far].all()
-    very_far = np.vstack([clean, [[1e6, -2e6, 3e6]]])  # past what one integer numbers cells by
+    very_far = np.vstack([clean, [[1e6, -2e6, 3e6]]])
     assert stray_mask(very_far)[-1] and np.count_nonzero(stray_mask(very_far)) == 1
 
 
@@ -46,7 +46,7 @@ def test_the_pipeline_leaves_strays_out_and_says_so(tmp_path):
     r = Reconstructor(tiny_checkpoint(tmp_path), device="cpu", unmask_checkpoint="none")
     res = r.reconstruct(cloud, ReconstructOptions(candidates=0, fixed_budgets=True))
     assert res.input["strays_left_out"] > 0
-    assert "stray points far from the rest left out" in res.scores["input_note"]
+    assert "stray points away from the surface left out" in res.scores["input_note"]
     assert evaluate_pair(res.mesh, plate)["iou"] > 0.9
     np.testing.assert_array_equal(np.asarray(cloud.vertices), before)  # the user's cloud is unchanged
 
@@ -59,3 +59,35 @@ def test_a_sample_just_off_a_thin_plate_is_a_stray():
     assert mask[-1] and np.count_nonzero(mask) == 1
     cloud, n = without_strays(trimesh.PointCloud(off))
     assert n == 1 and np.ptp(np.asarray(cloud.vertices)[:, 2]) < 0.011  # the sheet's own thickness again
+
+
+def test_the_dense_clouds_grid_finds_what_the_exact_search_finds():
+    from scipy.spatial import cKDTree
+
+    from backend.intake.strays import STRAY_NEIGHBOURS, _far_in_dense
+
+    rng = np.random.default_rng(5)
+    plate = np.asarray(points(_plate(), 3, 20_000).vertices)
+    scattered = rng.uniform(-1.0, 1.0, size=(300, 3))
+    far_out = np.array([[1e6, -2e6, 3e6], *([[1e19 * (1 + i), 0.0, 0.0] for i in range(12)])])
+    for cloud in (
+        np.vstack([plate, scattered]),
+        np.vstack([plate, scattered, far_out]),
+    ):  # one integer a cell, rows
+        tree, k = cKDTree(cloud), STRAY_NEIGHBOURS + 1
+        reach = tree.query(cloud, k=k)[0][:, -1]
+        threshold = 6.0 * float(np.median(reach))
+        np.testing.assert_array_equal(_far_in_dense(cloud, tree, k, threshold), reach > threshold)
+
+
+def test_a_flat_cloud_whose_thickness_was_one_stray_is_refused_clearly(tmp_path):
+    import pytest
+
+    from backend.intake.check import InputMeshError
+
+    rng = np.random.default_rng(0)
+    flat = np.column_stack([rng.uniform(0, 1, 2000), rng.uniform(0, 1, 2000), np.zeros(2000)])
+    cloud = trimesh.PointCloud(np.vstack([flat, [[0.5, 0.5, 0.3]]]))
+    r = Reconstructor(tiny_checkpoint(tmp_path), device="cpu", unmask_checkpoint="none")
+    with pytest.raises(InputMeshError, match="flat point cloud.*once 1 stray point was left out"):
+        r.reconstruct(cloud, ReconstructOptions(candidates=0, fixed_budgets=True))
