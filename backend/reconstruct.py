@@ -57,6 +57,7 @@ from backend.intake.options import check_options
 from backend.intake.prepare import Prepared, prepare
 from backend.intake.repair import Filled, fill_holes
 from backend.intake.strays import without_strays
+from backend.intake.underside import closed_underside
 from backend.model.checkpoint import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT,
@@ -140,6 +141,9 @@ class ReconstructOptions:
     fixed_budgets: bool = False
     level_search: bool = True  # the model's best programs searched over the mesh's levels (verify.levels)
     orient: bool = True  # find the part's own axes (False: reconstruct in the input's axes as given)
+    # the part was scanned standing on a table: a point cloud's face on the lowest level of its own z axis
+    # has no samples and is closed with some (``intake.underside``); meshes are read as they are
+    underside_unseen: bool = False
 
 
 @dataclass
@@ -296,13 +300,21 @@ class Reconstructor:
                 except InputMeshError as exc:
                     left = f"{strays:,} stray points were" if strays > 1 else "1 stray point was"
                     raise InputMeshError(f"{exc} (once {left} left out)") from None
-            checked, subsampled = fit_cloud_budget(checked)  # a denser cloud: a random copy at the budget
+            notes = []
             if strays:
-                plural = "s" if strays > 1 else ""
-                reduced = f"{strays:,} stray point{plural} away from the surface left out"
-                reduced += f"; {subsampled}" if subsampled else "; the input is unchanged"
-            else:
-                reduced = subsampled
+                notes.append(
+                    f"{strays:,} stray point{'s' if strays > 1 else ''} away from the surface left out"
+                )
+            if opt.underside_unseen:  # the user's word: it stood on a table, its underside unseen
+                checked, added = closed_underside(checked)
+                notes.append(
+                    f"the underside closed with {added:,} samples on the lowest level"
+                    if added
+                    else "no open underside found (its lowest rim encloses nothing)"
+                )
+            checked, subsampled = fit_cloud_budget(checked)  # a denser cloud: a random copy at the budget
+            notes.append(subsampled or ("the input is unchanged" if notes else ""))
+            reduced = "; ".join(n for n in notes if n)
         if isinstance(checked, trimesh.Trimesh):
             checked, reduced = fit_work_budget(checked)  # a decimated copy past the budget
             try:
@@ -316,6 +328,9 @@ class Reconstructor:
                 holes = f"{filled.holes} hole{'s' if filled.holes > 1 else ''}"
                 where = "the decimated surface" if reduced else "the surface"
                 note = f"{holes} in {where} filled for fitting and scoring ({closed}); the input is unchanged"
+                reduced = "; ".join(n for n in (reduced, note) if n)
+            if opt.underside_unseen:
+                note = "the underside option reads point clouds; this mesh was read as it is"
                 reduced = "; ".join(n for n in (reduced, note) if n)
         lap("validate")
 

@@ -34,6 +34,7 @@ class MESH2CAD_PT_panel(bpy.types.Panel):
             col.prop(opts, "seed")
             col.prop(opts, "temperature")
             col.prop(opts, "decoder")
+            col.prop(opts, "underside_unseen")
 
         row = layout.row()
         row.scale_y = 1.4

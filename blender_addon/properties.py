@@ -33,6 +33,12 @@ class Mesh2CadOptions(bpy.types.PropertyGroup):
     )
     seed: bpy.props.IntProperty(name="Seed", description="Random seed of the sampler", default=0, min=0)
     decoder: bpy.props.EnumProperty(name="Decoder", description="Decoding method", items=_decoders)
+    underside_unseen: bpy.props.BoolProperty(
+        name="Scanned on a table",
+        description="A point cloud scanned with the part standing on a table: its underside (the lowest"
+        " level along world Z) has no points and is closed",
+        default=False,
+    )
 
     def as_options(self) -> dict[str, object]:
         """The job's "options" object."""
@@ -42,4 +48,5 @@ class Mesh2CadOptions(bpy.types.PropertyGroup):
             "temperature": self.temperature if self.temperature >= MIN_TEMPERATURE else 0.0,
             "seed": self.seed,
             "decoder": self.decoder or STATE.decoders()[0],
+            "underside_unseen": self.underside_unseen,
         }

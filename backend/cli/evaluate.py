@@ -130,6 +130,7 @@ def run(args: argparse.Namespace) -> int:
         "section_only": not args.no_section_only,
         "fixed_budgets": options.fixed_budgets,
         "level_search": options.level_search,
+        "underside_unseen": options.underside_unseen,
     }
     summary, buckets = build_summary(rows), build_buckets(rows)
     out = Path(args.out)

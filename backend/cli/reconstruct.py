@@ -127,6 +127,12 @@ def add_reconstruct_options(
         action="store_true",
         help="do not search the model's best programs' extrusions over the mesh's levels (verify.levels)",
     )
+    parser.add_argument(
+        "--underside-unseen",
+        action="store_true",
+        help="the part was scanned standing on a table: close a point cloud's face on the lowest level of"
+        " its z axis, which has no samples (meshes are read as they are)",
+    )
     if refine:
         parser.add_argument("--no-refine", action="store_true", help="skip the refinement stage")
     else:
@@ -149,6 +155,7 @@ def options_from_args(args: argparse.Namespace) -> ReconstructOptions:
         decode_budget_s=args.decode_budget,
         fixed_budgets=args.fixed_budgets,
         level_search=not args.no_level_search,
+        underside_unseen=args.underside_unseen,
     )
 
 

@@ -94,6 +94,11 @@ class JobOptions(BaseModel):
     )
     use_sections: bool = Field(_D.use_sections, description="add candidates fitted to mesh sections (quick)")
     refine: bool = Field(_D.refine, description="refine the winner's distances and offsets (about 1 s)")
+    underside_unseen: bool = Field(
+        _D.underside_unseen,
+        description="the part was scanned standing on a table: close a point cloud's face on the lowest"
+        " level of its z axis, which has no samples (meshes are read as they are)",
+    )
 
     @field_validator("temperature")
     @classmethod

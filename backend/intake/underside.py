@@ -1,0 +1,82 @@
+"""The underside of a part scanned standing on a table: closed with samples where the scanner saw none.
+
+A scan made with the part on a table (a turntable, a hand-held scanner walked around it) has no samples
+on the face the part stands on; the robust solid (``sections.cloud``) is then flooded through that open
+face and the part comes back as a hollow shell. From the samples alone such a part cannot be told from a
+thin cover open downwards (one layer of samples over an open rim either way), so this runs only when the
+user says the part stood on a table (``ReconstructOptions.underside_unseen``).
+
+The table is the input's lowest level along its own z axis (the scanner's up). The samples within
+``RIM_BAND`` R of that level (R: the cloud's median distance to a sample's 8th nearest neighbour) are
+drawn on a grid of ``CAP_PITCH`` R, grown by ``RIM_REACH`` R so that they bridge their gaps, the
+regions they enclose filled and the whole shrunk back by as much; samples are added on the filled footprint at the table's level, as many per area as the
+cloud has. A rim that encloses nothing (the part stands on feet, or its underside was seen) adds nothing.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import trimesh
+from scipy import ndimage
+from scipy.spatial import cKDTree
+
+RIM_BAND = 1.5  # samples this many R above the lowest one stand on the table
+CAP_PITCH = 0.5  # grid pitch, in R
+RIM_REACH = 1.0  # the rim's samples grown by this many R: gaps up to twice that bridged
+MIN_ENCLOSED = 0.25  # closed only where the rim encloses at least this share of its footprint
+NEIGHBOURS = 8  # R: the median distance to this neighbour
+PROBES = 20_000  # samples whose neighbour distance sets R
+
+
+def _typical_reach(p: np.ndarray) -> float:
+    tree = cKDTree(p)
+    probe = p if len(p) <= PROBES else p[np.random.default_rng(0).choice(len(p), PROBES, replace=False)]
+    return float(np.median(tree.query(probe, k=NEIGHBOURS + 1)[0][:, -1]))
+
+
+def underside_samples(points: np.ndarray) -> np.ndarray:
+    """(m, 3) samples closing the face a part stood on (module docstring); (0, 3) when its rim encloses
+    nothing."""
+    p = np.asarray(points, dtype=np.float64)
+    none = np.zeros((0, 3))
+    if len(p) < NEIGHBOURS + 2:
+        return none
+    reach = _typical_reach(p)
+    if reach <= 0:
+        return none
+    table = float(p[:, 2].min())
+    rim = p[p[:, 2] <= table + RIM_BAND * reach, :2]
+    pitch = CAP_PITCH * reach
+    lo = p[:, :2].min(axis=0) - 4 * reach
+    shape = tuple(int(n) for n in np.ceil((p[:, :2].max(axis=0) + 4 * reach - lo) / pitch) + 1)
+    grid = np.zeros(shape, dtype=bool)
+    ij = np.floor((rim - lo) / pitch).astype(np.int64)
+    grid[ij[:, 0], ij[:, 1]] = True
+    r = int(np.ceil(RIM_REACH / CAP_PITCH))
+    disc = np.add.outer(np.arange(-r, r + 1) ** 2, np.arange(-r, r + 1) ** 2) <= r * r
+    walls = ndimage.binary_dilation(grid, structure=disc)  # the rim, its gaps bridged
+    filled = ndimage.binary_fill_holes(walls)
+    if np.count_nonzero(filled & ~walls) < MIN_ENCLOSED * np.count_nonzero(filled):
+        return none
+    footprint = ndimage.binary_erosion(filled, structure=disc, border_value=0)  # back to the rim's line
+    cells = np.argwhere(footprint)
+    per_cell = (len(p) / _area(reach, len(p))) * pitch * pitch  # samples per cell at the cloud's density
+    rng = np.random.default_rng(0)
+    keep = rng.random(len(cells)) < min(per_cell, 1.0)
+    xy = lo + (cells[keep] + 0.5) * pitch
+    return np.column_stack([xy, np.full(len(xy), table)])
+
+
+def _area(reach: float, n: int) -> float:
+    """The surface area ``n`` area-uniform samples cover when their 8th neighbour lies ``reach`` away: a
+    disc of radius ``reach`` holds about 8 others."""
+    return n * np.pi * reach * reach / NEIGHBOURS
+
+
+def closed_underside(cloud: trimesh.PointCloud) -> tuple[trimesh.PointCloud, int]:
+    """(a copy of ``cloud`` with its underside closed, how many samples were added); ``cloud`` itself when
+    none were."""
+    added = underside_samples(np.asarray(cloud.vertices))
+    if len(added) == 0:
+        return cloud, 0
+    return trimesh.PointCloud(np.vstack([np.asarray(cloud.vertices), added])), len(added)
