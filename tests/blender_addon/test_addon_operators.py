@@ -108,6 +108,7 @@ def test_reconstruct_two_meshes_apply_export_stop(addon, fake_backend):
     assert STATE.last_result["source"] == "B" and STATE.last_result["iou"] == pytest.approx(0.987)
     assert STATE.backend_alive() and STATE.decoders() == ["ar", "unmask"]
     assert bpy.context.scene.mesh2cad.as_options()["decoder"] == "ar"
+    assert bpy.context.scene.mesh2cad.as_options()["underside_unseen"] is False  # the panel's checkbox, off
 
     # the API's auth and 4xx paths, on the running server
     with pytest.raises(BackendError, match="token"):

@@ -63,6 +63,7 @@ BAD_OPTIONS = [
     ("15", {"candidates": 8.0}, "options.candidates"),
     ("15", {"use_sections": "yes"}, "options.use_sections: Input should be a valid boolean"),
     ("15", {"refine": 1}, "options.refine"),
+    ("15", {"underside_unseen": "true"}, "options.underside_unseen: Input should be a valid boolean"),
     ("15", {"seed": -1}, "options.seed"),
     ("15", {"temperature": "0.5"}, "options.temperature"),
 ]
@@ -85,7 +86,10 @@ def test_counts_are_strict(client):
 
 
 def test_good_options_still_pass(client):
-    r = client.post("/v1/jobs", json=body(candidates=2, temperature=1, top_p=0.5, use_sections=False))
+    r = client.post(
+        "/v1/jobs",
+        json=body(candidates=2, temperature=1, top_p=0.5, use_sections=False, underside_unseen=True),
+    )
     assert r.status_code == 202, r.text
     assert wait(client, r.json()["id"])["state"] == "done"
 

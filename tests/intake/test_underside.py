@@ -1,0 +1,58 @@
+"""A part scanned standing on a table: its unseen underside closed on the user's word."""
+
+import numpy as np
+import trimesh
+
+from backend.geometry.metrics import evaluate_pair
+from backend.geometry.perturb import points, points_from_above
+from backend.geometry.solid import program_to_mesh
+from backend.intake.underside import closed_underside, underside_samples
+from backend.reconstruct import ReconstructOptions, Reconstructor
+from tests.cad.programs import plate_with_hole
+from tests.tiny_models import tiny_checkpoint
+
+
+def _block() -> trimesh.Trimesh:
+    block = trimesh.creation.box(extents=(1.0, 0.6, 0.4))
+    block.apply_translation((0.2, -0.1, 0.5))  # standing on z = 0.3
+    return block
+
+
+def test_the_rim_of_an_unseen_underside_is_closed_on_the_table():
+    cloud = points_from_above(_block(), 0)
+    added = underside_samples(np.asarray(cloud.vertices))
+    assert len(added) > 500
+    np.testing.assert_allclose(added[:, 2], np.asarray(cloud.vertices)[:, 2].min())  # on the table
+    assert (added[:, 0] > -0.32).all() and (added[:, 0] < 0.72).all()  # within the block's footprint
+    assert (added[:, 1] > -0.42).all() and (added[:, 1] < 0.22).all()
+    area = (np.ptp(added[:, 0]) * np.ptp(added[:, 1])) / (1.0 * 0.6)
+    assert area > 0.85  # ... and most of it
+
+
+def test_a_seen_underside_or_a_part_on_feet_gets_nothing():
+    whole = points(_block(), 1)
+    assert closed_underside(whole) == (whole, 0)  # its underside was sampled: nothing is enclosed
+    legs = [trimesh.creation.box(extents=(0.1, 0.1, 0.5)) for _ in range(2)]
+    legs[0].apply_translation((-0.4, 0.0, 0.25))
+    legs[1].apply_translation((0.4, 0.0, 0.25))
+    top = trimesh.creation.box(extents=(1.0, 0.3, 0.1))
+    top.apply_translation((0.0, 0.0, 0.55))
+    bench = trimesh.util.concatenate([*legs, top])
+    assert (
+        len(underside_samples(np.asarray(points_from_above(bench, 2).vertices))) == 0
+    )  # feet enclose nothing
+
+
+def test_the_pipeline_closes_it_when_told_and_says_so(tmp_path):
+    plate = program_to_mesh(plate_with_hole())  # a rounded plate with a hole and a pocket on top
+    cloud = points_from_above(plate, 3)
+    before = np.asarray(cloud.vertices).copy()
+    r = Reconstructor(tiny_checkpoint(tmp_path), device="cpu", unmask_checkpoint="none")
+    plain = r.reconstruct(cloud, ReconstructOptions(candidates=0, fixed_budgets=True))
+    assert evaluate_pair(plain.mesh, plate)["iou"] < 0.5  # flooded through its open underside: a shell
+    told = r.reconstruct(cloud, ReconstructOptions(candidates=0, fixed_budgets=True, underside_unseen=True))
+    assert "the underside closed with" in told.scores["input_note"]
+    assert evaluate_pair(told.mesh, plate)["iou"] > 0.9
+    np.testing.assert_array_equal(np.asarray(cloud.vertices), before)  # the user's cloud is unchanged
+    mesh = r.reconstruct(plate, ReconstructOptions(candidates=0, fixed_budgets=True, underside_unseen=True))
+    assert "reads point clouds" in mesh.scores["input_note"]
