@@ -9,7 +9,8 @@ user says the part stood on a table (``ReconstructOptions.underside_unseen``).
 The table is the input's lowest level along its own z axis (the scanner's up). The samples within
 ``RIM_BAND`` R of that level (R: the cloud's median distance to a sample's 8th nearest neighbour) are
 drawn on a grid of ``CAP_PITCH`` R, grown by ``RIM_REACH`` R so that they bridge their gaps, the
-regions they enclose filled and the whole shrunk back by as much; samples are added on the filled footprint at the table's level, as many per area as the
+regions they enclose filled and the whole shrunk back by as much, less the columns no sample lies over
+(a hole through the part, which a through hole's own rim would otherwise close); samples are added on the filled footprint at the table's level, as many per area as the
 cloud has. A rim that encloses nothing (the part stands on feet, or its underside was seen) adds nothing.
 """
 
@@ -59,7 +60,11 @@ def underside_samples(points: np.ndarray) -> np.ndarray:
     if np.count_nonzero(filled & ~walls) < MIN_ENCLOSED * np.count_nonzero(filled):
         return none
     footprint = ndimage.binary_erosion(filled, structure=disc, border_value=0)  # back to the rim's line
-    cells = np.argwhere(footprint)
+    seen = np.zeros(shape, dtype=bool)  # the columns the part covers from above (not a hole through it)
+    ij = np.floor((p[:, :2] - lo) / pitch).astype(np.int64)
+    seen[ij[:, 0], ij[:, 1]] = True
+    seen = ndimage.binary_closing(seen, structure=disc, border_value=0)
+    cells = np.argwhere(footprint & seen)
     per_cell = (len(p) / _area(reach, len(p))) * pitch * pitch  # samples per cell at the cloud's density
     rng = np.random.default_rng(0)
     keep = rng.random(len(cells)) < min(per_cell, 1.0)
