@@ -305,14 +305,14 @@ class Reconstructor:
                 notes.append(
                     f"{strays:,} stray point{'s' if strays > 1 else ''} away from the surface left out"
                 )
-            if opt.underside_unseen:  # the user's word: it stood on a table, its underside unseen
+            checked, subsampled = fit_cloud_budget(checked)  # a denser cloud: a random copy at the budget
+            if opt.underside_unseen:  # the user's word: it stood on a table; read at the budget's density
                 checked, added = closed_underside(checked)
                 notes.append(
                     f"the underside closed with {added:,} samples on the lowest level"
                     if added
                     else "no open underside found (its lowest rim encloses nothing)"
                 )
-            checked, subsampled = fit_cloud_budget(checked)  # a denser cloud: a random copy at the budget
             notes.append(subsampled or ("the input is unchanged" if notes else ""))
             reduced = "; ".join(n for n in notes if n)
         if isinstance(checked, trimesh.Trimesh):

@@ -21,12 +21,13 @@ import trimesh
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-RIM_BAND = 1.5  # samples this many R above the lowest one stand on the table
+RIM_BAND = 2.0  # samples this many R above the lowest one stand on the table
 CAP_PITCH = 0.5  # grid pitch, in R
-RIM_REACH = 1.0  # the rim's samples grown by this many R: gaps up to twice that bridged
+RIM_REACH = 1.5  # the rim's samples grown by this many R: gaps up to twice that bridged
 MIN_ENCLOSED = 0.25  # closed only where the rim encloses at least this share of its footprint
 NEIGHBOURS = 8  # R: the median distance to this neighbour
 PROBES = 20_000  # samples whose neighbour distance sets R
+MAX_CELLS = 2048  # the grid's cells along the part, at most (clustered samples make R tiny)
 
 
 def _typical_reach(p: np.ndarray) -> float:
@@ -47,13 +48,13 @@ def underside_samples(points: np.ndarray) -> np.ndarray:
         return none
     table = float(p[:, 2].min())
     rim = p[p[:, 2] <= table + RIM_BAND * reach, :2]
-    pitch = CAP_PITCH * reach
+    pitch = max(CAP_PITCH * reach, float(np.ptp(p[:, :2], axis=0).max()) / MAX_CELLS)
     lo = p[:, :2].min(axis=0) - 4 * reach
     shape = tuple(int(n) for n in np.ceil((p[:, :2].max(axis=0) + 4 * reach - lo) / pitch) + 1)
     grid = np.zeros(shape, dtype=bool)
     ij = np.floor((rim - lo) / pitch).astype(np.int64)
     grid[ij[:, 0], ij[:, 1]] = True
-    r = int(np.ceil(RIM_REACH / CAP_PITCH))
+    r = max(1, int(np.ceil(RIM_REACH * reach / pitch)))
     disc = np.add.outer(np.arange(-r, r + 1) ** 2, np.arange(-r, r + 1) ** 2) <= r * r
     walls = ndimage.binary_dilation(grid, structure=disc)  # the rim, its gaps bridged
     filled = ndimage.binary_fill_holes(walls)
