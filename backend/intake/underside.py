@@ -10,8 +10,10 @@ The table is the input's lowest level along its own z axis (the scanner's up). T
 ``RIM_BAND`` R of that level (R: the cloud's median distance to a sample's 8th nearest neighbour) are
 drawn on a grid of ``CAP_PITCH`` R, grown by ``RIM_REACH`` R so that they bridge their gaps, the
 regions they enclose filled and the whole shrunk back by as much, less the columns no sample lies over
-(a hole through the part, which a through hole's own rim would otherwise close); samples are added on the filled footprint at the table's level, as many per area as the
-cloud has. A rim that encloses nothing (the part stands on feet, or its underside was seen) adds nothing.
+(a hole through the part, which a through hole's own rim would otherwise close); samples are added there
+at the table's level, as many per area as the cloud has. A rim that encloses nothing (the part stands on
+feet, or its underside was seen) adds nothing. The bounds are set for the pipeline's density (8,192
+samples, ``intake.budget.WORK_POINTS``): the pipeline closes a cloud after its budget.
 """
 
 from __future__ import annotations
