@@ -26,7 +26,7 @@ from scipy.spatial import cKDTree
 RIM_BAND = 2.0  # samples this many R above the lowest one stand on the table
 CAP_PITCH = 0.5  # grid pitch, in R
 RIM_REACH = 1.5  # the rim's samples grown by this many R: gaps up to twice that bridged
-MIN_ENCLOSED = 0.25  # closed only where the rim encloses at least this share of its footprint
+MIN_ENCLOSED = 0.1  # closed only where the rim encloses at least this share of its footprint
 NEIGHBOURS = 8  # R: the median distance to this neighbour
 PROBES = 20_000  # samples whose neighbour distance sets R
 MAX_CELLS = 2048  # the grid's cells along the part, at most (clustered samples make R tiny)
