@@ -51,13 +51,12 @@ from backend.cad.serialize import program_to_dict
 from backend.decode import DECODERS, DecodeResult, DecodeStats
 from backend.geometry.metrics import evaluate_against_points, evaluate_pair
 from backend.geometry.normalize import Frame
-from backend.intake.budget import fit_cloud_budget, fit_work_budget
+from backend.intake.budget import fit_work_budget
 from backend.intake.check import FLAT_TOLERANCE, MAX_TRIANGLES, InputMeshError, check_input_mesh
+from backend.intake.clouds import cloud_for_fitting
 from backend.intake.options import check_options
 from backend.intake.prepare import Prepared, prepare
 from backend.intake.repair import Filled, fill_holes
-from backend.intake.strays import without_strays
-from backend.intake.underside import closed_underside
 from backend.model.checkpoint import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT,
@@ -292,29 +291,8 @@ class Reconstructor:
 
         stage(0.0, "validate")
         checked, reduced, holes_filled, strays = check_input_mesh(mesh), "", 0, 0
-        if isinstance(checked, trimesh.PointCloud):
-            checked, strays = without_strays(checked)  # away from the part's surface: not the part's
-            if strays:  # what is left is checked again: one stray may have been all its thickness
-                try:
-                    checked = check_input_mesh(checked)
-                except InputMeshError as exc:
-                    left = f"{strays:,} stray points were" if strays > 1 else "1 stray point was"
-                    raise InputMeshError(f"{exc} (once {left} left out)") from None
-            notes = []
-            if strays:
-                notes.append(
-                    f"{strays:,} stray point{'s' if strays > 1 else ''} away from the surface left out"
-                )
-            checked, subsampled = fit_cloud_budget(checked)  # a denser cloud: a random copy at the budget
-            if opt.underside_unseen:  # the user's word: it stood on a table; read at the budget's density
-                checked, added = closed_underside(checked)
-                notes.append(
-                    f"the underside closed with {added:,} samples on the lowest level"
-                    if added
-                    else "no open underside found (its lowest rim encloses nothing)"
-                )
-            notes.append(subsampled or ("the input is unchanged" if notes else ""))
-            reduced = "; ".join(n for n in notes if n)
+        if isinstance(checked, trimesh.PointCloud):  # strays out, the budget, the underside on request
+            checked, strays, reduced = cloud_for_fitting(checked, opt.underside_unseen)
         if isinstance(checked, trimesh.Trimesh):
             checked, reduced = fit_work_budget(checked)  # a decimated copy past the budget
             try:

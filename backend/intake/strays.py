@@ -19,13 +19,12 @@ import numpy as np
 import trimesh
 from scipy.spatial import cKDTree
 
-from backend.geometry.pointcloud import plane_offsets
+from backend.geometry.pointcloud import REACH_NEIGHBOURS, plane_offsets, typical_reach
 
-STRAY_NEIGHBOURS = 8  # the neighbour whose distance is compared (a pair of strays is still strays)
+STRAY_NEIGHBOURS = REACH_NEIGHBOURS  # the neighbour compared (a pair of strays is still strays), R's own
 STRAY_FACTOR = 6.0  # times R (the 106 public parts as 8,192-sample clouds: at most 2.3)
 OFF_SURFACE_FACTOR = 2.0  # times R off the neighbours' plane (the same clouds: at most 1.07)
 SURFACE_TEST_POINTS = 250_000  # clouds up to this many samples also get the off-surface test
-TYPICAL_PROBES = 20_000  # samples whose neighbour distance sets R (all of a smaller cloud)
 MAX_STRAY_SHARE = 0.2  # more samples than this would go: the cloud is too uneven to tell; keep all
 
 
@@ -59,10 +58,7 @@ def stray_mask(points: np.ndarray) -> np.ndarray:
         return np.zeros(len(p), dtype=bool)
     tree = cKDTree(p)
     k = STRAY_NEIGHBOURS + 1  # column 0: the sample itself
-    probe = (
-        p if len(p) <= TYPICAL_PROBES else p[np.random.default_rng(0).choice(len(p), TYPICAL_PROBES, False)]
-    )
-    typical = float(np.median(tree.query(probe, k=k, workers=-1)[0][:, -1]))
+    typical = typical_reach(p, tree)
     if typical <= 0:
         return np.zeros(len(p), dtype=bool)
     if len(p) <= SURFACE_TEST_POINTS:

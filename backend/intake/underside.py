@@ -21,21 +21,14 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 from scipy import ndimage
-from scipy.spatial import cKDTree
+
+from backend.geometry.pointcloud import REACH_NEIGHBOURS, typical_reach
 
 RIM_BAND = 2.0  # samples this many R above the lowest one stand on the table
 CAP_PITCH = 0.5  # grid pitch, in R
 RIM_REACH = 1.5  # the rim's samples grown by this many R: gaps up to twice that bridged
 MIN_ENCLOSED = 0.1  # closed only where the rim encloses at least this share of its footprint
-NEIGHBOURS = 8  # R: the median distance to this neighbour
-PROBES = 20_000  # samples whose neighbour distance sets R
 MAX_CELLS = 2048  # the grid's cells along the part, at most (clustered samples make R tiny)
-
-
-def _typical_reach(p: np.ndarray) -> float:
-    tree = cKDTree(p)
-    probe = p if len(p) <= PROBES else p[np.random.default_rng(0).choice(len(p), PROBES, replace=False)]
-    return float(np.median(tree.query(probe, k=NEIGHBOURS + 1)[0][:, -1]))
 
 
 def underside_samples(points: np.ndarray) -> np.ndarray:
@@ -43,9 +36,9 @@ def underside_samples(points: np.ndarray) -> np.ndarray:
     nothing."""
     p = np.asarray(points, dtype=np.float64)
     none = np.zeros((0, 3))
-    if len(p) < NEIGHBOURS + 2:
+    if len(p) < REACH_NEIGHBOURS + 2:
         return none
-    reach = _typical_reach(p)
+    reach = typical_reach(p)
     if reach <= 0:
         return none
     table = float(p[:, 2].min())
@@ -78,7 +71,7 @@ def underside_samples(points: np.ndarray) -> np.ndarray:
 def _area(reach: float, n: int) -> float:
     """The surface area ``n`` area-uniform samples cover when their 8th neighbour lies ``reach`` away: a
     disc of radius ``reach`` holds about 8 others."""
-    return n * np.pi * reach * reach / NEIGHBOURS
+    return n * np.pi * reach * reach / REACH_NEIGHBOURS
 
 
 def closed_underside(cloud: trimesh.PointCloud) -> tuple[trimesh.PointCloud, int]:

@@ -1,16 +1,13 @@
 """The dense-cloud benchmark: a cloud over the work budget is read as a subsample, with its strays out."""
 
-import importlib.util
 import re
 import sys
-from pathlib import Path
 
 import trimesh
 
-_PATH = Path(__file__).resolve().parents[2] / "scripts" / "benchmark_dense_cloud.py"
-_spec = importlib.util.spec_from_file_location("benchmark_dense_cloud", _PATH)
-bench = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(bench)
+from tests.scripts.load import load_script
+
+bench = load_script("benchmark_dense_cloud")
 
 
 def test_a_dense_cloud_with_strays_is_timed_and_scored(tmp_path, monkeypatch, capsys):

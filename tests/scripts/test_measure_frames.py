@@ -1,18 +1,14 @@
 """The frame script's measures: the share of a part's area a turned frame leaves off perpendicular, and the
 angle to the world axes up to axis permutations."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 import pytest
 import trimesh
 from scipy.spatial.transform import Rotation
 
-_PATH = Path(__file__).resolve().parents[2] / "scripts" / "measure_frames.py"
-_spec = importlib.util.spec_from_file_location("measure_frames", _PATH)
-frames = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(frames)
+from tests.scripts.load import load_script
+
+frames = load_script("measure_frames")
 
 
 def test_a_box_loses_its_area_only_when_the_frame_is_off_by_more_than_the_tolerance():

@@ -1,12 +1,8 @@
 """The headroom script's verdicts (a pure function over measured candidates)."""
 
-import importlib.util
-from pathlib import Path
+from tests.scripts.load import load_script
 
-_PATH = Path(__file__).resolve().parents[2] / "scripts" / "measure_model_headroom.py"
-_spec = importlib.util.spec_from_file_location("measure_model_headroom", _PATH)
-headroom = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(headroom)
+headroom = load_script("measure_model_headroom")
 
 
 def _item(source, loss, curves, overlap, chosen=False, features=1):

@@ -1,16 +1,13 @@
 """The solid script: a box's point cloud gives a solid that covers the box, and a number for it."""
 
-import importlib.util
 import re
 import sys
-from pathlib import Path
 
 import trimesh
 
-_PATH = Path(__file__).resolve().parents[2] / "scripts" / "measure_solids.py"
-_spec = importlib.util.spec_from_file_location("measure_solids", _PATH)
-solids = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(solids)
+from tests.scripts.load import load_script
+
+solids = load_script("measure_solids")
 
 
 def test_a_boxs_cloud_solid_covers_the_box(tmp_path, monkeypatch, capsys):

@@ -1,0 +1,40 @@
+"""A checked point cloud made ready for fitting, on a copy: its stray samples left out (``strays``), what is
+left checked again, drawn down to the work budget (``budget.fit_cloud_budget``) and, on the user's word,
+its unseen underside closed (``underside``, at the budget's density its bounds were set for); the note
+says what was done."""
+
+from __future__ import annotations
+
+import trimesh
+
+from backend.intake.budget import fit_cloud_budget
+from backend.intake.check import InputMeshError, check_input_mesh
+from backend.intake.strays import without_strays
+from backend.intake.underside import closed_underside
+
+
+def cloud_for_fitting(
+    cloud: trimesh.PointCloud, underside_unseen: bool
+) -> tuple[trimesh.PointCloud, int, str]:
+    """(the cloud to fit, how many stray samples were left out, a note for ``scores["input_note"]``, "" when
+    nothing was done); ``InputMeshError`` when the samples left are no part (one stray was all its
+    thickness)."""
+    cloud, strays = without_strays(cloud)
+    notes = []
+    if strays:
+        try:
+            cloud = check_input_mesh(cloud)
+        except InputMeshError as exc:
+            left = f"{strays:,} stray points were" if strays > 1 else "1 stray point was"
+            raise InputMeshError(f"{exc} (once {left} left out)") from None
+        notes.append(f"{strays:,} stray point{'s' if strays > 1 else ''} away from the surface left out")
+    cloud, subsampled = fit_cloud_budget(cloud)
+    if underside_unseen:
+        cloud, added = closed_underside(cloud)
+        notes.append(
+            f"the underside closed with {added:,} samples on the lowest level"
+            if added
+            else "no open underside found (its lowest rim encloses nothing)"
+        )
+    notes.append(subsampled or ("the input is unchanged" if notes else ""))
+    return cloud, strays, "; ".join(n for n in notes if n)

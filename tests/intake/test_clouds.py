@@ -1,0 +1,30 @@
+"""A checked cloud made ready for fitting: strays out, the budget, the underside on request, one note."""
+
+import numpy as np
+import trimesh
+
+from backend.geometry.perturb import points, points_from_above, stray_points
+from backend.intake.clouds import cloud_for_fitting
+
+
+def _block() -> trimesh.Trimesh:
+    return trimesh.creation.box(extents=(1.0, 0.6, 0.4))
+
+
+def test_nothing_to_do_leaves_the_cloud_and_no_note():
+    cloud = points(_block(), 0)
+    assert cloud_for_fitting(cloud, underside_unseen=False) == (cloud, 0, "")
+
+
+def test_each_step_is_said_once_and_the_input_is_unchanged():
+    cloud = stray_points(_block(), 1, 20_000)
+    before = np.asarray(cloud.vertices).copy()
+    out, strays, note = cloud_for_fitting(cloud, underside_unseen=False)
+    assert strays > 0 and len(out.vertices) == 8192
+    assert note.startswith(
+        f"{strays:,} stray points away from the surface left out; point cloud subsampled from"
+    )
+    assert note.count("the input is unchanged") == 1
+    np.testing.assert_array_equal(np.asarray(cloud.vertices), before)
+    _, _, told = cloud_for_fitting(points_from_above(_block(), 2), underside_unseen=True)
+    assert told.startswith("the underside closed with ") and told.endswith("; the input is unchanged")
