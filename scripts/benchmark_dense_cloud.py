@@ -2,7 +2,8 @@
 clouds of several sizes sampled from one mesh (a scanner gives millions of samples; the evaluation's clouds
 have 8,192), optionally with 1 % stray samples around the part (``--perturb stray-points``'s strays).
 
-    python scripts/benchmark_dense_cloud.py MESH [MESH ...] [--sizes 8192 200000 2000000] [--repeats 3] [--strays]
+    python scripts/benchmark_dense_cloud.py MESH [MESH ...] [--sizes 8192 200000 2000000] [--repeats 3]
+                                            [--strays]
 
 Prints one line a part and size: the median total seconds, the validate stage (strays and the work
 budget), the IoU, and the input note; with several parts, the mean IoU a size. Quote medians: this

@@ -4,9 +4,9 @@ For each part of a set (every ``--step``-th, sorted by name), the input is pertu
 perturbs it (the same seed), prepared as the pipeline prepares it, and its robust solid is compared with
 the clean part in the same frame: the share of random points in the clean part's box on which the two agree
 as inside, over those either calls inside (volume overlap, IoU). Printed per part and as the mean, with
-the solid's median time (``occupancy_of`` alone). ``--scan-voxels`` / ``--cloud-voxels`` set the grid's voxels a sealing radius
-(``SCAN_VOXELS_PER_RADIUS``, ``VOXELS_PER_RADIUS``) to compare grids. Turned perturbations are skipped
-(the clean part would have to be turned into the found frame).
+the solid's median time (``occupancy_of`` alone). ``--scan-voxels`` / ``--cloud-voxels`` set the grid's
+voxels a sealing radius (``SCAN_VOXELS_PER_RADIUS``, ``VOXELS_PER_RADIUS``) to compare grids. Turned
+perturbations are skipped (the clean part would have to be turned into the found frame).
 
     .venv/bin/python scripts/measure_solids.py ../shared/realparts/fusion360 --perturb scan --step 3
 """

@@ -6,8 +6,9 @@ mesh is never modified. ``PERTURBATIONS`` maps a name to a function with one sig
 perturbed geometry's coordinates (the identity for ``scan``, ``points`` and ``open``). ``turned-scan``,
 ``turned-points`` and ``turned-open`` are the ``scan``, ``points`` and ``open`` of the part (same seed: same
 noise, same samples, same triangles missing), turned as ``rotate`` turns it: a scan as a user brings it,
-in the scanner's axes. ``stray-points`` is ``points`` with 1 % more samples scattered around the part; ``points-from-above`` samples
-only the faces a scanner sees with the part standing on a table (not its underside).
+in the scanner's axes. ``stray-points`` is ``points`` with 1 % more samples scattered around the part;
+``points-from-above`` samples only the faces a scanner sees with the part standing on a table (not its
+underside).
 """
 
 from __future__ import annotations

@@ -69,5 +69,8 @@ def fit_cloud_budget(cloud: trimesh.PointCloud, budget: int | None = None) -> tu
     if n <= budget:
         return cloud, ""
     keep = np.sort(np.random.default_rng(0).choice(n, size=budget, replace=False))
-    note = f"point cloud subsampled from {n:,} to {budget:,} points (at random) for fitting and scoring; the input is unchanged"
+    note = (
+        f"point cloud subsampled from {n:,} to {budget:,} points (at random) for fitting and scoring;"
+        " the input is unchanged"
+    )
     return trimesh.PointCloud(np.asarray(cloud.vertices)[keep].copy()), note

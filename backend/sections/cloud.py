@@ -39,8 +39,8 @@ SAME_NORMAL = 1e-5  # face normals equal to this rounding are one
 CLEAN_SHARED = 0.2  # a mesh with at least this share of faces sharing their normal is a clean (CAD) mesh
 VOXELS = 1_000_000  # voxel budget of the occupancy grid
 VOXELS_PER_RADIUS = 2.2  # the grid's pitch is the sealing radius over this (and within the budget) ...
-# ... and a scan's (an open or noisy mesh's 16,384 samples) this: its walls as thin as the samples' spacing 2-3
-# voxels thick, not 1-2 (a cloud's finer layers came back jaggier: more curves, thin tubes lost)
+# ... and a scan's (an open or noisy mesh's 16,384 samples) this: its walls as thin as the samples'
+# spacing 2-3 voxels thick, not 1-2 (a cloud's finer layers came back jaggier: more curves, thin tubes lost)
 SCAN_VOXELS_PER_RADIUS = 3.5
 SEAL_EDGE = 0.8  # a mesh's sealing radius is at least this times its (95th percentile) edge length
 GAP_CHANCE = 0.05  # chance that the samples leave a gap wider than the first sealing radius
