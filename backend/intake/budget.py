@@ -16,8 +16,9 @@ import trimesh
 
 WORK_TRIANGLES = 100_000  # the pipeline's stages (sections, verify, refine, score) run on at most this
 # a point cloud's samples the stages run on: the density they were built and measured at (every cloud of
-# the evaluation has 8,192); denser clouds of six Fusion 360 parts read 90.7 % (8,192), 86.2 % (16,384),
-# 88.8 % (32,768), 89.6 % (100,000) and 66 % at 2 M samples for one of them, 33 s
+# the evaluation has 8,192); without it denser clouds of six Fusion 360 parts read 90.7 % (8,192), 86.2 %
+# (16,384), 88.8 % (32,768), 89.6 % (100,000) and 66 % at 2 M samples for one of them, 33 s
+# (scripts/benchmark_dense_cloud.py run from a checkout of 9c358ff: README)
 WORK_POINTS = 8_192
 _GROWTH = 1.4  # cell size factor per attempt
 _MAX_ATTEMPTS = 24
