@@ -3,8 +3,9 @@
 Stages (the names passed to ``progress``)::
 
     validate   clear InputMeshError for meshes that cannot be reconstructed; a mesh over the work budget
-               (``intake.budget.WORK_TRIANGLES``) is decimated on a copy, a clean (CAD) mesh with holes gets
-               them filled on a copy (``intake.repair``), a point cloud's stray samples are left out
+               (``intake.budget.WORK_TRIANGLES``) is decimated on a copy, a mesh with holes gets them filled
+               on a copy (a clean CAD mesh's exactly, ``intake.repair``; a scan's across each rim's plane,
+               ``intake.scan_holes``), a point cloud's stray samples are left out
                (``intake.strays``) and a cloud over ``intake.budget.WORK_POINTS`` samples is subsampled, both
                on a copy, and ``scores["input_note"]`` says so (a triangle mesh, or a point cloud: vertices
                without faces)
@@ -51,12 +52,11 @@ from backend.cad.serialize import program_to_dict
 from backend.decode import DECODERS, DecodeResult, DecodeStats
 from backend.geometry.metrics import evaluate_against_points, evaluate_pair
 from backend.geometry.normalize import Frame
-from backend.intake.budget import fit_work_budget
 from backend.intake.check import FLAT_TOLERANCE, MAX_TRIANGLES, InputMeshError, check_input_mesh
 from backend.intake.clouds import cloud_for_fitting
+from backend.intake.meshes import mesh_for_fitting
 from backend.intake.options import check_options
 from backend.intake.prepare import Prepared, prepare
-from backend.intake.repair import Filled, fill_holes
 from backend.model.checkpoint import (
     CONFIG_FILE,
     DEFAULT_CHECKPOINT,
@@ -293,23 +293,8 @@ class Reconstructor:
         checked, reduced, holes_filled, strays = check_input_mesh(mesh), "", 0, 0
         if isinstance(checked, trimesh.PointCloud):  # strays out, the budget, the underside on request
             checked, strays, reduced = cloud_for_fitting(checked, opt.underside_unseen)
-        if isinstance(checked, trimesh.Trimesh):
-            checked, reduced = fit_work_budget(checked)  # a decimated copy past the budget
-            try:
-                filled = fill_holes(checked)  # a clean mesh's holes closed, on a copy
-            except Exception as exc:  # a failing repair must not take the pipeline down: fit it open
-                log.warning("filling holes failed: %s: %s", type(exc).__name__, exc)
-                filled = Filled(checked, 0, 0)
-            checked, holes_filled = filled.mesh, filled.holes
-            if filled.holes:
-                closed = "closed" if filled.open_edges == 0 else f"{filled.open_edges} open edges left"
-                holes = f"{filled.holes} hole{'s' if filled.holes > 1 else ''}"
-                where = "the decimated surface" if reduced else "the surface"
-                note = f"{holes} in {where} filled for fitting and scoring ({closed}); the input is unchanged"
-                reduced = "; ".join(n for n in (reduced, note) if n)
-            if opt.underside_unseen:
-                note = "the underside option reads point clouds; this mesh was read as it is"
-                reduced = "; ".join(n for n in (reduced, note) if n)
+        if isinstance(checked, trimesh.Trimesh):  # holes filled, the budget
+            checked, holes_filled, reduced = mesh_for_fitting(checked, opt.underside_unseen)
         lap("validate")
 
         stage(0.01, "frame")

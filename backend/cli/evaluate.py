@@ -58,7 +58,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " missing), turned-scan, turned-points and turned-open (the scan, the points or the open mesh, turned"
         " as rotate turns the part), stray-points (the points and 1 %% more scattered around the part: a"
         " scanner's floaters), points-from-above (8,192 points of the faces not turned downwards: the part"
-        " scanned standing on a table); deterministic per part",
+        " scanned standing on a table), scan-from-above and turned-scan-from-above (the scan without those"
+        " faces: an open mesh, turned or not); deterministic per part",
     )
     parser.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
 

@@ -8,7 +8,8 @@ perturbed geometry's coordinates (the identity for ``scan``, ``points`` and ``op
 noise, same samples, same triangles missing), turned as ``rotate`` turns it: a scan as a user brings it,
 in the scanner's axes. ``stray-points`` is ``points`` with 1 % more samples scattered around the part;
 ``points-from-above`` samples only the faces a scanner sees with the part standing on a table (not its
-underside).
+underside); ``scan-from-above`` is that part's ``scan`` without those faces (an open mesh, as a scanner's
+software gives it before the part is turned over and scanned again).
 """
 
 from __future__ import annotations
@@ -111,6 +112,20 @@ def points_from_above(mesh: trimesh.Trimesh, seed: int, n: int = 8192) -> trimes
     return trimesh.PointCloud(np.vstack(kept)[:n])
 
 
+def scan_from_above(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
+    """``scan`` (the same seed: the same remeshing, noise and missing triangles) without the triangles a
+    scanner does not see with the part standing on a table: those turned downwards (their unit normal's z
+    below ``UNDERSIDE_Z``: the underside, the lower sides of overhangs). Unreferenced vertices are removed."""
+    scanned = scan(mesh, seed)
+    faces = np.asarray(scanned.faces, dtype=np.int64)[np.asarray(scanned.face_normals)[:, 2] >= UNDERSIDE_Z]
+    if len(faces) == 0:
+        raise ValueError("no face of the part is seen from above")
+    used = np.unique(faces)
+    remap = np.full(len(scanned.vertices), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return _mesh(np.asarray(scanned.vertices)[used], remap[faces])
+
+
 STRAY_SHARE = 0.01  # ``stray-points``: stray samples per surface sample
 STRAY_REACH = 0.5  # ... uniform in the part's box grown by this share of its largest extent on every side
 
@@ -178,4 +193,6 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "turned-open": _turned(opened),
     "stray-points": _identity(stray_points),
     "points-from-above": _identity(points_from_above),
+    "scan-from-above": _identity(scan_from_above),
+    "turned-scan-from-above": _turned(scan_from_above),
 }

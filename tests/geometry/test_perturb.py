@@ -102,7 +102,7 @@ def test_opened_is_the_exact_mesh_with_triangles_missing():
         opened(mesh, 0, drop=0.0)
 
 
-@pytest.mark.parametrize("name", ["turned-scan", "turned-points", "turned-open"])
+@pytest.mark.parametrize("name", ["turned-scan", "turned-points", "turned-open", "turned-scan-from-above"])
 def test_turned_perturbations_are_the_plain_ones_turned(mesh, name):
     out, matrix = PERTURBATIONS[name](mesh, 5)
     _, turn = rotate(mesh, 5)
@@ -134,3 +134,14 @@ def test_points_from_above_leave_the_underside_out(mesh):
     assert np.isclose(cloud[:, 2], mesh.bounds[1][2], atol=1e-9).any()  # its top is seen
     _, dist, _ = trimesh.proximity.closest_point(mesh, cloud[:500])
     assert np.max(dist) < 1e-4
+
+
+def test_scan_from_above_is_the_scan_without_its_underside(mesh):
+    from backend.geometry.perturb import UNDERSIDE_Z, scan_from_above
+
+    scanned, above = scan(mesh, 6), scan_from_above(mesh, 6)
+    assert (above.face_normals[:, 2] >= UNDERSIDE_Z).all()
+    kept = scanned.triangles[scanned.face_normals[:, 2] >= UNDERSIDE_Z]
+    np.testing.assert_array_equal(above.triangles, kept)  # the same scan's triangles, those seen from above
+    assert 400.0 < scanned.area - above.area < 1.3 * 400.0  # the 40 x 10 face it stands on (noisy)
+    assert not above.is_watertight and len(above.faces) < 0.9 * len(scanned.faces)

@@ -145,12 +145,12 @@ def test_a_face_left_alone_inside_a_hole_is_kept_as_an_island(order, monkeypatch
 
 
 def test_a_failing_fill_leaves_the_pipeline_running(tmp_path, monkeypatch):
-    import backend.reconstruct as reconstruct
+    import backend.intake.meshes as meshes
 
     def broken(mesh):
         raise ValueError("earcut failed")
 
-    monkeypatch.setattr(reconstruct, "fill_holes", broken)
+    monkeypatch.setattr(meshes, "fill_holes", broken)
     _, open_u = _u_without_top()
     r = Reconstructor(tiny_checkpoint(tmp_path), device="cpu", unmask_checkpoint="none")
     res = r.reconstruct(open_u, ReconstructOptions(candidates=0, fixed_budgets=True))

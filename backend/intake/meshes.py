@@ -1,0 +1,59 @@
+"""A checked triangle mesh made ready for fitting, on a copy: its holes filled and drawn down to the work
+budget (``budget.fit_work_budget``); the note says what was done.
+
+A clean (CAD) mesh is decimated first and its holes filled exactly after (``repair.fill_holes``: the rims of
+the surface it is fitted on). A scan's holes are covered first (``scan_holes.fill_scan_holes``), on its rims
+as scanned: the budget's vertex clustering turns a wide rim into a ragged one (a Mendel90 bracket scanned
+from above, 166,622 triangles: 31.7 % IoU filled after the budget, 92 % before).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import trimesh
+
+from backend.intake.budget import fit_work_budget
+from backend.intake.repair import Filled, fill_holes
+from backend.intake.scan_holes import fill_scan_holes
+from backend.sections.cloud import is_clean_mesh
+
+log = logging.getLogger(__name__)
+
+
+def _filled(fill: Callable[[trimesh.Trimesh], Filled], mesh: trimesh.Trimesh) -> Filled:
+    """``fill(mesh)``; a failing repair must not take the pipeline down: the mesh is then fitted open."""
+    try:
+        return fill(mesh)
+    except Exception as exc:
+        log.warning("filling holes failed: %s: %s", type(exc).__name__, exc)
+        return Filled(mesh, 0, 0)
+
+
+def _holes_note(filled: Filled, where: str) -> str:
+    if not filled.holes:
+        return ""
+    closed = "closed" if filled.open_edges == 0 else f"{filled.open_edges:,} open edges left"
+    holes = f"{filled.holes:,} hole{'s' if filled.holes > 1 else ''}"
+    return f"{holes} in {where} filled for fitting and scoring ({closed})"
+
+
+def mesh_for_fitting(
+    mesh: trimesh.Trimesh, underside_unseen: bool = False
+) -> tuple[trimesh.Trimesh, int, str]:
+    """(the mesh to fit, how many holes were filled, a note for ``scores["input_note"]``, "" when nothing was
+    done). ``underside_unseen`` reads point clouds only: a mesh's holes are filled without it (noted)."""
+    if is_clean_mesh(mesh):
+        reduced_mesh, reduced = fit_work_budget(mesh)  # a decimated copy past the budget
+        filled = _filled(fill_holes, reduced_mesh)
+        out = filled.mesh
+        notes = [reduced, _holes_note(filled, "the decimated surface" if reduced else "the surface")]
+    else:
+        filled = _filled(fill_scan_holes, mesh)
+        out, reduced = fit_work_budget(filled.mesh)
+        notes = [_holes_note(filled, "the surface"), reduced]
+    if underside_unseen:
+        notes.append("the underside option reads point clouds (a mesh's holes are filled without it)")
+    said = [n.removesuffix("; the input is unchanged") for n in notes if n]
+    return out, filled.holes, "; ".join([*said, "the input is unchanged"] if said else [])
