@@ -141,6 +141,40 @@ def stray_points(mesh: trimesh.Trimesh, seed: int, n: int = 8192) -> trimesh.Poi
     return trimesh.PointCloud(np.vstack([surface, strays]))
 
 
+FLOATERS = 8  # ``scan-with-floaters``: small pieces scanned around the part
+FLOATER_SIZE = 0.01  # ... each a blob of this share of the part's largest extent across
+FLOATER_CLEAR = 0.03  # ... at least this share of it away from the part's surface
+
+
+def scan_with_floaters(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
+    """``scan`` (the same seed) and ``FLOATERS`` small closed blobs floating around it, uniform in the part's
+    box grown by ``STRAY_REACH`` of its largest extent but clear of its surface: what a scanner's software
+    keeps of dust, a clamp's tip, the table's speckle."""
+    scanned = scan(mesh, seed)
+    rng = np.random.default_rng([seed, 2])  # its own stream: the scan stays ``scan``'s
+    lo, hi = np.asarray(mesh.bounds[0], dtype=np.float64), np.asarray(mesh.bounds[1], dtype=np.float64)
+    size = float(np.max(hi - lo))
+    grow = STRAY_REACH * size
+    centres: list[np.ndarray] = []
+    while len(centres) < FLOATERS:
+        c = rng.uniform(lo - grow, hi + grow, size=(4 * FLOATERS, 3))
+        _, dist, _ = trimesh.proximity.closest_point(mesh, c)
+        far = (
+            c[(dist > FLOATER_CLEAR * size) & ~mesh.contains(c)]
+            if mesh.is_watertight
+            else c[dist > FLOATER_CLEAR * size]
+        )
+        centres += list(far[: FLOATERS - len(centres)])
+    blob = trimesh.creation.icosphere(subdivisions=1, radius=0.5 * FLOATER_SIZE * size)
+    pieces = [np.asarray(scanned.vertices)] + [np.asarray(blob.vertices) + c for c in centres]
+    faces = [np.asarray(scanned.faces)]
+    offset = len(scanned.vertices)
+    for _ in centres:
+        faces.append(np.asarray(blob.faces) + offset)
+        offset += len(blob.vertices)
+    return _mesh(np.vstack(pieces), np.vstack(faces))
+
+
 def _remesh(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bisect long edges down to ~1/50 of the largest extent, coarser if over the triangle budget."""
     extent = float(np.max(np.ptp(vertices, axis=0)))
@@ -195,4 +229,5 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "points-from-above": _identity(points_from_above),
     "scan-from-above": _identity(scan_from_above),
     "turned-scan-from-above": _turned(scan_from_above),
+    "scan-with-floaters": _identity(scan_with_floaters),
 }

@@ -1,5 +1,6 @@
-"""A checked triangle mesh made ready for fitting, on a copy: its holes filled and drawn down to the work
-budget (``budget.fit_work_budget``); the note says what was done.
+"""A checked triangle mesh made ready for fitting, on a copy: its holes filled, a scan's floating pieces left
+out (``floaters``), and drawn down to the work budget (``budget.fit_work_budget``); the note says what was
+done.
 
 A clean (CAD) mesh is decimated first and its holes filled exactly after (``repair.fill_holes``: the rims of
 the surface it is fitted on). A scan's holes are covered first (``scan_holes.fill_scan_holes``), on its rims
@@ -15,6 +16,8 @@ from collections.abc import Callable
 import trimesh
 
 from backend.intake.budget import fit_work_budget
+from backend.intake.check import InputMeshError, check_input_mesh
+from backend.intake.floaters import without_floaters
 from backend.intake.repair import Filled, fill_holes
 from backend.intake.scan_holes import fill_scan_holes
 from backend.sections.cloud import is_clean_mesh
@@ -43,16 +46,24 @@ def mesh_for_fitting(
     mesh: trimesh.Trimesh, underside_unseen: bool = False
 ) -> tuple[trimesh.Trimesh, int, str]:
     """(the mesh to fit, how many holes were filled, a note for ``scores["input_note"]``, "" when nothing was
-    done). ``underside_unseen`` reads point clouds only: a mesh's holes are filled without it (noted)."""
+    done). ``underside_unseen`` reads point clouds only: a mesh's holes are filled without it (noted).
+    ``InputMeshError`` when what is left without the floating pieces is no part (flat)."""
     if is_clean_mesh(mesh):
         reduced_mesh, reduced = fit_work_budget(mesh)  # a decimated copy past the budget
         filled = _filled(fill_holes, reduced_mesh)
         out = filled.mesh
         notes = [reduced, _holes_note(filled, "the decimated surface" if reduced else "the surface")]
-    else:
+    else:  # the holes first: a piece left inside a hole (a face whose neighbours were lost) is then no floater
         filled = _filled(fill_scan_holes, mesh)
-        out, reduced = fit_work_budget(filled.mesh)
-        notes = [_holes_note(filled, "the surface"), reduced]
+        kept, floaters = without_floaters(filled.mesh)
+        pieces = f"{floaters:,} small piece{'s' if floaters > 1 else ''} floating away from the part"
+        if floaters:
+            try:
+                kept = check_input_mesh(kept)
+            except InputMeshError as exc:
+                raise InputMeshError(f"{exc} (once {pieces} left out)") from None
+        out, reduced = fit_work_budget(kept)
+        notes = [_holes_note(filled, "the surface"), f"{pieces} left out" if floaters else "", reduced]
     if underside_unseen:
         notes.append("the underside option reads point clouds (a mesh's holes are filled without it)")
     said = [n.removesuffix("; the input is unchanged") for n in notes if n]

@@ -145,3 +145,15 @@ def test_scan_from_above_is_the_scan_without_its_underside(mesh):
     np.testing.assert_array_equal(above.triangles, kept)  # the same scan's triangles, those seen from above
     assert 400.0 < scanned.area - above.area < 1.3 * 400.0  # the 40 x 10 face it stands on (noisy)
     assert not above.is_watertight and len(above.faces) < 0.9 * len(scanned.faces)
+
+
+def test_scan_with_floaters_is_the_scan_and_specks_clear_of_it(mesh):
+    from backend.geometry.perturb import FLOATER_CLEAR, FLOATERS, scan_with_floaters
+
+    scanned, specked = scan(mesh, 6), scan_with_floaters(mesh, 6)
+    n = len(scanned.vertices)
+    np.testing.assert_array_equal(specked.vertices[:n], scanned.vertices)  # the scan first, as it was
+    np.testing.assert_array_equal(specked.faces[: len(scanned.faces)], scanned.faces)
+    specks = specked.vertices[n:].reshape(FLOATERS, -1, 3)
+    _, dist, _ = trimesh.proximity.closest_point(mesh, specks.mean(axis=1))
+    assert (dist > FLOATER_CLEAR * mesh.extents.max()).all()
