@@ -4,8 +4,8 @@ done.
 
 A clean (CAD) mesh is decimated first and its holes filled exactly after (``repair.fill_holes``: the rims of
 the surface it is fitted on). A scan's holes are covered first (``scan_holes.fill_scan_holes``), on its rims
-as scanned: the budget's vertex clustering turns a wide rim into a ragged one (a Mendel90 bracket scanned
-from above, 166,622 triangles: 31.7 % IoU filled after the budget, 92 % before).
+as scanned: the budget's vertex clustering turns a wide rim into a ragged one (Mendel90's belt anchor scanned
+from above, 154,926 triangles: 52.9 % IoU not filled, 33.0 % filled after the budget, 92.4 % before).
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def mesh_for_fitting(
         filled = _filled(fill_holes, reduced_mesh)
         out = filled.mesh
         notes = [reduced, _holes_note(filled, "the decimated surface" if reduced else "the surface")]
-    else:  # the holes first: a piece left inside a hole (a face whose neighbours were lost) is then no floater
+    else:  # holes first: a piece left inside a hole (its neighbours lost) then joins the part, no floater
         filled = _filled(fill_scan_holes, mesh)
         kept, floaters = without_floaters(filled.mesh)
         pieces = f"{floaters:,} small piece{'s' if floaters > 1 else ''} floating away from the part"

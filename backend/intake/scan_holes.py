@@ -5,9 +5,9 @@ A mesh's boundary is always missing surface: a part's skin is closed, however th
 holes where the scanner saw nothing — a few triangles here and there, and, when the part stood on a
 table, its whole underside and the lower sides of its overhangs. The robust route (``sections.cloud``)
 seals gaps as wide as its sealing radius; through a wider one the outside floods the part, which comes
-back as a hollow shell (a scan without its underside read 40–60 % IoU). Unlike a point cloud's open side
-(which cannot be told from a thin cover open downwards), a mesh's hole is known by its rim, so this needs
-no word from the user.
+back as a hollow shell (the public parts scanned without their undersides read 33–60 % IoU). Unlike a
+point cloud's open side (which cannot be told from a thin cover open downwards), a mesh's hole is known by
+its rim, so this needs no word from the user.
 
 Only rims wider than ``WIDE_EDGES`` median edge lengths are covered: the few triangles a scan loses here
 and there (its rims at most 3.8 edges wide on the 64 Fusion 360 parts' scans) are sealed by the robust

@@ -1,4 +1,4 @@
-"""A scanned mesh's holes covered across their rims' planes: the underside a table hid, a few lost triangles."""
+"""A scanned mesh's wide holes covered across their rims' planes: the underside a table hid."""
 
 import numpy as np
 import trimesh
