@@ -29,6 +29,8 @@ from collections import defaultdict
 import numpy as np
 import shapely
 import trimesh
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from backend.intake.repair import Filled, boundary_loops, open_edge_count
 from backend.sections.cloud import is_clean_mesh
@@ -152,6 +154,22 @@ def _fans(rims: list[np.ndarray]) -> list[np.ndarray]:
     return [f.reshape(-1, 3) for f in out]
 
 
+def _any_wide_rim(mesh: trimesh.Trimesh, width: float) -> bool:
+    """Whether some connected run of open edges spans more than ``width`` along an axis."""
+    once = np.asarray(mesh.edges_sorted)[trimesh.grouping.group_rows(mesh.edges_sorted, require_count=1)]
+    n = len(mesh.vertices)
+    graph = coo_matrix((np.ones(len(once)), (once[:, 0], once[:, 1])), shape=(n, n))
+    _, labels = connected_components(graph, directed=False)
+    ids = np.unique(once)
+    runs, at = np.unique(labels[ids], return_inverse=True)
+    p = np.asarray(mesh.vertices, dtype=np.float64)[ids]
+    lo = np.full((len(runs), 3), np.inf)
+    hi = np.full((len(runs), 3), -np.inf)
+    np.minimum.at(lo, at, p)
+    np.maximum.at(hi, at, p)
+    return bool(np.any(hi - lo > width))
+
+
 def fill_scan_holes(mesh: trimesh.Trimesh) -> Filled:
     """``mesh`` with every hole covered (module doc) when it is an open mesh that is not a clean (CAD) one,
     else ``mesh`` itself. Never modifies ``mesh``."""
@@ -160,6 +178,8 @@ def fill_scan_holes(mesh: trimesh.Trimesh) -> Filled:
         return Filled(mesh, 0, edges)
     base = np.asarray(mesh.vertices, dtype=np.float64)
     edge = float(np.median(mesh.edges_unique_length))
+    if not _any_wide_rim(mesh, WIDE_EDGES * edge):  # (quickly: a triangle soup is all narrow rims)
+        return Filled(mesh, 0, edges)
     rims = [  # fillings run back along their rims
         ids
         for ids in (np.asarray(loop[::-1], dtype=np.int64) for loop in boundary_loops(mesh))

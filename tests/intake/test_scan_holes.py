@@ -48,6 +48,9 @@ def test_closed_and_clean_meshes_are_left_as_they_are():
     assert fill_scan_holes(whole).mesh is whole
     lossy = scan(block, 2)  # a scan that lost 2 % of its triangles here and there: left to the seal
     assert fill_scan_holes(lossy).mesh is lossy
+    tri = np.asarray(lossy.triangles).reshape(-1, 3)  # a triangle soup: every edge open, every rim narrow
+    soup = trimesh.Trimesh(tri, np.arange(len(tri)).reshape(-1, 3), process=False)
+    assert fill_scan_holes(soup).mesh is soup
     opened = trimesh.Trimesh(block.vertices, block.faces[1:], process=False)  # a CAD export: intake.repair's
     assert fill_scan_holes(opened).mesh is opened
 
