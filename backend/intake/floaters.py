@@ -3,13 +3,15 @@
 A scanner's software keeps what it saw around the part: dust, a clamp's tip, a speck of the table, each a
 small closed or open piece of surface of its own. One such piece far from the part sets the normalised box,
 and the part comes back shrunk into a corner of it (Fusion 360 scans with eight specks around them: 94137
-86.7 → 3.3 % IoU). A piece is a floater when it is a connected piece of the surface with less than
-``SMALL_SHARE`` of the surface's area, lying more than ``GAP`` of the part's size from every larger piece
-(the part: the pieces of at least that share). On the 106 public parts' scans no piece comes near: the
-small pieces a scan has (a face its lost neighbours cut off, a pin inside a bore) lie within 0.8 % of the
-part's size of it. Clean (CAD) meshes are left as they are: an export has no dust, and a small separate
-body in it is the designer's. When the floaters would take more than ``MAX_SHARE`` of the area (a part made
-of small pieces, a triangle soup), everything is kept.
+86.7 → 3.3 % IoU).
+
+A piece is a floater when it is a connected piece of the surface with less than ``SMALL_SHARE`` of the
+surface's area that lies more than ``GAP`` of the part's size from the part (the pieces of at least that
+share) and from every piece that joined it (a chain of specks a lost face left inside a hole joins through
+each other). On the 106 public parts' scans no piece comes near: the small pieces a scan has (a face its
+lost neighbours cut off, a pin inside a bore) lie within 1.0 % of the part's size of it. Clean (CAD) meshes
+are left as they are: an export has no dust, and a small separate body in it is the designer's. When the
+floaters would take more than ``MAX_SHARE`` of the area (a part made of small pieces), everything is kept.
 """
 
 from __future__ import annotations
@@ -41,40 +43,46 @@ def floating_pieces(mesh: trimesh.Trimesh) -> list[np.ndarray]:
     faces = np.asarray(mesh.faces, dtype=np.int64)
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     corners = [np.unique(faces[p]) for p in pieces]
-    part = np.unique(np.concatenate([c for c, s in zip(corners, share, strict=True) if s >= SMALL_SHARE]))
-    gap = GAP * float(np.max(np.ptp(vertices[part], axis=0)))
+    part = [k for k, s in enumerate(share) if s >= SMALL_SHARE]
+    gap = GAP * float(np.max(np.ptp(vertices[np.concatenate([corners[k] for k in part])], axis=0)))
     # the part grows by every small piece within the gap of it, and of what joined it (the specks a lost
     # face left in a hole join through each other); what never joins floats
-    small = [k for k, s in enumerate(share) if s < SMALL_SHARE]
+    small = np.array([k for k, s in enumerate(share) if s < SMALL_SHARE], dtype=np.int64)
     joined = part
-    while small and len(joined):
-        tree = cKDTree(vertices[joined])
-        near = [k for k in small if float(tree.query(vertices[corners[k]])[0].min()) <= gap]
-        small = [k for k in small if k not in set(near)]
-        joined = (
-            np.unique(np.concatenate([corners[k] for k in near])) if near else np.zeros(0, dtype=np.int64)
-        )
-    if not small:
-        return []
-    # a corner may face a wide triangle of the part rather than its corners: the exact distance decides,
-    # to the part's faces whose boxes come within the gap of the piece's
-    floating = set(small)
-    kept = faces[np.concatenate([pieces[k] for k in range(len(pieces)) if k not in floating])]
-    tri = vertices[kept]
-    lo, hi = tri.min(axis=1), tri.max(axis=1)
-    out = []
-    for k in small:
-        at = vertices[corners[k]]
-        near = np.all((lo <= at.max(axis=0) + gap) & (hi >= at.min(axis=0) - gap), axis=1)
-        if near.any():
-            soup = tri[near].reshape(-1, 3)
-            nearby = trimesh.Trimesh(soup, np.arange(len(soup)).reshape(-1, 3), process=False)
-            if float(trimesh.proximity.closest_point(nearby, at)[1].min()) <= gap:
-                continue
-        out.append(np.asarray(pieces[k], dtype=np.int64))
+    while len(small) and joined:
+        near = _within(vertices, faces, [pieces[k] for k in joined], [corners[k] for k in small], gap)
+        joined, small = small[near].tolist(), small[~near]
+    out = [np.asarray(pieces[k], dtype=np.int64) for k in small]
     if sum(area[p].sum() for p in out) > MAX_SHARE * float(area.sum()):
         return []
     return out
+
+
+def _within(
+    vertices: np.ndarray, faces: np.ndarray, to: list[np.ndarray], corners: list[np.ndarray], gap: float
+) -> np.ndarray:
+    """For each set of ``corners``, whether one lies within ``gap`` of the faces ``to`` (lists of face
+    indices): a corner within the gap of theirs surely is; one farther than the gap and their longest edge
+    surely is not (a point of a triangle lies within its longest edge of a corner); between the two, the exact
+    distance decides, all those corners at once."""
+    at = np.concatenate(corners)
+    owner = np.repeat(np.arange(len(corners)), [len(c) for c in corners])
+    starts = np.r_[0, np.cumsum([len(c) for c in corners])[:-1]]
+    surface = faces[np.concatenate(to)]
+    dist = cKDTree(vertices[np.unique(surface)]).query(vertices[at])[0]
+    nearest = np.minimum.reduceat(dist, starts)
+    near = nearest <= gap
+    tri = vertices[surface]
+    longest = float(np.max(np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2)))
+    unsure = ~near & (nearest <= gap + longest)
+    if unsure.any():
+        ask = unsure[owner]
+        soup = tri.reshape(-1, 3)
+        mesh = trimesh.Trimesh(soup, np.arange(len(soup)).reshape(-1, 3), process=False)
+        exact = np.full(len(at), np.inf)
+        exact[ask] = trimesh.proximity.closest_point(mesh, vertices[at[ask]])[1]
+        near |= np.minimum.reduceat(exact, starts) <= gap
+    return near
 
 
 def without_floaters(mesh: trimesh.Trimesh) -> tuple[trimesh.Trimesh, int]:

@@ -55,7 +55,11 @@ def mesh_for_fitting(
         notes = [reduced, _holes_note(filled, "the decimated surface" if reduced else "the surface")]
     else:  # holes first: a piece left inside a hole (its neighbours lost) then joins the part, no floater
         filled = _filled(fill_scan_holes, mesh)
-        kept, floaters = without_floaters(filled.mesh)
+        try:
+            kept, floaters = without_floaters(filled.mesh)
+        except Exception as exc:  # as for the holes: fitted with its specks rather than not at all
+            log.warning("leaving out floating pieces failed: %s: %s", type(exc).__name__, exc)
+            kept, floaters = filled.mesh, 0
         pieces = f"{floaters:,} small piece{'s' if floaters > 1 else ''} floating away from the part"
         if floaters:
             try:

@@ -64,3 +64,24 @@ def test_what_is_left_is_checked_again(monkeypatch):
     monkeypatch.setattr(meshes, "without_floaters", lambda mesh: (sheet, 1))  # a speck was all its thickness
     with pytest.raises(InputMeshError, match="once 1 small piece floating away from the part left out"):
         mesh_for_fitting(scan(_block(), 3))
+
+
+def test_a_speck_near_a_wide_face_joins_and_so_does_one_near_it():
+    sphere = scan(trimesh.creation.icosphere(subdivisions=3), 0, drop=0.0)
+    floor = trimesh.Trimesh(
+        [[-1, -1, -1.5], [1, -1, -1.5], [1, 1, -1.5], [-1, 1, -1.5]], [[0, 1, 2], [0, 2, 3]]
+    )
+    part = trimesh.util.concatenate([sphere, floor])  # a floor of two wide triangles: its corners far off
+    gap = 0.02 * part.extents.max()
+
+    def speck(z: float) -> trimesh.Trimesh:
+        return trimesh.Trimesh([[0.3, 0.3, z], [0.305, 0.3, z], [0.3, 0.305, z]], [[0, 1, 2]])
+
+    near, nearer_it = (
+        speck(-1.5 + 0.6 * gap),
+        speck(-1.5 + 1.5 * gap),
+    )  # the second within the gap of the first
+    far = speck(-1.5 - 3 * gap)
+    mesh = trimesh.util.concatenate([part, near, nearer_it, far])
+    floating = floating_pieces(mesh)
+    assert [p.tolist() for p in floating] == [[len(mesh.faces) - 1]]  # only the far one
