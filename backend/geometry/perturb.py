@@ -51,6 +51,14 @@ def scan(mesh: trimesh.Trimesh, seed: int, noise: float = 0.002, drop: float = 0
     ``sigma = noise * largest extent``, then a fraction ``drop`` of the triangles is removed at random
     (the mesh becomes open). Unreferenced vertices are removed.
     """
+    vertices, faces, _ = _scanned(mesh, seed, noise, drop)
+    return _used(vertices, faces)
+
+
+def _scanned(
+    mesh: trimesh.Trimesh, seed: int, noise: float, drop: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``scan``'s noisy vertices and kept faces, and its faces' unit normals before the noise."""
     if noise < 0 or not 0 <= drop < 1:
         raise ValueError(f"need noise >= 0 and 0 <= drop < 1, got noise={noise}, drop={drop}")
     rng = np.random.default_rng(seed)
@@ -59,13 +67,19 @@ def scan(mesh: trimesh.Trimesh, seed: int, noise: float = 0.002, drop: float = 0
     welded.merge_vertices(merge_tex=True, merge_norm=True)
     vertices = np.array(welded.vertices, dtype=np.float64)
     faces = np.array(welded.faces, dtype=np.int64)
+    normals = np.asarray(welded.face_normals, dtype=np.float64)
     extent = float(np.max(np.ptp(vertices, axis=0)))
     vertices += rng.normal(scale=noise * extent, size=vertices.shape)
     n_drop = int(round(drop * len(faces)))
     if n_drop:
         keep = np.ones(len(faces), dtype=bool)
         keep[rng.choice(len(faces), size=n_drop, replace=False)] = False
-        faces = faces[keep]
+        faces, normals = faces[keep], normals[keep]
+    return vertices, faces, normals
+
+
+def _used(vertices: np.ndarray, faces: np.ndarray) -> trimesh.Trimesh:
+    """The mesh of ``faces`` with the vertices they use (in their order)."""
     used = np.unique(faces)
     remap = np.full(len(vertices), -1, dtype=np.int64)
     remap[used] = np.arange(len(used))
@@ -114,16 +128,15 @@ def points_from_above(mesh: trimesh.Trimesh, seed: int, n: int = 8192) -> trimes
 
 def scan_from_above(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
     """``scan`` (the same seed: the same remeshing, noise and missing triangles) without the triangles a
-    scanner does not see with the part standing on a table: those turned downwards (their unit normal's z
-    below ``UNDERSIDE_Z``: the underside, the lower sides of overhangs). Unreferenced vertices are removed."""
-    scanned = scan(mesh, seed)
-    faces = np.asarray(scanned.faces, dtype=np.int64)[np.asarray(scanned.face_normals)[:, 2] >= UNDERSIDE_Z]
-    if len(faces) == 0:
+    scanner does not see with the part standing on a table: those of the surface turned downwards (the
+    unit normal's z, before the noise, below ``UNDERSIDE_Z``: the underside, the lower sides of overhangs;
+    judged before the noise, so no sliver tipped by it is left standing alone there). Unreferenced vertices
+    are removed."""
+    vertices, faces, normals = _scanned(mesh, seed, 0.002, 0.02)
+    seen = faces[normals[:, 2] >= UNDERSIDE_Z]
+    if len(seen) == 0:
         raise ValueError("no face of the part is seen from above")
-    used = np.unique(faces)
-    remap = np.full(len(scanned.vertices), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    return _mesh(np.asarray(scanned.vertices)[used], remap[faces])
+    return _used(vertices, seen)
 
 
 STRAY_SHARE = 0.01  # ``stray-points``: stray samples per surface sample

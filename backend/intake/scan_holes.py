@@ -43,7 +43,9 @@ from backend.sections.cloud import is_clean_mesh
 WIDE_EDGES = 6.0  # rims wider (diameter) than this many median edges are covered (narrower: the seal's)
 FAN_CORNERS = 8  # rims of at most this many corners are fanned from their first vertex
 SAME_PLANE_TURN = 0.95  # nested rims of one plane: their normals' |cos| at least this ...
-SAME_PLANE_OFFSET = 0.05  # ... and every corner within this share of the outer rim's diameter of its plane
+SAME_PLANE_OFFSET = 2.0  # ... and every corner within this many times the outer rim's own farthest
+# corner of its plane (its noise: a thin plate's other face, 4.5 % of the rim's size away, is another plane)
+NEAR_BOX = 0.05  # rims whose boxes lie within an outline's grown by this share of its size get a plane
 
 
 def _plane(p: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -120,7 +122,9 @@ def _nesting(
     normals = np.array([planes[k][1] for k in cand])
     lo = np.array([vertices[rims[k]].min(axis=0) for k in cand])
     hi = np.array([vertices[rims[k]].max(axis=0) for k in cand])
-    slack = (SAME_PLANE_OFFSET * np.max(hi - lo, axis=1))[:, None]  # along the outer rim's plane
+    slack = np.array(  # along the outer rim's plane
+        [SAME_PLANE_OFFSET * np.abs((vertices[rims[k]] - planes[k][0]) @ planes[k][1]).max() for k in cand]
+    )[:, None] + 1e-6 * np.max(hi - lo, axis=1, keepdims=True)  # (a rim drawn without noise: its float's)
     areas = np.array([polygons[k].area for k in cand])
     around: dict[int, int] = {}
     for h, inner in enumerate(rims):
@@ -205,7 +209,7 @@ def fill_scan_holes(mesh: trimesh.Trimesh) -> Filled:
     # for the outlines and the rims whose boxes lie within one's (grown by its plane's slack)
     box = np.array([[*base[ids].min(axis=0), *base[ids].max(axis=0)] for ids in rims])
     reach = box[outlines]
-    grow = SAME_PLANE_OFFSET * np.max(reach[:, 3:] - reach[:, :3], axis=1, initial=0.0)[:, None]
+    grow = NEAR_BOX * np.max(reach[:, 3:] - reach[:, :3], axis=1, initial=0.0)[:, None]
     within = np.all(reach[None, :, :3] - grow[None] <= box[:, None, :3], axis=2) & np.all(
         reach[None, :, 3:] + grow[None] >= box[:, None, 3:], axis=2
     )

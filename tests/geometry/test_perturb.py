@@ -137,12 +137,11 @@ def test_points_from_above_leave_the_underside_out(mesh):
 
 
 def test_scan_from_above_is_the_scan_without_its_underside(mesh):
-    from backend.geometry.perturb import UNDERSIDE_Z, scan_from_above
+    from backend.geometry.perturb import scan_from_above
 
     scanned, above = scan(mesh, 6), scan_from_above(mesh, 6)
-    assert (above.face_normals[:, 2] >= UNDERSIDE_Z).all()
-    kept = scanned.triangles[scanned.face_normals[:, 2] >= UNDERSIDE_Z]
-    np.testing.assert_array_equal(above.triangles, kept)  # the same scan's triangles, those seen from above
+    rows = {tuple(t) for t in np.round(scanned.triangles.reshape(-1, 9), 12).tolist()}
+    assert all(tuple(t) in rows for t in np.round(above.triangles.reshape(-1, 9), 12).tolist())  # the scan's
     assert 400.0 < scanned.area - above.area < 1.3 * 400.0  # the 40 x 10 face it stands on (noisy)
     assert not above.is_watertight and len(above.faces) < 0.9 * len(scanned.faces)
 
