@@ -64,9 +64,8 @@ def _within(
     """For each set of ``corners``, whether one lies within ``gap`` of the faces ``to`` (lists of face
     indices): a corner within the gap of theirs surely is; one farther than the gap and their longest edge
     surely is not (a point of a triangle lies within its longest edge of a corner); between the two, the exact
-    distance decides, all those corners at once."""
+    distance to the faces near it decides."""
     at = np.concatenate(corners)
-    owner = np.repeat(np.arange(len(corners)), [len(c) for c in corners])
     starts = np.r_[0, np.cumsum([len(c) for c in corners])[:-1]]
     surface = faces[np.concatenate(to)]
     dist = cKDTree(vertices[np.unique(surface)]).query(vertices[at])[0]
@@ -75,13 +74,14 @@ def _within(
     tri = vertices[surface]
     longest = float(np.max(np.linalg.norm(tri - np.roll(tri, 1, axis=1), axis=2)))
     unsure = ~near & (nearest <= gap + longest)
-    if unsure.any():
-        ask = unsure[owner]
-        soup = tri.reshape(-1, 3)
-        mesh = trimesh.Trimesh(soup, np.arange(len(soup)).reshape(-1, 3), process=False)
-        exact = np.full(len(at), np.inf)
-        exact[ask] = trimesh.proximity.closest_point(mesh, vertices[at[ask]])[1]
-        near |= np.minimum.reduceat(exact, starts) <= gap
+    lo, hi = tri.min(axis=1), tri.max(axis=1)
+    for k in np.flatnonzero(unsure):  # against the faces whose boxes come within the gap of its corners'
+        p = vertices[corners[k]]
+        close = np.all((lo <= p.max(axis=0) + gap) & (hi >= p.min(axis=0) - gap), axis=1)
+        if close.any():
+            soup = tri[close].reshape(-1, 3)
+            mesh = trimesh.Trimesh(soup, np.arange(len(soup)).reshape(-1, 3), process=False)
+            near[k] = float(trimesh.proximity.closest_point(mesh, p)[1].min()) <= gap
     return near
 
 
