@@ -1,10 +1,23 @@
-"""trimesh <-> manifold3d conversion (defined once; used by solid building and exact IoU)."""
+"""trimesh <-> manifold3d conversion (defined once; used by solid building and exact IoU), and a mesh cut
+down to some of its faces."""
 
 from __future__ import annotations
 
 import manifold3d
 import numpy as np
 import trimesh
+
+
+def mesh_of_faces(vertices: np.ndarray, faces: np.ndarray) -> trimesh.Trimesh:
+    """The mesh of ``faces`` (indices into ``vertices``) with only the vertices they use, in their order;
+    float64 vertices, int64 faces, nothing merged."""
+    faces = np.asarray(faces, dtype=np.int64)
+    used = np.unique(faces)
+    remap = np.full(len(vertices), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return trimesh.Trimesh(
+        np.array(np.asarray(vertices)[used], dtype=np.float64), remap[faces], process=False
+    )
 
 
 class NotManifoldError(ValueError):

@@ -20,6 +20,7 @@ import numpy as np
 import trimesh
 from scipy.spatial.transform import Rotation
 
+from backend.geometry.convert import mesh_of_faces
 from backend.geometry.sampling import sample_surface
 
 SCAN_EDGE_FRACTION = 1.0 / 50.0  # remeshed edge length, as a fraction of the largest extent
@@ -52,7 +53,7 @@ def scan(mesh: trimesh.Trimesh, seed: int, noise: float = 0.002, drop: float = 0
     (the mesh becomes open). Unreferenced vertices are removed.
     """
     vertices, faces, _ = _scanned(mesh, seed, noise, drop)
-    return _used(vertices, faces)
+    return mesh_of_faces(vertices, faces)
 
 
 def _scanned(
@@ -78,14 +79,6 @@ def _scanned(
     return vertices, faces, normals
 
 
-def _used(vertices: np.ndarray, faces: np.ndarray) -> trimesh.Trimesh:
-    """The mesh of ``faces`` with the vertices they use (in their order)."""
-    used = np.unique(faces)
-    remap = np.full(len(vertices), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    return _mesh(vertices[used], remap[faces])
-
-
 def opened(mesh: trimesh.Trimesh, seed: int, drop: float = 0.02) -> trimesh.Trimesh:
     """``mesh`` as an export that lost some triangles: a fraction ``drop`` of them (at least one) removed at
     random, the rest exact (no remeshing, no noise). Unreferenced vertices are removed."""
@@ -95,11 +88,7 @@ def opened(mesh: trimesh.Trimesh, seed: int, drop: float = 0.02) -> trimesh.Trim
     faces = np.asarray(mesh.faces, dtype=np.int64)
     keep = np.ones(len(faces), dtype=bool)
     keep[rng.choice(len(faces), size=max(1, int(round(drop * len(faces)))), replace=False)] = False
-    faces = faces[keep]
-    used = np.unique(faces)
-    remap = np.full(len(mesh.vertices), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    return _mesh(np.asarray(mesh.vertices, dtype=np.float64)[used], remap[faces])
+    return mesh_of_faces(np.asarray(mesh.vertices, dtype=np.float64), faces[keep])
 
 
 def points(mesh: trimesh.Trimesh, seed: int, n: int = 8192) -> trimesh.PointCloud:
@@ -136,7 +125,7 @@ def scan_from_above(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
     seen = faces[normals[:, 2] >= UNDERSIDE_Z]
     if len(seen) == 0:
         raise ValueError("no face of the part is seen from above")
-    return _used(vertices, seen)
+    return mesh_of_faces(vertices, seen)
 
 
 STRAY_SHARE = 0.01  # ``stray-points``: stray samples per surface sample
@@ -179,13 +168,12 @@ def scan_with_floaters(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
         )
         centres += list(far[: FLOATERS - len(centres)])
     blob = trimesh.creation.icosphere(subdivisions=1, radius=0.5 * FLOATER_SIZE * size)
-    pieces = [np.asarray(scanned.vertices)] + [np.asarray(blob.vertices) + c for c in centres]
-    faces = [np.asarray(scanned.faces)]
-    offset = len(scanned.vertices)
-    for _ in centres:
-        faces.append(np.asarray(blob.faces) + offset)
-        offset += len(blob.vertices)
-    return _mesh(np.vstack(pieces), np.vstack(faces))
+    vertices = np.vstack([np.asarray(scanned.vertices), *(np.asarray(blob.vertices) + c for c in centres)])
+    n, m = len(scanned.vertices), len(blob.vertices)
+    faces = np.vstack(
+        [np.asarray(scanned.faces), *(np.asarray(blob.faces) + n + k * m for k in range(len(centres)))]
+    )
+    return _mesh(vertices, faces)
 
 
 def _remesh(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

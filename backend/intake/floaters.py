@@ -20,6 +20,7 @@ import numpy as np
 import trimesh
 from scipy.spatial import cKDTree
 
+from backend.geometry.convert import mesh_of_faces
 from backend.sections.cloud import is_clean_mesh
 
 SMALL_SHARE = 0.02  # a piece with less than this share of the surface's area is small
@@ -93,12 +94,9 @@ def without_floaters(mesh: trimesh.Trimesh) -> tuple[trimesh.Trimesh, int]:
         return mesh, 0
     keep = np.ones(len(mesh.faces), dtype=bool)
     keep[np.concatenate(floating)] = False
-    faces = np.asarray(mesh.faces, dtype=np.int64)[keep]
-    used = np.unique(faces)
-    remap = np.full(len(mesh.vertices), -1, dtype=np.int64)
-    remap[used] = np.arange(len(used))
-    copy = trimesh.Trimesh(np.asarray(mesh.vertices, dtype=np.float64)[used], remap[faces], process=False)
-    return copy, len(floating)
+    return mesh_of_faces(np.asarray(mesh.vertices, dtype=np.float64), np.asarray(mesh.faces)[keep]), len(
+        floating
+    )
 
 
 __all__ = ["floating_pieces", "without_floaters"]

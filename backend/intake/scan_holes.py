@@ -101,12 +101,6 @@ def _triangulated(
     return np.asarray(out, dtype=np.int64).reshape(-1, 3)
 
 
-def _fan(ids: np.ndarray) -> np.ndarray:
-    """A fan from the rim's first vertex, wound as the rim runs."""
-    k = np.arange(1, len(ids) - 1)
-    return np.stack([np.full_like(k, ids[0]), ids[k], ids[k + 1]], axis=1)
-
-
 def _nesting(
     rims: list[np.ndarray],
     planes: list[tuple[np.ndarray, np.ndarray, np.ndarray] | None],
@@ -157,7 +151,7 @@ def _diameter(points: np.ndarray) -> float:
 
 
 def _fans(rims: list[np.ndarray]) -> list[np.ndarray]:
-    """Fans of the short rims, those of one length at once."""
+    """Fans of ``rims``, each from its first vertex and wound as it runs (those of one length at once)."""
     by_length: dict[int, list[np.ndarray]] = defaultdict(list)
     for ids in rims:
         by_length[len(ids)].append(ids)
@@ -239,7 +233,7 @@ def fill_scan_holes(mesh: trimesh.Trimesh) -> Filled:
         filled += 1
         ids = rims[k]
         if polygons[k] is None:
-            new.append(_fan(ids))
+            new += _fans([ids])
             continue
         centre, _, basis = planes[k]
         shape, index = polygons[k], {}
@@ -252,7 +246,7 @@ def fill_scan_holes(mesh: trimesh.Trimesh) -> Filled:
             g for g in getattr(shape, "geoms", [shape]) if isinstance(g, shapely.Polygon) and g.area > 0
         ]
         faces_k = [_triangulated(g, centre, basis, index, extra, len(base)) for g in pieces]
-        new += faces_k or [_fan(ids)]
+        new += faces_k or _fans([ids])
     vertices = np.vstack([base, *extra]) if extra else base.copy()
     out = trimesh.Trimesh(
         vertices, np.concatenate([np.asarray(work.faces, dtype=np.int64), *new]), process=False
