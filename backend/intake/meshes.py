@@ -4,8 +4,7 @@ done.
 
 A clean (CAD) mesh is decimated first and its holes filled exactly after (``repair.fill_holes``: the rims of
 the surface it is fitted on). A scan's holes are covered first (``scan_holes.fill_scan_holes``), on its rims
-as scanned: the budget's vertex clustering turns a wide rim into a ragged one (Mendel90's belt anchor scanned
-from above, 154,926 triangles: 52.9 % IoU not filled, 33.0 % filled after the budget, 92.4 % before).
+as scanned: the budget's vertex clustering makes a wide rim ragged.
 """
 
 from __future__ import annotations

@@ -5,14 +5,14 @@ A mesh's boundary is always missing surface: a part's skin is closed, however th
 holes where the scanner saw nothing — a few triangles here and there, and, when the part stood on a
 table, its whole underside and the lower sides of its overhangs. The robust route (``sections.cloud``)
 seals gaps as wide as its sealing radius; through a wider one the outside floods the part, which comes
-back as a hollow shell (the public parts scanned without their undersides read 33–60 % IoU). Unlike a
+back as a hollow shell (the public parts scanned without their undersides read 21–49 % IoU). Unlike a
 point cloud's open side (which cannot be told from a thin cover open downwards), a mesh's hole is known by
 its rim, so this needs no word from the user.
 
 Only rims wider than ``WIDE_EDGES`` median edge lengths (the largest distance between two of a rim's
 vertices: the same however the scan is turned) are covered: the few triangles a scan loses here and there
-(their rims at most 4.2 edges wide on the 106 public parts' scans) are sealed by the robust route, which
-was built and measured on them; such scans come back as they are, bit for bit.
+(their rims at most 4.2 edges wide on the 106 public parts' scans, ``scripts/measure_scan_rims.py``) are
+sealed by the robust route, which was built and measured on them; such scans come back as they are.
 
 The filling is for sampling, not topology: a rim is projected on its best-fitting plane (least squares) and
 triangulated there (constrained Delaunay, the rim's own vertices kept; a rim of few corners, a fan), and
