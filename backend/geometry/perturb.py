@@ -9,18 +9,21 @@ noise, same samples, same triangles missing), turned as ``rotate`` turns it: a s
 in the scanner's axes. ``stray-points`` is ``points`` with 1 % more samples scattered around the part;
 ``points-from-above`` samples only the faces a scanner sees with the part standing on a table (not its
 underside); ``scan-from-above`` is that part's ``scan`` without those faces (an open mesh, as a scanner's
-software gives it before the part is turned over and scanned again).
+software gives it before the part is turned over and scanned again). ``inverted``, ``mixed-winding`` and
+``overlapping-pieces`` are the exact mesh as people model it: wound inwards, wound both ways, or left as
+two closed pieces that overlap.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import manifold3d
 import numpy as np
 import trimesh
 from scipy.spatial.transform import Rotation
 
-from backend.geometry.convert import mesh_of_faces
+from backend.geometry.convert import NotManifoldError, manifold_to_trimesh, mesh_of_faces, trimesh_to_manifold
 from backend.geometry.sampling import sample_surface
 
 SCAN_EDGE_FRACTION = 1.0 / 50.0  # remeshed edge length, as a fraction of the largest extent
@@ -176,6 +179,53 @@ def scan_with_floaters(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
     return _mesh(vertices, faces)
 
 
+MIXED_SHARE = 0.3  # ``mixed-winding``: this share of the triangles wound the other way
+PIECE_OVERLAP = 0.1  # ``overlapping-pieces``: each piece reaches this share of the long extent past the cut
+
+
+def inverted(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
+    """``mesh`` with every triangle wound the other way: its normals point inwards (an export from a
+    mirrored object, faces flipped in an editor)."""
+    return _mesh(mesh.vertices, np.asarray(mesh.faces)[:, ::-1])
+
+
+def mixed_winding(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
+    """``mesh`` with a random ``MIXED_SHARE`` of its triangles wound the other way (a surface whose normals
+    were never made consistent)."""
+    faces = np.array(mesh.faces)
+    turned = np.random.default_rng(seed).random(len(faces)) < MIXED_SHARE
+    faces[turned] = faces[turned][:, ::-1]
+    return _mesh(mesh.vertices, faces)
+
+
+def overlapping_pieces(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
+    """The part as two closed pieces that overlap, never united (primitives placed into each other): cut
+    across its longest axis at a random point between 35 and 65 % of it, each piece reaching
+    ``PIECE_OVERLAP`` of that extent past the cut, its cut face closed. A part that is not a closed
+    manifold cannot be cut into closed pieces and is given as it is."""
+    try:
+        solid = trimesh_to_manifold(mesh)
+    except NotManifoldError:
+        return _mesh(mesh.vertices, mesh.faces)
+    lo, hi = np.asarray(mesh.bounds[0], dtype=np.float64), np.asarray(mesh.bounds[1], dtype=np.float64)
+    axis = int(np.argmax(hi - lo))
+    extent = float(hi[axis] - lo[axis])
+    cut = lo[axis] + extent * np.random.default_rng(seed).uniform(0.35, 0.65)
+    pieces = []
+    for start, end in (
+        (lo[axis] - extent, cut + PIECE_OVERLAP * extent),
+        (cut - PIECE_OVERLAP * extent, hi[axis] + extent),
+    ):
+        box_lo, box_hi = lo - extent, hi + extent
+        box_lo[axis], box_hi[axis] = start, end
+        box = manifold3d.Manifold.cube((box_hi - box_lo).tolist()).translate(box_lo.tolist())
+        pieces.append(manifold_to_trimesh(solid ^ box))
+    return _mesh(
+        np.vstack([p.vertices for p in pieces]),
+        np.vstack([pieces[0].faces, np.asarray(pieces[1].faces) + len(pieces[0].vertices)]),
+    )
+
+
 def _remesh(vertices: np.ndarray, faces: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Bisect long edges down to ~1/50 of the largest extent, coarser if over the triangle budget."""
     extent = float(np.max(np.ptp(vertices, axis=0)))
@@ -231,4 +281,7 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "scan-from-above": _identity(scan_from_above),
     "turned-scan-from-above": _turned(scan_from_above),
     "scan-with-floaters": _identity(scan_with_floaters),
+    "inverted": _identity(inverted),
+    "mixed-winding": _identity(mixed_winding),
+    "overlapping-pieces": _identity(overlapping_pieces),
 }

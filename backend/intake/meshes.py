@@ -1,10 +1,12 @@
-"""A checked triangle mesh made ready for fitting, on a copy: its holes filled, a scan's floating pieces left
-out (``floaters``), and drawn down to the work budget (``budget.fit_work_budget``); the note says what was
-done.
+"""A checked triangle mesh made ready for fitting, on a copy: its faces turned outwards and overlapping closed
+pieces united (``shells``), its holes filled, a scan's floating pieces left out (``floaters``), and drawn down
+to the work budget (``budget.fit_work_budget``); the note says what was done.
 
 A clean (CAD) mesh is decimated first and its holes filled exactly after (``repair.fill_holes``: the rims of
-the surface it is fitted on). A scan's holes are covered first (``scan_holes.fill_scan_holes``), on its rims
-as scanned: the budget's vertex clustering makes a wide rim ragged.
+the surface it is fitted on), then turned outwards and its overlapping pieces united (closed now). A scan is
+turned outwards first (its rims' nesting reads their winding), then its holes are covered
+(``scan_holes.fill_scan_holes``), on its rims as scanned: the budget's vertex clustering makes a wide rim
+ragged.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from backend.intake.check import InputMeshError, check_input_mesh
 from backend.intake.floaters import without_floaters
 from backend.intake.repair import Filled, fill_holes
 from backend.intake.scan_holes import fill_scan_holes
+from backend.intake.shells import Outward, outward_solid
 from backend.sections.cloud import is_clean_mesh
 
 log = logging.getLogger(__name__)
@@ -31,6 +34,15 @@ def _filled(fill: Callable[[trimesh.Trimesh], Filled], mesh: trimesh.Trimesh) ->
     except Exception as exc:
         log.warning("filling holes failed: %s: %s", type(exc).__name__, exc)
         return Filled(mesh, 0, 0)
+
+
+def _outward(mesh: trimesh.Trimesh) -> Outward:
+    """``outward_solid(mesh)``; like the repair, a failure leaves the mesh as it came."""
+    try:
+        return outward_solid(mesh)
+    except Exception as exc:
+        log.warning("turning faces outwards failed: %s: %s", type(exc).__name__, exc)
+        return Outward(mesh, 0, 0)
 
 
 def _holes_note(filled: Filled, where: str) -> str:
@@ -50,10 +62,16 @@ def mesh_for_fitting(
     if is_clean_mesh(mesh):
         reduced_mesh, reduced = fit_work_budget(mesh)  # a decimated copy past the budget
         filled = _filled(fill_holes, reduced_mesh)
-        out = filled.mesh
-        notes = [reduced, _holes_note(filled, "the decimated surface" if reduced else "the surface")]
+        outward = _outward(filled.mesh)  # closed now: overlapping pieces can be united
+        out = outward.mesh
+        notes = [
+            reduced,
+            _holes_note(filled, "the decimated surface" if reduced else "the surface"),
+            outward.note,
+        ]
     else:  # holes first: a piece left inside a hole (its neighbours lost) then joins the part, no floater
-        filled = _filled(fill_scan_holes, mesh)
+        outward = _outward(mesh)  # the rims' nesting reads their winding
+        filled = _filled(fill_scan_holes, outward.mesh)
         try:
             kept, floaters = without_floaters(filled.mesh)
         except Exception as exc:  # as for the holes: fitted with its specks rather than not at all
@@ -66,7 +84,12 @@ def mesh_for_fitting(
             except InputMeshError as exc:
                 raise InputMeshError(f"{exc} (once {pieces} left out)") from None
         out, reduced = fit_work_budget(kept)
-        notes = [_holes_note(filled, "the surface"), f"{pieces} left out" if floaters else "", reduced]
+        notes = [
+            outward.note,
+            _holes_note(filled, "the surface"),
+            f"{pieces} left out" if floaters else "",
+            reduced,
+        ]
     if underside_unseen:
         notes.append("the underside option reads point clouds (a mesh's holes are filled without it)")
     said = [n.removesuffix("; the input is unchanged") for n in notes if n]

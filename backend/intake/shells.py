@@ -1,0 +1,182 @@
+"""A clean mesh's faces turned outwards and its overlapping closed pieces united: a copy, as a solid.
+
+What people model is not always one outward-wound surface: a mesh whose normals point inwards (an export
+from a mirrored object, faces flipped in an editor), triangles wound both ways (a surface whose normals
+were never made consistent), or a part left as closed pieces that overlap (primitives placed into each
+other and never joined). The exact route reads the solid from the surface's winding (exact volumes, the
+normals the model sees) and its sections by crossing parity, so such an input came back as another part:
+a region two pieces cover is read as empty, an inside-out one has negative volume.
+
+``outward_solid`` makes every body's winding consistent (``trimesh.repair.fix_winding``), then orients the
+bodies by their nesting: a body inside no other faces outwards; a body inside another keeps the relation
+to it the input gave — wound the other way it is a cavity (a hollow part's inner wall), the same way a
+piece inside it. When every body is closed, bodies that overlap are united (and cavities cut) with
+manifold3d, in order of depth. A mesh that needs none of this is returned as it is.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import manifold3d
+import numpy as np
+import trimesh
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import breadth_first_order, connected_components
+
+from backend.geometry.convert import manifold_to_trimesh
+
+log = logging.getLogger(__name__)
+
+MAX_BODIES = 256  # more bodies than this are oriented one by one, not united (pairwise nesting tests)
+CONTAINED = 1e-6  # a body is inside another when all but this share of its volume is
+OVERLAP = 1e-9  # bodies overlap when their solid is smaller than their volumes add up to, by this share
+
+
+@dataclass(frozen=True)
+class Outward:
+    """The solid to fit and what it took."""
+
+    mesh: trimesh.Trimesh
+    turned: int  # triangles wound the other way
+    united: int  # closed bodies united into one solid (0: none overlapped)
+
+    @property
+    def note(self) -> str:
+        said = []
+        if self.turned:
+            said.append(f"{self.turned:,} triangle{'s' if self.turned > 1 else ''} turned to face outwards")
+        if self.united:
+            said.append(f"{self.united:,} overlapping closed pieces united")
+        return "; ".join(said)
+
+
+def _consistent(faces: np.ndarray, pairs: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(faces wound like their neighbours, each face's body): a walk over every body from its first face,
+    each face turned when it runs its shared edge the way the face it was reached from does."""
+
+    def forward(face: np.ndarray) -> np.ndarray:  # the face runs its shared edge u -> v
+        iu = np.argmax(face == edges[:, :1], axis=1)
+        iv = np.argmax(face == edges[:, 1:], axis=1)
+        return (iv - iu) % 3 == 1
+
+    clash = forward(faces[pairs[:, 0]]) == forward(faces[pairs[:, 1]])  # the two disagree
+    n = len(faces)
+    graph = coo_matrix((clash.astype(np.int8) + 1, (pairs[:, 0], pairs[:, 1])), shape=(n, n)).tocsr()
+    bodies, labels = connected_components(graph, directed=False)
+    turn = np.zeros(n, dtype=bool)
+    if clash.any():
+        graph = graph + graph.T
+        for root in np.unique(labels, return_index=True)[1]:
+            order, came_from = breadth_first_order(graph, root, directed=False)
+            weights = np.asarray(graph[came_from[order[1:]], order[1:]]).ravel()
+            for face, before, w in zip(order[1:].tolist(), came_from[order[1:]].tolist(), weights.tolist()):
+                turn[face] = turn[before] != (w == 2)
+    return np.where(turn[:, None], faces[:, ::-1], faces), labels
+
+
+def _signed_volumes(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """Each body's signed volume (positive: wound outwards), about the bodies' common centre."""
+    tri = vertices[faces] - vertices.mean(axis=0)
+    det = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
+    return np.bincount(labels, weights=det, minlength=n)
+
+
+def _body_manifold(vertices: np.ndarray, faces: np.ndarray) -> manifold3d.Manifold:
+    """An outward-wound closed body as a manifold (its vertices merged by index, as the mesh has them)."""
+    used, inverse = np.unique(faces, return_inverse=True)
+    return manifold3d.Manifold(
+        manifold3d.Mesh64(
+            vert_properties=np.ascontiguousarray(vertices[used], dtype=np.float64),
+            tri_verts=np.ascontiguousarray(inverse.reshape(-1, 3), dtype=np.uint64),
+        )
+    )
+
+
+def _parents(solids: list[manifold3d.Manifold], volumes: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Each body's direct container (the smallest body it lies inside), -1 for none."""
+    parent = np.full(len(solids), -1)
+    for j in range(len(solids)):
+        for i in np.argsort(volumes):
+            if i == j or volumes[i] <= volumes[j]:
+                continue
+            if np.any(boxes[j, 0] < boxes[i, 0]) or np.any(boxes[j, 1] > boxes[i, 1]):
+                continue
+            if (solids[j] ^ solids[i]).volume() >= volumes[j] * (1 - CONTAINED):
+                parent[j] = i
+                break
+    return parent
+
+
+def _closed_bodies(
+    vertices: np.ndarray, wound: np.ndarray, labels: np.ndarray, signed: np.ndarray
+) -> list[manifold3d.Manifold]:
+    """Each closed body as an outward manifold; [] when one is not a manifold (non-manifold edges)."""
+    outward = np.where((signed < 0)[labels][:, None], wound[:, ::-1], wound)
+    solids = [_body_manifold(vertices, outward[labels == k]) for k in range(len(signed))]
+    if all(s.status() == manifold3d.Error.NoError and not s.is_empty() for s in solids):
+        return solids
+    return []
+
+
+def _boxes(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
+    """(n, 2, 3) each body's bounding box."""
+    corners = vertices[faces].reshape(-1, 3)
+    owner = np.repeat(labels, 3)
+    boxes = np.empty((n, 2, 3))
+    boxes[:, 0], boxes[:, 1] = np.inf, -np.inf
+    np.minimum.at(boxes[:, 0], owner, corners)
+    np.maximum.at(boxes[:, 1], owner, corners)
+    return boxes
+
+
+def _roles(signed: np.ndarray, parent: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(whether each body adds material rather than cuts a cavity, its nesting depth): a body inside no
+    other adds; one inside another adds as its container does when the input wound them the same way."""
+    adds = np.zeros(len(signed), dtype=bool)
+    depth = np.zeros(len(signed), dtype=int)
+    for k in range(len(signed)):
+        chain = [k]
+        while parent[chain[-1]] >= 0:
+            chain.append(int(parent[chain[-1]]))
+        depth[k] = len(chain) - 1
+        add = True
+        for inner, outer in zip(reversed(chain[:-1]), reversed(chain[1:])):  # from the outermost inwards
+            add = add == bool(np.sign(signed[inner]) == np.sign(signed[outer]))
+        adds[k] = add
+    return adds, depth
+
+
+def outward_solid(mesh: trimesh.Trimesh) -> Outward:
+    """``mesh`` with its bodies wound outwards (cavities inwards) and, when every body is closed, its
+    overlapping bodies united (module docstring); ``mesh`` itself when nothing had to change. The input
+    is never modified."""
+    vertices = np.asarray(mesh.vertices, dtype=np.float64)
+    faces = np.asarray(mesh.faces, dtype=np.int64)
+    work = trimesh.Trimesh(vertices, faces, process=False)
+    closed, consistent = work.is_watertight, work.is_winding_consistent
+    if consistent and not closed and _signed_volumes(vertices, faces, np.zeros(len(faces), int), 1)[0] >= 0:
+        return Outward(mesh, 0, 0)  # an open surface (a scan) wound one way, outwards: the usual case
+    wound, labels = _consistent(faces, work.face_adjacency, work.face_adjacency_edges)
+    n = int(labels.max()) + 1
+    signed = _signed_volumes(vertices, wound, labels, n)
+    volumes = np.abs(signed)
+    solids = _closed_bodies(vertices, wound, labels, signed) if closed and 1 < n <= MAX_BODIES else []
+    if solids:  # a body inside no other faces outwards; one inside another keeps its relation to it
+        adds, depth = _roles(signed, _parents(solids, volumes, _boxes(vertices, wound, labels, n)))
+    else:  # nesting unknown: the bodies keep their relations, the whole turned when it encloses less than 0
+        adds, depth = np.full(n, bool(signed.sum() >= 0)) == (signed >= 0), np.zeros(n, dtype=int)
+    flip_body = (signed < 0) == adds  # an adding body wound inwards, a cavity wound outwards
+    final = np.where(flip_body[labels][:, None], wound[:, ::-1], wound)
+    turned = int(np.count_nonzero(np.any(final != faces, axis=1)))
+    if solids:
+        expected = float(np.sum(np.where(adds, volumes, -volumes)))
+        solid = manifold3d.Manifold()
+        for k in np.argsort(depth, kind="stable"):  # containers before what they contain
+            solid = solid + solids[k] if adds[k] else solid - solids[k]
+        if solid.volume() < expected * (1 - OVERLAP):
+            return Outward(manifold_to_trimesh(solid), turned, n)
+    if turned == 0:
+        return Outward(mesh, 0, 0)
+    return Outward(trimesh.Trimesh(vertices, final, process=False), turned, 0)
