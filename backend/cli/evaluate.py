@@ -59,7 +59,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " as rotate turns the part), stray-points (the points and 1 %% more scattered around the part: a"
         " scanner's floaters), points-from-above (8,192 points of the faces not turned downwards: the part"
         " scanned standing on a table), scan-from-above and turned-scan-from-above (the scan without those"
-        " faces: an open mesh, turned or not); deterministic per part",
+        " faces: an open mesh, turned or not), scan-with-floaters (the scan and eight small blobs floating"
+        " around it), inverted (every triangle wound inwards), mixed-winding (30 %% of them wound the other way),"
+        " overlapping-pieces (the part as two closed pieces that overlap, never united); deterministic per part",
     )
     parser.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
 

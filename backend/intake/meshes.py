@@ -3,7 +3,8 @@ pieces united (``shells``), its holes filled, a scan's floating pieces left out 
 to the work budget (``budget.fit_work_budget``); the note says what was done.
 
 A clean (CAD) mesh is decimated first and its holes filled exactly after (``repair.fill_holes``: the rims of
-the surface it is fitted on), then turned outwards and its overlapping pieces united (closed now). A scan is
+the surface it is fitted on, turned outwards first: the rims run as their faces), then its overlapping
+pieces united (closed now). A scan is
 turned outwards first (its rims' nesting reads their winding), then its holes are covered
 (``scan_holes.fill_scan_holes``), on its rims as scanned: the budget's vertex clustering makes a wide rim
 ragged.
@@ -61,8 +62,10 @@ def mesh_for_fitting(
     ``InputMeshError`` when what is left without the floating pieces is no part (flat)."""
     if is_clean_mesh(mesh):
         reduced_mesh, reduced = fit_work_budget(mesh)  # a decimated copy past the budget
-        filled = _filled(fill_holes, reduced_mesh)
-        outward = _outward(filled.mesh)  # closed now: overlapping pieces can be united
+        wound = _outward(reduced_mesh)  # the rims run as the faces around them: the filling is wound so
+        filled = _filled(fill_holes, wound.mesh)
+        closed = _outward(filled.mesh) if filled.holes else wound  # closed now: pieces can be united
+        outward = Outward(closed.mesh, wound.turned + (closed.turned if filled.holes else 0), closed.united)
         out = outward.mesh
         notes = [
             reduced,

@@ -173,7 +173,9 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
     if solids:
         expected = float(np.sum(np.where(adds, volumes, -volumes)))
         solid = manifold3d.Manifold()
-        for k in np.argsort(depth, kind="stable"):  # containers before what they contain
+        for k in np.lexsort(
+            (~adds, depth)
+        ):  # containers before what they contain; at one depth, cavities last
             solid = solid + solids[k] if adds[k] else solid - solids[k]
         if solid.volume() < expected * (1 - OVERLAP):
             return Outward(manifold_to_trimesh(solid), turned, n)

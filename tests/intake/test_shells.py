@@ -1,0 +1,104 @@
+"""Faces turned outwards and overlapping closed pieces united, on a copy; a hollow part stays hollow."""
+
+import numpy as np
+import pytest
+import trimesh
+
+from backend.geometry.perturb import inverted, mixed_winding, opened, overlapping_pieces, scan
+from backend.intake.meshes import mesh_for_fitting
+from backend.intake.shells import outward_solid
+
+
+def _box(extents=(2.0, 2.0, 2.0), at=(0.0, 0.0, 0.0), inward: bool = False) -> trimesh.Trimesh:
+    b = trimesh.creation.box(extents=extents)
+    b.apply_translation(at)
+    if inward:
+        b.invert()
+    return b
+
+
+def _joined(*meshes: trimesh.Trimesh) -> trimesh.Trimesh:
+    return trimesh.util.concatenate(list(meshes))
+
+
+def _hollow() -> trimesh.Trimesh:
+    return _joined(_box(), _box((1.0, 1.0, 1.0), inward=True))
+
+
+def test_an_outward_part_is_returned_as_it_is():
+    for mesh in (_box(), _hollow(), _joined(_box(), _box((1, 1, 1), (5, 0, 0)))):
+        out = outward_solid(mesh)
+        assert out.mesh is mesh and (out.turned, out.united, out.note) == (0, 0, "")
+
+
+@pytest.mark.parametrize("make", [lambda b: inverted(b, 0), lambda b: mixed_winding(b, 3)])
+def test_faces_wound_inwards_or_both_ways_are_turned_outwards(make):
+    given = make(_box())
+    faces = np.array(given.faces)
+    out = outward_solid(given)
+    assert out.turned > 0 and out.united == 0 and "turned to face outwards" in out.note
+    assert out.mesh.is_winding_consistent and out.mesh.volume == pytest.approx(8.0)
+    np.testing.assert_array_equal(np.asarray(given.faces), faces)  # the input is never modified
+
+
+def test_a_hollow_part_wound_inwards_stays_hollow():
+    """The outer wall faces outwards again; the inner one, wound against it, stays a cavity."""
+    out = outward_solid(inverted(_hollow(), 0))
+    assert out.turned == 24 and out.united == 0 and out.mesh.volume == pytest.approx(7.0)
+
+
+def test_an_island_in_a_cavity_wound_inwards():
+    island = _box((0.3, 0.3, 0.3))
+    out = outward_solid(inverted(_joined(_hollow(), island), 0))
+    assert out.mesh.volume == pytest.approx(7.0 + 0.027)
+
+
+@pytest.mark.parametrize("second_inward", [False, True])
+def test_overlapping_pieces_are_united(second_inward):
+    given = _joined(_box(), _box(at=(1.0, 0.0, 0.0), inward=second_inward))
+    out = outward_solid(given)
+    assert out.united == 2 and out.turned == (12 if second_inward else 0)
+    assert out.mesh.is_watertight and out.mesh.volume == pytest.approx(12.0)
+    assert out.note.endswith("2 overlapping closed pieces united")
+
+
+def test_a_piece_inside_the_part_is_absorbed_and_a_cavity_cut_after_it():
+    out = outward_solid(_joined(_box(), _box((0.5, 0.5, 0.5), at=(0.5, 0.5, 0.5))))
+    assert out.united == 2 and out.mesh.volume == pytest.approx(8.0)
+    # a piece through the wall into a cavity: the cavity is cut after it, so it stays empty
+    out = outward_solid(_joined(_box((1.0, 0.4, 0.4), at=(0.8, 0.0, 0.0)), _hollow()))
+    assert out.united == 3 and out.mesh.volume == pytest.approx(8.0 - 1.0 + 0.3 * 0.4 * 0.4)
+
+
+def test_the_perturbation_of_a_part_into_pieces_is_reunited():
+    part = trimesh.boolean.union([_box((3.0, 1.0, 1.0)), _box((1.0, 1.0, 1.0), at=(1.0, 0.0, 1.0))])
+    pieces = overlapping_pieces(part, 5)
+    assert pieces.volume > part.volume * 1.05  # the overlap counted twice
+    out = outward_solid(pieces)
+    assert out.united == 2 and out.mesh.volume == pytest.approx(part.volume)
+
+
+def test_an_open_scan_wound_inwards_is_turned_and_one_wound_outwards_left_alone():
+    scanned = scan(_box(), 1)
+    assert outward_solid(scanned).mesh is scanned
+    out = outward_solid(inverted(scanned, 0))
+    assert out.turned == len(scanned.faces) and out.united == 0
+    np.testing.assert_array_equal(np.asarray(out.mesh.faces), np.asarray(scanned.faces))
+
+
+def test_mesh_for_fitting_says_what_it_did():
+    out, holes, note = mesh_for_fitting(_joined(_box(), _box(at=(1.0, 0.0, 0.0))))
+    assert holes == 0 and out.volume == pytest.approx(12.0)
+    assert note == "2 overlapping closed pieces united; the input is unchanged"
+    out, _, note = mesh_for_fitting(inverted(_box(), 0))
+    assert (
+        out.volume == pytest.approx(8.0)
+        and note == "12 triangles turned to face outwards; the input is unchanged"
+    )
+
+
+def test_an_open_export_wound_both_ways_is_filled_and_closed():
+    given = mixed_winding(opened(_box(), 0, drop=0.2), 4)
+    out, holes, note = mesh_for_fitting(given)
+    assert holes >= 1 and out.is_watertight and out.is_winding_consistent
+    assert out.volume == pytest.approx(8.0) and "turned to face outwards" in note
