@@ -17,6 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import trimesh
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 from backend.geometry.errors import MeshError  # defined once; importers use it from here too
 
@@ -68,7 +70,7 @@ def _precision_hint(v: np.ndarray) -> str:
 
 
 def mesh_from_arrays(vertices: object, faces: object) -> trimesh.Trimesh:
-    """A checked mesh from (n, 3) vertices and (m, 3) triangle indices (copies; vertices merged)."""
+    """A checked mesh from (n, 3) vertices and (m, 3) triangle indices (copies; vertices merged: ``_merged``)."""
     try:
         v = np.array(vertices, dtype=np.float64, copy=True)
         f = np.array(faces, copy=True)
@@ -93,10 +95,32 @@ def mesh_from_arrays(vertices: object, faces: object) -> trimesh.Trimesh:
     lo, hi = int(f.min()), int(f.max())
     if lo < 0 or hi >= len(v):
         raise MeshError(f"face indices out of range: found {lo}..{hi} for {len(v)} vertices")
-    mesh = trimesh.Trimesh(vertices=v, faces=f, process=True)
+    mesh = _merged(v, f)
     if len(mesh.faces) == 0 or not mesh.area > 0:
         raise MeshError("degenerate mesh: all faces have zero area" + _precision_hint(v))
     return mesh
+
+
+MAX_PIECES = 256  # closed pieces kept apart at most (more: one surface, as a triangle soup is)
+
+
+def _merged(v: np.ndarray, f: np.ndarray) -> trimesh.Trimesh:
+    """The mesh with its coinciding vertices merged; closed pieces the indices keep apart (each closed on its
+    own: primitives placed into or onto each other, as a modeller leaves them) merged each on its own, so
+    that where they overlap or touch, their faces are not sewn into one non-manifold surface
+    (``intake.shells`` unites them). A triangle soup (an STL file) or an open piece: all merged as one."""
+    _, owner = connected_components(
+        coo_matrix((np.ones(2 * len(f)), (np.ravel(f[:, :2]), np.ravel(f[:, 1:]))), shape=(len(v), len(v))),
+        directed=False,
+    )
+    pieces = np.unique(owner[f[:, 0]], return_inverse=True)[1]
+    if 2 <= pieces.max() + 1 <= MAX_PIECES:
+        parts = [
+            trimesh.Trimesh(vertices=v, faces=f[pieces == k], process=True) for k in range(pieces.max() + 1)
+        ]
+        if all(part.is_watertight for part in parts):
+            return trimesh.util.concatenate(parts)
+    return trimesh.Trimesh(vertices=v, faces=f, process=True)
 
 
 def load_mesh(path: str | Path, max_triangles: int = MAX_TRIANGLES) -> trimesh.Trimesh | trimesh.PointCloud:

@@ -11,7 +11,11 @@ a region two pieces cover is read as empty, an inside-out one has negative volum
 bodies by their nesting: a body inside no other faces outwards; a body inside another keeps the relation
 to it the input gave — wound the other way it is a cavity (a hollow part's inner wall), the same way a
 piece inside it. When every body is closed, bodies that overlap are united (and cavities cut) with
-manifold3d, in order of depth. A mesh that needs none of this is returned as it is.
+manifold3d, in order of depth (also bodies that only touch: one solid, not two glued along a face). A mesh
+that needs none of this is returned as it is. The pieces stay apart up to here only where the file's indices
+kept them apart (``geometry.mesh_io``: an OBJ, PLY or glTF file, a Blender object); an STL file is a
+triangle soup, its coinciding vertices all merged, and pieces whose faces coincide there are one
+non-manifold surface this cannot take apart.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ class Outward:
 
     mesh: trimesh.Trimesh
     turned: int  # triangles wound the other way
-    united: int  # closed bodies united into one solid (0: none overlapped)
+    united: int  # closed bodies united into one solid (0: none overlapped or touched another)
 
     @property
     def note(self) -> str:
@@ -48,13 +52,14 @@ class Outward:
         if self.turned:
             said.append(f"{self.turned:,} triangle{'s' if self.turned > 1 else ''} turned to face outwards")
         if self.united:
-            said.append(f"{self.united:,} overlapping closed pieces united")
+            said.append(f"{self.united:,} closed pieces united where they overlap or touch")
         return "; ".join(said)
 
 
 def _consistent(faces: np.ndarray, pairs: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(faces wound like their neighbours, each face's body): a walk over every body from its first face,
-    each face turned when it runs its shared edge the way the face it was reached from does."""
+    each face turned when it runs its shared edge the way the face it was reached from does; a body whose
+    walk turned most of its triangles is turned back whole (wound as most of them were)."""
 
     def forward(face: np.ndarray) -> np.ndarray:  # the face runs its shared edge u -> v
         iu = np.argmax(face == edges[:, :1], axis=1)
@@ -73,6 +78,8 @@ def _consistent(faces: np.ndarray, pairs: np.ndarray, edges: np.ndarray) -> tupl
             weights = np.asarray(graph[came_from[order[1:]], order[1:]]).ravel()
             for face, before, w in zip(order[1:].tolist(), came_from[order[1:]].tolist(), weights.tolist()):
                 turn[face] = turn[before] != (w == 2)
+        # each body wound as most of its triangles were: the relation to its container is the input's
+        turn ^= (np.bincount(labels, weights=turn, minlength=bodies) > 0.5 * np.bincount(labels))[labels]
     return np.where(turn[:, None], faces[:, ::-1], faces), labels
 
 
@@ -173,11 +180,11 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
     if solids:
         expected = float(np.sum(np.where(adds, volumes, -volumes)))
         solid = manifold3d.Manifold()
-        for k in np.lexsort(
-            (~adds, depth)
-        ):  # containers before what they contain; at one depth, cavities last
+        order = np.lexsort((~adds, depth))  # containers before what they contain; at one depth, cavities last
+        for k in order:
             solid = solid + solids[k] if adds[k] else solid - solids[k]
-        if solid.volume() < expected * (1 - OVERLAP):
+        # overlapping bodies leave less volume, touching ones fewer pieces
+        if solid.volume() < expected * (1 - OVERLAP) or len(solid.decompose()) < np.count_nonzero(adds):
             return Outward(manifold_to_trimesh(solid), turned, n)
     if turned == 0:
         return Outward(mesh, 0, 0)

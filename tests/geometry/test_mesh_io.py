@@ -123,3 +123,20 @@ def test_inputs_are_not_modified(box):
     mesh.vertices[0] += 1.0
     np.testing.assert_array_equal(soup_v, before)
     np.testing.assert_array_equal(box.vertices, v)
+
+
+def test_closed_pieces_kept_apart_by_the_indices_stay_apart():
+    """Two boxes placed against each other (a modeller's primitives): each merged on its own, not sewn into
+    one non-manifold surface where their corners coincide; a soup (an STL file), or an open piece, is merged
+    as one."""
+    a = trimesh.creation.box(extents=(2.0, 2.0, 2.0))
+    b = trimesh.creation.box(extents=(2.0, 2.0, 2.0))
+    b.apply_translation((2.0, 0.0, 0.0))  # its face at x = 1 lies on a's
+    both = trimesh.util.concatenate([a, b])
+    kept = mesh_from_arrays(both.vertices, both.faces)
+    assert kept.is_watertight and kept.body_count == 2 and len(kept.vertices) == 16
+    soup = both.vertices[both.faces].reshape(-1, 3)  # every triangle its own corners
+    merged = mesh_from_arrays(soup, np.arange(len(soup)).reshape(-1, 3))
+    assert len(merged.vertices) == 12 and not merged.is_watertight  # sewn where the faces coincide
+    part_open = trimesh.util.concatenate([a, trimesh.Trimesh(b.vertices, b.faces[2:], process=False)])
+    assert len(mesh_from_arrays(part_open.vertices, part_open.faces).vertices) == 12

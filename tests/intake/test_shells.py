@@ -59,7 +59,7 @@ def test_overlapping_pieces_are_united(second_inward):
     out = outward_solid(given)
     assert out.united == 2 and out.turned == (12 if second_inward else 0)
     assert out.mesh.is_watertight and out.mesh.volume == pytest.approx(12.0)
-    assert out.note.endswith("2 overlapping closed pieces united")
+    assert out.note.endswith("2 closed pieces united where they overlap or touch")
 
 
 def test_a_piece_inside_the_part_is_absorbed_and_a_cavity_cut_after_it():
@@ -89,7 +89,7 @@ def test_an_open_scan_wound_inwards_is_turned_and_one_wound_outwards_left_alone(
 def test_mesh_for_fitting_says_what_it_did():
     out, holes, note = mesh_for_fitting(_joined(_box(), _box(at=(1.0, 0.0, 0.0))))
     assert holes == 0 and out.volume == pytest.approx(12.0)
-    assert note == "2 overlapping closed pieces united; the input is unchanged"
+    assert note == "2 closed pieces united where they overlap or touch; the input is unchanged"
     out, _, note = mesh_for_fitting(inverted(_box(), 0))
     assert (
         out.volume == pytest.approx(8.0)
@@ -102,3 +102,8 @@ def test_an_open_export_wound_both_ways_is_filled_and_closed():
     out, holes, note = mesh_for_fitting(given)
     assert holes >= 1 and out.is_watertight and out.is_winding_consistent
     assert out.volume == pytest.approx(8.0) and "turned to face outwards" in note
+
+
+def test_pieces_that_only_touch_are_one_solid():
+    out = outward_solid(_joined(_box(), _box(at=(2.0, 0.0, 0.0))))
+    assert out.united == 2 and out.mesh.volume == pytest.approx(16.0) and out.mesh.body_count == 1
