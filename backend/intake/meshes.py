@@ -2,9 +2,10 @@
 pieces united (``shells``), its holes filled, a scan's floating pieces left out (``floaters``), and drawn down
 to the work budget (``budget.fit_work_budget``); the note says what was done.
 
-A clean (CAD) mesh is decimated first and its holes filled exactly after (``repair.fill_holes``: the rims of
-the surface it is fitted on, turned outwards first: the rims run as their faces), then its overlapping
-pieces united (closed now). A scan is
+A clean (CAD) mesh of several pieces has them turned outwards and united first (the budget's vertex clustering
+would sew them together); then it is decimated, turned outwards (one piece: on fewer triangles; the hole
+filling's rims run as their faces) and its holes filled exactly (``repair.fill_holes``: the rims of the surface
+it is fitted on); pieces that the filling closed are united then. A scan is
 turned outwards first (its rims' nesting reads their winding), then its holes are covered
 (``scan_holes.fill_scan_holes``), on its rims as scanned: the budget's vertex clustering makes a wide rim
 ragged.
@@ -22,7 +23,7 @@ from backend.intake.check import InputMeshError, check_input_mesh
 from backend.intake.floaters import without_floaters
 from backend.intake.repair import Filled, fill_holes
 from backend.intake.scan_holes import fill_scan_holes
-from backend.intake.shells import Outward, outward_solid
+from backend.intake.shells import Outward, outward_solid, several_pieces
 from backend.sections.cloud import is_clean_mesh
 
 log = logging.getLogger(__name__)
@@ -61,11 +62,18 @@ def mesh_for_fitting(
     done). ``underside_unseen`` reads point clouds only: a mesh's holes are filled without it (noted).
     ``InputMeshError`` when what is left without the floating pieces is no part (flat)."""
     if is_clean_mesh(mesh):
-        reduced_mesh, reduced = fit_work_budget(mesh)  # a decimated copy past the budget
-        wound = _outward(reduced_mesh)  # the rims run as the faces around them: the filling is wound so
+        # pieces united before the budget's clustering would sew them together; one piece turned outwards
+        # after the budget (on fewer triangles), before the filling (its rims run as their faces)
+        pieces = _outward(mesh) if several_pieces(mesh) else Outward(mesh, 0, 0)
+        reduced_mesh, reduced = fit_work_budget(pieces.mesh)  # a decimated copy past the budget
+        wound = _outward(reduced_mesh)
         filled = _filled(fill_holes, wound.mesh)
         closed = _outward(filled.mesh) if filled.holes else wound  # closed now: pieces can be united
-        outward = Outward(closed.mesh, wound.turned + (closed.turned if filled.holes else 0), closed.united)
+        outward = Outward(
+            closed.mesh,
+            pieces.turned + wound.turned + (closed.turned if filled.holes else 0),
+            max(pieces.united, closed.united),
+        )
         out = outward.mesh
         notes = [
             reduced,

@@ -83,6 +83,21 @@ def _consistent(faces: np.ndarray, pairs: np.ndarray, edges: np.ndarray) -> tupl
     return np.where(turn[:, None], faces[:, ::-1], faces), labels
 
 
+def several_pieces(mesh: trimesh.Trimesh) -> bool:
+    """Whether ``mesh`` is more than one piece (its faces' corners not all connected): cheap, for a mesh of
+    any size."""
+    return not _one_piece(len(mesh.vertices), np.asarray(mesh.faces, dtype=np.int64))
+
+
+def _one_piece(n_vertices: int, faces: np.ndarray) -> bool:
+    """Whether the faces' corners are all connected (one body, as far as its vertices tell)."""
+    edges = coo_matrix(
+        (np.ones(2 * len(faces)), (np.ravel(faces[:, :2]), np.ravel(faces[:, 1:]))), shape=(n_vertices,) * 2
+    )
+    _, owner = connected_components(edges, directed=False)
+    return len(np.unique(owner[faces[:, 0]])) == 1
+
+
 def _signed_volumes(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
     """Each body's signed volume (positive: wound outwards), about the bodies' common centre."""
     tri = vertices[faces] - vertices.mean(axis=0)
@@ -163,8 +178,12 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
     faces = np.asarray(mesh.faces, dtype=np.int64)
     work = trimesh.Trimesh(vertices, faces, process=False)
     closed, consistent = work.is_watertight, work.is_winding_consistent
-    if consistent and not closed and _signed_volumes(vertices, faces, np.zeros(len(faces), int), 1)[0] >= 0:
-        return Outward(mesh, 0, 0)  # an open surface (a scan) wound one way, outwards: the usual case
+    if (
+        consistent
+        and (not closed or _one_piece(len(vertices), faces))
+        and _signed_volumes(vertices, faces, np.zeros(len(faces), int), 1)[0] >= 0
+    ):
+        return Outward(mesh, 0, 0)  # one closed body or an open surface (a scan), wound outwards: the usual
     wound, labels = _consistent(faces, work.face_adjacency, work.face_adjacency_edges)
     n = int(labels.max()) + 1
     signed = _signed_volumes(vertices, wound, labels, n)

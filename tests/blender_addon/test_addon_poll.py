@@ -6,7 +6,7 @@ import json
 
 import bpy
 import pytest
-from addon_helpers import add_cube, evaluated
+from addon_helpers import add_cube, add_mesh_object, evaluated
 from golden_programs import plate_pocket
 from mathutils import Matrix
 
@@ -100,7 +100,21 @@ def test_failed_message_sets_last_error_and_task_done_clears_busy():
     assert poll_once() == 0
 
 
-def test_mesh_payload_round_trip_and_empty_mesh():
+def test_pieces_joined_into_one_object_reach_the_backend_as_closed_pieces_it_unites():
+    """An artist's part: two cubes joined into one object (Ctrl+J), one sunk halfway into the other, their
+    side faces flush; the payload keeps them apart by index and the intake unites them into one solid."""
+    from backend.geometry.mesh_io import mesh_from_arrays
+    from backend.intake.meshes import mesh_for_fitting
+
+    corners = [(x, y, z) for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)]
+    quads = [(0, 1, 3, 2), (4, 6, 7, 5), (0, 4, 5, 1), (2, 3, 7, 6), (0, 2, 6, 4), (1, 5, 7, 3)]
+    verts = corners + [(x + 1, y, z) for x, y, z in corners]
+    part = add_mesh_object("Pieces", verts, quads + [tuple(i + 8 for i in q) for q in quads])
+    verts, faces = decode_mesh(mesh_payload(part, bpy.context.evaluated_depsgraph_get()))
+    solid, _, note = mesh_for_fitting(mesh_from_arrays(verts, faces))
+    assert solid.is_watertight and solid.volume == pytest.approx(12.0)
+    assert note == "2 closed pieces united where they overlap or touch; the input is unchanged"
+
     part = add_cube("Part", size=2.0)
     payload = mesh_payload(part, bpy.context.evaluated_depsgraph_get())
     assert (payload["vertex_count"], payload["face_count"]) == (8, 12)
