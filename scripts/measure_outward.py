@@ -1,7 +1,7 @@
-"""What the mesh intake makes of parts wound inwards, wound both ways or left as overlapping pieces.
+"""What the mesh intake makes of parts wound inwards or both ways, left as overlapping pieces, or given twice.
 
-Every part of the given sets is given to ``intake.meshes.mesh_for_fitting`` as exported, and as
-``evaluate --perturb inverted``, ``mixed-winding`` and ``overlapping-pieces`` give it (the same seeds).
+Every part of the given sets is given to ``intake.shells.outward_solid`` as exported, and as ``evaluate
+--perturb inverted``, ``mixed-winding``, ``overlapping-pieces`` and ``double-sided`` give it (same seeds).
 Printed per input kind: how many of the meshes the intake's ``shells`` step changed, how many came out
 closed and wound outwards (exact volume positive), the largest difference between the fitted mesh's volume
 and the part's own (as a share of the part's; the exact parts only: a part that is no closed manifold has no
@@ -28,7 +28,7 @@ from backend.geometry.perturb import PERTURBATIONS  # noqa: E402
 from backend.intake.check import check_input_mesh  # noqa: E402
 from backend.intake.shells import outward_solid  # noqa: E402
 
-KINDS = ("as exported", "inverted", "mixed-winding", "overlapping-pieces")
+KINDS = ("as exported", "inverted", "mixed-winding", "overlapping-pieces", "double-sided")
 
 
 def _volume(mesh: trimesh.Trimesh) -> float | None:
@@ -70,7 +70,8 @@ def main() -> int:
     for kind, row in rows.items():
         print(
             f"{kind}: {row['n']} meshes, {row['changed']} changed, {row['outward']} closed and outward,"
-            f" volume within {row['error']:.2e} of the part's, {statistics.median(row['seconds']):.4f} s median"
+            f" volume within {row['error']:.2e} of the part's,"
+            f" {statistics.median(row['seconds']):.4f} s median"
         )
     return 0
 

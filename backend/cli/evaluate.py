@@ -61,7 +61,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         " scanned standing on a table), scan-from-above and turned-scan-from-above (the scan without those"
         " faces: an open mesh, turned or not), scan-with-floaters (the scan and eight small blobs floating"
         " around it), inverted (every triangle wound inwards), mixed-winding (30 %% of them wound the other way),"
-        " overlapping-pieces (the part as two closed pieces that overlap, never united); deterministic per part",
+        " overlapping-pieces (the part as two closed pieces that overlap, never united), double-sided (every"
+        " triangle again, wound the other way); deterministic per part",
     )
     parser.add_argument("--out", default="out/evaluate", help="output folder (default out/evaluate)")
 

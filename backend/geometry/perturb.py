@@ -9,9 +9,9 @@ noise, same samples, same triangles missing), turned as ``rotate`` turns it: a s
 in the scanner's axes. ``stray-points`` is ``points`` with 1 % more samples scattered around the part;
 ``points-from-above`` samples only the faces a scanner sees with the part standing on a table (not its
 underside); ``scan-from-above`` is that part's ``scan`` without those faces (an open mesh, as a scanner's
-software gives it before the part is turned over and scanned again). ``inverted``, ``mixed-winding`` and
-``overlapping-pieces`` are the exact mesh as people model it: wound inwards, wound both ways, or left as
-two closed pieces that overlap.
+software gives it before the part is turned over and scanned again). ``inverted``, ``mixed-winding``,
+``overlapping-pieces`` and ``double-sided`` are the exact mesh as people model it: wound inwards, wound both
+ways, left as two closed pieces that overlap, or every triangle given twice.
 """
 
 from __future__ import annotations
@@ -198,6 +198,13 @@ def mixed_winding(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
     return _mesh(mesh.vertices, faces)
 
 
+def double_sided(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
+    """``mesh`` and every triangle again, wound the other way, on vertices of its own (a double-sided
+    export, as game and render pipelines write one)."""
+    v, f = np.asarray(mesh.vertices), np.asarray(mesh.faces)
+    return _mesh(np.vstack([v, v]), np.vstack([f, f[:, ::-1] + len(v)]))
+
+
 def overlapping_pieces(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
     """The part as two closed pieces that overlap, never united (primitives placed into each other): cut
     across its longest axis at a random point between 35 and 65 % of it, each piece reaching
@@ -284,4 +291,5 @@ PERTURBATIONS: dict[str, Perturbation] = {
     "inverted": _identity(inverted),
     "mixed-winding": _identity(mixed_winding),
     "overlapping-pieces": _identity(overlapping_pieces),
+    "double-sided": _identity(double_sided),
 }

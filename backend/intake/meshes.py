@@ -2,11 +2,11 @@
 pieces united (``shells``), its holes filled, a scan's floating pieces left out (``floaters``), and drawn down
 to the work budget (``budget.fit_work_budget``); the note says what was done.
 
-A clean (CAD) mesh of several pieces has them turned outwards and united first (the budget's vertex clustering
-would sew them together); then it is decimated, turned outwards (one piece: on fewer triangles; the hole
-filling's rims run as their faces) and its holes filled exactly (``repair.fill_holes``: the rims of the surface
-it is fitted on); pieces that the filling closed are united then. A scan is
-turned outwards first (its rims' nesting reads their winding), then its holes are covered
+A clean (CAD) mesh of several pieces has them turned outwards and united first (the budget's vertex
+clustering would sew them together); then it is decimated, turned outwards (one piece: on fewer triangles;
+the hole filling's rims run as their faces) and its holes filled exactly (``repair.fill_holes``: the rims
+of the surface it is fitted on); pieces that the filling closed are united then. A scan is turned outwards
+first (its rims' nesting reads their winding), then its holes are covered
 (``scan_holes.fill_scan_holes``), on its rims as scanned: the budget's vertex clustering makes a wide rim
 ragged.
 """
@@ -69,10 +69,12 @@ def mesh_for_fitting(
         wound = _outward(reduced_mesh)
         filled = _filled(fill_holes, wound.mesh)
         closed = _outward(filled.mesh) if filled.holes else wound  # closed now: pieces can be united
+        later = [wound, closed] if filled.holes else [wound]
         outward = Outward(
             closed.mesh,
-            pieces.turned + wound.turned + (closed.turned if filled.holes else 0),
+            sum(o.turned for o in [pieces, *later]),
             max(pieces.united, closed.united),
+            sum(o.doubled for o in [pieces, *later]),
         )
         out = outward.mesh
         notes = [

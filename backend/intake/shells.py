@@ -7,10 +7,11 @@ other and never joined). The exact route reads the solid from the surface's wind
 normals the model sees) and its sections by crossing parity, so such an input came back as another part:
 a region two pieces cover is read as empty, an inside-out one has negative volume.
 
-``outward_solid`` makes every body's winding consistent (``trimesh.repair.fix_winding``), then orients the
-bodies by their nesting: a body inside no other faces outwards; a body inside another keeps the relation
-to it the input gave — wound the other way it is a cavity (a hollow part's inner wall), the same way a
-piece inside it. When every body is closed, bodies that overlap are united (and cavities cut) with
+Faces given twice (a double-sided export: each triangle again, wound the other way; or a piece pasted
+twice) are read once. ``outward_solid`` then makes every body's winding consistent (a walk over its
+triangles; the body wound as most of them were), then orients the bodies by their nesting: a body inside
+no other faces outwards; a body inside another keeps the relation to it the input gave — wound the other
+way it is a cavity (a hollow part's inner wall), the same way a piece inside it. When every body is closed, bodies that overlap are united (and cavities cut) with
 manifold3d, in order of depth (also bodies that only touch: one solid, not two glued along a face). A mesh
 that needs none of this is returned as it is. The pieces stay apart up to here only where the file's indices
 kept them apart (``geometry.mesh_io``: an OBJ, PLY or glTF file, a Blender object); an STL file is a
@@ -29,7 +30,8 @@ import trimesh
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import breadth_first_order, connected_components
 
-from backend.geometry.convert import manifold_to_trimesh
+from backend.geometry.convert import manifold_to_trimesh, mesh_of_faces
+from backend.geometry.metrics import drop_duplicate_faces
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +47,13 @@ class Outward:
     mesh: trimesh.Trimesh
     turned: int  # triangles wound the other way
     united: int  # closed bodies united into one solid (0: none overlapped or touched another)
+    doubled: int = 0  # triangles given twice (the same corners, wound either way), left out
 
     @property
     def note(self) -> str:
         said = []
+        if self.doubled:
+            said.append(f"{self.doubled:,} triangles given twice left out")
         if self.turned:
             said.append(f"{self.turned:,} triangle{'s' if self.turned > 1 else ''} turned to face outwards")
         if self.united:
@@ -96,6 +101,18 @@ def _one_piece(n_vertices: int, faces: np.ndarray) -> bool:
     )
     _, owner = connected_components(edges, directed=False)
     return len(np.unique(owner[faces[:, 0]])) == 1
+
+
+def _once(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray) -> np.ndarray:
+    """Which faces to keep: those of a body whose corners are exactly another's (the same piece twice, wound
+    either way, its vertices apart) are left out."""
+    seen: set[bytes] = set()
+    keep = np.ones(int(labels.max()) + 1, dtype=bool)
+    for k in range(len(keep)):
+        key = np.unique(vertices[np.unique(faces[labels == k])], axis=0).tobytes()
+        keep[k] = key not in seen
+        seen.add(key)
+    return keep[labels]
 
 
 def _signed_volumes(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
@@ -177,6 +194,10 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
     vertices = np.asarray(mesh.vertices, dtype=np.float64)
     faces = np.asarray(mesh.faces, dtype=np.int64)
     work = trimesh.Trimesh(vertices, faces, process=False)
+    once, doubled = drop_duplicate_faces(work)  # faces given twice, wound either way (a double-sided export)
+    if doubled:
+        inner = outward_solid(once)
+        return Outward(inner.mesh, inner.turned, inner.united, doubled + inner.doubled)
     closed, consistent = work.is_watertight, work.is_winding_consistent
     if (
         consistent
@@ -186,6 +207,13 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
         return Outward(mesh, 0, 0)  # one closed body or an open surface (a scan), wound outwards: the usual
     wound, labels = _consistent(faces, work.face_adjacency, work.face_adjacency_edges)
     n = int(labels.max()) + 1
+    if 1 < n <= MAX_BODIES:  # a piece given twice apart from itself
+        kept = _once(vertices, faces, labels)
+        if not kept.all():
+            inner = outward_solid(mesh_of_faces(vertices, faces[kept]))
+            return Outward(
+                inner.mesh, inner.turned, inner.united, int(np.count_nonzero(~kept)) + inner.doubled
+            )
     signed = _signed_volumes(vertices, wound, labels, n)
     volumes = np.abs(signed)
     solids = _closed_bodies(vertices, wound, labels, signed) if closed and 1 < n <= MAX_BODIES else []
@@ -203,7 +231,8 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
         for k in order:
             solid = solid + solids[k] if adds[k] else solid - solids[k]
         # overlapping bodies leave less volume, touching ones fewer pieces
-        if solid.volume() < expected * (1 - OVERLAP) or len(solid.decompose()) < np.count_nonzero(adds):
+        smaller = solid.volume() < expected * (1 - OVERLAP)
+        if not solid.is_empty() and (smaller or len(solid.decompose()) < np.count_nonzero(adds)):
             return Outward(manifold_to_trimesh(solid), turned, n)
     if turned == 0:
         return Outward(mesh, 0, 0)

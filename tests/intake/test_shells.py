@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 import trimesh
 
+from backend.geometry.mesh_io import mesh_from_arrays
 from backend.geometry.perturb import inverted, mixed_winding, opened, overlapping_pieces, scan
 from backend.intake.meshes import mesh_for_fitting
 from backend.intake.shells import outward_solid
@@ -107,3 +108,20 @@ def test_an_open_export_wound_both_ways_is_filled_and_closed():
 def test_pieces_that_only_touch_are_one_solid():
     out = outward_solid(_joined(_box(), _box(at=(2.0, 0.0, 0.0))))
     assert out.united == 2 and out.mesh.volume == pytest.approx(16.0) and out.mesh.body_count == 1
+
+
+@pytest.mark.parametrize("soup", [False, True])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_a_part_given_twice_is_read_once(soup, reverse):
+    """A double-sided export (every triangle again, wound the other way) or a piece pasted twice, its copies
+    apart by index or (an STL soup) merged onto each other."""
+    part = trimesh.boolean.union([_box((3.0, 1.0, 1.0)), _box((1.0, 1.0, 1.0), at=(1.0, 0.0, 1.0))])
+    v, f = np.asarray(part.vertices), np.asarray(part.faces)
+    again = f[:, ::-1] if reverse else f
+    vertices, faces = np.vstack([v, v]), np.vstack([f, again + len(v)])
+    if soup:
+        vertices, faces = vertices[faces].reshape(-1, 3), np.arange(3 * len(faces)).reshape(-1, 3)
+    given = mesh_from_arrays(vertices, faces)
+    out, _, note = mesh_for_fitting(given)
+    assert out.is_watertight and out.volume == pytest.approx(part.volume)
+    assert note.startswith(f"{len(f)} triangles given twice left out")
