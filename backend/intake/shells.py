@@ -11,12 +11,12 @@ Faces given twice (a double-sided export: each triangle again, wound the other w
 twice) are read once. ``outward_solid`` then makes every body's winding consistent (a walk over its
 triangles; the body wound as most of them were), then orients the bodies by their nesting: a body inside
 no other faces outwards; a body inside another keeps the relation to it the input gave — wound the other
-way it is a cavity (a hollow part's inner wall), the same way a piece inside it. When every body is closed, bodies that overlap are united (and cavities cut) with
-manifold3d, in order of depth (also bodies that only touch: one solid, not two glued along a face). A mesh
-that needs none of this is returned as it is. The pieces stay apart up to here only where the file's indices
-kept them apart (``geometry.mesh_io``: an OBJ, PLY or glTF file, a Blender object); an STL file is a
-triangle soup, its coinciding vertices all merged, and pieces whose faces coincide there are one
-non-manifold surface this cannot take apart.
+way it is a cavity (a hollow part's inner wall), the same way a piece inside it. When every body is
+closed, bodies that overlap are united (and cavities cut) with manifold3d, in order of depth (also bodies
+that only touch: one solid, not two glued along a face). A mesh that needs none of this is returned as it
+is. Pieces stay apart up to here only where the file's indices kept them apart (``geometry.mesh_io``: an
+OBJ, PLY or glTF file, a Blender object); an STL file is a triangle soup, its coinciding vertices all
+merged, and pieces whose faces coincide there are one non-manifold surface this cannot take apart.
 """
 
 from __future__ import annotations
