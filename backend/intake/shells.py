@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 
 MAX_BODIES = 256  # more bodies than this are oriented one by one, not united (pairwise nesting tests)
 CONTAINED = 1e-6  # a body is inside another when all but this share of its volume is
+WELDED_CLASH = 0.01  # an open surface's faces are turned one by one only when more neighbours disagree
 OVERLAP = 1e-9  # bodies overlap when their solid is smaller than their volumes add up to, by this share
 
 
@@ -61,10 +62,13 @@ class Outward:
         return "; ".join(said)
 
 
-def _consistent(faces: np.ndarray, pairs: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _consistent(
+    faces: np.ndarray, pairs: np.ndarray, edges: np.ndarray, min_clash: float = 0.0
+) -> tuple[np.ndarray, np.ndarray]:
     """(faces wound like their neighbours, each face's body): a walk over every body from its first face,
     each face turned when it runs its shared edge the way the face it was reached from does; a body whose
-    walk turned most of its triangles is turned back whole (wound as most of them were)."""
+    walk turned most of its triangles is turned back whole (wound as most of them were). Nothing is turned
+    when at most ``min_clash`` of the neighbour pairs disagree."""
 
     def forward(face: np.ndarray) -> np.ndarray:  # the face runs its shared edge u -> v
         iu = np.argmax(face == edges[:, :1], axis=1)
@@ -76,7 +80,7 @@ def _consistent(faces: np.ndarray, pairs: np.ndarray, edges: np.ndarray) -> tupl
     graph = coo_matrix((clash.astype(np.int8) + 1, (pairs[:, 0], pairs[:, 1])), shape=(n, n)).tocsr()
     bodies, labels = connected_components(graph, directed=False)
     turn = np.zeros(n, dtype=bool)
-    if clash.any():
+    if np.count_nonzero(clash) > min_clash * len(clash):
         graph = graph + graph.T
         for root in np.unique(labels, return_index=True)[1]:
             order, came_from = breadth_first_order(graph, root, directed=False)
@@ -205,7 +209,10 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
         and _signed_volumes(vertices, faces, np.zeros(len(faces), int), 1)[0] >= 0
     ):
         return Outward(mesh, 0, 0)  # one closed body or an open surface (a scan), wound outwards: the usual
-    wound, labels = _consistent(faces, work.face_adjacency, work.face_adjacency_edges)
+    # an open surface's few disagreeing neighbours are where a scan's sheets were welded (a non-manifold
+    # junction: both sides right), not faces wound the wrong way
+    min_clash = 0.0 if closed else WELDED_CLASH
+    wound, labels = _consistent(faces, work.face_adjacency, work.face_adjacency_edges, min_clash)
     n = int(labels.max()) + 1
     if 1 < n <= MAX_BODIES:  # a piece given twice apart from itself
         kept = _once(vertices, faces, labels)
@@ -233,7 +240,8 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
         # overlapping bodies leave less volume, touching ones fewer pieces
         smaller = solid.volume() < expected * (1 - OVERLAP)
         if not solid.is_empty() and (smaller or len(solid.decompose()) < np.count_nonzero(adds)):
-            return Outward(manifold_to_trimesh(solid), turned, n)
+            # the seams where the pieces met carry vertices on straight edges and flat faces: gone
+            return Outward(manifold_to_trimesh(solid.simplify(0.0)), turned, n)
     if turned == 0:
         return Outward(mesh, 0, 0)
     return Outward(trimesh.Trimesh(vertices, final, process=False), turned, 0)
