@@ -104,6 +104,13 @@ def mesh_from_arrays(vertices: object, faces: object) -> trimesh.Trimesh:
 MAX_PIECES = 256  # closed pieces kept apart at most (more: one surface, as a triangle soup is)
 
 
+def _closed(mesh: trimesh.Trimesh) -> bool:
+    """Whether ``mesh`` is closed, a face with a corner twice (collapsed by the merge) left out."""
+    f = np.asarray(mesh.faces)
+    proper = (f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])
+    return trimesh.Trimesh(mesh.vertices, f[proper], process=False).is_watertight
+
+
 def _merged(v: np.ndarray, f: np.ndarray) -> trimesh.Trimesh:
     """The mesh with its coinciding vertices merged; closed pieces the indices keep apart (each closed on its
     own: primitives placed into or onto each other, as a modeller leaves them) merged each on its own, so
@@ -115,10 +122,14 @@ def _merged(v: np.ndarray, f: np.ndarray) -> trimesh.Trimesh:
     )
     pieces = np.unique(owner[f[:, 0]], return_inverse=True)[1]
     if 2 <= pieces.max() + 1 <= MAX_PIECES:
-        parts = [
-            trimesh.Trimesh(vertices=v, faces=f[pieces == k], process=True) for k in range(pieces.max() + 1)
-        ]
-        if all(part.is_watertight for part in parts):
+        order = np.argsort(pieces, kind="stable")
+        bounds = np.searchsorted(pieces[order], np.arange(pieces.max() + 2))
+        parts = []
+        for k in range(pieces.max() + 1):
+            own = f[order[bounds[k] : bounds[k + 1]]]
+            used, inverse = np.unique(own, return_inverse=True)  # the piece's own vertices
+            parts.append(trimesh.Trimesh(vertices=v[used], faces=inverse.reshape(-1, 3), process=True))
+        if all(_closed(part) for part in parts):
             return trimesh.util.concatenate(parts)
     return trimesh.Trimesh(vertices=v, faces=f, process=True)
 

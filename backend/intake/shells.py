@@ -28,14 +28,15 @@ import manifold3d
 import numpy as np
 import trimesh
 from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import breadth_first_order, connected_components
+from scipy.sparse.csgraph import connected_components
 
 from backend.geometry.convert import manifold_to_trimesh, mesh_of_faces
 from backend.geometry.metrics import drop_duplicate_faces
 
 log = logging.getLogger(__name__)
 
-MAX_BODIES = 256  # more bodies than this are oriented one by one, not united (pairwise nesting tests)
+MAX_BODIES = 256  # more bodies than this are not united nor nested (pairwise nesting tests): they keep
+# their relations to each other, the whole turned when it encloses less than nothing
 CONTAINED = 1e-6  # a body is inside another when all but this share of its volume is
 WELDED_CLASH = 0.01  # an open surface's faces are turned one by one only when more neighbours disagree
 OVERLAP = 1e-9  # bodies overlap when their solid is smaller than their volumes add up to, by this share
@@ -49,6 +50,10 @@ class Outward:
     turned: int  # triangles wound the other way
     united: int  # closed bodies united into one solid (0: none overlapped or touched another)
     doubled: int = 0  # triangles given twice (the same corners, wound either way), left out
+
+    @property
+    def is_unchanged(self) -> bool:
+        return self.turned == 0 and self.united == 0 and self.doubled == 0
 
     @property
     def note(self) -> str:
@@ -65,9 +70,9 @@ class Outward:
 def _consistent(
     faces: np.ndarray, pairs: np.ndarray, edges: np.ndarray, min_clash: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(faces wound like their neighbours, each face's body): a walk over every body from its first face,
-    each face turned when it runs its shared edge the way the face it was reached from does; a body whose
-    walk turned most of its triangles is turned back whole (wound as most of them were). Nothing is turned
+    """(faces wound like their neighbours, each face's body): each face turned or not so that every pair of
+    neighbours runs its shared edge both ways, as the body's first face decides; a body with most of its
+    triangles turned so is turned back whole (wound as most of them were). Nothing is turned
     when at most ``min_clash`` of the neighbour pairs disagree."""
 
     def forward(face: np.ndarray) -> np.ndarray:  # the face runs its shared edge u -> v
@@ -77,19 +82,37 @@ def _consistent(
 
     clash = forward(faces[pairs[:, 0]]) == forward(faces[pairs[:, 1]])  # the two disagree
     n = len(faces)
-    graph = coo_matrix((clash.astype(np.int8) + 1, (pairs[:, 0], pairs[:, 1])), shape=(n, n)).tocsr()
-    bodies, labels = connected_components(graph, directed=False)
+    bodies, labels = connected_components(
+        coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)), directed=False
+    )
     turn = np.zeros(n, dtype=bool)
     if np.count_nonzero(clash) > min_clash * len(clash):
-        graph = graph + graph.T
-        for root in np.unique(labels, return_index=True)[1]:
-            order, came_from = breadth_first_order(graph, root, directed=False)
-            weights = np.asarray(graph[came_from[order[1:]], order[1:]]).ravel()
-            for face, before, w in zip(order[1:].tolist(), came_from[order[1:]].tolist(), weights.tolist()):
-                turn[face] = turn[before] != (w == 2)
+        # each face twice, as it is (f) and turned (f + n): neighbours that agree join f-g and f+n-g+n,
+        # neighbours that disagree f-g+n and f+n-g; a face is turned when its turned self joins its body's
+        # first face as it is (one pass for every body; a body that cannot be wound one way turns nothing)
+        a, b = pairs[:, 0], pairs[:, 1]
+        other = np.where(clash, n, 0)
+        rows = np.concatenate([a, a + n])
+        cols = np.concatenate([b + other, b + n - other])
+        _, sides = connected_components(
+            coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(2 * n, 2 * n)), directed=False
+        )
+        root = np.unique(labels, return_index=True)[1][labels]
+        turn = (sides[np.arange(n) + n] == sides[root]) & (sides[np.arange(n)] != sides[root])
         # each body wound as most of its triangles were: the relation to its container is the input's
         turn ^= (np.bincount(labels, weights=turn, minlength=bodies) > 0.5 * np.bincount(labels))[labels]
     return np.where(turn[:, None], faces[:, ::-1], faces), labels
+
+
+def _one_body(mesh: trimesh.Trimesh) -> bool:
+    """Whether every face of ``mesh`` is reached from every other across shared edges (bodies that touch
+    at a corner are two)."""
+    pairs = mesh.face_adjacency
+    n = len(mesh.faces)
+    return (
+        connected_components(coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)))[0]
+        == 1
+    )
 
 
 def several_pieces(mesh: trimesh.Trimesh) -> bool:
@@ -120,10 +143,27 @@ def _once(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray) -> np.nda
 
 
 def _signed_volumes(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
-    """Each body's signed volume (positive: wound outwards), about the bodies' common centre."""
-    tri = vertices[faces] - vertices.mean(axis=0)
-    det = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
-    return np.bincount(labels, weights=det, minlength=n)
+    """Each body's signed volume (positive: wound outwards), every rim of an open body closed by a fan from
+    the rim's centre (so that an open surface's sign does not depend on where it is taken from)."""
+    centre = vertices.mean(axis=0)
+    tri = vertices[faces] - centre
+    det = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2]))
+    directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
+    _, inverse, counts = np.unique(np.sort(directed, axis=1), axis=0, return_inverse=True, return_counts=True)
+    rim = np.flatnonzero(counts[inverse.ravel()] == 1)  # edges of one face: the rims
+    if len(rim):
+        a, b = directed[rim, 0], directed[rim, 1]
+        _, loop = connected_components(
+            coo_matrix((np.ones(len(rim)), (a, b)), shape=(len(vertices),) * 2), directed=False
+        )
+        loops, which = np.unique(loop[a], return_inverse=True)
+        middle = np.zeros((len(loops), 3))
+        np.add.at(middle, which, vertices[a])
+        middle /= np.bincount(which, minlength=len(loops))[:, None]
+        cap = np.stack([middle[which], vertices[b], vertices[a]], axis=1) - centre  # wound against the rim
+        det = np.concatenate([det, np.einsum("ij,ij->i", cap[:, 0], np.cross(cap[:, 1], cap[:, 2]))])
+        labels = np.concatenate([labels, labels[rim // 3]])
+    return np.bincount(labels, weights=det / 6.0, minlength=n)
 
 
 def _body_manifold(vertices: np.ndarray, faces: np.ndarray) -> manifold3d.Manifold:
@@ -137,12 +177,12 @@ def _body_manifold(vertices: np.ndarray, faces: np.ndarray) -> manifold3d.Manifo
     )
 
 
-def _parents(solids: list[manifold3d.Manifold], volumes: np.ndarray, boxes: np.ndarray) -> np.ndarray:
-    """Each body's direct container (the smallest body it lies inside), -1 for none."""
+def _parents(solids: list[manifold3d.Manifold | None], volumes: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Each body's direct container (the smallest body it lies inside), -1 for none (and for a flat one)."""
     parent = np.full(len(solids), -1)
     for j in range(len(solids)):
         for i in np.argsort(volumes):
-            if i == j or volumes[i] <= volumes[j]:
+            if i == j or volumes[i] <= volumes[j] or solids[i] is None or solids[j] is None:
                 continue
             if np.any(boxes[j, 0] < boxes[i, 0]) or np.any(boxes[j, 1] > boxes[i, 1]):
                 continue
@@ -154,13 +194,15 @@ def _parents(solids: list[manifold3d.Manifold], volumes: np.ndarray, boxes: np.n
 
 def _closed_bodies(
     vertices: np.ndarray, wound: np.ndarray, labels: np.ndarray, signed: np.ndarray
-) -> list[manifold3d.Manifold]:
-    """Each closed body as an outward manifold; [] when one is not a manifold (non-manifold edges)."""
+) -> list[manifold3d.Manifold | None]:
+    """Each closed body as an outward manifold, None for one that encloses nothing (flat); [] when one is
+    not a manifold (non-manifold edges)."""
     outward = np.where((signed < 0)[labels][:, None], wound[:, ::-1], wound)
     solids = [_body_manifold(vertices, outward[labels == k]) for k in range(len(signed))]
-    if all(s.status() == manifold3d.Error.NoError and not s.is_empty() for s in solids):
-        return solids
-    return []
+    if any(s.status() != manifold3d.Error.NoError for s in solids):
+        return []
+    kept = [None if s.is_empty() or s.volume() <= 0 else s for s in solids]
+    return kept if any(s is not None for s in kept) else []
 
 
 def _boxes(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
@@ -195,8 +237,12 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
     """``mesh`` with its bodies wound outwards (cavities inwards) and, when every body is closed, its
     overlapping bodies united (module docstring); ``mesh`` itself when nothing had to change. The input
     is never modified."""
-    vertices = np.asarray(mesh.vertices, dtype=np.float64)
+    vertices = np.array(mesh.vertices, dtype=np.float64)  # a copy: the result never shares the input's
     faces = np.asarray(mesh.faces, dtype=np.int64)
+    proper = (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
+    if not proper.all():  # a face with a corner twice (collapsed by a merge) encloses nothing: read without
+        inner = outward_solid(trimesh.Trimesh(vertices, faces[proper], process=False))
+        return Outward(mesh, 0, 0) if inner.is_unchanged else inner
     work = trimesh.Trimesh(vertices, faces, process=False)
     once, doubled = drop_duplicate_faces(work)  # faces given twice, wound either way (a double-sided export)
     if doubled:
@@ -205,7 +251,7 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
     closed, consistent = work.is_watertight, work.is_winding_consistent
     if (
         consistent
-        and (not closed or _one_piece(len(vertices), faces))
+        and (not closed or _one_body(work))
         and _signed_volumes(vertices, faces, np.zeros(len(faces), int), 1)[0] >= 0
     ):
         return Outward(mesh, 0, 0)  # one closed body or an open surface (a scan), wound outwards: the usual
@@ -236,12 +282,15 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
         solid = manifold3d.Manifold()
         order = np.lexsort((~adds, depth))  # containers before what they contain; at one depth, cavities last
         for k in order:
-            solid = solid + solids[k] if adds[k] else solid - solids[k]
-        # overlapping bodies leave less volume, touching ones fewer pieces
+            if solids[k] is not None:
+                solid = solid + solids[k] if adds[k] else solid - solids[k]
+        # overlapping bodies leave less volume, touching ones fewer pieces (a cavity's wall is no piece)
         smaller = solid.volume() < expected * (1 - OVERLAP)
-        if not solid.is_empty() and (smaller or len(solid.decompose()) < np.count_nonzero(adds)):
+        pieces = sum(part.volume() > 0 for part in solid.decompose())
+        adding = sum(1 for k in range(n) if adds[k] and solids[k] is not None)
+        if not solid.is_empty() and (smaller or pieces < adding):
             # the seams where the pieces met carry vertices on straight edges and flat faces: gone
-            return Outward(manifold_to_trimesh(solid.simplify(0.0)), turned, n)
+            return Outward(manifold_to_trimesh(solid.simplify(0.0)), turned, adding - pieces + 1)
     if turned == 0:
         return Outward(mesh, 0, 0)
     return Outward(trimesh.Trimesh(vertices, final, process=False), turned, 0)

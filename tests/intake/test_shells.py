@@ -5,7 +5,14 @@ import pytest
 import trimesh
 
 from backend.geometry.mesh_io import mesh_from_arrays
-from backend.geometry.perturb import inverted, mixed_winding, opened, overlapping_pieces, scan
+from backend.geometry.perturb import (
+    inverted,
+    mixed_winding,
+    opened,
+    overlapping_pieces,
+    scan,
+    scan_from_above,
+)
 from backend.intake.meshes import mesh_for_fitting
 from backend.intake.shells import outward_solid
 
@@ -68,7 +75,7 @@ def test_a_piece_inside_the_part_is_absorbed_and_a_cavity_cut_after_it():
     assert out.united == 2 and out.mesh.volume == pytest.approx(8.0)
     # a piece through the wall into a cavity: the cavity is cut after it, so it stays empty
     out = outward_solid(_joined(_box((1.0, 0.4, 0.4), at=(0.8, 0.0, 0.0)), _hollow()))
-    assert out.united == 3 and out.mesh.volume == pytest.approx(8.0 - 1.0 + 0.3 * 0.4 * 0.4)
+    assert out.united == 2 and out.mesh.volume == pytest.approx(8.0 - 1.0 + 0.3 * 0.4 * 0.4)
 
 
 def test_the_perturbation_of_a_part_into_pieces_is_reunited():
@@ -139,3 +146,35 @@ def test_an_open_surface_is_turned_face_by_face_only_when_many_neighbours_disagr
     assert out.mesh.is_winding_consistent
     wrong = np.any(np.asarray(out.mesh.faces) != faces, axis=1)  # a lone triangle keeps its coin's side
     assert np.count_nonzero(wrong) <= 1e-3 * len(faces)
+
+
+def test_a_thin_walled_cup_scanned_from_above_stays_outward():
+    """An open surface's sign is taken with its rims closed: about the vertices' mean alone, a cup with
+    0.05-thick walls scanned from above read as wound inwards and was turned inside out."""
+    cup = trimesh.boolean.difference([_box(), _box((1.9, 1.9, 1.9), at=(0.0, 0.0, 0.1))])
+    scanned = scan_from_above(cup, 1)
+    assert outward_solid(scanned).mesh is scanned
+
+
+def test_review_cases():
+    """A body wound inwards touching another at a corner; a face collapsed by the merge; a flat closed body;
+    two hollow boxes side by side."""
+    touching = mesh_from_arrays(*_arrays(_joined(_box(), _box(at=(2.0, 2.0, 2.0), inward=True))))
+    assert outward_solid(touching).mesh.volume == pytest.approx(16.0)
+    a, b = _box(), _box(at=(1.0, 0.0, 0.0))
+    collapsed = trimesh.Trimesh(b.vertices, np.vstack([b.faces, [[0, 0, 1]]]), process=False)
+    assert outward_solid(_joined(a, collapsed)).mesh.volume == pytest.approx(12.0)
+    # a tetrahedron whose four corners lie in one plane: closed, enclosing nothing
+    flat = trimesh.Trimesh(
+        [[5, 5, 5], [6, 5, 5], [5, 6, 5], [5.2, 5.2, 5]], [[0, 2, 1], [0, 1, 3], [1, 2, 3], [0, 3, 2]]
+    )
+    assert outward_solid(_joined(a, b, flat)).mesh.volume == pytest.approx(12.0)
+    hollow_b = _joined(_box(at=(2.0, 0.0, 0.0)), _box((1.0, 1.0, 1.0), at=(2.0, 0.0, 0.0), inward=True))
+    out = outward_solid(_joined(_hollow(), hollow_b))
+    assert out.united == 2 and out.mesh.volume == pytest.approx(14.0)
+
+
+def _arrays(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]:
+    """An STL file's triangle soup of ``mesh``: every triangle its own corners."""
+    soup = np.asarray(mesh.vertices)[np.asarray(mesh.faces)].reshape(-1, 3)
+    return soup, np.arange(len(soup)).reshape(-1, 3)
