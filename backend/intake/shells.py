@@ -149,8 +149,9 @@ def _signed_volumes(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray,
     tri = vertices[faces] - centre
     det = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2]))
     directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    _, inverse, counts = np.unique(np.sort(directed, axis=1), axis=0, return_inverse=True, return_counts=True)
-    rim = np.flatnonzero(counts[inverse.ravel()] == 1)  # edges of one face: the rims
+    keys = np.min(directed, axis=1) * len(vertices) + np.max(directed, axis=1)
+    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    rim = np.flatnonzero(counts[inverse] == 1)  # edges of one face: the rims
     if len(rim):
         a, b = directed[rim, 0], directed[rim, 1]
         _, loop = connected_components(
