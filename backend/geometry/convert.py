@@ -6,6 +6,8 @@ from __future__ import annotations
 import manifold3d
 import numpy as np
 import trimesh
+from scipy.sparse import coo_matrix
+from scipy.sparse.csgraph import connected_components
 
 
 def mesh_of_faces(vertices: np.ndarray, faces: np.ndarray) -> trimesh.Trimesh:
@@ -18,6 +20,23 @@ def mesh_of_faces(vertices: np.ndarray, faces: np.ndarray) -> trimesh.Trimesh:
     return trimesh.Trimesh(
         np.array(np.asarray(vertices)[used], dtype=np.float64), remap[faces], process=False
     )
+
+
+def proper_faces(faces: np.ndarray) -> np.ndarray:
+    """Which faces have three distinct corners (a merge can collapse one onto another: the face then
+    encloses nothing)."""
+    f = np.asarray(faces)
+    return (f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])
+
+
+def corner_pieces(n_vertices: int, faces: np.ndarray) -> np.ndarray:
+    """Each face's piece, 0 .. k-1: faces are one piece when a chain of shared corners joins them."""
+    f = np.asarray(faces, dtype=np.int64)
+    edges = coo_matrix(
+        (np.ones(2 * len(f)), (np.ravel(f[:, :2]), np.ravel(f[:, 1:]))), shape=(n_vertices,) * 2
+    )
+    _, owner = connected_components(edges, directed=False)
+    return np.unique(owner[f[:, 0]], return_inverse=True)[1].ravel()
 
 
 class NotManifoldError(ValueError):

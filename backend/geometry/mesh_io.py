@@ -17,9 +17,8 @@ from pathlib import Path
 
 import numpy as np
 import trimesh
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 
+from backend.geometry.convert import corner_pieces, proper_faces
 from backend.geometry.errors import MeshError  # defined once; importers use it from here too
 
 SUPPORTED_FORMATS = ("stl", "obj", "ply", "glb", "gltf", "off", "xyz")
@@ -107,8 +106,7 @@ MAX_PIECES = 256  # closed pieces kept apart at most (more: one surface, as a tr
 def _closed(mesh: trimesh.Trimesh) -> bool:
     """Whether ``mesh`` is closed, a face with a corner twice (collapsed by the merge) left out."""
     f = np.asarray(mesh.faces)
-    proper = (f[:, 0] != f[:, 1]) & (f[:, 1] != f[:, 2]) & (f[:, 0] != f[:, 2])
-    return trimesh.Trimesh(mesh.vertices, f[proper], process=False).is_watertight
+    return trimesh.Trimesh(mesh.vertices, f[proper_faces(f)], process=False).is_watertight
 
 
 def _merged(v: np.ndarray, f: np.ndarray) -> trimesh.Trimesh:
@@ -116,11 +114,7 @@ def _merged(v: np.ndarray, f: np.ndarray) -> trimesh.Trimesh:
     own: primitives placed into or onto each other, as a modeller leaves them) merged each on its own, so
     that where they overlap or touch, their faces are not sewn into one non-manifold surface
     (``intake.shells`` unites them). A triangle soup (an STL file) or an open piece: all merged as one."""
-    _, owner = connected_components(
-        coo_matrix((np.ones(2 * len(f)), (np.ravel(f[:, :2]), np.ravel(f[:, 1:]))), shape=(len(v), len(v))),
-        directed=False,
-    )
-    pieces = np.unique(owner[f[:, 0]], return_inverse=True)[1]
+    pieces = corner_pieces(len(v), f)
     if 2 <= pieces.max() + 1 <= MAX_PIECES:
         order = np.argsort(pieces, kind="stable")
         bounds = np.searchsorted(pieces[order], np.arange(pieces.max() + 2))

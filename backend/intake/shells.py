@@ -30,7 +30,7 @@ import trimesh
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from backend.geometry.convert import manifold_to_trimesh, mesh_of_faces
+from backend.geometry.convert import corner_pieces, manifold_to_trimesh, mesh_of_faces, proper_faces
 from backend.geometry.metrics import drop_duplicate_faces
 
 log = logging.getLogger(__name__)
@@ -118,16 +118,7 @@ def _one_body(mesh: trimesh.Trimesh) -> bool:
 def several_pieces(mesh: trimesh.Trimesh) -> bool:
     """Whether ``mesh`` is more than one piece (its faces' corners not all connected): cheap, for a mesh of
     any size."""
-    return not _one_piece(len(mesh.vertices), np.asarray(mesh.faces, dtype=np.int64))
-
-
-def _one_piece(n_vertices: int, faces: np.ndarray) -> bool:
-    """Whether the faces' corners are all connected (one body, as far as its vertices tell)."""
-    edges = coo_matrix(
-        (np.ones(2 * len(faces)), (np.ravel(faces[:, :2]), np.ravel(faces[:, 1:]))), shape=(n_vertices,) * 2
-    )
-    _, owner = connected_components(edges, directed=False)
-    return len(np.unique(owner[faces[:, 0]])) == 1
+    return bool(corner_pieces(len(mesh.vertices), np.asarray(mesh.faces)).max() > 0)
 
 
 def _once(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray) -> np.ndarray:
@@ -240,7 +231,7 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
     is never modified."""
     vertices = np.array(mesh.vertices, dtype=np.float64)  # a copy: the result never shares the input's
     faces = np.asarray(mesh.faces, dtype=np.int64)
-    proper = (faces[:, 0] != faces[:, 1]) & (faces[:, 1] != faces[:, 2]) & (faces[:, 0] != faces[:, 2])
+    proper = proper_faces(faces)
     if not proper.all():  # a face with a corner twice (collapsed by a merge) encloses nothing: read without
         inner = outward_solid(trimesh.Trimesh(vertices, faces[proper], process=False))
         return Outward(mesh, 0, 0) if inner.is_unchanged else inner
