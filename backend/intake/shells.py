@@ -13,7 +13,8 @@ triangles; the body wound as most of them were), then orients the bodies by thei
 no other faces outwards; a body inside another keeps the relation to it the input gave — wound the other
 way it is a cavity (a hollow part's inner wall), the same way a piece inside it. When every body is
 closed, bodies that overlap are united (and cavities cut) with manifold3d, in order of depth (also bodies
-that only touch: one solid, not two glued along a face). A mesh that needs none of this is returned as it
+that only touch: one solid, not two glued along a face). An open surface (a scan) is never turned whole, only made consistent. A mesh that needs none of this is
+returned as it
 is. Pieces stay apart up to here only where the file's indices kept them apart (``geometry.mesh_io``: an
 OBJ, PLY or glTF file, a Blender object); an STL file is a triangle soup, its coinciding vertices all
 merged, and pieces whose faces coincide there are one non-manifold surface this cannot take apart.
@@ -134,28 +135,19 @@ def _once(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray) -> np.nda
 
 
 def _signed_volumes(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray, n: int) -> np.ndarray:
-    """Each body's signed volume (positive: wound outwards), every rim of an open body closed by a fan from
-    the rim's centre (so that an open surface's sign does not depend on where it is taken from)."""
-    centre = vertices.mean(axis=0)
-    tri = vertices[faces] - centre
-    det = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2]))
+    """Each body's signed volume (positive: wound outwards), about the bodies' common centre (a closed
+    body's does not depend on it)."""
+    tri = vertices[faces] - vertices.mean(axis=0)
+    det = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
+    return np.bincount(labels, weights=det, minlength=n)
+
+
+def _has_rims(faces: np.ndarray, n_vertices: int) -> bool:
+    """Whether some edge belongs to one face only (an open surface: a scan, an export with holes)."""
     directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    keys = np.min(directed, axis=1) * len(vertices) + np.max(directed, axis=1)
-    _, inverse, counts = np.unique(keys, return_inverse=True, return_counts=True)
-    rim = np.flatnonzero(counts[inverse] == 1)  # edges of one face: the rims
-    if len(rim):
-        a, b = directed[rim, 0], directed[rim, 1]
-        _, loop = connected_components(
-            coo_matrix((np.ones(len(rim)), (a, b)), shape=(len(vertices),) * 2), directed=False
-        )
-        loops, which = np.unique(loop[a], return_inverse=True)
-        middle = np.zeros((len(loops), 3))
-        np.add.at(middle, which, vertices[a])
-        middle /= np.bincount(which, minlength=len(loops))[:, None]
-        cap = np.stack([middle[which], vertices[b], vertices[a]], axis=1) - centre  # wound against the rim
-        det = np.concatenate([det, np.einsum("ij,ij->i", cap[:, 0], np.cross(cap[:, 1], cap[:, 2]))])
-        labels = np.concatenate([labels, labels[rim // 3]])
-    return np.bincount(labels, weights=det / 6.0, minlength=n)
+    keys = np.min(directed, axis=1) * n_vertices + np.max(directed, axis=1)
+    _, counts = np.unique(keys, return_counts=True)
+    return bool(np.any(counts == 1))
 
 
 def _body_manifold(vertices: np.ndarray, faces: np.ndarray) -> manifold3d.Manifold:
@@ -241,15 +233,16 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
         inner = outward_solid(once)
         return Outward(inner.mesh, inner.turned, inner.united, doubled + inner.doubled)
     closed, consistent = work.is_watertight, work.is_winding_consistent
-    if (
-        consistent
-        and (not closed or _one_body(work))
-        and _signed_volumes(vertices, faces, np.zeros(len(faces), int), 1)[0] >= 0
+    # an open surface (a scan): where its inside lies cannot be told from its rims (a thin-walled cover
+    # scanned from above read as wound inwards even with them closed by fans), so it is never turned whole
+    rims = _has_rims(faces, len(vertices))
+    if consistent and (
+        rims or (_one_body(work) and _signed_volumes(vertices, faces, np.zeros(len(faces), int), 1)[0] >= 0)
     ):
-        return Outward(mesh, 0, 0)  # one closed body or an open surface (a scan), wound outwards: the usual
+        return Outward(mesh, 0, 0)  # one body wound outwards, or an open surface wound one way: the usual
     # an open surface's few disagreeing neighbours are where a scan's sheets were welded (a non-manifold
     # junction: both sides right), not faces wound the wrong way
-    min_clash = 0.0 if closed else WELDED_CLASH
+    min_clash = WELDED_CLASH if rims else 0.0
     wound, labels = _consistent(faces, work.face_adjacency, work.face_adjacency_edges, min_clash)
     n = int(labels.max()) + 1
     if 1 < n <= MAX_BODIES:  # a piece given twice apart from itself
@@ -264,6 +257,8 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
     solids = _closed_bodies(vertices, wound, labels, signed) if closed and 1 < n <= MAX_BODIES else []
     if solids:  # a body inside no other faces outwards; one inside another keeps its relation to it
         adds, depth = _roles(signed, _parents(solids, volumes, _boxes(vertices, wound, labels, n)))
+    elif rims:  # an open surface: wound as most of its triangles were, never turned whole
+        adds, depth = signed >= 0, np.zeros(n, dtype=int)
     else:  # nesting unknown: the bodies keep their relations, the whole turned when it encloses less than 0
         adds, depth = np.full(n, bool(signed.sum() >= 0)) == (signed >= 0), np.zeros(n, dtype=int)
     flip_body = (signed < 0) == adds  # an adding body wound inwards, a cavity wound outwards
