@@ -33,6 +33,7 @@ from scipy.sparse.csgraph import connected_components
 
 from backend.geometry.convert import corner_pieces, manifold_to_trimesh, mesh_of_faces, proper_faces
 from backend.geometry.metrics import drop_duplicate_faces
+from backend.intake.repair import open_edge_count
 
 log = logging.getLogger(__name__)
 
@@ -83,9 +84,8 @@ def _consistent(
 
     clash = forward(faces[pairs[:, 0]]) == forward(faces[pairs[:, 1]])  # the two disagree
     n = len(faces)
-    bodies, labels = connected_components(
-        coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)), directed=False
-    )
+    labels = trimesh.graph.connected_component_labels(pairs, node_count=n)
+    bodies = int(labels.max()) + 1
     turn = np.zeros(n, dtype=bool)
     if np.count_nonzero(clash) > min_clash * len(clash):
         # each face twice, as it is (f) and turned (f + n): neighbours that agree join f-g and f+n-g+n,
@@ -108,11 +108,9 @@ def _consistent(
 def _one_body(mesh: trimesh.Trimesh) -> bool:
     """Whether every face of ``mesh`` is reached from every other across shared edges (bodies that touch
     at a corner are two)."""
-    pairs = mesh.face_adjacency
-    n = len(mesh.faces)
     return (
-        connected_components(coo_matrix((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n)))[0]
-        == 1
+        int(trimesh.graph.connected_component_labels(mesh.face_adjacency, node_count=len(mesh.faces)).max())
+        == 0
     )
 
 
@@ -140,14 +138,6 @@ def _signed_volumes(vertices: np.ndarray, faces: np.ndarray, labels: np.ndarray,
     tri = vertices[faces] - vertices.mean(axis=0)
     det = np.einsum("ij,ij->i", tri[:, 0], np.cross(tri[:, 1], tri[:, 2])) / 6.0
     return np.bincount(labels, weights=det, minlength=n)
-
-
-def _has_rims(faces: np.ndarray, n_vertices: int) -> bool:
-    """Whether some edge belongs to one face only (an open surface: a scan, an export with holes)."""
-    directed = faces[:, [0, 1, 1, 2, 2, 0]].reshape(-1, 2)
-    keys = np.min(directed, axis=1) * n_vertices + np.max(directed, axis=1)
-    _, counts = np.unique(keys, return_counts=True)
-    return bool(np.any(counts == 1))
 
 
 def _body_manifold(vertices: np.ndarray, faces: np.ndarray) -> manifold3d.Manifold:
@@ -235,7 +225,7 @@ def outward_solid(mesh: trimesh.Trimesh) -> Outward:
     closed, consistent = work.is_watertight, work.is_winding_consistent
     # an open surface (a scan): where its inside lies cannot be told from its rims (a thin-walled cover
     # scanned from above read as wound inwards even with them closed by fans), so it is never turned whole
-    rims = _has_rims(faces, len(vertices))
+    rims = open_edge_count(work) > 0
     if consistent and (
         rims or (_one_body(work) and _signed_volumes(vertices, faces, np.zeros(len(faces), int), 1)[0] >= 0)
     ):
