@@ -1,7 +1,7 @@
 """A checked point cloud made ready for fitting, on a copy: its stray samples left out (``strays``), what is
 left checked again, drawn down to the work budget (``budget.fit_cloud_budget``) and, on the user's word,
-its unseen underside closed (``underside``, at the budget's density its bounds were set for); the note
-says what was done."""
+its unseen underside and the unseen lower faces of its overhangs closed (``underside``, at the budget's
+density its bounds were set for); the note says what was done."""
 
 from __future__ import annotations
 
@@ -30,11 +30,13 @@ def cloud_for_fitting(
         notes.append(f"{strays:,} stray point{'s' if strays > 1 else ''} away from the surface left out")
     cloud, subsampled = fit_cloud_budget(cloud)
     if underside_unseen:
-        cloud, added = closed_underside(cloud)
+        cloud, cap, overhangs = closed_underside(cloud)
+        closed = [f"{cap:,} samples on the lowest level"] if cap else []
+        closed += [f"{overhangs:,} on faces turned downwards above it"] if overhangs else []
         notes.append(
-            f"the underside closed with {added:,} samples on the lowest level"
-            if added
-            else "no open underside found (its lowest rim encloses nothing)"
+            f"the underside closed with {' and '.join(closed)}"
+            if closed
+            else "no unseen underside found (its lowest rim encloses nothing, no face turned downwards is open)"
         )
     notes.append(subsampled or ("the input is unchanged" if notes else ""))
     return cloud, strays, "; ".join(n for n in notes if n)

@@ -1,4 +1,4 @@
-"""The underside of a part scanned standing on a table: closed with samples where the scanner saw none.
+"""The faces of a part scanned standing on a table that the scanner could not see: closed with samples.
 
 A scan made with the part on a table (a turntable, a hand-held scanner walked around it) has no samples
 on the face the part stands on; the robust solid (``sections.cloud``) is then flooded through that open
@@ -14,6 +14,14 @@ regions they enclose filled and the whole shrunk back by as much, less the colum
 at the table's level, as many per area as the cloud has. A rim that encloses nothing (the part stands on
 feet, or its underside was seen) adds nothing. The bounds are set for the pipeline's density (8,192
 samples, ``intake.budget.WORK_POINTS``): the pipeline closes a cloud after its budget.
+
+The lower faces of overhangs above the table (an arm reaching out, a ledge, a bridge's span) were not seen
+either: with the underside closed, the solid the samples bound is taken as what the scanner could see
+into (``sections.cloud.occupancy_of(..., from_above=True)``: air only where a straight line up, level or
+45 degrees up leaves it), and samples are added on that solid's faces turned downwards where no sample
+lies within ``UNSEEN_GAP`` R, in patches at least ``UNSEEN_PATCH`` R wide, at the cloud's density. What
+no line of sight can tell stays a guess: the lower half of a shaft lying on its side comes back flat at
+the level its seen sides end.
 """
 
 from __future__ import annotations
@@ -21,13 +29,17 @@ from __future__ import annotations
 import numpy as np
 import trimesh
 from scipy import ndimage
+from scipy.spatial import cKDTree
 
 from backend.geometry.pointcloud import REACH_NEIGHBOURS, typical_reach
+from backend.sections.cloud import occupancy_of, surface_of
 
 RIM_BAND = 2.0  # samples this many R above the lowest one stand on the table
 CAP_PITCH = 0.5  # grid pitch, in R
 RIM_REACH = 1.5  # the rim's samples grown by this many R: gaps up to twice that bridged
 MIN_ENCLOSED = 0.1  # closed only where the rim encloses at least this share of its footprint
+UNSEEN_GAP = 1.0  # a face turned downwards is unseen where no sample lies within this many R of it
+UNSEEN_PATCH = 3.0  # ... and left out where its unseen patch is narrower than a square this many R wide
 MAX_CELLS = 2048  # the grid's cells along the part, at most (clustered samples make R tiny)
 
 
@@ -68,16 +80,49 @@ def underside_samples(points: np.ndarray) -> np.ndarray:
     return np.column_stack([xy, np.full(len(xy), table)])
 
 
+def overhang_samples(points: np.ndarray) -> np.ndarray:
+    """(m, 3) samples on the faces turned downwards that the scanner above could not see: the lower
+    boundary of the solid the samples bound when air reaches it only from above and the sides
+    (``occupancy_of(..., from_above=True)``), where no sample lies within ``UNSEEN_GAP`` R, in patches of
+    at least ``UNSEEN_PATCH`` R squared; at the cloud's density."""
+    p = np.asarray(points, dtype=np.float64)
+    none = np.zeros((0, 3))
+    if len(p) < REACH_NEIGHBOURS + 2:
+        return none
+    tree = cKDTree(p)
+    reach = typical_reach(p, tree)
+    if reach <= 0:
+        return none
+    occ = occupancy_of(surface_of(trimesh.PointCloud(p)), from_above=True)
+    solid = occ.solid
+    lower = solid.copy()
+    lower[:, :, 1:] &= ~solid[:, :, :-1]  # solid voxels with none below: a face turned downwards
+    cells = np.argwhere(lower)
+    xyz = occ.origin + cells * occ.pitch
+    xyz[:, 2] -= 0.5 * occ.pitch
+    unseen = tree.query(xyz, workers=-1)[0] > UNSEEN_GAP * reach
+    lower[tuple(cells[~unseen].T)] = False
+    labels, _ = ndimage.label(lower, structure=np.ones((3, 3, 3), dtype=bool))
+    sizes = np.bincount(labels[tuple(cells.T)])
+    wide = unseen & (sizes[labels[tuple(cells.T)]] * occ.pitch**2 >= (UNSEEN_PATCH * reach) ** 2)
+    xyz = xyz[wide]
+    per_cell = (len(p) / _area(reach, len(p))) * occ.pitch * occ.pitch
+    keep = np.random.default_rng(0).random(len(xyz)) < min(per_cell, 1.0)
+    return xyz[keep]
+
+
 def _area(reach: float, n: int) -> float:
     """The surface area ``n`` area-uniform samples cover when their 8th neighbour lies ``reach`` away: a
     disc of radius ``reach`` holds about 8 others."""
     return n * np.pi * reach * reach / REACH_NEIGHBOURS
 
 
-def closed_underside(cloud: trimesh.PointCloud) -> tuple[trimesh.PointCloud, int]:
-    """(a copy of ``cloud`` with its underside closed, how many samples were added); ``cloud`` itself when
-    none were."""
-    added = underside_samples(np.asarray(cloud.vertices))
-    if len(added) == 0:
-        return cloud, 0
-    return trimesh.PointCloud(np.vstack([np.asarray(cloud.vertices), added])), len(added)
+def closed_underside(cloud: trimesh.PointCloud) -> tuple[trimesh.PointCloud, int, int]:
+    """(a copy of ``cloud`` with its unseen faces closed, how many samples were added on the table's level,
+    how many on faces turned downwards above it); ``cloud`` itself when none were."""
+    p = np.asarray(cloud.vertices)
+    cap = underside_samples(p)
+    overhangs = overhang_samples(np.vstack([p, cap]))
+    if len(cap) + len(overhangs) == 0:
+        return cloud, 0, 0
+    return trimesh.PointCloud(np.vstack([p, cap, overhangs])), len(cap), len(overhangs)

@@ -169,16 +169,18 @@ class Occupancy:
         return out
 
 
-def occupancy_of(surface: Surface) -> Occupancy:
-    """The closed solid of the surface samples (see the module docstring)."""
+def occupancy_of(surface: Surface, from_above: bool = False) -> Occupancy:
+    """The closed solid of the surface samples (see the module docstring). ``from_above``: the samples are
+    what a scanner saw from above (the part on a table, z up): the outside is what it could see, not the
+    flood (``_outside_from_above``), so faces turned downwards need no samples to bound the solid."""
     radius = surface.seal
     per_radius = SCAN_VOXELS_PER_RADIUS if surface.mesh is not None else VOXELS_PER_RADIUS
     for _ in range(SEAL_TRIES - 1):
-        occ, leaked = _closed(surface.points, radius, radius * SEAL_GROWTH, per_radius)
+        occ, leaked = _closed(surface.points, radius, radius * SEAL_GROWTH, per_radius, from_above)
         if not leaked:
             return occ
         radius *= SEAL_GROWTH
-    return _closed(surface.points, radius, None, per_radius)[0]
+    return _closed(surface.points, radius, None, per_radius, from_above)[0]
 
 
 def _closed(
@@ -186,6 +188,7 @@ def _closed(
     radius: float,
     next_radius: float | None = None,
     per_radius: float = VOXELS_PER_RADIUS,
+    from_above: bool = False,
 ) -> tuple[Occupancy, bool]:
     """(occupancy sealed at ``radius``, whether it leaked: whether the solid sealed at ``next_radius`` holds
     a deep interior this one let out — voxels farther than ``radius`` from every sample, at least
@@ -201,13 +204,14 @@ def _closed(
     origin = lo - pad
     shape = tuple(int(n) for n in np.ceil((hi + pad - origin) / pitch).astype(np.int64) + 1)
     cells = unique_cells(np.round((pts - origin) / pitch).astype(np.int64))
+    flood = _outside_from_above if from_above else _outside
     band = _band(cells, shape, radius / pitch)
-    outside = _outside(~band)
+    outside = flood(~band)
     solid = ~_grown_back(outside, radius / pitch)
     leaked = False
     if next_radius is not None:
         r_next = next_radius / pitch
-        solid_next = ~_grown_back(_outside(~_band(cells, shape, r_next)), r_next)
+        solid_next = ~_grown_back(flood(~_band(cells, shape, r_next)), r_next)
         escaped = np.count_nonzero(solid_next & outside & ~band)
         interior = np.count_nonzero(~outside & ~band)
         of_deep = escaped > LEAKED_SHARE * (escaped + interior)
@@ -265,3 +269,36 @@ def _outside(free: np.ndarray) -> np.ndarray:
     lookup = np.zeros(int(labels.max()) + 1, dtype=bool)
     lookup[ids] = True
     return lookup[labels]
+
+
+def _outside_from_above(free: np.ndarray) -> np.ndarray:
+    """Free voxels a scanner above the part sees (z up): those from which a straight line in one of
+    ``VIEWS`` leaves the grid through free voxels only. Not a flood: air under a face the scanner missed
+    is not reached sideways from air it saw (a shaft lying on its side, its lower half unseen, would be
+    hollowed from its thinner end's unseen underside)."""
+    out = np.zeros(free.shape, dtype=bool)
+    for view in VIEWS:
+        out |= _seen_along(free, view)
+    return out
+
+
+# straight up, level and 45 degrees up, eight ways around: the lines a scanner above the part looks along
+VIEWS = [(0, 0, 1)] + [(a, b, c) for c in (0, 1) for a in (-1, 0, 1) for b in (-1, 0, 1) if a or b]
+
+
+def _seen_along(free: np.ndarray, view: tuple[int, int, int]) -> np.ndarray:
+    """Free voxels from which steps of ``view`` (each -1, 0 or 1) leave the grid through free voxels:
+    ``seen[p] = free[p] & seen[p + view]``, true beyond the grid; swept slice by slice along the last axis
+    the view moves on, from the side it leaves through."""
+    axis = 2 if view[2] else (1 if view[1] else 0)
+    moved = np.moveaxis(free, axis, 0)
+    shifts = [view[a] for a in range(3) if a != axis]
+    src = tuple(slice(1, None) if d > 0 else slice(0, -1) if d < 0 else slice(None) for d in shifts)
+    dst = tuple(slice(0, -1) if d > 0 else slice(1, None) if d < 0 else slice(None) for d in shifts)
+    seen = np.zeros(moved.shape, dtype=bool)
+    ahead = np.ones(moved.shape[1:], dtype=bool)  # beyond the grid: outside
+    for k in range(len(moved) - 1, -1, -1) if view[axis] > 0 else range(len(moved)):
+        seen[k] = moved[k] & ahead
+        ahead = np.ones(moved.shape[1:], dtype=bool)
+        ahead[dst] = seen[k][src]
+    return np.moveaxis(seen, 0, axis)

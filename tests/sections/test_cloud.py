@@ -7,7 +7,15 @@ import pytest
 import trimesh
 
 from backend.geometry.perturb import points, scan
-from backend.sections.cloud import is_clean_mesh, occupancy_of, surface_of, unique_cells
+from backend.sections.cloud import (
+    VIEWS,
+    _outside_from_above,
+    _seen_along,
+    is_clean_mesh,
+    occupancy_of,
+    surface_of,
+    unique_cells,
+)
 from tests.shapes import thin_walls
 
 
@@ -85,3 +93,32 @@ def test_a_scanned_thin_walls_solid():
     for seed in range(2):
         got = occupancy_of(surface_of(scan(walls, seed))).inside(q)
         assert np.count_nonzero(got & truth) / np.count_nonzero(got | truth) > 0.75
+
+
+def test_seen_from_above_air_is_what_straight_lines_reach():
+    free = np.ones((9, 9, 9), dtype=bool)
+    free[2:7, 2:7, 6] = False  # a roof
+    free[2:7, 2, 2:6] = free[2:7, 6, 2:6] = False  # two walls under it: a tunnel along x
+    seen = _outside_from_above(free)
+    assert seen[4, 4, 4]  # in the tunnel: seen along x
+    free[2, 2:7, 2:6] = free[6, 2:7, 2:6] = False  # closed on every side: a box without its floor
+    seen = _outside_from_above(free)
+    assert not seen[4, 4, 4] and not seen[4, 4, 2]  # the flood from below would hollow it
+    assert seen[4, 4, 0] and seen[4, 4, 8] and seen[0, 4, 4]  # under it, above it, beside it
+    for view in VIEWS:  # each view's sweep against the line walked voxel by voxel
+        got = _seen_along(free, view)
+        for p in np.argwhere(free)[::7]:
+            q, ok = p.copy(), True
+            while ok and all(0 <= q[a] < 9 for a in range(3)):
+                ok, q = free[tuple(q)], q + view
+            assert got[tuple(p)] == ok
+
+
+def test_a_cloud_seen_from_above_bounds_its_solid_without_an_underside():
+    lid = trimesh.creation.box((1.0, 0.6, 0.3))
+    cloud = points(lid, 0)
+    seen = cloud.vertices[cloud.vertices[:, 2] > -0.149]  # no samples on the underside
+    surface = surface_of(trimesh.PointCloud(seen))
+    q = np.random.default_rng(2).uniform([-0.45, -0.25, -0.12], [0.45, 0.25, 0.12], size=(2000, 3))
+    assert occupancy_of(surface, from_above=True).inside(q).mean() > 0.95
+    assert occupancy_of(surface).inside(q).mean() < 0.05  # flooded through the open underside: a shell
