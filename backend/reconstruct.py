@@ -140,8 +140,9 @@ class ReconstructOptions:
     fixed_budgets: bool = False
     level_search: bool = True  # the model's best programs searched over the mesh's levels (verify.levels)
     orient: bool = True  # find the part's own axes (False: reconstruct in the input's axes as given)
-    # the part was scanned standing on a table: a point cloud's face on the lowest level of its own z axis
-    # has no samples and is closed with some (``intake.underside``); meshes are read as they are
+    # the part was scanned standing on a table: a point cloud's face on the lowest level of its own z axis,
+    # and its faces turned downwards above it, have no samples and are closed with some
+    # (``intake.underside``); meshes are read as they are
     underside_unseen: bool = False
 
 

@@ -36,8 +36,8 @@ class Mesh2CadOptions(bpy.types.PropertyGroup):
     underside_unseen: bpy.props.BoolProperty(
         name="Scanned on a table",
         description="A point cloud scanned with the part standing on a table: its underside (the lowest"
-        " level along the object's own Z axis) has no points and is closed (a mesh's holes are filled"
-        " without it)",
+        " level along the object's own Z axis) and the lower faces of its overhangs have no points and"
+        " are closed (a mesh's holes are filled without it)",
         default=False,
     )
 

@@ -131,7 +131,8 @@ def add_reconstruct_options(
         "--underside-unseen",
         action="store_true",
         help="the part was scanned standing on a table: close a point cloud's face on the lowest level of"
-        " its z axis, which has no samples (meshes are read as they are)",
+        " its z axis and the faces turned downwards above it, which have no samples (meshes are read as"
+        " they are)",
     )
     if refine:
         parser.add_argument("--no-refine", action="store_true", help="skip the refinement stage")

@@ -97,7 +97,8 @@ class JobOptions(BaseModel):
     underside_unseen: bool = Field(
         _D.underside_unseen,
         description="the part was scanned standing on a table: close a point cloud's face on the lowest"
-        " level of its z axis, which has no samples (meshes are read as they are)",
+        " level of its z axis and the faces turned downwards above it, which have no samples (meshes are"
+        " read as they are)",
     )
 
     @field_validator("temperature")
