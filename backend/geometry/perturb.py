@@ -23,6 +23,7 @@ import numpy as np
 import trimesh
 from scipy.spatial.transform import Rotation
 
+from backend.geometry.containment import points_inside
 from backend.geometry.convert import NotManifoldError, manifold_to_trimesh, mesh_of_faces, trimesh_to_manifold
 from backend.geometry.sampling import sample_surface
 
@@ -165,7 +166,7 @@ def scan_with_floaters(mesh: trimesh.Trimesh, seed: int) -> trimesh.Trimesh:
         c = rng.uniform(lo - grow, hi + grow, size=(4 * FLOATERS, 3))
         _, dist, _ = trimesh.proximity.closest_point(mesh, c)
         far = (
-            c[(dist > FLOATER_CLEAR * size) & ~mesh.contains(c)]
+            c[(dist > FLOATER_CLEAR * size) & ~points_inside(mesh, c)]
             if mesh.is_watertight
             else c[dist > FLOATER_CLEAR * size]
         )

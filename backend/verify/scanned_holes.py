@@ -31,6 +31,7 @@ import trimesh
 
 from backend.cad.intent import cuts_as_drawn
 from backend.cad.program import Circle, Loop, Operation, Profile, Program
+from backend.geometry.containment import points_inside
 from backend.geometry.solid import program_to_mesh
 from backend.sections.candidates import extrusion_feature
 from backend.sections.slices import FLAT_NORMAL, SKETCH_COLUMNS, RobustSlicer
@@ -120,7 +121,7 @@ def _points_of(hole: AxisHole, height: float, offsets: Sequence[tuple[float, flo
 
 def _has_material(solid: trimesh.Trimesh, hole: AxisHole, height: float) -> bool:
     """The solid has material on the hole's centre line at ``height`` along its axis."""
-    return bool(solid.contains(_points_of(hole, height, [(0.0, 0.0)]))[0])
+    return bool(points_inside(solid, _points_of(hole, height, [(0.0, 0.0)]))[0])
 
 
 def _lacks(solid: trimesh.Trimesh, hole: AxisHole) -> bool:
@@ -160,7 +161,7 @@ def _shows(solid: trimesh.Trimesh, hole: AxisHole) -> bool:
     it (``AROUND`` radii out, on one of four sides): a hole, not a region the solid lacks altogether."""
     r = AROUND * hole.radius
     offsets = [(0.0, 0.0), (r, 0.0), (-r, 0.0), (0.0, r), (0.0, -r)]
-    inside = solid.contains(_points_of(hole, 0.5 * (hole.lo + hole.hi), offsets))
+    inside = points_inside(solid, _points_of(hole, 0.5 * (hole.lo + hole.hi), offsets))
     return not inside[0] and bool(inside[1:].any())
 
 
