@@ -31,12 +31,12 @@ def cloud_for_fitting(
     cloud, subsampled = fit_cloud_budget(cloud)
     if underside_unseen:
         cloud, cap, overhangs = closed_underside(cloud)
-        closed = [f"{cap:,} samples on the lowest level"] if cap else []
-        closed += [f"{overhangs:,} on faces turned downwards above it"] if overhangs else []
+        closed = [f"the underside closed with {cap:,} samples on the lowest level"] if cap else []
+        if overhangs:
+            closed.append(f"{overhangs:,} samples added on faces turned downwards the scanner could not see")
         notes.append(
-            f"the underside closed with {' and '.join(closed)}"
-            if closed
-            else "no unseen underside found (its lowest rim encloses nothing, no face turned downwards is open)"
+            "; ".join(closed)
+            or "no unseen underside found (its lowest rim encloses nothing, no face turned downwards is open)"
         )
     notes.append(subsampled or ("the input is unchanged" if notes else ""))
     return cloud, strays, "; ".join(n for n in notes if n)

@@ -18,8 +18,9 @@ samples, ``intake.budget.WORK_POINTS``): the pipeline closes a cloud after its b
 The lower faces of overhangs above the table (an arm reaching out, a ledge, a bridge's span) were not seen
 either: with the underside closed, the solid the samples bound is taken as what the scanner could see
 into (``sections.cloud.occupancy_of(..., from_above=True)``: air only where a straight line up, level or
-45 degrees up leaves it), and samples are added on that solid's faces turned downwards where no sample
-lies within ``UNSEEN_GAP`` R, in patches at least ``UNSEEN_PATCH`` R wide, at the cloud's density. What
+up at 45 degrees — 35 on the diagonals — leaves it, at least three voxels across), and samples are added
+on that solid's faces turned downwards where no sample lies within ``UNSEEN_GAP`` R, in patches of at
+least the area of a square ``UNSEEN_PATCH`` R wide, at the cloud's density. What
 no line of sight can tell stays a guess: the lower half of a shaft lying on its side comes back flat at
 the level its seen sides end.
 """
@@ -32,14 +33,14 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from backend.geometry.pointcloud import REACH_NEIGHBOURS, typical_reach
-from backend.sections.cloud import occupancy_of, surface_of
+from backend.sections.cloud import NEIGHBOURS, occupancy_of, surface_of
 
 RIM_BAND = 2.0  # samples this many R above the lowest one stand on the table
 CAP_PITCH = 0.5  # grid pitch, in R
 RIM_REACH = 1.5  # the rim's samples grown by this many R: gaps up to twice that bridged
 MIN_ENCLOSED = 0.1  # closed only where the rim encloses at least this share of its footprint
 UNSEEN_GAP = 1.0  # a face turned downwards is unseen where no sample lies within this many R of it
-UNSEEN_PATCH = 3.0  # ... and left out where its unseen patch is narrower than a square this many R wide
+UNSEEN_PATCH = 3.0  # ... and left out where its unseen patch covers less than a square this many R wide
 MAX_CELLS = 2048  # the grid's cells along the part, at most (clustered samples make R tiny)
 
 
@@ -84,10 +85,12 @@ def overhang_samples(points: np.ndarray) -> np.ndarray:
     """(m, 3) samples on the faces turned downwards that the scanner above could not see: the lower
     boundary of the solid the samples bound when air reaches it only from above and the sides
     (``occupancy_of(..., from_above=True)``), where no sample lies within ``UNSEEN_GAP`` R, in patches of
-    at least ``UNSEEN_PATCH`` R squared; at the cloud's density."""
+    at least ``UNSEEN_PATCH`` R squared; at the cloud's density. Set for the pipeline's density
+    (``intake.budget.WORK_POINTS`` samples): a much denser cloud's voxel grid (``sections.cloud.VOXELS``)
+    is coarser than its R."""
     p = np.asarray(points, dtype=np.float64)
     none = np.zeros((0, 3))
-    if len(p) < REACH_NEIGHBOURS + 2:
+    if len(p) < REACH_NEIGHBOURS + 2 or len(np.unique(p, axis=0)) <= NEIGHBOURS:
         return none
     tree = cKDTree(p)
     reach = typical_reach(p, tree)

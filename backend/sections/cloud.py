@@ -279,10 +279,13 @@ def _outside_from_above(free: np.ndarray) -> np.ndarray:
     out = np.zeros(free.shape, dtype=bool)
     for view in VIEWS:
         out |= _seen_along(free, view)
-    return out
+    # a line through a sparse spot of a wall, one voxel wide, is no view inside: seen air is at least
+    # three voxels across
+    return ndimage.binary_opening(out, structure=np.ones((3, 3, 3), dtype=bool), border_value=1)
 
 
-# straight up, level and 45 degrees up, eight ways around: the lines a scanner above the part looks along
+# straight up, level and up at 45 degrees (35 on the diagonals), eight ways around: the lines a scanner
+# above the part looks along
 VIEWS = [(0, 0, 1)] + [(a, b, c) for c in (0, 1) for a in (-1, 0, 1) for b in (-1, 0, 1) if a or b]
 
 
