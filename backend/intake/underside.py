@@ -18,11 +18,12 @@ samples, ``intake.budget.WORK_POINTS``): the pipeline closes a cloud after its b
 The lower faces of overhangs above the table (an arm reaching out, a ledge, a bridge's span) were not seen
 either: with the underside closed, the solid the samples bound is taken as what the scanner could see
 into (``sections.cloud.occupancy_of(..., from_above=True)``: air only where a straight line up, level or
-up at 45 degrees — 35 on the diagonals — leaves it, at least three voxels across), and samples are added
+up at 45 degrees — 35 on the diagonals — leaves it), and samples are added
 on that solid's faces turned downwards where no sample lies within ``UNSEEN_GAP`` R, in patches of at
 least the area of a square ``UNSEEN_PATCH`` R wide, at the cloud's density. What
 no line of sight can tell stays a guess: the lower half of a shaft lying on its side comes back flat at
-the level its seen sides end.
+the level its seen sides end, and a line through a sparse spot of a wall is a view inside (a thin
+tube of air under the part's top, whose roof gets samples).
 """
 
 from __future__ import annotations

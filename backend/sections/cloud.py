@@ -279,9 +279,7 @@ def _outside_from_above(free: np.ndarray) -> np.ndarray:
     out = np.zeros(free.shape, dtype=bool)
     for view in VIEWS:
         out |= _seen_along(free, view)
-    # a line through a sparse spot of a wall, one voxel wide, is no view inside: seen air is at least
-    # three voxels across
-    return ndimage.binary_opening(out, structure=np.ones((3, 3, 3), dtype=bool), border_value=1)
+    return out
 
 
 # straight up, level and up at 45 degrees (35 on the diagonals), eight ways around: the lines a scanner
