@@ -24,9 +24,13 @@ def points_inside(mesh: trimesh.Trimesh, points: np.ndarray) -> np.ndarray:
         q = p[start : start + step, None, None, :]
         a, b, c = (tri[None, :, k, :] - q[:, :, 0, :] for k in range(3))
         la, lb, lc = (np.linalg.norm(x, axis=2) for x in (a, b, c))
-        det = np.einsum("pfi,pfi->pf", a, np.cross(b, c))
-        dot = lambda x, y: np.einsum("pfi,pfi->pf", x, y)  # noqa: E731
-        denominator = la * lb * lc + dot(a, b) * lc + dot(a, c) * lb + dot(b, c) * la
+        det = _dot(a, np.cross(b, c))
+        denominator = la * lb * lc + _dot(a, b) * lc + _dot(a, c) * lb + _dot(b, c) * la
         winding = np.arctan2(det, denominator).sum(axis=1) / (2.0 * np.pi)
         out[start : start + step] = winding > 0.5
     return out
+
+
+def _dot(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Dot products of (points, faces, 3) arrays, pair by pair."""
+    return np.einsum("pfi,pfi->pf", x, y)

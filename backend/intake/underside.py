@@ -105,11 +105,11 @@ def overhang_samples(points: np.ndarray) -> np.ndarray:
     xyz = occ.origin + cells * occ.pitch
     xyz[:, 2] -= 0.5 * occ.pitch
     unseen = tree.query(xyz, workers=-1)[0] > UNSEEN_GAP * reach
-    lower[tuple(cells[~unseen].T)] = False
-    labels, _ = ndimage.label(lower, structure=np.ones((3, 3, 3), dtype=bool))
-    sizes = np.bincount(labels[tuple(cells.T)])
-    wide = unseen & (sizes[labels[tuple(cells.T)]] * occ.pitch**2 >= (UNSEEN_PATCH * reach) ** 2)
-    xyz = xyz[wide]
+    cells, xyz = cells[unseen], xyz[unseen]
+    lower[...] = False
+    lower[tuple(cells.T)] = True
+    patch = ndimage.label(lower, structure=np.ones((3, 3, 3), dtype=bool))[0][tuple(cells.T)]
+    xyz = xyz[np.bincount(patch)[patch] * occ.pitch**2 >= (UNSEEN_PATCH * reach) ** 2]
     per_cell = (len(p) / _area(reach, len(p))) * occ.pitch * occ.pitch
     keep = np.random.default_rng(0).random(len(xyz)) < min(per_cell, 1.0)
     return xyz[keep]
