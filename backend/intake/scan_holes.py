@@ -38,6 +38,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import pdist
 
 from backend.intake.repair import Filled, boundary_loops, open_edge_count
+from backend.intake.swept_cover import swept_cover
 from backend.sections.cloud import is_clean_mesh
 
 WIDE_EDGES = 6.0  # rims wider (diameter) than this many median edges are covered (narrower: the seal's)
@@ -189,7 +190,8 @@ def fill_scan_holes(mesh: trimesh.Trimesh) -> Filled:
     once = np.sort(trimesh.grouping.unique_rows(np.sort(faces, axis=1))[0])
     work = mesh if len(once) == len(faces) else trimesh.Trimesh(mesh.vertices, faces[once], process=False)
     base = np.asarray(work.vertices, dtype=np.float64)
-    width = WIDE_EDGES * float(np.median(work.edges_unique_length))
+    edge = float(np.median(work.edges_unique_length))
+    width = WIDE_EDGES * edge
     if not _any_wide_rim(work, width):  # (quickly: a triangle soup is all narrow rims)
         return Filled(mesh, 0, edges)
     rims = [np.asarray(loop[::-1], dtype=np.int64) for loop in boundary_loops(work)]  # fillings run back
@@ -213,7 +215,10 @@ def fill_scan_holes(mesh: trimesh.Trimesh) -> Filled:
         planes[k] = _plane(base[rims[k]])
         centre, _, basis = planes[k]
         polygons[k] = _polygon((base[rims[k]] - centre) @ basis.T)
-    around = _nesting(rims, planes, polygons, [k for k in outlines if polygons[k] is not None], base)
+    # a lost swept face's rim is covered by that face (``swept_cover``), never an outline or a hole of one
+    swept = {k: cover for k in outlines if (cover := swept_cover(base[rims[k]], edge)) is not None}
+    flat = [k for k in outlines if polygons[k] is not None and k not in swept]
+    around = {h: k for h, k in _nesting(rims, planes, polygons, flat, base).items() if h not in swept}
 
     def depth(k: int) -> int:  # outlines at even depths, their holes at odd ones
         d = 0
@@ -232,6 +237,10 @@ def fill_scan_holes(mesh: trimesh.Trimesh) -> Filled:
             continue
         filled += 1
         ids = rims[k]
+        if k in swept:
+            new.append(swept[k][1] + len(base) + len(extra))
+            extra.extend(swept[k][0])
+            continue
         if polygons[k] is None:
             new += _fans([ids])
             continue
