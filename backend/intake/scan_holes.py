@@ -21,8 +21,10 @@ underside — are its holes, left open (a downward pocket's ceiling, on another 
 rims nested deeper alternate: outlines at even depths, holes at odd ones). A rim whose projection crosses
 itself (noise at a corner) is triangulated as the valid polygon its outline draws. A face given twice is
 read once (its copy would hide the rim it lies on). Clean (CAD) meshes are filled exactly by
-``intake.repair`` instead. A curved face lost whole (the lower third of a tube lying on its side) comes
-back as the flat face across its rim, and a far from flat rim's filling may be wound against its
+``intake.repair`` instead. A rim a lost swept face left (the round underside of a shaft lying on its side,
+the upper half of a bore across a part: two end curves joined by straight sides) is covered by that face
+instead (``swept_cover``), neither an outline of a plane nor a hole of one. A curved face lost otherwise
+comes back as the flat face across its rim, and a far from flat rim's filling may be wound against its
 neighbours (it is sampled, not closed).
 """
 
