@@ -40,7 +40,7 @@ from scipy.sparse.csgraph import connected_components
 from scipy.spatial.distance import pdist
 
 from backend.intake.repair import Filled, boundary_loops, open_edge_count
-from backend.intake.swept_cover import swept_cover
+from backend.intake.swept_cover import HOLE_NEAR, Swept, swept_cover
 from backend.sections.cloud import is_clean_mesh
 
 WIDE_EDGES = 6.0  # rims wider (diameter) than this many median edges are covered (narrower: the seal's)
@@ -217,10 +217,24 @@ def fill_scan_holes(mesh: trimesh.Trimesh) -> Filled:
         planes[k] = _plane(base[rims[k]])
         centre, _, basis = planes[k]
         polygons[k] = _polygon((base[rims[k]] - centre) @ basis.T)
-    # a lost swept face's rim is covered by that face (``swept_cover``), never an outline or a hole of one
-    swept = {k: cover for k in outlines if (cover := swept_cover(base[rims[k]], edge)) is not None}
+    # a lost swept face's rim is covered by that face (``swept_cover``), with the rims in it as its holes
+    swept: dict[int, Swept] = {}
+    in_swept: dict[int, int] = {}
+    for k in outlines:
+        grown = box[k] + HOLE_NEAR * edge * np.array([-1, -1, -1, 1, 1, 1])
+        inner = [
+            h
+            for h in np.flatnonzero(
+                np.all(box[:, :3] >= grown[:3], axis=1) & np.all(box[:, 3:] <= grown[3:], axis=1)
+            )
+            if h != k
+        ]
+        if (cover := swept_cover(base[rims[k]], edge, [base[rims[h]] for h in inner])) is not None:
+            swept[k] = cover
+            in_swept.update({int(inner[i]): k for i in cover.holes})
     flat = [k for k in outlines if polygons[k] is not None and k not in swept]
     around = {h: k for h, k in _nesting(rims, planes, polygons, flat, base).items() if h not in swept}
+    around.update({h: k for h, k in in_swept.items() if h not in swept})
 
     def depth(k: int) -> int:  # outlines at even depths, their holes at odd ones
         d = 0
@@ -240,8 +254,8 @@ def fill_scan_holes(mesh: trimesh.Trimesh) -> Filled:
         filled += 1
         ids = rims[k]
         if k in swept:
-            new.append(swept[k][1] + len(base) + len(extra))
-            extra.extend(swept[k][0])
+            new.append(swept[k].faces + len(base) + len(extra))
+            extra.extend(swept[k].vertices)
             continue
         if polygons[k] is None:
             new += _fans([ids])

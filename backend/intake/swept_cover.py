@@ -15,12 +15,22 @@ resampled by arc length, about one median edge a row.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import numpy as np
+import shapely
+from scipy.spatial import cKDTree
 
 END_BAND = 1.5  # end curves: rim vertices within this many median edges of the rim's ends along the sweep
 SIDE_STRAIGHT = 2.0  # each side within this many median edges of a line along the sweep
 MIN_BULGE = 3.0  # each end curve this many median edges off its chord at least (flatter: the plane's cover)
 SPECK_RUN = 2  # runs of at most this many vertices (noise where a side meets an end band) join a neighbour
+MAX_RUNS = 32  # a rim whose labels change more often than this along a direction is no sweep along it
+END_VERTICES = 4  # an end curve has at least this many vertices, ...
+BULGING = 3  # ... and at least this many of them ``MIN_BULGE`` off its chord (one spike is noise)
+HOLE_NEAR = 2.0  # another rim within this many median edges of the cover, inside it, is a hole in it
+MAX_VERTICES = 200_000  # the cover's grid coarsened to at most this many vertices
 
 
 def _runs(labels: np.ndarray) -> list[tuple[int, int, int]]:
@@ -37,6 +47,8 @@ def _merged(labels: np.ndarray) -> list[tuple[int, int, int]]:
     labels = labels.copy()
     for _ in range(len(labels)):
         runs = _runs(labels)
+        if len(runs) > MAX_RUNS:
+            return runs
         specks = [k for k, r in enumerate(runs) if r[2] <= SPECK_RUN]
         if not specks or len(runs) <= 4:
             return runs
@@ -48,13 +60,13 @@ def _merged(labels: np.ndarray) -> list[tuple[int, int, int]]:
 
 
 def _bulge(curve: np.ndarray) -> float:
-    """The largest distance of ``curve``'s points from the chord between its ends."""
+    """The ``BULGING``-th largest distance of ``curve``'s points from the chord between its ends."""
     chord = curve[-1] - curve[0]
     length = float(np.linalg.norm(chord))
     off = curve - curve[0]
     if length > 0:
         off = off - np.outer(off @ (chord / length), chord / length)
-    return float(np.linalg.norm(off, axis=1).max())
+    return float(np.sort(np.linalg.norm(off, axis=1))[-BULGING])
 
 
 def _resampled(curve: np.ndarray, n: int) -> np.ndarray:
@@ -69,7 +81,10 @@ def _end_curves(points: np.ndarray, edge: float) -> tuple[np.ndarray, np.ndarray
     face's along one of its principal directions (module doc), else None."""
     n = len(points)
     centre = points.mean(axis=0)
-    for direction in np.linalg.svd(points - centre, full_matrices=False)[2]:
+    steps = np.roll(points, -1, axis=0) - points
+    steps /= np.maximum(np.linalg.norm(steps, axis=1, keepdims=True), 1e-300)
+    along = np.linalg.eigh(steps.T @ steps)[1][:, -1]  # the sides' edges run along the sweep: first
+    for direction in [along, *np.linalg.svd(points - centre, full_matrices=False)[2]]:
         t = (points - centre) @ direction
         labels = np.where(t < t.min() + END_BAND * edge, 0, np.where(t > t.max() - END_BAND * edge, 2, 1))
         runs = _merged(labels)
@@ -88,6 +103,8 @@ def _end_curves(points: np.ndarray, edge: float) -> tuple[np.ndarray, np.ndarray
             )
         if not straight:
             continue
+        if min(runs[0][2], runs[2][2]) < END_VERTICES:
+            continue
         # each end with the sides' last and first vertices next to it: the curve spans side to side
         ends = [points[(start - 1 + np.arange(length + 2)) % n] for _, start, length in (runs[0], runs[2])]
         if min(_bulge(e) for e in ends) < MIN_BULGE * edge:
@@ -96,40 +113,74 @@ def _end_curves(points: np.ndarray, edge: float) -> tuple[np.ndarray, np.ndarray
     return None
 
 
-def swept_cover(points: np.ndarray, edge: float) -> tuple[np.ndarray, np.ndarray] | None:
-    """(vertices, triangles) of the ruled surface between the end curves of the closed rim ``points`` (in
-    order) when it runs as a lost swept face's (module doc), else None; ``edge`` is the mesh's median edge
-    length. The triangles are wound so that their area vector points as the rim's own (Newell's)."""
+@dataclass(frozen=True)
+class Swept:
+    """A lost swept face's cover: its grid's vertices and triangles, and which of the rims offered as
+    holes lie in it (cut out of it)."""
+
+    vertices: np.ndarray
+    faces: np.ndarray
+    holes: list[int]
+
+
+def swept_cover(points: np.ndarray, edge: float, inner: Sequence[np.ndarray] = ()) -> Swept | None:
+    """The ruled surface between the end curves of the closed rim ``points`` (in order) when it runs as a
+    lost swept face's (module doc), else None; ``edge`` is the mesh's median edge length. Of the rims
+    ``inner`` (other rims whose boxes lie within this one's), those within ``HOLE_NEAR`` edges of the
+    cover and inside it are its holes: the grid's cells inside them are left out (a bore's mouth in the
+    lost face stays open). The triangles are wound so that their area vector points as the rim's own
+    (Newell's)."""
     points = np.asarray(points, dtype=np.float64)
-    if len(points) < 12 or edge <= 0:
+    if len(points) < 12 or not edge > 0:
         return None
     ends = _end_curves(points, edge)
     if ends is None:
         return None
     a, b = ends
-    across = max(len(a), len(b), int(np.ceil(max(_length(a), _length(b)) / edge)) + 1)
+    spacing = max(edge, float(np.median(np.linalg.norm(np.diff(points, axis=0), axis=1))))
+    across = max(len(a), len(b), int(np.ceil(max(_length(a), _length(b)) / spacing)) + 1)
+    rows = max(2, int(np.ceil(float(np.linalg.norm(a.mean(axis=0) - b.mean(axis=0))) / spacing)) + 1)
+    if rows * across > MAX_VERTICES:
+        shrink = np.sqrt(MAX_VERTICES / (rows * across))
+        across, rows = max(2, int(across * shrink)), max(2, int(rows * shrink))
     a, b = _resampled(a, across), _resampled(b, across)
-    rows = max(2, int(np.ceil(float(np.linalg.norm(a.mean(axis=0) - b.mean(axis=0))) / edge)) + 1)
     s = np.linspace(0.0, 1.0, rows)[:, None, None]
     vertices = ((1.0 - s) * a[None] + s * b[None]).reshape(-1, 3)
-    i, j = np.meshgrid(np.arange(rows - 1), np.arange(across - 1), indexing="ij")
-    corner = (i * across + j).ravel()
+    i, j = (g.ravel() for g in np.meshgrid(np.arange(rows - 1), np.arange(across - 1), indexing="ij"))
+    corner = i * across + j
     faces = np.concatenate(
         [
             np.stack([corner, corner + 1, corner + across + 1], axis=1),
             np.stack([corner, corner + across + 1, corner + across], axis=1),
         ]
     )
+    cells = np.concatenate([np.stack([i, j], axis=1)] * 2) + 0.5  # each triangle's cell, at its middle
+    keep, holes = np.ones(len(faces), dtype=bool), []
+    if len(inner):
+        tree = cKDTree(vertices)
+        for h, rim in enumerate(inner):
+            gap, nearest = tree.query(np.asarray(rim, dtype=np.float64))
+            r, c = np.divmod(nearest, across)
+            if gap.max() > HOLE_NEAR * edge or r.min() < 1 or c.min() < 1:
+                continue
+            if r.max() > rows - 2 or c.max() > across - 2:
+                continue
+            ring = shapely.Polygon(np.stack([r, c], axis=1)).buffer(0)
+            if ring.is_empty:
+                continue
+            keep &= ~shapely.contains_xy(ring, cells[:, 0], cells[:, 1])
+            holes.append(h)
+    faces = faces[keep]
     tri = vertices[faces]
     area = np.cross(tri[:, 1] - tri[:, 0], tri[:, 2] - tri[:, 0]).sum(axis=0)
     rim_area = np.cross(points, np.roll(points, -1, axis=0)).sum(axis=0)
     if float(area @ rim_area) < 0:
         faces = faces[:, ::-1]
-    return vertices, faces
+    return Swept(vertices, faces, holes)
 
 
 def _length(curve: np.ndarray) -> float:
     return float(np.linalg.norm(np.diff(curve, axis=0), axis=1).sum())
 
 
-__all__ = ["swept_cover"]
+__all__ = ["Swept", "swept_cover"]

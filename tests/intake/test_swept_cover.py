@@ -31,12 +31,38 @@ def test_the_round_underside_of_a_shaft_on_its_side_is_covered_round():
     edge = float(np.median(scanned.edges_unique_length))
     cover = swept_cover(_widest_rim(scanned), edge)
     assert cover is not None
-    vertices, faces = cover
+    vertices, faces = cover.vertices, cover.faces
     radius = np.hypot(vertices[:, 0], vertices[:, 2])
     assert np.abs(radius - RADIUS).max() < 3 * edge  # on the shaft, not across its rim
     assert vertices[:, 2].min() < -RADIUS + edge  # down to its lowest line
     assert np.ptp(vertices[:, 1]) > LENGTH - 4 * edge  # end to end
     assert faces.min() >= 0 and faces.max() < len(vertices)
+
+
+def test_a_bore_through_the_lost_face_stays_open():
+    bore = trimesh.creation.cylinder(radius=0.08, height=1.0, sections=32)  # upright, through the shaft
+    part = _shaft_on_its_side().difference(bore, engine="manifold")
+    scanned = scan_from_above(part, 0)
+    filled = fill_scan_holes(scanned)
+    added = trimesh.Trimesh(filled.mesh.vertices, np.asarray(filled.mesh.faces)[len(scanned.faces) :])
+    centres = added.triangles_center
+    assert (centres[:, 2] < -0.9 * RADIUS).any()  # the round underside covered ...
+    assert not (np.hypot(centres[:, 0], centres[:, 1]) < 0.07).any()  # ... but not the bore's mouth
+
+
+def test_one_spike_at_each_end_is_no_bulge():
+    x = np.linspace(0.0, 1.0, 41)
+    y = np.linspace(0.0, 0.5, 21)[1:-1]
+    rim = np.concatenate(  # a flat rectangle's rim, counter-clockwise, at 0.025 spacing
+        [
+            np.stack([x, np.zeros_like(x), np.zeros_like(x)], axis=1),
+            np.stack([np.ones_like(y), y, np.zeros_like(y)], axis=1),
+            np.stack([x[::-1], np.full_like(x, 0.5), np.zeros_like(x)], axis=1),
+            np.stack([np.zeros_like(y), y[::-1], np.zeros_like(y)], axis=1),
+        ]
+    )
+    rim[50, 2] = rim[-10, 2] = 0.1  # one vertex 4 edges off the plane in each short end
+    assert swept_cover(rim, 0.025) is None
 
 
 def test_a_flat_rim_is_left_to_the_plane():
