@@ -132,7 +132,7 @@ def add_reconstruct_options(
         action="store_true",
         help="the part was scanned standing on a table: close a point cloud's face on the lowest level of"
         " its z axis and the faces turned downwards above it, which have no samples (meshes are read as"
-        " they are)",
+        " they are; without it, a cloud whose lowest samples ring an empty face gets a note suggesting it)",
     )
     if refine:
         parser.add_argument("--no-refine", action="store_true", help="skip the refinement stage")

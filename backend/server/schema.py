@@ -98,7 +98,8 @@ class JobOptions(BaseModel):
         _D.underside_unseen,
         description="the part was scanned standing on a table: close a point cloud's face on the lowest"
         " level of its z axis and the faces turned downwards above it, which have no samples (meshes are"
-        " read as they are)",
+        " read as they are; without it, a cloud whose lowest samples ring an empty face gets a note"
+        " suggesting it)",
     )
 
     @field_validator("temperature")

@@ -4,7 +4,7 @@ import numpy as np
 import trimesh
 
 from backend.geometry.perturb import points, points_from_above, stray_points
-from backend.intake.clouds import cloud_for_fitting
+from backend.intake.clouds import OPEN_UNDERSIDE_HINT, cloud_for_fitting
 
 
 def _block() -> trimesh.Trimesh:
@@ -28,3 +28,11 @@ def test_each_step_is_said_once_and_the_input_is_unchanged():
     np.testing.assert_array_equal(np.asarray(cloud.vertices), before)
     _, _, told = cloud_for_fitting(points_from_above(_block(), 2), underside_unseen=True)
     assert told.startswith("the underside closed with ") and told.endswith("; the input is unchanged")
+
+
+def test_a_cloud_scanned_from_above_gets_a_hint_and_nothing_done():
+    cloud = points_from_above(_block(), 3)
+    out, strays, note = cloud_for_fitting(cloud, underside_unseen=False)
+    assert out is cloud and strays == 0
+    assert note == f"{OPEN_UNDERSIDE_HINT}; the input is unchanged"
+    assert "--underside-unseen" in note and "Scanned on a table" in note

@@ -51,6 +51,7 @@ def test_the_pipeline_closes_it_when_told_and_says_so(tmp_path):
     r = Reconstructor(tiny_checkpoint(tmp_path), device="cpu", unmask_checkpoint="none")
     plain = r.reconstruct(cloud, ReconstructOptions(candidates=0, fixed_budgets=True))
     assert evaluate_pair(plain.mesh, plate)["iou"] < 0.5  # flooded through its open underside: a shell
+    assert "Scanned on a table" in plain.scores["input_note"]  # ... and the user is told what to tick
     told = r.reconstruct(cloud, ReconstructOptions(candidates=0, fixed_budgets=True, underside_unseen=True))
     assert "the underside closed with" in told.scores["input_note"]
     assert evaluate_pair(told.mesh, plate)["iou"] > 0.9
