@@ -26,7 +26,8 @@ from backend.sections.slices import SKETCH_COLUMNS, RobustSlicer, robust_slicer
 RELATIVE_HEIGHTS = (0.1, 0.3, 0.5, 0.7, 0.9)
 HEIGHT_JITTER = 0.00731  # of the extent: keeps slices off faces placed at round fractions
 DUPLICATE_SECTION = 0.01  # symmetric-difference area / union area under which two sections are one
-MAX_LAYERS = 4  # slabs of a layered candidate
+MAX_LAYERS = 4  # slabs of a layered candidate (and of the observation the model reads, as trained) ...
+FINE_LAYERS = 10  # ... and of its finer twin, offered where the part has more steps (its largest ones)
 FLAT_COS = 0.999  # a face whose normal is this close to the axis is flat (a step between slabs)
 STEP_MERGE = 1e-3  # flat faces at heights closer than this are one step
 MIN_STEP_AREA = 0.01  # total flat area of a step (normalised units²)
@@ -191,7 +192,9 @@ def _face_steps(mesh: trimesh.Trimesh, axis: int, max_steps: int) -> list[float]
 
 def layered_candidates(mesh_normalized: Target, quantize: bool = True) -> list[Program]:
     """Per axis, one program of stacked extrusions (new, then join), one per slab between the step
-    heights, each slab extruding its own mid-height section; slabs with the same section merge.
+    heights (the ``MAX_LAYERS`` - 1 largest steps), each slab extruding its own mid-height section; slabs
+    with the same section merge; and, where the part has more steps, its finer twin between the
+    ``FINE_LAYERS`` - 1 largest (the verifier weighs both: fewer slabs, or the steps they leave out).
     Only axes with at least two distinct slabs give a program. A scan or a point cloud also gets the
     program between its ``RobustSlicer.dense_steps`` where they differ from its ``steps`` (flat faces
     too narrow for their samples' normals, or, on an axis with more flat faces than slabs allow, other
@@ -202,6 +205,9 @@ def layered_candidates(mesh_normalized: Target, quantize: bool = True) -> list[P
         program = layered_program(slicer, axis, quantize)
         if program is not None:
             out.append(program)
+        finer = layered_program(slicer, axis, quantize, slicer.steps(axis, FINE_LAYERS - 1))
+        if finer is not None and finer not in out:  # a part of more steps than the slabs allow
+            out.append(finer)
         if isinstance(slicer, RobustSlicer):  # also with the narrow faces the normals miss
             dense = slicer.dense_steps(axis, MAX_LAYERS - 1)
             if sorted(dense) != sorted(slicer.steps(axis, MAX_LAYERS - 1)):

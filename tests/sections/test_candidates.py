@@ -163,3 +163,23 @@ def test_layered_candidate_rebuilds_a_stepped_part():
     program, iou = best_program(mesh, all_candidates(mesh))
     assert program == layered
     assert iou > 0.98 > single
+
+
+def ziggurat(levels: int = 6) -> Program:
+    """Square slabs 0.1 high, each narrower than the one below: ``levels`` - 1 steps along Z."""
+    slabs = []
+    for k in range(levels):
+        plane = Plane((0.0, 0.0, 0.1 * k), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+        op = Operation.JOIN if k else Operation.NEW
+        half = 0.5 - 0.06 * k
+        square = poly_loop([(-half, -half), (half, -half), (half, half), (-half, half)])
+        slabs.append(feat(Profile(square), plane=plane, extent=Extent(ExtentKind.ONE_SIDE, 0.1), op=op))
+    return Program(tuple(slabs))
+
+
+def test_a_part_of_more_steps_than_slabs_gets_a_finer_twin():
+    mesh, _ = normalize_mesh(program_to_mesh(ziggurat()))
+    along_z = [p for p in layered_candidates(mesh) if p.features[0].sketch.plane.normal == (0.0, 0.0, 1.0)]
+    assert sorted(len(p.features) for p in along_z) == [4, 6]  # the three largest steps; all five
+    program, iou = best_program(mesh, along_z)
+    assert len(program.features) == 6 and iou > 0.99
