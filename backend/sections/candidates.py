@@ -205,9 +205,11 @@ def layered_candidates(mesh_normalized: Target, quantize: bool = True) -> list[P
         program = layered_program(slicer, axis, quantize)
         if program is not None:
             out.append(program)
-        finer = layered_program(slicer, axis, quantize, slicer.steps(axis, FINE_LAYERS - 1))
-        if finer is not None and finer not in out:  # a part of more steps than the slabs allow
-            out.append(finer)
+        fine_steps = slicer.steps(axis, FINE_LAYERS - 1)  # largest first: the first ones are the above's
+        if len(fine_steps) >= MAX_LAYERS:  # a part of more steps than the slabs allow
+            finer = layered_program(slicer, axis, quantize, fine_steps)
+            if finer is not None and finer not in out:
+                out.append(finer)
         if isinstance(slicer, RobustSlicer):  # also with the narrow faces the normals miss
             dense = slicer.dense_steps(axis, MAX_LAYERS - 1)
             if sorted(dense) != sorted(slicer.steps(axis, MAX_LAYERS - 1)):
