@@ -6,6 +6,8 @@ on it gets a hint to give it (``OPEN_UNDERSIDE_HINT``); the note says what was d
 
 from __future__ import annotations
 
+import logging
+
 import numpy as np
 import trimesh
 
@@ -13,6 +15,8 @@ from backend.intake.budget import fit_cloud_budget
 from backend.intake.check import InputMeshError, check_input_mesh
 from backend.intake.strays import without_strays
 from backend.intake.underside import closed_underside, underside_samples
+
+log = logging.getLogger(__name__)
 
 # said (nothing done) when the cloud's lowest samples ring a face with none on it: a cloud scanned standing
 # on a table, whose underside the scanner never saw (fires on 60 of the 106 public parts' clouds sampled
@@ -48,7 +52,17 @@ def cloud_for_fitting(
             "; ".join(closed)
             or "no unseen underside found (its lowest rim encloses nothing, no face turned downwards is open)"
         )
-    elif len(underside_samples(np.asarray(cloud.vertices))):
+    elif _open_underside(cloud):
         notes.append(OPEN_UNDERSIDE_HINT)
     notes.append(subsampled or ("the input is unchanged" if notes else ""))
     return cloud, strays, "; ".join(n for n in notes if n)
+
+
+def _open_underside(cloud: trimesh.PointCloud) -> bool:
+    """Whether the cloud's lowest samples ring a face with none on it; a hint's check must never take the
+    job down (a failure says no)."""
+    try:
+        return len(underside_samples(np.asarray(cloud.vertices))) > 0
+    except Exception as exc:
+        log.warning("checking for an open underside failed: %s: %s", type(exc).__name__, exc)
+        return False

@@ -36,3 +36,14 @@ def test_a_cloud_scanned_from_above_gets_a_hint_and_nothing_done():
     assert out is cloud and strays == 0
     assert note == f"{OPEN_UNDERSIDE_HINT}; the input is unchanged"
     assert "--underside-unseen" in note and "Scanned on a table" in note
+
+
+def test_a_failing_hint_check_says_nothing_and_takes_nothing_down(monkeypatch):
+    import backend.intake.clouds as clouds
+
+    def broken(points):
+        raise ValueError("broken")
+
+    monkeypatch.setattr(clouds, "underside_samples", broken)
+    cloud = points_from_above(_block(), 3)
+    assert cloud_for_fitting(cloud, underside_unseen=False) == (cloud, 0, "")
