@@ -222,13 +222,9 @@ def fill_scan_holes(mesh: trimesh.Trimesh) -> Filled:
     in_swept: dict[int, int] = {}
     for k in outlines:
         grown = box[k] + HOLE_NEAR * edge * np.array([-1, -1, -1, 1, 1, 1])
-        inner = [
-            h
-            for h in np.flatnonzero(
-                np.all(box[:, :3] >= grown[:3], axis=1) & np.all(box[:, 3:] <= grown[3:], axis=1)
-            )
-            if h != k
-        ]
+        within_k = np.all(box[:, :3] >= grown[:3], axis=1) & np.all(box[:, 3:] <= grown[3:], axis=1)
+        within_k[k] = False
+        inner = np.flatnonzero(within_k)
         if (cover := swept_cover(base[rims[k]], edge, [base[rims[h]] for h in inner])) is not None:
             swept[k] = cover
             in_swept.update({int(inner[i]): k for i in cover.holes})

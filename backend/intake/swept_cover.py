@@ -6,7 +6,7 @@ flat and ``scan_holes`` covers it with the plane across it. Where it was swept a
 of a shaft or a tube lying on its side, the upper half of a bore across a part — the rim runs as two end
 curves (where the lost face met the seen end faces: arcs) joined by two straight sides along the sweep, and
 the flat face across it cuts the round off (a shaft on its side read 60 % IoU). Such a rim is recognised
-along each of its principal directions: its vertices within ``END_BAND`` median edges of its two ends along
+along the direction its own edges mostly run, else along one of its principal directions: its vertices within ``END_BAND`` median edges of its two ends along
 the direction are the end curves, the rest must be two runs, each within ``SIDE_STRAIGHT`` edges of a line
 along it, and both end curves must bulge from their chords by at least ``MIN_BULGE`` edges (flatter ones are
 covered the same by the plane). The cover is for sampling, like the flat one: a grid between the two curves,
@@ -69,6 +69,12 @@ def _bulge(curve: np.ndarray) -> float:
     return float(np.sort(np.linalg.norm(off, axis=1))[-BULGING])
 
 
+def _straight(side: np.ndarray, direction: np.ndarray, edge: float) -> bool:
+    """Whether the points ``side`` lie within ``SIDE_STRAIGHT`` edges of one line along ``direction``."""
+    across = side - np.outer(side @ direction, direction)
+    return bool(np.linalg.norm(across - across.mean(axis=0), axis=1).max() <= SIDE_STRAIGHT * edge)
+
+
 def _resampled(curve: np.ndarray, n: int) -> np.ndarray:
     """``n`` points evenly along the polyline ``curve`` by arc length, its ends kept."""
     s = np.concatenate([[0.0], np.cumsum(np.linalg.norm(np.diff(curve, axis=0), axis=1))])
@@ -91,19 +97,13 @@ def _end_curves(points: np.ndarray, edge: float) -> tuple[np.ndarray, np.ndarray
         if len(runs) != 4 or sorted(r[0] for r in runs) != [0, 1, 1, 2]:
             continue
         first_end = next(k for k, r in enumerate(runs) if r[0] != 1)
-        runs = runs[first_end:] + runs[:first_end]  # end, side, other end, side
-        if runs[1][0] != 1 or runs[3][0] != 1:
-            continue
-        straight = True
-        for _, start, length in (runs[1], runs[3]):
-            side = points[(start + np.arange(length)) % n]
-            across = side - np.outer(side @ direction, direction)
-            straight &= bool(
-                np.linalg.norm(across - across.mean(axis=0), axis=1).max() <= SIDE_STRAIGHT * edge
-            )
-        if not straight:
-            continue
+        runs = runs[first_end:] + runs[:first_end]  # end, side, other end, side (neighbours differ)
         if min(runs[0][2], runs[2][2]) < END_VERTICES:
+            continue
+        if not all(
+            _straight(points[(start + np.arange(length)) % n], direction, edge)
+            for _, start, length in (runs[1], runs[3])
+        ):
             continue
         # each end with the sides' last and first vertices next to it: the curve spans side to side
         ends = [points[(start - 1 + np.arange(length + 2)) % n] for _, start, length in (runs[0], runs[2])]
