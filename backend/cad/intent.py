@@ -23,7 +23,7 @@ one sketch, whatever their loops (``cut_groups``: what the verifier's rule count
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from shapely.errors import GEOSException
 from shapely.geometry import Polygon
@@ -255,6 +255,45 @@ def spans_as_one(program: Program) -> Program | None:
     if not merged:
         return None
     return canonicalize(Program(tuple(f for k, f in enumerate(features) if k not in merged)), quantize=False)
+
+
+def covered_profiles_dropped(program: Program) -> Program | None:
+    """``program`` without the profiles that add nothing: an adding profile whose prism already lies in
+    the other adding features' (a plate's outline drawn again in a thin slab within the plate's span,
+    next to the islands that slab does add). Unions commute, so only features before the first cut or
+    intersect take part; profiles are dropped one at a time against what is left (two copies of one
+    prism keep one); a feature left without profiles goes, and the first left is the new one. In the
+    continuous canonical form; None when nothing was dropped. Regions are compared within
+    ``MATCH_TOLERANCE``, so the caller checks the solid (``verify.candidates.same_solid``)."""
+    canonical = canonicalize(program, quantize=False)
+    features = list(canonical.features)
+    head = next((k for k, f in enumerate(features) if f.operation not in _UNION), len(features))
+    axes = [_axis(f) for f in features[:head]]
+    kept = [list(f.sketch.profiles) for f in features[:head]]
+    dropped = False
+    for i in range(head):
+        if axes[i] is None:
+            continue
+        for p in list(kept[i]):
+            others = []
+            for k in range(head):
+                rest = [q for q in kept[k] if q is not p]
+                if axes[k] == axes[i] and rest and (shape := _shape(rest)) is not None:
+                    others.append((*_span(features[k], axes[k]), shape))
+            me = _shape([p])
+            if me is not None and others and _filled(me, *_span(features[i], axes[i]), others):
+                kept[i].remove(p)
+                dropped = True
+    if not dropped:
+        return None
+    out = [
+        replace(f, sketch=replace(f.sketch, profiles=tuple(kept[k]))) if k < head else f
+        for k, f in enumerate(features)
+        if k >= head or kept[k]
+    ]
+    if out[0].operation is not Operation.NEW:
+        out[0] = replace(out[0], operation=Operation.NEW)
+    return canonicalize(Program(tuple(out)), quantize=False)
 
 
 def _extrusion(profiles, plane: Plane, axis: int, lo: float, hi: float, operation: Operation) -> Extrude:

@@ -1,6 +1,7 @@
 """Holes as cuts, islands as features: the same solid, written with the operations a person would edit."""
 
 from backend.cad.intent import (
+    covered_profiles_dropped,
     cut_groups,
     cuts_as_drawn,
     cuts_through,
@@ -312,3 +313,29 @@ def test_a_profile_shapely_cannot_union_leaves_the_program_as_it_is():
     odd = feat(Profile(plate, holes), plane=_at(0.2), extent=UP, op=Operation.JOIN)
     program = Program((_slab(boss, 0.0, Operation.NEW), _slab(plate, 0.2), odd, _slab(boss, 0.4)))
     assert spans_as_one(program) is None
+
+
+def test_an_outline_drawn_again_within_the_plates_span_is_dropped_and_its_islands_stay():
+    plate, boss = rect(-0.5, -0.5, 0.5, 0.5), rect(0.6, -0.1, 0.8, 0.1)
+    thin = feat(
+        Profile(rect(-0.5, -0.5, 0.5, 0.5)), Profile(boss), plane=_at(0.1), extent=UP, op=Operation.JOIN
+    )
+    program = Program((_piece(plate, 0.0, 0.4, Operation.NEW), thin))
+    out = covered_profiles_dropped(program)
+    assert out is not None and out.curve_count == 8 < program.curve_count
+    assert [len(f.sketch.profiles) for f in out.features] == [1, 1]
+    assert abs(program_to_mesh(out).volume - program_to_mesh(program).volume) < 1e-9
+
+
+def test_two_copies_of_one_prism_keep_one_and_a_profile_sticking_out_stays():
+    a = rect(-0.5, -0.5, 0.5, 0.5)
+    twice = Program((_piece(a, 0.0, 0.2, Operation.NEW), _piece(a, 0.0, 0.2)))
+    out = covered_profiles_dropped(twice)
+    assert out is not None and len(out.features) == 1 and out.features[0].operation is Operation.NEW
+    assert abs(program_to_mesh(out).volume - program_to_mesh(twice).volume) < 1e-9
+    higher = Program((_piece(a, 0.0, 0.2, Operation.NEW), _piece(rect(-0.2, -0.2, 0.2, 0.2), 0.1, 0.3)))
+    wider = Program((_piece(a, 0.0, 0.2, Operation.NEW), _piece(rect(0.2, -0.2, 0.7, 0.2), 0.0, 0.2)))
+    assert covered_profiles_dropped(higher) is None and covered_profiles_dropped(wider) is None
+    hole = feat(Profile(circle(0, 0, 0.1)), plane=_at(0.0), extent=UP, op=Operation.CUT)
+    after_cut = Program((_piece(a, 0.0, 0.2, Operation.NEW), hole, _piece(a, 0.0, 0.2)))
+    assert covered_profiles_dropped(after_cut) is None  # the last copy fills the hole back
