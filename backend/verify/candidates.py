@@ -106,10 +106,11 @@ def same_solid(a: Program, b: Program, tolerance: float = INTENT_TOLERANCE) -> b
 def intent_rewrites(program: Program) -> list[Program]:
     """``program`` written as a person would model it (``cad.intent``), each rewrite building the same
     solid (``same_solid``): the holes as cuts (``holes_as_cuts``), then the outlines' notches as cuts
-    (``notches_as_cuts``), then the adding profiles that add nothing dropped (``covered_profiles_dropped``)
-    and the closing cuts' profiles that remove nothing (``verify.spare_cuts``), then one sketch's
-    extrusions on one axis as one (``spans_as_one``), then the cuts of one plane and span as one
-    (``cuts_as_drawn``), then different islands as features of their own (``islands_as_features``), each applied to the last rewrite that
+    (``notches_as_cuts``), then one sketch's extrusions on one axis as one (``spans_as_one``), then the
+    adding profiles that add nothing dropped (``covered_profiles_dropped``: merged slabs leave a thin one's
+    copy of their outline inside them) and the closing cuts' profiles that remove nothing
+    (``verify.spare_cuts``), then the cuts of one plane and span as one (``cuts_as_drawn``), then
+    different islands as features of their own (``islands_as_features``), each applied to the last rewrite that
     built the same solid (or the original). A feature inside a hole's prism, which the cut would take
     away, or loops matched within the fitting tolerance that move material, keep the original as it is
     (no rewrite)."""
@@ -128,9 +129,9 @@ def intent_rewrites(program: Program) -> list[Program]:
     rewrites = (
         holes_as_cuts,
         notches_as_cuts,
+        spans_as_one,
         covered_profiles_dropped,
         spare_cuts_dropped,
-        spans_as_one,
         cuts_as_drawn,
         islands_as_features,
     )
