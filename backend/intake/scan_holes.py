@@ -12,7 +12,9 @@ its rim, so this needs no word from the user.
 Only rims wider than ``WIDE_EDGES`` median edge lengths (the largest distance between two of a rim's
 vertices: the same however the scan is turned) are covered: the few triangles a scan loses here and there
 (their rims at most 4.2 edges wide on the 106 public parts' scans, ``scripts/measure_scan_rims.py``) are
-sealed by the robust route, which was built and measured on them; such scans come back as they are.
+sealed by the robust route, which was built and measured on them; such scans come back as they are. A
+face lost whole can leave a rim little wider than that (the end of a thin peg standing up, 4.9 edges across:
+Fusion 360 57830 scanned from above), which the seal does not close either: the outside floods the peg.
 
 The filling is for sampling, not topology: a rim is projected on its best-fitting plane (least squares) and
 triangulated there (constrained Delaunay, the rim's own vertices kept; a rim of few corners, a fan), and
@@ -43,7 +45,7 @@ from backend.intake.repair import Filled, boundary_loops, open_edge_count
 from backend.intake.swept_cover import HOLE_NEAR, Swept, swept_cover
 from backend.sections.cloud import is_clean_mesh
 
-WIDE_EDGES = 6.0  # rims wider (diameter) than this many median edges are covered (narrower: the seal's)
+WIDE_EDGES = 4.5  # rims wider (diameter) than this many median edges are covered (narrower: the seal's)
 FAN_CORNERS = 8  # rims of at most this many corners are fanned from their first vertex
 SAME_PLANE_TURN = 0.95  # nested rims of one plane: their normals' |cos| at least this ...
 SAME_PLANE_OFFSET = 2.0  # ... and every corner within this many times the outer rim's own farthest
