@@ -16,6 +16,9 @@ straight, the notch cut out of it, through the slabs that share it.
 features whose spans touch, overlap, or leave between them only what the others already fill (a boss
 above and below a plate).
 
+``covered_profiles_dropped`` drops the adding profiles whose prisms already lie in the other adding
+features' (merged slabs leave a thin slab's copy of their outline inside them).
+
 ``cuts_as_drawn`` draws the consecutive cuts of one plane and one span (or through all of the part) in
 one sketch, whatever their loops (``cut_groups``: what the verifier's rule counts as one operation).
 """
@@ -262,35 +265,61 @@ def covered_profiles_dropped(program: Program) -> Program | None:
     the other adding features' (a plate's outline drawn again in a thin slab within the plate's span,
     next to the islands that slab does add). Unions commute, so only features before the first cut or
     intersect take part; profiles are dropped one at a time against what is left (two copies of one
-    prism keep one); a feature left without profiles goes, and the first left is the new one. In the
-    continuous canonical form; None when nothing was dropped. Regions are compared within
-    ``MATCH_TOLERANCE``, so the caller checks the solid (``verify.candidates.same_solid``)."""
+    prism keep one); a feature left without profiles goes, and the first left is the new one. Each
+    profile's region is drawn once and weighed only against those of its axis whose boxes and spans meet
+    its own (a sketch of many islands stays cheap). In the continuous canonical form; None when nothing
+    was dropped. Regions and heights are compared within ``MATCH_TOLERANCE`` (a step that low is fitting
+    noise), so the caller checks the solid (``verify.candidates.same_solid``)."""
     canonical = canonicalize(program, quantize=False)
     features = list(canonical.features)
     head = next((k for k, f in enumerate(features) if f.operation not in _UNION), len(features))
     axes = [_axis(f) for f in features[:head]]
-    kept = [list(f.sketch.profiles) for f in features[:head]]
+    spans = [_span(f, a) if a is not None else None for f, a in zip(features[:head], axes)]
+    regions = {
+        (k, j): _shape([profile])
+        for k in range(head)
+        if axes[k] is not None
+        for j, profile in enumerate(features[k].sketch.profiles)
+    }
+    regions = {key: r for key, r in regions.items() if r is not None and not r.is_empty}
+    kept = set(regions)
+    boxes = {key: r.bounds for key, r in regions.items()}
     dropped = False
-    for i in range(head):
-        if axes[i] is None:
-            continue
-        for p in list(kept[i]):
-            others = []
-            for k in range(head):
-                rest = [q for q in kept[k] if q is not p]
-                if axes[k] == axes[i] and rest and (shape := _shape(rest)) is not None:
-                    others.append((*_span(features[k], axes[k]), shape))
-            me = _shape([p])
-            if me is not None and others and _filled(me, *_span(features[i], axes[i]), others):
-                kept[i].remove(p)
-                dropped = True
+
+    def meet(a: tuple[float, float, float, float], b: tuple[float, float, float, float]) -> bool:
+        return (
+            a[0] <= b[2] + MATCH_TOLERANCE
+            and b[0] <= a[2] + MATCH_TOLERANCE
+            and (a[1] <= b[3] + MATCH_TOLERANCE and b[1] <= a[3] + MATCH_TOLERANCE)
+        )
+
+    for key in sorted(regions):
+        i = key[0]
+        (lo, hi), box = spans[i], boxes[key]
+        others = [
+            (*spans[k], regions[other])
+            for other in kept
+            if other != key
+            and axes[k := other[0]] == axes[i]
+            and spans[k][0] < hi
+            and spans[k][1] > lo
+            and meet(box, boxes[other])
+        ]
+        if others and _filled(regions[key], lo, hi, others):
+            kept.discard(key)
+            dropped = True
     if not dropped:
         return None
-    out = [
-        replace(f, sketch=replace(f.sketch, profiles=tuple(kept[k]))) if k < head else f
-        for k, f in enumerate(features)
-        if k >= head or kept[k]
-    ]
+    out = []
+    for k, f in enumerate(features):
+        if k < head and axes[k] is not None:
+            profiles = tuple(
+                p for j, p in enumerate(f.sketch.profiles) if (k, j) in kept or (k, j) not in regions
+            )
+            if not profiles:
+                continue
+            f = replace(f, sketch=replace(f.sketch, profiles=profiles))
+        out.append(f)
     if out[0].operation is not Operation.NEW:
         out[0] = replace(out[0], operation=Operation.NEW)
     return canonicalize(Program(tuple(out)), quantize=False)

@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import manifold3d
-
 from backend.cad.program import Operation, Program
-from backend.geometry.solid import build_manifold, program_scale
+from backend.geometry.solid import GeometryError, build_manifold, program_scale
 
 SPARE_VOLUME = 1e-6  # share of the part's volume a spare profile may remove (boolean round-off)
 
@@ -26,20 +24,22 @@ def _curves(profile) -> int:
     return sum(len(loop.curves) for loop in (profile.outer, *profile.holes))
 
 
-def _overlap(a: manifold3d.Manifold, b: manifold3d.Manifold) -> bool:
-    (a0, a1), (b0, b1) = _box(a), _box(b)
-    return all(a0[k] < b1[k] and b0[k] < a1[k] for k in range(3))
-
-
-def _box(m: manifold3d.Manifold) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    box = m.bounding_box()
-    return tuple(box[:3]), tuple(box[3:])
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    """Two (min xyz, max xyz) boxes overlap."""
+    return all(a[k] < b[k + 3] and b[k] < a[k + 3] for k in range(3))
 
 
 def spare_cuts_dropped(program: Program) -> Program | None:
     """``program`` without the profiles of its closing cuts that remove nothing the others do not (module
     docstring); None when none is spare, when the program has no closing cuts or intersects, or when it
     does not build."""
+    try:
+        return _dropped(program)
+    except GeometryError:
+        return None
+
+
+def _dropped(program: Program) -> Program | None:
     features = program.features
     first = len(features)
     while first > 0 and features[first - 1].operation is Operation.CUT:
@@ -57,11 +57,12 @@ def spare_cuts_dropped(program: Program) -> Program | None:
             f, sketch=replace(f.sketch, profiles=(f.sketch.profiles[j],)), operation=Operation.NEW
         )
         prisms[i, j] = build_manifold(Program((alone,)), scale)
+    boxes = {key: tuple(prism.bounding_box()) for key, prism in prisms.items()}
     kept = set(keys)
     for key in sorted(keys, key=lambda k: -_curves(features[k[0]].sketch.profiles[k[1]])):
         alone = prisms[key]
-        for other in kept - {key}:
-            if _overlap(alone, prisms[other]):
+        for other in kept:
+            if other != key and _overlap(boxes[key], boxes[other]):
                 alone = alone - prisms[other]
         if alone.is_empty() or (alone ^ body).volume() <= limit:
             kept.discard(key)

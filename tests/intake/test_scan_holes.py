@@ -112,8 +112,9 @@ def test_the_pipeline_reads_a_scan_without_its_underside_as_a_solid(tmp_path):
 
 def test_a_face_lost_whole_a_little_wider_than_a_few_triangles_is_covered():
     """A round patch of a block's underside lost, its rim about 5.7 median edges across: wider than the
-    rims a scan's lost triangles leave (at most 4.2 on the public parts), narrower than the seal closes
-    (a thin peg's lost end, Fusion 360 57830 scanned from above, flooded the peg)."""
+    rims a scan's lost triangles leave (at most 4.2 on the public parts), too wide for the seal to close
+    for sure (a thin peg's lost end, 4.9 edges across, Fusion 360 57830 scanned from above, was not: the
+    outside flooded the peg), and narrower than the 6 edges covered before."""
     box = trimesh.creation.box(extents=(1.0, 1.0, 0.3))
     mesh = trimesh.Trimesh(*trimesh.remesh.subdivide_to_size(box.vertices, box.faces, max_edge=0.03))
     edge = float(np.median(mesh.edges_unique_length))
