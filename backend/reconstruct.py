@@ -79,6 +79,7 @@ from backend.verify.candidates import (
     written_as_designed,
 )
 from backend.verify.levels import with_level_search
+from backend.verify.reference import IouScorer
 from backend.verify.refine import (
     REFINE_BUDGET_EVALS,
     REFINE_BUDGET_S,
@@ -499,7 +500,10 @@ class Reconstructor:
 
         candidates, failed = score_programs(programs, target, on_candidate)
         if snapper is not None and level_search:  # the model's best, their ends searched over the levels
-            candidates = with_level_search(candidates, snapper, target, SOURCE_MODEL, check=check)
+            volume = IouScorer(prep.volume_truth) if prep.volume_truth is not None else None
+            candidates = with_level_search(
+                candidates, snapper, target, SOURCE_MODEL, check=check, volume=volume
+            )
         holes = gathered_holes(slicer) if isinstance(slicer, RobustSlicer) else []
         if holes:  # a scan or a point cloud: the holes its sections found, cut
             candidates = with_hole_cuts(candidates, holes, target)

@@ -31,6 +31,7 @@ FINE_LAYERS = 10  # ... and of its finer twin, offered where the part has more s
 FLAT_COS = 0.999  # a face whose normal is this close to the axis is flat (a step between slabs)
 STEP_MERGE = 1e-3  # flat faces at heights closer than this are one step
 MIN_STEP_AREA = 0.01  # total flat area of a step (normalised units²)
+MIN_SEARCH_AREA = 5e-4  # ... and of a level the model's extrusions may end at (a small pocket's floor)
 MIN_LAYER = 0.005  # steps this close to the mesh's ends are its top / bottom
 _NODE_DIGITS = 9  # decimals kept of section points (normalised frame)
 # canonical sketch frame per axis (canonical.py): (x_dir, normal); y_dir = normal x x_dir
@@ -101,6 +102,10 @@ class MeshSlicer:
 
     def steps(self, axis: int, max_steps: int) -> list[float]:
         return _face_steps(self.mesh, axis, max_steps)
+
+    def search_steps(self, axis: int, max_steps: int) -> list[float]:
+        """``steps`` down to smaller faces (``MIN_SEARCH_AREA``): where an extrusion may end."""
+        return _face_steps(self.mesh, axis, max_steps, MIN_SEARCH_AREA)
 
     def profiles(self, geom, quantize: bool = True) -> tuple[Profile, ...]:
         return fitted_profiles(geom, quantize=quantize)
@@ -173,7 +178,9 @@ def step_heights(
     return _face_steps(mesh, axis, max_steps)
 
 
-def _face_steps(mesh: trimesh.Trimesh, axis: int, max_steps: int) -> list[float]:
+def _face_steps(
+    mesh: trimesh.Trimesh, axis: int, max_steps: int, min_area: float = MIN_STEP_AREA
+) -> list[float]:
     normals = np.asarray(mesh.face_normals)
     flat = np.abs(normals[:, axis]) > FLAT_COS
     if not flat.any():
@@ -185,7 +192,7 @@ def _face_steps(mesh: trimesh.Trimesh, axis: int, max_steps: int) -> list[float]
     uniq, inverse = np.unique(keys, return_inverse=True)
     total = np.bincount(inverse, weights=areas)
     mean_h = np.bincount(inverse, weights=areas * heights) / np.maximum(total, 1e-300)
-    inside = (mean_h > lo + MIN_LAYER) & (mean_h < hi - MIN_LAYER) & (total >= MIN_STEP_AREA)
+    inside = (mean_h > lo + MIN_LAYER) & (mean_h < hi - MIN_LAYER) & (total >= min_area)
     order = np.argsort(-total[inside])
     return [float(h) for h in mean_h[inside][order][:max_steps]]
 

@@ -4,11 +4,20 @@ Snapping (``verify.snap``) moves each end of an extrusion to the *nearest* level
 flat face (or to its end), so a program whose structure is right but whose extents are far off (a shaft
 drawn to a step instead of to the part's end, a bore started at the wrong shoulder) stays wrong. Here
 the extents are searched: for the ``SEARCH_PER_SOURCE`` lowest-loss model candidates, each axis-aligned
-extrusion is tried with each end at every level of its axis (``Snapper.levels``), the other end kept,
+extrusion is tried with each end at every level of its axis (``Snapper.search_levels``: the flat
+steps and, on a clean mesh, its flat faces down to ``sections.candidates.MIN_SEARCH_AREA``, a small
+pocket's floor), the other end kept,
 and between each pair of levels (neighbouring ones only past ``ALL_PAIRS`` levels: a bore moved from
 one shoulder to the right one moves both ends at once) (``moves``); the feature's best move is taken
 when it lowers the loss by more than its noise (``rank.RANK_NOISE``; a move that builds the same solid,
-``refine.solid_key``, is none: its loss differs only by the sampling of other triangles). Passes over the features repeat
+``refine.solid_key``, is none: its loss differs only by the sampling of other triangles). With an exact
+volume (a closed, clean input: ``volume``), a best move within that noise is also taken when it raises
+the exact IoU by more than ``VOLUME_GAIN``: a blind pocket the model cut through, or a boss drawn short,
+moves the surface distance less than its noise but the volume by more than the verifier's volume test
+lets pass (``refine.pick_keeping_volume``), so the model's program would lose for a number the mesh
+gives; and a move that lowers the loss but loses more exact IoU than that test allows
+(``refine.VOLUME_TIE_EXACT``: a cut hollowing a thin part keeps its faces, and its distance, where they
+were) is not taken. Passes over the features repeat
 until none moves or the budget is spent: ``MAX_EVALS`` rebuilt programs a candidate (a budget in work, so
 the search does not depend on the machine's speed), each feature of a pass given an equal share of what
 is left. The searched program is then snapped again, by the strict and the loose pass (its loops fitted
@@ -28,7 +37,8 @@ import trimesh
 from backend.cad.program import Extent, ExtentKind, Extrude, Plane, Program, Sketch, dot
 from backend.geometry.solid import GeometryError, program_to_mesh
 from backend.verify.rank import RANK_NOISE, Candidate
-from backend.verify.refine import mesh_solid_key, solid_key
+from backend.verify.reference import IouScorer
+from backend.verify.refine import VOLUME_TIE_EXACT, mesh_solid_key, solid_key
 from backend.verify.snap import Snapper, axis_of
 
 log = logging.getLogger(__name__)
@@ -38,6 +48,7 @@ MAX_EVALS = 96  # rebuilt and scored programs per searched candidate at most
 MAX_FEATURES = 8  # a candidate with more features is left as it is (each pass rebuilds it per level)
 MIN_SPAN = 1e-3  # an extrusion shorter than this (normalised units) is not tried
 ALL_PAIRS = 6  # with at most this many levels on an axis, an extrusion is tried between each pair
+VOLUME_GAIN = 5e-4  # exact IoU a move within the loss's noise must gain to be taken (half the volume test's)
 
 
 def with_span(feature: Extrude, lo: float | None, hi: float | None) -> Extrude | None:
@@ -102,14 +113,27 @@ def searched(
     max_evals: int = MAX_EVALS,
     check: Callable[[], None] | None = None,
     scored: dict[Program, _Trial | None] | None = None,
+    volume: IouScorer | None = None,
 ) -> Candidate | None:
     """``candidate`` with its extrusions moved to the levels that lower its loss, snapped again (module
-    doc); None when no move lowers it by more than the noise. Each pass gives every feature left an equal
+    doc); None when no move lowers it by more than the noise (or, with ``volume``, raises the exact IoU).
+    A feature that repeats the one before it is dropped first (one copy moved alone builds the same
+    solid: no move). Each pass gives every feature left an equal
     share of the budget left, so a program's last features (often its cuts) are tried too. ``check`` is
     called before each rebuild (it raises to cancel). ``scored``: programs already rebuilt and scored (by
     this search or another of the same source), filled in; a program found there is not rebuilt, but
-    counts against the budget as if it were (the search goes as it would)."""
-    current, evals, moved = candidate, 0, True
+    counts against the budget as if it were (the search goes as it would). ``volume``: the input's exact
+    volume (module doc); None or not exact: the loss alone decides."""
+    start = _without_repeats(candidate)
+    current, evals, moved = start, 0, True
+    exact = volume is not None and volume.exact
+    overlap: dict[Program, float] = {}
+
+    def iou(program: Program) -> float:
+        if program not in overlap:
+            overlap[program] = volume(program) if exact else 0.0
+        return overlap[program]
+
     scored = {} if scored is None else scored
     while moved and evals < max_evals:
         moved = False
@@ -121,8 +145,15 @@ def searched(
                 continue
             share = evals + max(1, (max_evals - evals) // (n - k))  # this feature's budget, this pass
             same = solid_key(current)  # a move that builds the same solid is no move (one solid, one loss)
-            best: _Trial | None = None
-            for f in moves(feature, [float(v) for v in snapper.levels(found[0])]):
+            coarse = moves(feature, [float(v) for v in snapper.levels(found[0])])
+            fine = [
+                f
+                for f in moves(feature, [float(v) for v in snapper.search_levels(found[0])])
+                if f not in coarse
+            ]
+            best: _Trial | None = None  # the lowest loss of the moves to the levels
+            finest: _Trial | None = None  # ... and of those to the smaller faces too (exact volume only)
+            for f in coarse + (fine if exact else []):
                 if evals >= share:
                     break
                 if check is not None:
@@ -132,11 +163,22 @@ def searched(
                 trial = _tried(Program((*features[:k], f, *features[k + 1 :])), target, scored)
                 if trial is None or trial.solid == same:
                     continue
-                if best is None or trial.rank_cd < best.rank_cd:
+                if f in coarse and (best is None or trial.rank_cd < best.rank_cd):
                     best = trial
+                if finest is None or trial.rank_cd < finest.rank_cd:
+                    finest = trial
+            taken = None
             if best is not None and best.rank_cd < current.rank_cd * (1 - RANK_NOISE):
-                current, moved = _rebuilt(best, candidate.source), True
-    if current is candidate:
+                taken = best
+                if exact and iou(best.program) < iou(current.program) - VOLUME_TIE_EXACT:
+                    taken = None  # a lower distance that loses volume is no better (the volume test)
+            if taken is None and exact and finest is not None:
+                within = finest.rank_cd <= current.rank_cd * (1 + RANK_NOISE)
+                if within and iou(finest.program) > iou(current.program) + VOLUME_GAIN:
+                    taken = finest
+            if taken is not None:
+                current, moved = _rebuilt(taken, candidate.source), True
+    if current is start:
         return None
     best = current
     for loose in (False, True):
@@ -152,6 +194,16 @@ def searched(
     return best
 
 
+def _without_repeats(candidate: Candidate) -> Candidate:
+    """``candidate`` without a feature that repeats the one before it (the same extrusion twice is the
+    same solid: a cut written twice would move only together); its mesh is the same."""
+    features = candidate.program.features
+    kept = tuple(f for k, f in enumerate(features) if k == 0 or f != features[k - 1])
+    if len(kept) == len(features):
+        return candidate
+    return Candidate(Program(kept), candidate.source, candidate.mesh, candidate.rank_cd)
+
+
 def with_level_search(
     candidates: Sequence[Candidate],
     snapper: Snapper,
@@ -159,19 +211,20 @@ def with_level_search(
     source: str,
     per_source: int = SEARCH_PER_SOURCE,
     check: Callable[[], None] | None = None,
+    volume: IouScorer | None = None,
 ) -> list[Candidate]:
     """The candidates with, after the last of ``source``'s (so the model's stay ahead of the sections'
     in the rule's last tie-break, the candidates' order), its ``per_source`` lowest-loss ones (of at most
     ``MAX_FEATURES`` features) searched (``searched``), those that changed, without repeats. A failing
     search costs only its candidate; ``check`` (called before each rebuild) may raise to cancel, and
-    that goes on up."""
+    that goes on up. ``volume``: the input's exact volume, for moves within the loss's noise (``searched``)."""
     pool = sorted((c for c in candidates if c.source == source), key=lambda c: c.rank_cd)
     seen = {c.program for c in candidates}
     found: list[Candidate] = []
     scored: dict[Program, _Trial | None] = {}  # the model's programs are often near copies: shared trials
     for c in [c for c in pool if len(c.program.features) <= MAX_FEATURES][:per_source]:
         try:
-            better = searched(c, snapper, target, check=check, scored=scored)
+            better = searched(c, snapper, target, check=check, scored=scored, volume=volume)
         except Exception as exc:  # one failing search must not take the pipeline down ...
             if check is not None:
                 check()  # ... but a cancellation is not a failure: asked again, it raises again

@@ -289,7 +289,7 @@ def _pick_with_losses(
 # candidates that overlap as well as it (within ``VOLUME_TIE_EXACT``): a surface distance can favour a
 # solid missing a tenth of the volume. (With ``VOLUME_WINDOW_CHECKS`` or more tied solids, or losses so
 # small that the tie's absolute tolerance exceeds the window, nothing changes.)
-VOLUME_WINDOW, VOLUME_WINDOW_CHECKS, VOLUME_WINDOW_GAIN = 1.5, 8, 0.01
+VOLUME_WINDOW, VOLUME_WINDOW_CHECKS, VOLUME_WINDOW_GAIN = 2.0, 8, 0.01
 
 
 def _by_exact_volume(

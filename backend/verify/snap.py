@@ -114,6 +114,18 @@ class Snapper:
         """World heights along ``axis`` where an extrusion may end: the flat steps and both ends."""
         return self._level_set(axis, flat_only=False)
 
+    def search_levels(self, axis: int) -> np.ndarray:
+        """``levels`` with the smaller flat faces of a clean mesh (``MeshSlicer.search_steps``: a small
+        pocket's floor), where the level search tries extrusion ends; a scan's or a cloud's: ``levels``."""
+        finer = getattr(self.slicer, "search_steps", None)
+        if finer is None:
+            return self.levels(axis)
+        key = (axis, "search")
+        if key not in self._levels:
+            ends = [float(self.slicer.bounds[k, axis]) for k in (0, 1)]
+            self._levels[key] = np.array(sorted({*ends, *finer(axis, MAX_STEPS)}))
+        return self._levels[key]
+
     def flat_levels(self, axis: int) -> np.ndarray:
         """World heights along ``axis`` of the mesh's measured flat faces: the flat steps, and each end
         that is a flat face (a scan's or a point cloud's end without one is its extreme sample, which the

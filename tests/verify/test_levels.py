@@ -208,3 +208,43 @@ def test_a_program_tried_by_two_searches_is_rebuilt_once_and_each_search_goes_as
     alone = searched(twins[0], snapper, counted)
     assert alone is not None and out[-1].program == alone.program and out[-1].rank_cd == alone.rank_cd
     assert both == len(calls) > 0  # the second twin's search rebuilt nothing
+
+
+def _block_with_a_pocket(pocket_from: float, twice: bool = False) -> Program:
+    """A 1 x 0.6 x 0.4 block with a small square pocket (0.025 wide) cut down from its top to
+    ``pocket_from``; ``twice``: the pocket cut written twice in a row."""
+    from tests.cad.programs import rect
+
+    base = Plane((0.0, 0.0, -0.2), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    block = Extrude(Sketch(base, (Profile(rect(-0.5, -0.3, 0.5, 0.3)),)), Extent(ExtentKind.ONE_SIDE, 0.4))
+    at = Plane((0.0, 0.0, pocket_from), (1.0, 0.0, 0.0), (0.0, 0.0, 1.0))
+    pocket = Extrude(
+        Sketch(at, (Profile(rect(0.2, 0.0, 0.225, 0.025)),)),
+        Extent(ExtentKind.ONE_SIDE, 0.2 - pocket_from),
+        Operation.CUT,
+    )
+    return Program((block, pocket, pocket) if twice else (block, pocket))
+
+
+def test_a_blind_pocket_cut_through_moves_to_its_floor_with_the_exact_volume(monkeypatch) -> None:
+    """The pocket's floor (0.000625 units², under the section steps' 0.01) is a level the search may end
+    an extrusion at. Where cutting through moves the surface distance less than its noise (here: the
+    noise set wide) but the volume by more than ``VOLUME_GAIN``, the move is taken with the exact volume
+    (the cut written twice in a row counts once: moved alone, one copy would leave the same solid), and
+    not without it."""
+    import backend.verify.levels as levels
+    from backend.verify.levels import VOLUME_GAIN
+    from backend.verify.reference import IouScorer
+
+    truth = program_to_mesh(_block_with_a_pocket(0.0))
+    search = Snapper(slicer_for(truth))
+    assert 0.0 in [round(float(v), 6) for v in search.search_levels(2)]
+    assert 0.0 not in [round(float(v), 6) for v in search.levels(2)]
+    target = ChamferTarget(truth)
+    through = candidate(_block_with_a_pocket(-0.2, twice=True), target)
+    assert iou(through.program, truth) < 1 - VOLUME_GAIN
+    monkeypatch.setattr(levels, "RANK_NOISE", 0.5)
+    assert searched(through, search, target) is None  # the distance alone: within its noise
+    found = searched(through, search, target, volume=IouScorer(truth))
+    assert found is not None and iou(found.program, truth) > 0.9999
+    assert len(found.program.features) == 2 and found.program.features[1].operation is Operation.CUT
