@@ -499,8 +499,8 @@ class Reconstructor:
             stage(0.6 + 0.25 * k / max(n, 1), "verify")
 
         candidates, failed = score_programs(programs, target, on_candidate)
+        volume = IouScorer(prep.volume_truth) if prep.volume_truth is not None else None  # one per part
         if snapper is not None and level_search:  # the model's best, their ends searched over the levels
-            volume = IouScorer(prep.volume_truth) if prep.volume_truth is not None else None
             candidates = with_level_search(
                 candidates, snapper, target, SOURCE_MODEL, check=check, volume=volume
             )
@@ -508,7 +508,9 @@ class Reconstructor:
         if holes:  # a scan or a point cloud: the holes its sections found, cut
             candidates = with_hole_cuts(candidates, holes, target)
         truth = prep.volume_truth if sections else None  # no residual features without the section route
-        candidates = with_derived_candidates(candidates, truth, target)  # other axes; holes as cuts, islands
+        candidates = with_derived_candidates(  # other axes; holes as cuts, islands
+            candidates, truth, target, volume if truth is not None else None
+        )
         stats.failed_rebuild += sum(k < n_raw for k, _, _ in failed)  # the model's own programs
         stats.failed_snapped += sum(n_raw <= k < n_model for k, _, _ in failed)
         if not candidates:

@@ -14,6 +14,7 @@ from backend.geometry.solid import GeometryError, build_manifold, program_scale,
 from backend.verify.rank import Candidate, complexity, lowest_by_source, tie_bound, tied
 
 if TYPE_CHECKING:
+    from backend.verify.reference import IouScorer
     from backend.verify.snap import Snapper
 
 log = logging.getLogger(__name__)
@@ -259,6 +260,7 @@ def with_derived_candidates(
     candidates: Sequence[Candidate],
     volume_truth: trimesh.Trimesh | None,
     target: Callable[[trimesh.Trimesh], float],
+    scorer: IouScorer | None = None,
 ) -> list[Candidate]:
     """The scored candidates and what the geometry derives from them: the best of each source completed
     with residual features on other axes (``verify.residual``; section source), those and the completed
@@ -268,13 +270,15 @@ def with_derived_candidates(
     it does not see) and the equally faithful ones with their loops refitted with fewer curves
     (``with_simplifications``; exact volumes only, for the same reason: on the Fusion 360 scans it cost
     0.3 point of IoU, six parts 1.2 to 7.7 points), then the equally faithful ones written as a designer
-    would (``with_intent_rewrites``)."""
+    would (``with_intent_rewrites``). ``scorer``: ``volume_truth``'s exact-volume scorer when the caller
+    already built it (one conversion of the input a part)."""
     from backend.verify.prune import with_pruned
     from backend.verify.reference import IouScorer
     from backend.verify.residual import with_residual_features
     from backend.verify.trim import with_outline_trims
 
-    scorer = IouScorer(volume_truth) if volume_truth is not None else None  # one conversion for all three
+    if scorer is None and volume_truth is not None:  # one conversion for all three (the caller's, if given)
+        scorer = IouScorer(volume_truth)
     reference = None if scorer is None else scorer.target
     completed = with_residual_features(candidates, volume_truth, target, SOURCE_SECTION, reference)
     bases = [*lowest_by_source(candidates), *completed[len(candidates) :]]  # residual programs appended

@@ -146,14 +146,19 @@ def searched(
             share = evals + max(1, (max_evals - evals) // (n - k))  # this feature's budget, this pass
             same = solid_key(current)  # a move that builds the same solid is no move (one solid, one loss)
             coarse = moves(feature, [float(v) for v in snapper.levels(found[0])])
-            fine = [
-                f
-                for f in moves(feature, [float(v) for v in snapper.search_levels(found[0])])
-                if f not in coarse
-            ]
+            at_levels = set(coarse)
+            fine = (
+                [
+                    f
+                    for f in moves(feature, [float(v) for v in snapper.search_levels(found[0])])
+                    if f not in at_levels
+                ]
+                if exact
+                else []
+            )
             best: _Trial | None = None  # the lowest loss of the moves to the levels
             finest: _Trial | None = None  # ... and of those to the smaller faces too (exact volume only)
-            for f in coarse + (fine if exact else []):
+            for f in coarse + fine:
                 if evals >= share:
                     break
                 if check is not None:
@@ -163,7 +168,7 @@ def searched(
                 trial = _tried(Program((*features[:k], f, *features[k + 1 :])), target, scored)
                 if trial is None or trial.solid == same:
                     continue
-                if f in coarse and (best is None or trial.rank_cd < best.rank_cd):
+                if f in at_levels and (best is None or trial.rank_cd < best.rank_cd):
                     best = trial
                 if finest is None or trial.rank_cd < finest.rank_cd:
                     finest = trial

@@ -107,7 +107,7 @@ class Snapper:
 
     def __init__(self, slicer: MeshSlicer | RobustSlicer) -> None:
         self.slicer = slicer
-        self._levels: dict[tuple[int, bool], np.ndarray] = {}  # (axis, flat faces only) -> heights
+        self._levels: dict[tuple[int, bool, bool], np.ndarray] = {}  # (axis, flat only, search) -> heights
         self._rings: dict[tuple[int, float], list[tuple[Loop, Polygon, bool]]] = {}
 
     def levels(self, axis: int) -> np.ndarray:
@@ -117,14 +117,9 @@ class Snapper:
     def search_levels(self, axis: int) -> np.ndarray:
         """``levels`` with the smaller flat faces of a clean mesh (``MeshSlicer.search_steps``: a small
         pocket's floor), where the level search tries extrusion ends; a scan's or a cloud's: ``levels``."""
-        finer = getattr(self.slicer, "search_steps", None)
-        if finer is None:
+        if not hasattr(self.slicer, "search_steps"):
             return self.levels(axis)
-        key = (axis, "search")
-        if key not in self._levels:
-            ends = [float(self.slicer.bounds[k, axis]) for k in (0, 1)]
-            self._levels[key] = np.array(sorted({*ends, *finer(axis, MAX_STEPS)}))
-        return self._levels[key]
+        return self._level_set(axis, flat_only=False, search=True)
 
     def flat_levels(self, axis: int) -> np.ndarray:
         """World heights along ``axis`` of the mesh's measured flat faces: the flat steps, and each end
@@ -132,12 +127,13 @@ class Snapper:
         noise pushes outwards: not a face's height)."""
         return self._level_set(axis, flat_only=True)
 
-    def _level_set(self, axis: int, flat_only: bool) -> np.ndarray:
-        key = (axis, flat_only)
+    def _level_set(self, axis: int, flat_only: bool, search: bool = False) -> np.ndarray:
+        key = (axis, flat_only, search)
         if key not in self._levels:
             flat = getattr(self.slicer, "flat_ends", None) if flat_only else None  # exact route: all faces
             ends = [float(self.slicer.bounds[k, axis]) for k in (0, 1) if flat is None or flat[k, axis]]
-            self._levels[key] = np.array(sorted({*ends, *self.slicer.steps(axis, MAX_STEPS)}))
+            steps = self.slicer.search_steps if search else self.slicer.steps
+            self._levels[key] = np.array(sorted({*ends, *steps(axis, MAX_STEPS)}))
         return self._levels[key]
 
     def rings(self, axis: int, level: float) -> list[tuple[Loop, Polygon, bool]]:
