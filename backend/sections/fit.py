@@ -78,6 +78,10 @@ def _as_circle(p: np.ndarray, turns: np.ndarray, tol: float) -> Circle | None:
     center, r = fit_circle(p)
     if np.max(np.abs(np.linalg.norm(p - center, axis=1) - r)) > tol:
         return None
+    # no chord longer than an arc's (``_arc_fits``): a flat whose ends lie on the circle (a D-shaft) is
+    # no part of it, and only the vertices are checked against the circle
+    if np.max(np.linalg.norm(p - np.roll(p, 1, axis=0), axis=1)) > 2.0 * r * math.sin(0.5 * MAX_ARC_TURN):
+        return None
     return Circle((float(center[0]), float(center[1])), r)
 
 

@@ -80,6 +80,13 @@ def test_long_chord_between_arc_points_is_a_line():
     assert sorted(kinds(loop)) == ["Arc", "Line"]
 
 
+def test_a_circle_with_a_shallow_flat_is_an_arc_and_a_line():
+    # a D-shaft: the flat's chord turns by less than a corner at its ends and both ends lie on the circle
+    half = math.acos(0.8)  # the flat at 0.8 of the radius: a chord of 74 degrees
+    loop = fit_ring(arc_points(0.0, 0.0, 0.3, -math.pi / 2 + half, 3 * math.pi / 2 - half, 96))
+    assert sorted(kinds(loop)) == ["Arc", "Line"]
+
+
 def test_polygon_with_hole_gives_outer_and_hole_loops():
     poly = Polygon(rounded_rect(0.5, 0.3, 0.1), [circle_points(0.1, 0.05, 0.12, clockwise=True)])
     profile = fit_polygon(poly)
