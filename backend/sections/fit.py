@@ -28,6 +28,9 @@ MAX_ARC_RADIUS = 5.0  # flatter runs are lines
 MAX_EDGE_RATIO = 2.5  # an arc's longest chord is at most this times its median chord
 MIN_ARC_SEGMENTS = 3  # an arc spans at least this many section segments
 MIN_CIRCLE_POINTS = 8
+# radians: the widest chord of a whole circle (the coarsest round holes of the public meshes, OpenSCAD's,
+# 0.85; a flat on a circle, 1.2 and more)
+MAX_CIRCLE_CHORD = 1.0
 _DUPLICATE = 1e-9
 _STRAIGHT = 1e-7  # a point this close to the chord of its neighbours is no vertex
 
@@ -78,9 +81,9 @@ def _as_circle(p: np.ndarray, turns: np.ndarray, tol: float) -> Circle | None:
     center, r = fit_circle(p)
     if np.max(np.abs(np.linalg.norm(p - center, axis=1) - r)) > tol:
         return None
-    # no chord longer than an arc's (``_arc_fits``): a flat whose ends lie on the circle (a D-shaft) is
-    # no part of it, and only the vertices are checked against the circle
-    if np.max(np.linalg.norm(p - np.roll(p, 1, axis=0), axis=1)) > 2.0 * r * math.sin(0.5 * MAX_ARC_TURN):
+    # only the vertices are checked against the circle: a flat whose ends lie on it (a D-shaft) is one
+    # long chord
+    if np.max(np.linalg.norm(p - np.roll(p, 1, axis=0), axis=1)) > 2.0 * r * math.sin(0.5 * MAX_CIRCLE_CHORD):
         return None
     return Circle((float(center[0]), float(center[1])), r)
 

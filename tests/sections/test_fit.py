@@ -87,6 +87,14 @@ def test_a_circle_with_a_shallow_flat_is_an_arc_and_a_line():
     assert sorted(kinds(loop)) == ["Arc", "Line"]
 
 
+def test_a_coarse_uneven_circle_stays_a_circle():
+    # a mesh's round hole (OpenSCAD's): chords of 0.85 and 0.4 radians, every vertex on the circle
+    steps = [0.85] + [0.4] * 6 + [0.45] * 6
+    t = np.cumsum([0.0] + steps[:-1]) * (2 * math.pi / sum(steps))
+    loop = fit_ring(np.column_stack([0.2 * np.cos(t), 0.2 * np.sin(t)]))
+    assert loop.is_circle and loop.curves[0].radius == pytest.approx(0.2, abs=1e-3)
+
+
 def test_polygon_with_hole_gives_outer_and_hole_loops():
     poly = Polygon(rounded_rect(0.5, 0.3, 0.1), [circle_points(0.1, 0.05, 0.12, clockwise=True)])
     profile = fit_polygon(poly)
