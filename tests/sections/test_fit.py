@@ -88,7 +88,7 @@ def test_a_circle_with_a_shallow_flat_is_an_arc_and_a_line():
 
 
 def test_a_coarse_uneven_circle_stays_a_circle():
-    # a mesh's round hole (OpenSCAD's): chords of 0.85 and 0.4 radians, every vertex on the circle
+    # a mesh's round hole (OpenSCAD's): one chord of 0.9 radians among ones of 0.4-0.5, every vertex on it
     steps = [0.85] + [0.4] * 6 + [0.45] * 6
     t = np.cumsum([0.0] + steps[:-1]) * (2 * math.pi / sum(steps))
     loop = fit_ring(np.column_stack([0.2 * np.cos(t), 0.2 * np.sin(t)]))
